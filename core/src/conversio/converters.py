@@ -1,0 +1,164 @@
+"""Converters: the edges of the format graph, and what a converter function receives."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Sequence
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from conversio.errors import ConversioError, MissingDependency
+from conversio.limits import Limits
+from conversio.options import OptionsSchema
+
+
+class Cardinality(str, Enum):
+    """How many files a converter takes and gives."""
+
+    ONE_TO_ONE = "1->1"
+    ONE_TO_MANY = "1->n"
+    MANY_TO_ONE = "n->1"
+
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.\-]*:[^\s]+$")
+
+
+@attrs.frozen
+class ConverterSpec:
+    """One edge of the format graph.
+
+    ``run`` names the function as ``"package.module:function"``; it is imported
+    on first use, so registering a converter imports no engine. ``operation``
+    names a same-format operation (``resize``, ``merge``): operations are only
+    run when asked for by name, never picked by the router.
+    """
+
+    id: str = attrs.field(validator=attrs.validators.matches_re(_ID))
+    source: str = attrs.field(converter=str.lower)
+    target: str = attrs.field(converter=str.lower)
+    run: str
+    cardinality: Cardinality = attrs.field(default=Cardinality.ONE_TO_ONE, converter=Cardinality)
+    cost: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    lossy: bool = False
+    options: OptionsSchema = attrs.field(factory=OptionsSchema)
+    operation: str | None = None
+    install_hint: str = ""
+    version: str = "1"
+    description: str = ""
+    plugin: str = ""
+
+    @property
+    def engine(self) -> str:
+        """The engine part of the id (``image.pillow`` in ``image.pillow:png->jpg``)."""
+        return self.id.split(":", 1)[0]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "target": self.target,
+            "cardinality": self.cardinality.value,
+            "cost": self.cost,
+            "lossy": self.lossy,
+            "operation": self.operation,
+            "plugin": self.plugin,
+            "description": self.description,
+            "install_hint": self.install_hint,
+            "options": self.options.describe(),
+        }
+
+    def load(self) -> Callable[[ConversionRequest], Sequence[Output]]:
+        """Import the converter function; a missing engine is ``MISSING_DEPENDENCY``."""
+        return load_callable(self.run, hint=self.install_hint, what=self.id)
+
+
+def load_callable(target: str, *, hint: str = "", what: str = "") -> Any:
+    """Resolve ``"module:attribute"``; an ImportError becomes ``MISSING_DEPENDENCY``."""
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise MissingDependency(
+            f"{what or target} needs {exc.name or module_name}, which is not installed"
+            + (f"; {hint}" if hint else ""),
+            converter=what,
+            module=exc.name or module_name,
+            install_hint=hint,
+        ) from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConversioError(f"{target} does not exist", converter=what) from None
+
+
+@attrs.frozen
+class InputFile:
+    """One input of a conversion step: a real local path, its display name and format."""
+
+    path: Path
+    name: str
+    format: str
+
+
+@attrs.frozen
+class Output:
+    """One file a converter produced (inside the request's ``output_dir``)."""
+
+    path: Path
+    name: str
+
+
+@attrs.frozen
+class ConversionRequest:
+    """What a converter function receives.
+
+    Converters read ``inputs``, write into ``output_dir`` (use :meth:`output`),
+    honour ``limits`` and may call :meth:`progress`. They raise a
+    :class:`~conversio.errors.ConversioError` for anything a user should see.
+    """
+
+    inputs: tuple[InputFile, ...]
+    output_dir: Path
+    source: str
+    target: str
+    options: dict[str, Any] = attrs.field(factory=dict)
+    limits: Limits = attrs.field(factory=Limits)
+    on_progress: Callable[[float, str], None] | None = attrs.field(default=None, eq=False)
+
+    @property
+    def input(self) -> InputFile:
+        """The single input of a one-to-one or one-to-many step."""
+        return self.inputs[0]
+
+    def progress(self, fraction: float, message: str = "") -> None:
+        """Report progress between 0 and 1."""
+        if self.on_progress is not None:
+            self.on_progress(min(max(fraction, 0.0), 1.0), message)
+
+    def output(self, name: str) -> Output:
+        """An :class:`Output` for a file called ``name`` in ``output_dir``.
+
+        The name is reduced to a safe base name; the caller writes ``.path``.
+        """
+        safe = safe_filename(name)
+        return Output(self.output_dir / safe, safe)
+
+
+_UNSAFE = re.compile(r"[^\w.\- ()+,@=]+", re.UNICODE)
+
+
+def safe_filename(name: str, default: str = "file") -> str:
+    """A file name with no directory part, control characters or leading dots."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE.sub("_", base).strip(" .")
+    return base[:200] or default
+
+
+def with_extension(name: str, extension: str) -> str:
+    """``name`` with its extension replaced by ``extension``."""
+    stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    return f"{stem}.{extension}"

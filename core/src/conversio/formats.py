@@ -1,0 +1,148 @@
+"""Formats: what a file is, and the registry that plugins feed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from enum import Enum
+
+import attrs
+
+from conversio.errors import PluginError, UnsupportedFormat
+
+#: The pseudo-format of a bundle whose items have not been sniffed yet, such as
+#: the members of an archive. As a converter's source it means "any format that
+#: is not an archive" (the packers: many files → zip).
+ANY = "*"
+
+
+class Kind(str, Enum):
+    """The broad family of a format; used for display and for wildcards."""
+
+    DOCUMENT = "document"
+    SPREADSHEET = "spreadsheet"
+    PRESENTATION = "presentation"
+    IMAGE = "image"
+    AUDIO = "audio"
+    VIDEO = "video"
+    ARCHIVE = "archive"
+    TEXT = "text"
+    DATA = "data"
+
+
+@attrs.frozen
+class Magic:
+    """A byte signature: ``data`` found at ``offset`` in the file's head."""
+
+    data: bytes
+    offset: int = 0
+
+    def matches(self, head: bytes) -> bool:
+        return head[self.offset : self.offset + len(self.data)] == self.data
+
+
+def _lower_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(v.lower().lstrip(".") for v in values)
+
+
+@attrs.frozen
+class Format:
+    """A file format known to conversio.
+
+    ``name`` is the short lowercase name used everywhere (``jpg``); ``magic``
+    lists signatures that identify it by content; every signature must match
+    when ``magic_all`` is true (RIFF containers, ISO-BMFF brands).
+    """
+
+    name: str = attrs.field(converter=str.lower)
+    kind: Kind = attrs.field(converter=Kind)
+    description: str = ""
+    extensions: tuple[str, ...] = attrs.field(default=(), converter=_lower_tuple)
+    media_types: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    aliases: tuple[str, ...] = attrs.field(default=(), converter=_lower_tuple)
+    magic: tuple[Magic, ...] = attrs.field(default=(), converter=tuple)
+    magic_all: bool = False
+
+    @property
+    def extension(self) -> str:
+        """The preferred file extension, without the dot."""
+        return self.extensions[0] if self.extensions else self.name
+
+    @property
+    def media_type(self) -> str:
+        return self.media_types[0] if self.media_types else "application/octet-stream"
+
+    def matches(self, head: bytes) -> bool:
+        if not self.magic:
+            return False
+        test = all if self.magic_all else any
+        return test(m.matches(head) for m in self.magic)
+
+
+class FormatRegistry:
+    """Every known format, looked up by name, alias, extension or media type."""
+
+    def __init__(self) -> None:
+        self._formats: dict[str, Format] = {}
+        self._owners: dict[str, str] = {}
+        self._lookup: dict[str, str] = {}
+        self._by_extension: dict[str, str] = {}
+        self._by_media_type: dict[str, str] = {}
+
+    def add(self, fmt: Format, owner: str = "?") -> None:
+        """Register ``fmt``; a second plugin declaring the same name is an error."""
+        if fmt.name in self._formats:
+            if self._formats[fmt.name] == fmt:
+                return
+            raise PluginError(
+                f"format {fmt.name!r} is declared by both {self._owners[fmt.name]!r} "
+                f"and {owner!r} with different definitions",
+                format=fmt.name,
+                plugins=[self._owners[fmt.name], owner],
+            )
+        self._formats[fmt.name] = fmt
+        self._owners[fmt.name] = owner
+        self._lookup.setdefault(fmt.name, fmt.name)
+        for alias in fmt.aliases:
+            self._lookup.setdefault(alias, fmt.name)
+        for ext in fmt.extensions:
+            self._by_extension.setdefault(ext, fmt.name)
+        for media_type in fmt.media_types:
+            self._by_media_type.setdefault(media_type.lower(), fmt.name)
+
+    def __iter__(self) -> Iterator[Format]:
+        return iter(sorted(self._formats.values(), key=lambda f: f.name))
+
+    def __len__(self) -> int:
+        return len(self._formats)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower().lstrip(".") in self._lookup
+
+    def get(self, name: str) -> Format:
+        """The format called ``name`` (or an alias of it); ``UNSUPPORTED_FORMAT`` otherwise."""
+        key = name.lower().lstrip(".")
+        if key in self._lookup:
+            return self._formats[self._lookup[key]]
+        raise UnsupportedFormat(
+            f"unknown format {name!r}",
+            format=name,
+            known=sorted(self._formats),
+        )
+
+    def canonical(self, name: str) -> str:
+        """The canonical name of ``name``; ``*`` stays ``*``."""
+        return ANY if name == ANY else self.get(name).name
+
+    def by_extension(self, ext: str) -> Format | None:
+        name = self._by_extension.get(ext.lower().lstrip("."))
+        return self._formats[name] if name else None
+
+    def by_media_type(self, media_type: str) -> Format | None:
+        name = self._by_media_type.get(media_type.split(";")[0].strip().lower())
+        return self._formats[name] if name else None
+
+    def owner(self, name: str) -> str:
+        return self._owners[self.get(name).name]
+
+    def is_archive(self, name: str) -> bool:
+        return name != ANY and self.get(name).kind is Kind.ARCHIVE

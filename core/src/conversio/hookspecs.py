@@ -1,0 +1,70 @@
+"""The hooks a conversio plugin may implement.
+
+A plugin is a module (or object) with functions decorated by
+:data:`conversio.hookimpl`, published under the ``conversio`` entry-point group.
+Only :class:`conversio.plugins.PluginHost` calls these hooks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from conversio.events import Event
+    from conversio.registry import ConverterRegistrar, FormatRegistrar, StoreRegistrar
+
+PROJECT = "conversio"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def register_formats(formats: FormatRegistrar) -> None:
+    """Declare formats: call ``formats.add(Format(...))`` for each.
+
+    Formats are plain data (name, kind, extensions, media types, aliases and
+    magic bytes); declaring one imports nothing.
+    """
+
+
+@hookspec
+def register_converters(converters: ConverterRegistrar) -> None:
+    """Declare converters and operations: ``converters.add(ConverterSpec(...))``.
+
+    A spec names its function as ``"module:function"``; do not import engines
+    here. ``converters.suggest(source, target, distribution)`` records which
+    distribution would add a missing edge, for ``NO_ROUTE`` messages.
+    """
+
+
+@hookspec
+def register_stores(stores: StoreRegistrar) -> None:
+    """Declare artifact store backends: ``stores.add(scheme, factory)``.
+
+    ``factory(url)`` returns an :class:`~conversio.stores.base.ArtifactStore`
+    for URLs such as ``file:///srv/conversio`` or ``memory://``.
+    """
+
+
+@hookspec(firstresult=True)
+def sniff_format(head: bytes, path: Path) -> str | None:
+    """Name the format of the file at ``path`` by its content, or return ``None``.
+
+    ``head`` is the first 8 KiB. Called before the magic-byte table, so plugins
+    can tell apart formats sharing a container (OOXML, ODF and EPUB are all ZIP).
+    The first non-``None`` answer wins; read only what you need and never trust
+    the file: it may be hostile.
+    """
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add sub-commands to the ``conversio`` command line (a ``click.Group``)."""
+
+
+@hookspec
+def observe_event(event: Event) -> None:
+    """Observe every engine event (metrics, logging). Must be quick and never raise."""

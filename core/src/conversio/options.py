@@ -1,0 +1,154 @@
+"""Option schemas: one validation for CLI strings and for JSON values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from conversio.errors import InvalidOption
+
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "int": int,
+    "float": (int, float),
+    "bool": bool,
+    "str": str,
+    "color": str,
+    "list": list,
+}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@attrs.frozen
+class Option:
+    """One option of a converter.
+
+    ``type`` is one of ``int``, ``float``, ``bool``, ``str``, ``color`` (a CSS-like
+    colour string) or ``list`` (of strings; comma separated on the command line).
+    """
+
+    name: str
+    type: str = attrs.field(validator=attrs.validators.in_(_TYPES))
+    default: Any = None
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[Any, ...] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(tuple)
+    )
+    secret: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready description (for ``converters --json`` and the HTTP API)."""
+        data: dict[str, Any] = {"name": self.name, "type": self.type, "help": self.help}
+        if self.default is not None and not self.secret:
+            data["default"] = self.default
+        for key in ("min", "max", "choices"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        return data
+
+    def parse(self, value: Any) -> Any:
+        """Coerce ``value`` (a JSON value or a CLI string) and check its range."""
+        value = self._coerce(value)
+        if self.choices is not None and value not in self.choices:
+            raise self._invalid(value, f"must be one of {', '.join(map(str, self.choices))}")
+        if self.min is not None and value < self.min:
+            raise self._invalid(value, f"must be at least {self.min:g}")
+        if self.max is not None and value > self.max:
+            raise self._invalid(value, f"must be at most {self.max:g}")
+        return value
+
+    def _coerce(self, value: Any) -> Any:
+        if isinstance(value, str) and self.type != "str" and self.type != "color":
+            return self._from_string(value)
+        expected = _TYPES[self.type]
+        if self.type in ("int", "float") and isinstance(value, bool):
+            raise self._invalid(value, f"must be {self.type}")
+        if self.type == "int" and isinstance(value, float) and value.is_integer():
+            return int(value)
+        if not isinstance(value, expected):
+            raise self._invalid(value, f"must be {self.type}")
+        if self.type == "list":
+            return [str(v) for v in value]
+        return float(value) if self.type == "float" else value
+
+    def _from_string(self, text: str) -> Any:
+        try:
+            if self.type == "int":
+                return int(text.strip())
+            if self.type == "float":
+                return float(text.strip())
+        except ValueError:
+            raise self._invalid(text, f"must be {self.type}") from None
+        if self.type == "bool":
+            low = text.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise self._invalid(text, "must be true or false")
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    def _invalid(self, value: Any, reason: str) -> InvalidOption:
+        shown = "***" if self.secret else value
+        return InvalidOption(
+            f"option {self.name!r}={shown!r} {reason}",
+            option=self.name,
+            value=shown,
+            expected=self.describe(),
+        )
+
+
+@attrs.frozen
+class OptionsSchema:
+    """The options a converter accepts."""
+
+    options: tuple[Option, ...] = attrs.field(default=(), converter=tuple)
+
+    @classmethod
+    def of(cls, *options: Option) -> OptionsSchema:
+        return cls(options)
+
+    def __contains__(self, name: object) -> bool:
+        return any(o.name == name for o in self.options)
+
+    def __iter__(self) -> Any:
+        return iter(self.options)
+
+    @property
+    def names(self) -> list[str]:
+        return [o.name for o in self.options]
+
+    def get(self, name: str) -> Option:
+        for option in self.options:
+            if option.name == name:
+                return option
+        raise KeyError(name)
+
+    def validate(self, values: Mapping[str, Any], *, defaults: bool = True) -> dict[str, Any]:
+        """Check ``values`` and return them parsed, with defaults filled in."""
+        unknown = [k for k in values if k not in self]
+        if unknown:
+            raise unknown_options(unknown, self.options)
+        result = {o.name: o.default for o in self.options} if defaults else {}
+        for name, value in values.items():
+            result[name] = self.get(name).parse(value)
+        return result
+
+    def describe(self) -> list[dict[str, Any]]:
+        return [o.describe() for o in self.options]
+
+
+def unknown_options(names: Iterable[str], valid: Iterable[Option]) -> InvalidOption:
+    """The ``INVALID_OPTION`` error for options nobody declares, listing the valid ones."""
+    names = sorted(names)
+    valid_names = sorted({o.name for o in valid})
+    return InvalidOption(
+        f"unknown option{'s' if len(names) > 1 else ''} {', '.join(names)}; "
+        f"valid options: {', '.join(valid_names) or '(none)'}",
+        options=names,
+        valid=valid_names,
+    )
