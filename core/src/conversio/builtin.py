@@ -79,6 +79,7 @@ CATALOGUE: tuple[Format, ...] = (
     Format("webm", V, "WebM video", ("webm",), ("video/webm",)),
     Format("mkv", V, "Matroska video", ("mkv",), ("video/x-matroska",), (), (EBML,)),
     Format("avi", V, "AVI video", ("avi",), ("video/x-msvideo",), (), _riff(b"AVI "), magic_all=True),
+    Format("bin", Kind.DATA, "Unrecognised binary data", ("bin",), ("application/octet-stream",)),
     # archives
     Format("zip", R, "ZIP archive", ("zip",), ("application/zip",), (), (Magic(b"PK\x03\x04"), Magic(b"PK\x05\x06"))),
     Format("tar", R, "tar archive", ("tar",), ("application/x-tar",), (), (Magic(b"ustar", 257),)),

@@ -142,10 +142,14 @@ class ConversionRequest:
     def output(self, name: str) -> Output:
         """An :class:`Output` for a file called ``name`` in ``output_dir``.
 
-        The name is reduced to a safe base name; the caller writes ``.path``.
+        ``name`` may be a relative path (``docs/a.pdf``, for archive members);
+        it is made safe (no ``..``, no absolute part) and its folder created.
+        The caller writes ``.path``.
         """
-        safe = safe_filename(name)
-        return Output(self.output_dir / safe, safe)
+        safe = safe_relpath(name)
+        path = self.output_dir / safe
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return Output(path, safe)
 
 
 _UNSAFE = re.compile(r"[^\w.\- ()+,@=]+", re.UNICODE)
@@ -156,6 +160,17 @@ def safe_filename(name: str, default: str = "file") -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = _UNSAFE.sub("_", base).strip(" .")
     return base[:200] or default
+
+
+def safe_relpath(name: str, default: str = "file") -> str:
+    """A relative POSIX path whose every part is a :func:`safe_filename`.
+
+    ``..``, ``.`` and empty parts are dropped, so the result never leaves the
+    folder it is joined to.
+    """
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    safe = [safe_filename(p) for p in parts]
+    return "/".join(s for s in safe if s) or default
 
 
 def with_extension(name: str, extension: str) -> str:

@@ -145,4 +145,5 @@ class FormatRegistry:
         return self._owners[self.get(name).name]
 
     def is_archive(self, name: str) -> bool:
-        return name != ANY and self.get(name).kind is Kind.ARCHIVE
+        fmt = self._formats.get(self._lookup.get(name, ""))
+        return fmt is not None and fmt.kind is Kind.ARCHIVE

@@ -152,6 +152,7 @@ class PluginHost:
             try:
                 self._call_registration(plugin, scratch, name)
                 _merge(registry, scratch)
+                registry.distributions.add(self._infos[name].distribution)
             except Exception as exc:
                 info = self._infos[name]
                 reason = exc.message if isinstance(exc, ConversioError) else f"{type(exc).__name__}: {exc}"

@@ -41,6 +41,8 @@ class Registry:
         self.converters: dict[str, ConverterSpec] = {}
         self.stores: dict[str, StoreFactory] = {}
         self.suggestions: list[Suggestion] = []
+        #: Distributions whose plugins are loaded (so suggestions skip them).
+        self.distributions: set[str] = set()
 
     def operations(self, name: str) -> list[ConverterSpec]:
         """Every spec implementing the operation ``name`` (for any format)."""

@@ -1,0 +1,345 @@
+"""The Python API: ``Conversio`` (an instance of the framework), lazy
+``Conversion`` chains and their ``Result``."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, TypeAlias
+
+import attrs
+
+from conversio.converters import ConverterSpec, safe_relpath
+from conversio.engine.executors import Executor, make_executor
+from conversio.engine.runner import ConvertStage, Engine, OperationStage, Stage
+from conversio.errors import ConversioError, InvalidRequest
+from conversio.events import Event, EventHandler, EventKind
+from conversio.formats import ANY, Format
+from conversio.limits import Limits
+from conversio.plugins import PluginHost, PluginInfo, PluginPolicy
+from conversio.routing import Route, RoutePreferences
+from conversio.sniffing import Sniffed, sniff
+from conversio.stores.base import Artifact, ArtifactStore
+
+Input: TypeAlias = "str | os.PathLike[str] | Artifact | Result"
+
+
+def default_store_url() -> str:
+    """``CONVERSIO_STORE``, else a folder in the user's cache directory."""
+    if os.environ.get("CONVERSIO_STORE"):
+        return os.environ["CONVERSIO_STORE"]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return (cache / "conversio" / "store").resolve().as_uri()
+
+
+class Conversio:
+    """conversio with its plugins, store and engine.
+
+    ``plugins`` adds plugin objects by name (besides entry points, unless
+    ``autoload`` is false); ``store`` is a store URL (``memory://``,
+    ``file:///srv/conversio``) or object; ``executor`` is ``"process"`` (a
+    pool of killable worker processes, the default) or ``"inline"``.
+    """
+
+    def __init__(
+        self,
+        *,
+        plugins: Mapping[str, object] | None = None,
+        autoload: bool = True,
+        store: str | ArtifactStore | None = None,
+        executor: str | Executor = "process",
+        workers: int | None = None,
+        limits: Limits | None = None,
+        cache: bool = True,
+        policy: PluginPolicy | None = None,
+    ) -> None:
+        self.host = PluginHost(autoload=autoload, policy=policy)
+        for name, plugin in (plugins or {}).items():
+            self.host.register(plugin, name)
+        self.registry = self.host.registry
+        self.store = store if store is not None and not isinstance(store, str) else self._open_store(store)
+        self.limits = limits or Limits.from_env()
+        self.engine = Engine(
+            self.registry,
+            self.store,
+            make_executor(executor, workers),
+            self._sniff_output,
+            limits=self.limits,
+            observers=[self.host.emit],
+            cache=cache,
+        )
+        self.router = self.engine.router
+
+    def _open_store(self, url: str | None) -> ArtifactStore:
+        url = url or default_store_url()
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        factory = self.registry.stores.get(scheme)
+        if factory is None:
+            raise InvalidRequest(
+                f"unknown store {url!r}; known schemes: {', '.join(sorted(self.registry.stores))}",
+                store=url,
+            )
+        return factory(url)
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        self.engine.executor.close()
+
+    def __enter__(self) -> Conversio:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- discovery --------------------------------------------------------
+    @property
+    def formats(self) -> list[Format]:
+        return list(self.registry.formats)
+
+    @property
+    def plugins(self) -> list[PluginInfo]:
+        return self.host.plugins
+
+    def converters(self, source: str | None = None, target: str | None = None) -> list[ConverterSpec]:
+        """Converters and operations, optionally only from ``source`` or to ``target``."""
+        src = self.registry.formats.canonical(source) if source else None
+        dst = self.registry.formats.canonical(target) if target else None
+        return [
+            c
+            for c in sorted(self.registry.converters.values(), key=lambda c: c.id)
+            if (src is None or c.source in (src, ANY)) and (dst is None or c.target in (dst, ANY))
+        ]
+
+    def route(
+        self,
+        source: str,
+        target: str,
+        *,
+        via: Sequence[str] = (),
+        prefer: Sequence[str] = (),
+        avoid: Sequence[str] = (),
+        max_hops: int | None = None,
+        alternatives: int = 3,
+    ) -> Route:
+        """The route from ``source`` to ``target``; ``.explain()`` shows why."""
+        prefs = RoutePreferences(tuple(prefer), tuple(avoid), max_hops)
+        return self.router.route(source, target, via=via, preferences=prefs, alternatives=alternatives)
+
+    # -- conversion -------------------------------------------------------
+    def convert(
+        self,
+        inputs: Input | Sequence[Input],
+        to: str | None = None,
+        *,
+        via: Sequence[str] = (),
+        options: Mapping[str, Any] | None = None,
+        prefer: Sequence[str] = (),
+        avoid: Sequence[str] = (),
+        max_hops: int | None = None,
+    ) -> Conversion:
+        """A lazy conversion of ``inputs`` to ``to``; add steps with ``.then()``.
+
+        Nothing runs until ``.run()`` or ``.save()``.
+        """
+        items = tuple(inputs) if isinstance(inputs, list | tuple) else (inputs,)
+        stages: tuple[Stage, ...] = ()
+        if to is not None:
+            stages = (ConvertStage(to, tuple(via), dict(options or {})),)
+        elif via or options:
+            raise InvalidRequest("'via' and 'options' need a target format ('to')")
+        return Conversion(self, items, stages, RoutePreferences(tuple(prefer), tuple(avoid), max_hops))
+
+    def put(self, path: str | os.PathLike[str], *, name: str | None = None) -> tuple[Artifact, Sniffed]:
+        """Store a local file after sniffing its format."""
+        local = Path(path)
+        if not local.is_file():
+            raise InvalidRequest(f"no such file: {local}", file=str(local))
+        display = name or local.name
+        sniffed = sniff(local, self.registry.formats, self.host.sniff, name=display)
+        return self.store.put_file(local, name=display, format=sniffed.format), sniffed
+
+    def _sniff_output(self, path: Path, name: str) -> str:
+        """Sniff a member produced at run time; unrecognised content is ``bin``."""
+        try:
+            return sniff(path, self.registry.formats, self.host.sniff, name=name).format
+        except ConversioError:
+            return "bin"
+
+    def _ingest(self, items: Iterable[Input], warnings: list[str]) -> list[Artifact]:
+        artifacts: list[Artifact] = []
+        for item in items:
+            if isinstance(item, Result):
+                artifacts.extend(item.artifacts)
+            elif isinstance(item, Artifact):
+                artifacts.append(self.store.get(item.id))
+            else:
+                artifact, sniffed = self.put(item)
+                if sniffed.warning:
+                    warnings.append(f"{artifact.name}: {sniffed.warning}")
+                artifacts.append(artifact)
+        return artifacts
+
+
+@attrs.frozen
+class Conversion:
+    """A chain of stages waiting to run. Immutable: ``then`` returns a new one."""
+
+    app: Conversio
+    inputs: tuple[Any, ...]
+    stages: tuple[Stage, ...]
+    preferences: RoutePreferences = attrs.field(factory=RoutePreferences)
+
+    def then(self, step: str, /, *, via: Sequence[str] = (), **options: Any) -> Conversion:
+        """Add an operation (``"merge"``, ``"resize"``) or a conversion to a format."""
+        if step in self.app.registry.operation_names():
+            if via:
+                raise InvalidRequest(f"'via' applies to conversions, not to the operation {step!r}")
+            stage: Stage = OperationStage(step, options)
+        elif step in self.app.registry.formats:
+            stage = ConvertStage(step, tuple(via), options)
+        else:
+            raise InvalidRequest(
+                f"{step!r} is neither an operation nor a format; operations: "
+                f"{', '.join(self.app.registry.operation_names()) or '(none)'}",
+                step=step,
+            )
+        return attrs.evolve(self, stages=(*self.stages, stage))
+
+    def plan(self) -> list[Route]:
+        """The routes each stage would take (inputs are sniffed, nothing runs)."""
+        warnings: list[str] = []
+        artifacts = self.app._ingest(self.inputs, warnings)
+        return self.app.engine.plan([a.format for a in artifacts], self.stages, self.preferences)
+
+    def run(self, *, on_event: EventHandler | None = None, cancel: threading.Event | None = None) -> Result:
+        """Run the chain; every intermediate result stays in the store."""
+        warnings: list[str] = []
+        artifacts = self.app._ingest(self.inputs, warnings)
+        steps: list[str] = []
+
+        def record(event: Event) -> None:
+            if event.kind in (EventKind.STEP_STARTED,):
+                steps.append(event.message)
+            if on_event is not None:
+                on_event(event)
+
+        outputs = self.app.engine.run(
+            artifacts, self.stages, preferences=self.preferences, on_event=record, cancel=cancel
+        )
+        return Result(tuple(outputs), self.app.store, tuple(steps), tuple(warnings))
+
+    def save(self, dest: str | os.PathLike[str]) -> list[Path]:
+        """Run, then save the result (see :meth:`Result.save`)."""
+        return self.run().save(dest)
+
+
+@attrs.frozen
+class Result:
+    """The artifacts a conversion produced, with the steps it took."""
+
+    artifacts: tuple[Artifact, ...]
+    store: ArtifactStore = attrs.field(repr=False)
+    steps: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def is_bundle(self) -> bool:
+        return len(self.artifacts) != 1
+
+    @property
+    def artifact(self) -> Artifact:
+        """The single artifact; ``INVALID_REQUEST`` for a bundle."""
+        if self.is_bundle:
+            raise InvalidRequest(f"the result is a bundle of {len(self.artifacts)} files, not one")
+        return self.artifacts[0]
+
+    def __iter__(self) -> Iterator[Artifact]:
+        return iter(self.artifacts)
+
+    def __len__(self) -> int:
+        return len(self.artifacts)
+
+    def open(self) -> IO[bytes]:
+        """A reader over the single artifact."""
+        return self.store.open(self.artifact.id)
+
+    def read_bytes(self) -> bytes:
+        with self.open() as fh:
+            return fh.read()
+
+    def save(self, dest: str | os.PathLike[str]) -> list[Path]:
+        """Save to ``dest`` and return the paths written.
+
+        One artifact goes to ``dest`` itself, or into it when ``dest`` is an
+        existing folder or ends with a slash. A bundle goes into the folder
+        ``dest`` (created), under the artifacts' names made unique
+        (``page.png``, ``page (2).png``); names never leave that folder.
+        """
+        target = Path(dest)
+        as_folder = self.is_bundle or target.is_dir() or str(dest).endswith(("/", os.sep))
+        if not as_folder:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._copy(self.artifact, target)
+            return [target]
+        target.mkdir(parents=True, exist_ok=True)
+        used: set[str] = set()
+        written = []
+        for artifact in self.artifacts:
+            name = unique_name(safe_relpath(artifact.name), used)
+            path = target / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._copy(artifact, path)
+            written.append(path)
+        return written
+
+    def _copy(self, artifact: Artifact, path: Path) -> None:
+        tmp = path.with_name(f".{path.name}.part")
+        with self.store.open(artifact.id) as src, tmp.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1024 * 1024)
+        tmp.replace(path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "artifacts": [a.to_dict() for a in self.artifacts],
+            "steps": list(self.steps),
+            "warnings": list(self.warnings),
+        }
+
+
+def unique_name(name: str, used: set[str]) -> str:
+    """``name``, or ``stem (2).ext``, ``stem (3).ext``, ... if already used (case-insensitive)."""
+    candidate, n = name, 1
+    stem, dot, ext = name.rpartition(".") if "." in name.rsplit("/", 1)[-1] else (name, "", "")
+    while candidate.lower() in used:
+        n += 1
+        candidate = f"{stem} ({n}){dot}{ext}"
+    used.add(candidate.lower())
+    return candidate
+
+
+_default: Conversio | None = None
+_default_lock = threading.Lock()
+
+
+def default() -> Conversio:
+    """The process-wide instance behind ``conversio.convert`` and friends."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Conversio()
+            atexit.register(_default.close)
+        return _default
+
+
+def convert(inputs: Input | Sequence[Input], to: str | None = None, **kwargs: Any) -> Conversion:
+    """Convert with the default instance: ``conversio.convert("a.png", to="jpg").save("out/")``."""
+    return default().convert(inputs, to, **kwargs)
+
+
+def route(source: str, target: str, **kwargs: Any) -> Route:
+    """Route with the default instance: ``print(conversio.route("png", "zip").explain())``."""
+    return default().route(source, target, **kwargs)

@@ -1,0 +1,1 @@
+"""The engine: runs plans of converter steps over stored artifacts."""

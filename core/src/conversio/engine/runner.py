@@ -1,0 +1,349 @@
+"""The engine: runs the stages of a conversion over stored artifacts.
+
+Every step's outputs are stored, so any intermediate result can be fetched or
+reused, and a failed run resumes from the failed step through the cache
+(keyed by input hashes, converter id and version, and options).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+
+from conversio.converters import InputFile
+from conversio.engine.executors import Executor
+from conversio.engine.task import Task
+from conversio.errors import Cancelled, ConversioError, ConversionFailed, InvalidRequest, NoRoute
+from conversio.events import Event, EventHandler, EventKind
+from conversio.formats import ANY
+from conversio.limits import Limits
+from conversio.options import unknown_options
+from conversio.registry import Registry
+from conversio.routing import Route, RoutePreferences, Router, RouteStep
+from conversio.stores.base import Artifact, ArtifactStore
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Error codes after which another route is tried (the converter, not the input, failed).
+RETRYABLE = frozenset({"CONVERSION_FAILED", "MISSING_DEPENDENCY"})
+MAX_ATTEMPTS = 3
+
+
+@attrs.frozen
+class ConvertStage:
+    """Convert to ``target`` (through ``via`` waypoints), routed automatically."""
+
+    target: str
+    via: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class OperationStage:
+    """Apply the same-format operation ``name`` (merge, resize, ...)."""
+
+    name: str
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+Stage = ConvertStage | OperationStage
+Sniffer = Callable[[Path, str], str]
+
+
+@attrs.define
+class _Run:
+    """The state of one run: its events, cancellation and step counter."""
+
+    preferences: RoutePreferences
+    emit: Callable[[Event], None]
+    cancel: threading.Event
+    steps: itertools.count[int] = attrs.field(factory=itertools.count)
+    warnings: list[str] = attrs.field(factory=list)
+
+    def check(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("the conversion was cancelled")
+
+
+class Engine:
+    """Runs stages with a router, a store and an executor."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        store: ArtifactStore,
+        executor: Executor,
+        sniffer: Sniffer,
+        *,
+        limits: Limits | None = None,
+        observers: Sequence[EventHandler] = (),
+        cache: bool = True,
+    ) -> None:
+        self.registry = registry
+        self.router = Router(registry)
+        self.store = store
+        self.executor = executor
+        self.sniffer = sniffer
+        self.limits = limits or Limits()
+        self.observers = list(observers)
+        self.cache = cache
+
+    # -- public ------------------------------------------------------------
+    def run(
+        self,
+        inputs: Sequence[Artifact],
+        stages: Sequence[Stage],
+        *,
+        preferences: RoutePreferences | None = None,
+        on_event: EventHandler | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[Artifact]:
+        """Run every stage in order; returns the final artifacts."""
+        if not inputs:
+            raise InvalidRequest("no input files were given")
+        if not stages:
+            raise InvalidRequest("nothing to do: give a target format or an operation")
+        emit = self._emitter(on_event)
+        run = _Run(preferences or RoutePreferences(), emit, cancel or threading.Event())
+        emit(Event(EventKind.PLAN_STARTED, items=len(inputs)))
+        items = list(inputs)
+        try:
+            for stage in stages:
+                run.check()
+                items = self._run_stage(stage, items, run)
+        except ConversioError as exc:
+            emit(Event(EventKind.PLAN_FAILED, error=exc.to_dict(), message=exc.message))
+            raise
+        emit(Event(EventKind.PLAN_FINISHED, items=len(items), artifacts=tuple(a.id for a in items)))
+        return items
+
+    def _emitter(self, on_event: EventHandler | None) -> Callable[[Event], None]:
+        """One function that passes an event to the observers and ``on_event``, one at a time."""
+        handlers = [*self.observers, *([on_event] if on_event else [])]
+        lock = threading.Lock()
+
+        def emit(event: Event) -> None:
+            with lock:
+                for handler in handlers:
+                    handler(event)
+
+        return emit
+
+    def run_converter(
+        self,
+        converter_id: str,
+        inputs: Sequence[Artifact],
+        options: Mapping[str, Any] | None = None,
+        *,
+        on_event: EventHandler | None = None,
+    ) -> list[Artifact]:
+        """Run one named converter on ``inputs``, bypassing the router."""
+        spec = self.registry.converters.get(converter_id)
+        if spec is None:
+            raise InvalidRequest(f"unknown converter {converter_id!r}", converter=converter_id)
+        if not inputs:
+            raise InvalidRequest("no input files were given")
+        fmt, bundle = _state([a.format for a in inputs])
+        step = self.router.step(spec, fmt, bundle)
+        run = _Run(RoutePreferences(), self._emitter(on_event), threading.Event())
+        return self._run_step(step, spec.options.validate(options or {}), list(inputs), run, options or {})
+
+    def plan(self, formats: Sequence[str], stages: Sequence[Stage], preferences: RoutePreferences | None = None) -> list[Route]:
+        """The routes the stages would take for inputs of ``formats`` (nothing runs)."""
+        prefs = preferences or RoutePreferences()
+        fmt, bundle = _state(formats)
+        routes = []
+        for stage in stages:
+            if isinstance(stage, OperationStage):
+                step = self.router.operation(stage.name, fmt, bundle)
+                route = Route(fmt, step.target, (step,), step.cost, bundle_in=bundle)
+            else:
+                route = self.router.route(fmt, stage.target, via=stage.via, bundle=bundle, preferences=prefs)
+            routes.append(route)
+            fmt, bundle = route.target, route.bundle_out
+        return routes
+
+    # -- stages ------------------------------------------------------------
+    def _run_stage(self, stage: Stage, items: list[Artifact], run: _Run) -> list[Artifact]:
+        fmt, bundle = _state([a.format for a in items])
+        if isinstance(stage, OperationStage):
+            step = self.router.operation(stage.name, fmt, bundle)
+            assert step.spec is not None
+            options = step.spec.options.validate(stage.options)
+            return self._run_step(step, options, items, run, stage.options)
+        errors: list[tuple[Route, ConversioError]] = []
+        prefs = run.preferences
+        while True:
+            try:
+                route = self.router.route(fmt, stage.target, via=stage.via, bundle=bundle, preferences=prefs)
+            except NoRoute:
+                if not errors:
+                    raise
+                raise _all_failed(errors) from None
+            try:
+                return self._run_route(route, stage.options, items, run)
+            except ConversioError as exc:
+                errors.append((route, exc))
+                converter = exc.details.get("converter")
+                if exc.code not in RETRYABLE or not converter or len(errors) >= MAX_ATTEMPTS:
+                    raise _all_failed(errors) from None
+                run.warnings.append(f"{converter} failed ({exc.code}); trying another route")
+                prefs = attrs.evolve(prefs, avoid=(*prefs.avoid, str(converter)))
+
+    def _run_route(self, route: Route, options: Mapping[str, Any], items: list[Artifact], run: _Run) -> list[Artifact]:
+        step_options = split_options(route.steps, options)
+        for step, opts in zip(route.steps, step_options, strict=True):
+            run.check()
+            items = self._run_step(step, opts, items, run, options)
+        return items
+
+    # -- steps -------------------------------------------------------------
+    def _run_step(
+        self,
+        step: RouteStep,
+        options: dict[str, Any],
+        items: list[Artifact],
+        run: _Run,
+        stage_options: Mapping[str, Any],
+    ) -> list[Artifact]:
+        if step.spec is None:
+            return self._reroute(step.target, items, run, stage_options)
+        index = next(run.steps)
+        spec = step.spec
+        run.emit(Event(EventKind.STEP_STARTED, index, spec.id, items=len(items), message=step.describe()))
+        groups = [[item] for item in items] if step.mapped else [items]
+        try:
+            results = self._map(lambda pair: self._run_task(step, options, pair[1], run, index, pair[0], len(groups)), list(enumerate(groups)))
+        except ConversioError as exc:
+            exc.details.setdefault("converter", spec.id)
+            exc.details.setdefault("step", index)
+            run.emit(Event(EventKind.STEP_FAILED, index, spec.id, error=exc.to_dict(), message=exc.message))
+            raise
+        outputs = [a for group in results for a in group]
+        run.emit(Event(EventKind.STEP_FINISHED, index, spec.id, items=len(outputs), fraction=1.0, artifacts=tuple(a.id for a in outputs)))
+        return outputs
+
+    def _run_task(
+        self, step: RouteStep, options: dict[str, Any], inputs: list[Artifact], run: _Run, index: int, item: int, items: int
+    ) -> list[Artifact]:
+        spec = step.spec
+        assert spec is not None
+        run.check()
+        key = cache_key(spec.id, spec.version, options, inputs)
+        if self.cache:
+            cached = self.store.cache_get(key)
+            if cached is not None:
+                artifacts = [self.store.get(i) for i in cached]
+                run.emit(Event(EventKind.STEP_CACHED, index, spec.id, item, items, 1.0, artifacts=tuple(cached)))
+                return artifacts
+
+        def progress(fraction: float, message: str) -> None:
+            run.emit(Event(EventKind.PROGRESS, index, spec.id, item, items, fraction, message))
+
+        with ExitStack() as stack:
+            files = tuple(
+                InputFile(stack.enter_context(self.store.local_path(a.id)), a.name, a.format) for a in inputs
+            )
+            out_dir = stack.enter_context(self.store.scratch_dir())
+            task = Task(spec.id, spec.run, spec.install_hint, files, out_dir, step.source, spec.target, options, self.limits)
+            produced = self.executor.run(task, timeout=self.limits.timeout, cancel=run.cancel, on_progress=progress)
+            artifacts = []
+            for out in produced:
+                path = out_dir / out.relpath
+                fmt = spec.target if spec.target != ANY else self.sniffer(path, out.name)
+                artifacts.append(self.store.put_file(path, name=out.name, format=fmt, move=True))
+        if self.cache:
+            self.store.cache_put(key, [a.id for a in artifacts])
+        progress(1.0, "")
+        return artifacts
+
+    def _reroute(self, target: str, items: list[Artifact], run: _Run, options: Mapping[str, Any]) -> list[Artifact]:
+        """Route each item on its own from its sniffed format to ``target``."""
+        routes: dict[str, Route] = {}
+        for item in items:
+            if item.format not in routes:
+                try:
+                    routes[item.format] = self.router.route(item.format, target, preferences=run.preferences)
+                except NoRoute as exc:
+                    exc.details["file"] = item.name
+                    raise NoRoute(f"{item.name}: {exc.message}", **exc.details) from None
+        declared = {o.name for r in routes.values() for s in r.steps if s.spec for o in s.spec.options}
+        unknown = [k for k in options if k not in declared]
+        if unknown:
+            valid = [o for r in routes.values() for s in r.steps if s.spec for o in s.spec.options]
+            raise unknown_options(unknown, valid)
+        results = self._map(lambda item: self._run_route(routes[item.format], _declared(routes[item.format], options), [item], run), items)
+        return [a for group in results for a in group]
+
+    def _map(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
+        """``fn`` over ``items`` in order, in parallel up to the executor's size."""
+        workers = min(self.executor.size, len(items))
+        if workers <= 1:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="conversio-map") as pool:
+            return list(pool.map(fn, items))
+
+
+def _state(formats: Sequence[str]) -> tuple[str, bool]:
+    distinct = set(formats)
+    if len(distinct) == 1:
+        return formats[0], len(formats) > 1
+    return ANY, True
+
+
+def _declared(route: Route, options: Mapping[str, Any]) -> dict[str, Any]:
+    names = {o.name for s in route.steps if s.spec for o in s.spec.options}
+    return {k: v for k, v in options.items() if k in names}
+
+
+def split_options(steps: Sequence[RouteStep], options: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Give each step the options its schema declares, validated with defaults.
+
+    An option no step declares is ``INVALID_OPTION`` (listing the valid ones),
+    unless a reroute step may still use it at run time.
+    """
+    specs = [s.spec for s in steps]
+    known = {o.name for spec in specs if spec for o in spec.options}
+    unknown = [k for k in options if k not in known]
+    if unknown and all(spec is not None for spec in specs):
+        raise unknown_options(unknown, [o for spec in specs if spec for o in spec.options])
+    result = []
+    for spec in specs:
+        if spec is None:
+            result.append(dict(options))
+            continue
+        mine = {k: v for k, v in options.items() if k in spec.options}
+        result.append(spec.options.validate(mine))
+    return result
+
+
+def cache_key(converter: str, version: str, options: Mapping[str, Any], inputs: Sequence[Artifact]) -> str:
+    """A digest of everything that determines a step's output."""
+    material = json.dumps(
+        [converter, version, sorted(options.items()), [(a.sha256, a.name, a.format) for a in inputs]],
+        default=str,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _all_failed(errors: list[tuple[Route, ConversioError]]) -> ConversioError:
+    """The error of a stage: the only one as it was, or every attempt listed."""
+    if len(errors) == 1:
+        return errors[0][1]
+    attempts = [
+        {"route": str(route), "converter": exc.details.get("converter"), "code": exc.code, "message": exc.message}
+        for route, exc in errors
+    ]
+    tried = "; ".join(f"{a['converter']}: {a['message']}" for a in attempts)
+    return ConversionFailed(f"every route failed ({tried})", attempts=attempts)

@@ -1,0 +1,87 @@
+"""A unit of work for a worker: one converter call on some input files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from conversio.converters import ConversionRequest, InputFile, Output, load_callable
+from conversio.errors import ConversioError, ConversionFailed, FileTooLarge
+from conversio.formats import ANY
+from conversio.limits import Limits
+
+ProgressCallback = Callable[[float, str], None]
+
+
+@attrs.frozen
+class Task:
+    """Everything a worker needs to run a converter; picklable."""
+
+    converter: str
+    run: str
+    install_hint: str
+    inputs: tuple[InputFile, ...]
+    output_dir: Path
+    source: str
+    target: str
+    options: dict[str, Any] = attrs.field(factory=dict)
+    limits: Limits = attrs.field(factory=Limits)
+
+
+@attrs.frozen
+class Produced:
+    """A file a task produced, relative to its output folder."""
+
+    relpath: str
+    name: str
+
+
+def execute(task: Task, on_progress: ProgressCallback | None = None) -> list[Produced]:
+    """Run ``task`` here and now; every failure becomes a :class:`ConversioError`."""
+    fn = load_callable(task.run, hint=task.install_hint, what=task.converter)
+    request = ConversionRequest(
+        inputs=task.inputs,
+        output_dir=task.output_dir,
+        source=task.source,
+        target=task.target,
+        options=dict(task.options),
+        limits=task.limits,
+        on_progress=on_progress,
+    )
+    try:
+        outputs = fn(request)
+    except ConversioError:
+        raise
+    except MemoryError:
+        raise FileTooLarge(f"{task.converter} ran out of memory", converter=task.converter) from None
+    except Exception as exc:
+        raise ConversionFailed(
+            f"{task.converter} failed: {type(exc).__name__}: {exc}",
+            converter=task.converter,
+            exception=type(exc).__name__,
+        ) from None
+    return check_outputs(task, outputs)
+
+
+def check_outputs(task: Task, outputs: object) -> list[Produced]:
+    """Outputs must be existing, non-empty regular files inside the output folder."""
+    if not isinstance(outputs, list | tuple) or not all(isinstance(o, Output) for o in outputs):
+        raise ConversionFailed(f"{task.converter} did not return a list of Output", converter=task.converter)
+    root = task.output_dir.resolve()
+    produced = []
+    for out in outputs:
+        path = out.path.resolve()
+        if not path.is_relative_to(root) or path.is_symlink() or not path.is_file():
+            raise ConversionFailed(
+                f"{task.converter} returned {out.name!r}, which is not a file in its output folder",
+                converter=task.converter,
+            )
+        if path.stat().st_size == 0 and task.target != ANY:
+            raise ConversionFailed(f"{task.converter} produced an empty file {out.name!r}", converter=task.converter)
+        produced.append(Produced(path.relative_to(root).as_posix(), out.name))
+    if not produced:
+        raise ConversionFailed(f"{task.converter} produced nothing", converter=task.converter)
+    return produced
