@@ -1,0 +1,278 @@
+"""The ``conversio`` command line: a thin face over :mod:`conversio.api`.
+
+Exit codes: 0 success; 1 the conversion failed (``CONVERSION_FAILED``,
+``CORRUPT_FILE``); 2 invalid usage, request, option or password; 3 unsupported
+format or no route; 4 a missing dependency or broken plugin; 5 a timeout or a
+size limit; 130 cancelled (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from conversio.errors import ConversioError, InvalidRequest
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_CODES = {
+    "CONVERSION_FAILED": 1,
+    "CORRUPT_FILE": 1,
+    "INVALID_REQUEST": 2,
+    "INVALID_OPTION": 2,
+    "INVALID_PASSWORD": 2,
+    "FILE_NOT_FOUND": 2,
+    "UNSUPPORTED_FORMAT": 3,
+    "NO_ROUTE": 3,
+    "MISSING_DEPENDENCY": 4,
+    "PLUGIN_ERROR": 4,
+    "TIMEOUT": 5,
+    "FILE_TOO_LARGE": 5,
+    "CANCELLED": 130,
+}
+
+
+def _emit_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def handles_errors(fn: F) -> F:
+    """Add ``--json`` and ``--debug``; print a ConversioError as code + message, not a traceback."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+    @click.option("--debug", is_flag=True, help="Show tracebacks.")
+    @functools.wraps(fn)
+    def wrapper(*args: Any, as_json: bool, debug: bool, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, as_json=as_json, **kwargs)
+        except ConversioError as exc:
+            if debug:
+                raise
+            if as_json:
+                _emit_json({"ok": False, "error": exc.to_dict()})
+            else:
+                click.secho(f"error {exc.code}: {exc.message}", fg="red", err=True)
+                hint = exc.details.get("install_hint")
+                if hint:
+                    click.echo(f"hint: {hint}", err=True)
+            sys.exit(EXIT_CODES.get(exc.code, 1))
+        except KeyboardInterrupt:
+            click.echo("cancelled", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _app() -> Any:
+    from conversio.api import default
+
+    return default()
+
+
+class _Cli(click.Group):
+    """The root group; plugins add commands through the ``register_commands`` hook."""
+
+    _plugins_added = False
+
+    def _add_plugin_commands(self) -> None:
+        if not self._plugins_added:
+            self._plugins_added = True
+            from conversio.plugins import PluginHost
+
+            PluginHost().add_commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._add_plugin_commands()
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="conversio")
+def cli() -> None:
+    """Convert files through a graph of pluggable converters."""
+
+
+def parse_pairs(pairs: Sequence[str], what: str) -> dict[str, str]:
+    """``["a=1", "b=x"]`` → ``{"a": "1", "b": "x"}``; values are validated later by the schema."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidRequest(f"{what} {pair!r} is not key=value", value=pair)
+        result[key.strip()] = value
+    return result
+
+
+def parse_then(text: str) -> tuple[str, dict[str, str]]:
+    """``"encrypt:user_password=secret,owner_password=x"`` → ``("encrypt", {...})``."""
+    name, _, rest = text.partition(":")
+    return name.strip(), parse_pairs([p for p in rest.split(",") if p.strip()], "--then option")
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--to", "target", required=True, help="Target format (jpg, pdf, zip, ...).")
+@click.option("--via", multiple=True, help="Pass through this format on the way (repeatable).")
+@click.option("--then", "then", multiple=True, metavar="OP[:k=v,...]", help="Then apply an operation or convert to a format (repeatable).")
+@click.option("-O", "--option", "options", multiple=True, metavar="KEY=VALUE", help="An option of the conversion (repeatable).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file, or folder for many results.")
+@click.option("--prefer", multiple=True, help="Prefer this converter, engine or plugin (repeatable).")
+@click.option("--avoid", multiple=True, help="Never use this converter, engine or plugin (repeatable).")
+@click.option("--max-hops", type=int, help="At most this many steps.")
+@handles_errors
+def convert(
+    inputs: tuple[Path, ...],
+    target: str,
+    via: tuple[str, ...],
+    then: tuple[str, ...],
+    options: tuple[str, ...],
+    output: Path | None,
+    prefer: tuple[str, ...],
+    avoid: tuple[str, ...],
+    max_hops: int | None,
+    as_json: bool,
+) -> None:
+    """Convert INPUTS to a format, optionally through waypoints and further steps."""
+    from conversio.progress import ProgressView
+
+    app = _app()
+    conversion = app.convert(
+        list(inputs),
+        target,
+        via=via,
+        options=parse_pairs(options, "-O"),
+        prefer=prefer,
+        avoid=avoid,
+        max_hops=max_hops,
+    )
+    for step in then:
+        name, step_options = parse_then(step)
+        conversion = conversion.then(name, **step_options)
+    with ProgressView(enabled=not as_json) as view:
+        result = conversion.run(on_event=view.handle)
+    dest = output or _default_output(inputs[0], target, result.is_bundle)
+    saved = result.save(dest)
+    if as_json:
+        _emit_json({"ok": True, **result.to_dict(), "saved": [str(p) for p in saved]})
+        return
+    for warning in result.warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    click.echo("route taken:")
+    for i, step_text in enumerate(result.steps, 1):
+        click.echo(f"  {i}. {step_text}")
+    where = dest if result.is_bundle else saved[0]
+    click.echo(f"saved {len(saved)} file{'s' * (len(saved) != 1)} to {where}")
+
+
+def _default_output(first: Path, target: str, bundle: bool) -> Path:
+    """A folder ``<stem>-<target>`` for a bundle; the current folder for one file."""
+    stem = first.name.split(".", 1)[0] or "output"
+    return Path(f"{stem}-{target}") if bundle else Path(".")
+
+
+@cli.command()
+@click.argument("source")
+@click.argument("target")
+@click.option("--via", multiple=True, help="Pass through this format (repeatable).")
+@click.option("--explain", is_flag=True, help="Show each step and the best alternatives.")
+@click.option("--prefer", multiple=True, help="Prefer this converter, engine or plugin.")
+@click.option("--avoid", multiple=True, help="Never use this converter, engine or plugin.")
+@click.option("--max-hops", type=int, help="At most this many steps.")
+@handles_errors
+def route(
+    source: str,
+    target: str,
+    via: tuple[str, ...],
+    explain: bool,
+    prefer: tuple[str, ...],
+    avoid: tuple[str, ...],
+    max_hops: int | None,
+    as_json: bool,
+) -> None:
+    """Show the route from SOURCE format to TARGET format."""
+    found = _app().route(source, target, via=via, prefer=prefer, avoid=avoid, max_hops=max_hops)
+    if as_json:
+        _emit_json(found.to_dict())
+    elif explain:
+        click.echo(found.explain())
+    else:
+        click.echo(str(found))
+
+
+@cli.command()
+@handles_errors
+def formats(as_json: bool) -> None:
+    """List the known formats."""
+    from conversio.plugins import PluginHost
+
+    registry = PluginHost().registry
+    rows = [
+        {
+            "name": f.name,
+            "kind": f.kind.value,
+            "extensions": list(f.extensions),
+            "media_types": list(f.media_types),
+            "aliases": list(f.aliases),
+            "description": f.description,
+        }
+        for f in registry.formats
+    ]
+    if as_json:
+        _emit_json(rows)
+        return
+    for row in rows:
+        exts = ", ".join(row["extensions"])
+        click.echo(f"{row['name']:<8} {row['kind']:<12} {exts:<24} {row['description']}")
+
+
+@cli.command()
+@click.option("--from", "source", help="Only converters from this format.")
+@click.option("--to", "target", help="Only converters to this format.")
+@handles_errors
+def converters(source: str | None, target: str | None, as_json: bool) -> None:
+    """List converters and operations."""
+    from conversio.api import Conversio
+
+    app = Conversio(store="memory://", executor="inline")
+    specs = app.converters(source, target)
+    if as_json:
+        _emit_json([s.describe() for s in specs])
+        return
+    for spec in specs:
+        kind = f"op {spec.operation}" if spec.operation else spec.cardinality.value
+        opts = ", ".join(o.name for o in spec.options)
+        click.echo(f"{spec.id:<44} {kind:<14} cost {spec.cost:<4g} {opts}")
+
+
+@cli.command()
+@handles_errors
+def plugins(as_json: bool) -> None:
+    """List plugins with their versions, and broken or disabled ones with the reason."""
+    from conversio.plugins import PluginHost
+
+    infos = PluginHost().plugins
+    if as_json:
+        _emit_json([p.to_dict() for p in infos])
+        return
+    for info in infos:
+        line = f"{info.name:<12} {info.status:<9} {info.distribution} {info.version}"
+        if info.reason:
+            line += f"  ({info.reason})"
+        click.echo(line)
+
+
+def main() -> None:
+    cli(prog_name="conversio")
