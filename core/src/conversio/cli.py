@@ -126,9 +126,24 @@ def parse_then(text: str) -> tuple[str, dict[str, str]]:
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--to", "target", required=True, help="Target format (jpg, pdf, zip, ...).")
 @click.option("--via", multiple=True, help="Pass through this format on the way (repeatable).")
-@click.option("--then", "then", multiple=True, metavar="OP[:k=v,...]", help="Then apply an operation or convert to a format (repeatable).")
-@click.option("-O", "--option", "options", multiple=True, metavar="KEY=VALUE", help="An option of the conversion (repeatable).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file, or folder for many results.")
+@click.option(
+    "--then",
+    "then",
+    multiple=True,
+    metavar="OP[:k=v,...]",
+    help="Then apply an operation or convert to a format (repeatable).",
+)
+@click.option(
+    "-O",
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option of the conversion (repeatable).",
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Output file, or folder for many results."
+)
 @click.option("--prefer", multiple=True, help="Prefer this converter, engine or plugin (repeatable).")
 @click.option("--avoid", multiple=True, help="Never use this converter, engine or plugin (repeatable).")
 @click.option("--max-hops", type=int, help="At most this many steps.")

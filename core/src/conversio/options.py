@@ -21,6 +21,10 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+def _optional_tuple(values: Iterable[Any] | None) -> tuple[Any, ...] | None:
+    return None if values is None else tuple(values)
+
+
 @attrs.frozen
 class Option:
     """One option of a converter.
@@ -35,9 +39,7 @@ class Option:
     help: str = ""
     min: float | None = None
     max: float | None = None
-    choices: tuple[Any, ...] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(tuple)
-    )
+    choices: tuple[Any, ...] | None = attrs.field(default=None, converter=_optional_tuple)
     secret: bool = False
 
     def describe(self) -> dict[str, Any]:

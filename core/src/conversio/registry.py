@@ -82,8 +82,7 @@ class ConverterRegistrar:
         existing = self.registry.converters.get(spec.id)
         if existing is not None:
             raise PluginError(
-                f"converter id {spec.id!r} is registered by both {existing.plugin!r} "
-                f"and {self.plugin!r}",
+                f"converter id {spec.id!r} is registered by both {existing.plugin!r} and {self.plugin!r}",
                 converter=spec.id,
                 plugins=[existing.plugin, self.plugin],
             )

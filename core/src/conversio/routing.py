@@ -8,7 +8,10 @@ many-to-one converter consumes a bundle (or a single file).
 Two wildcards make archives and mixed inputs work:
 
 * a converter whose target is ``*`` (unpacking) leads to the state
-  ``(*, bundle)``: files whose formats are only known once they exist;
+  ``(*, bundle)``: files whose formats are only known once they exist. It is
+  only ever the *first* step of a route (unpack what the user gave), never
+  reached after packing, and never inside a reroute: so a route cannot loop
+  through archives, and nested archives are not unpacked behind the user's back;
 * from ``(*, bundle)`` the router may use converters whose source is ``*``
   (packers), or a *reroute* step: at run time each item is routed on its own
   to the next waypoint or target.
@@ -99,13 +102,18 @@ class Route:
             return f"{_show(self.source)} (nothing to do)"
         parts = [_show(self.source)]
         for step in self.steps:
-            suffix = " (×pages)" if step.spec and step.spec.cardinality is Cardinality.ONE_TO_MANY else ""
+            suffix = ""
+            if step.spec and step.spec.cardinality is Cardinality.ONE_TO_MANY:
+                suffix = " (×items)" if step.spec.target == ANY else " (×pages)"
             parts.append(_show(step.target) + suffix)
         return " → ".join(parts)
 
     def explain(self) -> str:
         """The chosen path step by step, then the best alternatives with their costs."""
-        lines = [f"route {_show(self.source)} → {self.target}" + (f" via {', '.join(self.via)}" if self.via else "")]
+        lines = [
+            f"route {_show(self.source)} → {self.target}"
+            + (f" via {', '.join(self.via)}" if self.via else "")
+        ]
         lines.append(f"chosen: {self}  (cost {self.cost:g}, {self.hops} step{'s' * (self.hops != 1)})")
         for i, step in enumerate(self.steps, 1):
             lossy = " lossy" if step.spec and step.spec.lossy else ""
@@ -181,25 +189,25 @@ class Router:
         bundle: bool = False,
         preferences: RoutePreferences | None = None,
         alternatives: int = 0,
+        unpack: bool = True,
     ) -> Route:
         """The cheapest route, ties broken by fewer steps, then converter ids.
 
-        ``source`` may be ``*`` (a bundle of mixed formats). ``NO_ROUTE`` if
-        there is none; with ``alternatives`` > 0, the best other routes are
-        attached for :meth:`Route.explain`.
+        ``source`` may be ``*`` (a bundle of mixed formats). ``unpack=False``
+        forbids an unpacking first step. ``NO_ROUTE`` if there is none; with
+        ``alternatives`` > 0, the best other routes are attached for
+        :meth:`Route.explain`.
         """
         prefs = preferences or RoutePreferences()
         source = self._canonical(source)
         target = self._canonical(target)
         waypoints = tuple(self._canonical(v) for v in via)
         bundle = bundle or source == ANY
-        found = self._search(source, target, waypoints, bundle, prefs, banned=frozenset())
+        found = self._search(source, target, waypoints, bundle, prefs, frozenset(), unpack)
         if found is None:
             raise self._no_route(source, target, waypoints, prefs)
         if alternatives > 0:
-            found = attrs.evolve(
-                found, alternatives=tuple(self._alternatives(found, prefs, alternatives))
-            )
+            found = attrs.evolve(found, alternatives=tuple(self._alternatives(found, prefs, alternatives)))
         return found
 
     def _alternatives(self, best: Route, prefs: RoutePreferences, count: int) -> list[Route]:
@@ -209,7 +217,7 @@ class Router:
         ids = [s.converter for s in best.steps if s.spec is not None]
         bans = [frozenset({i}) for i in ids] + [frozenset(p) for p in itertools.combinations(ids, 2)]
         for banned in bans:
-            alt = self._search(best.source, best.target, best.via, best.bundle_in, prefs, banned)
+            alt = self._search(best.source, best.target, best.via, best.bundle_in, prefs, banned, True)
             if alt is None:
                 continue
             key = tuple(s.converter for s in alt.steps)
@@ -219,7 +227,9 @@ class Router:
         found.sort(key=lambda r: (r.cost, r.hops, [s.converter for s in r.steps]))
         return found[:count]
 
-    def _edges(self, fmt: str, bundle: bool, prefs: RoutePreferences, banned: frozenset[str]) -> Iterable[tuple[ConverterSpec, float]]:
+    def _edges(
+        self, fmt: str, bundle: bool, prefs: RoutePreferences, banned: frozenset[str]
+    ) -> Iterable[tuple[ConverterSpec, float]]:
         candidates = list(self._by_source.get(fmt, ()))
         if fmt != ANY and not self.registry.formats.is_archive(fmt):
             candidates += self._by_source.get(ANY, ())
@@ -237,6 +247,7 @@ class Router:
         bundle: bool,
         prefs: RoutePreferences,
         banned: frozenset[str],
+        unpack: bool,
     ) -> Route | None:
         """Dijkstra over (format, bundle, waypoint index[, hops]) states."""
         goal_index = len(via)
@@ -265,14 +276,23 @@ class Router:
                 return Route(source, target, steps, cost, via, bundle)
             if max_hops is not None and hops >= max_hops:
                 continue
-            for step in self._steps_from(fmt, is_bundle, index, via, target, prefs, banned):
+            for step in self._steps_from(
+                fmt, is_bundle, index, via, target, prefs, banned, unpack and hops == 0
+            ):
                 next_state = (step.target, step.bundle_out, advance(step.target, index))
                 next_key = (next_state, hops + 1 if max_hops is not None else 0)
                 if next_key in done:
                     continue
                 heapq.heappush(
                     heap,
-                    (cost + step.cost, hops + 1, (*ids, step.converter), next(counter), next_state, (*steps, step)),
+                    (
+                        cost + step.cost,
+                        hops + 1,
+                        (*ids, step.converter),
+                        next(counter),
+                        next_state,
+                        (*steps, step),
+                    ),
                 )
         return None
 
@@ -285,9 +305,11 @@ class Router:
         target: str,
         prefs: RoutePreferences,
         banned: frozenset[str],
+        unpack: bool,
     ) -> Iterable[RouteStep]:
         for spec, cost in self._edges(fmt, bundle, prefs, banned):
-            yield self.step(spec, fmt, bundle, cost)
+            if spec.target != ANY or unpack:
+                yield self.step(spec, fmt, bundle, cost)
         if fmt == ANY and "reroute" not in banned:
             next_goal = via[index] if index < len(via) else target
             if next_goal != ANY:
@@ -320,7 +342,9 @@ class Router:
         frontier = [(source, False)]
         while frontier:
             fmt, bundle = frontier.pop()
-            for step in self._steps_from(fmt, bundle, 0, (), "", RoutePreferences(), frozenset()):
+            for step in self._steps_from(
+                fmt, bundle, 0, (), "", RoutePreferences(), frozenset(), fmt == source
+            ):
                 if step.is_reroute:
                     continue
                 state = (step.target, step.bundle_out)

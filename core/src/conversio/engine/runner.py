@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from conversio.converters import InputFile
+from conversio.converters import Cardinality, InputFile
 from conversio.engine.executors import Executor
 from conversio.engine.task import Task
 from conversio.errors import Cancelled, ConversioError, ConversionFailed, InvalidRequest, NoRoute
@@ -156,9 +156,11 @@ class Engine:
         fmt, bundle = _state([a.format for a in inputs])
         step = self.router.step(spec, fmt, bundle)
         run = _Run(RoutePreferences(), self._emitter(on_event), threading.Event())
-        return self._run_step(step, spec.options.validate(options or {}), list(inputs), run, options or {})
+        return self._run_step(step, spec.options.validate(options or {}), [list(inputs)], run)[0]
 
-    def plan(self, formats: Sequence[str], stages: Sequence[Stage], preferences: RoutePreferences | None = None) -> list[Route]:
+    def plan(
+        self, formats: Sequence[str], stages: Sequence[Stage], preferences: RoutePreferences | None = None
+    ) -> list[Route]:
         """The routes the stages would take for inputs of ``formats`` (nothing runs)."""
         prefs = preferences or RoutePreferences()
         fmt, bundle = _state(formats)
@@ -180,7 +182,7 @@ class Engine:
             step = self.router.operation(stage.name, fmt, bundle)
             assert step.spec is not None
             options = step.spec.options.validate(stage.options)
-            return self._run_step(step, options, items, run, stage.options)
+            return self._run_step(step, options, [items], run)[0]
         errors: list[tuple[Route, ConversioError]] = []
         prefs = run.preferences
         while True:
@@ -200,41 +202,69 @@ class Engine:
                 run.warnings.append(f"{converter} failed ({exc.code}); trying another route")
                 prefs = attrs.evolve(prefs, avoid=(*prefs.avoid, str(converter)))
 
-    def _run_route(self, route: Route, options: Mapping[str, Any], items: list[Artifact], run: _Run) -> list[Artifact]:
+    def _run_route(
+        self, route: Route, options: Mapping[str, Any], items: list[Artifact], run: _Run
+    ) -> list[Artifact]:
+        return self._run_lanes(route, options, [items], run)[0]
+
+    def _run_lanes(
+        self, route: Route, options: Mapping[str, Any], lanes: list[list[Artifact]], run: _Run
+    ) -> list[list[Artifact]]:
+        """Run ``route`` on each lane (a list of files) independently, steps in lock-step.
+
+        A stage's route runs on one lane holding all its files; a reroute runs
+        one lane per file, so every file is converted on its own while each
+        step still maps over all of them at once.
+        """
         step_options = split_options(route.steps, options)
         for step, opts in zip(route.steps, step_options, strict=True):
             run.check()
-            items = self._run_step(step, opts, items, run, options)
-        return items
+            if step.spec is None:
+                lanes = [self._reroute(step.target, lane, run, options) for lane in lanes]
+            else:
+                lanes = self._run_step(step, opts, lanes, run)
+        return lanes
 
     # -- steps -------------------------------------------------------------
     def _run_step(
-        self,
-        step: RouteStep,
-        options: dict[str, Any],
-        items: list[Artifact],
-        run: _Run,
-        stage_options: Mapping[str, Any],
-    ) -> list[Artifact]:
-        if step.spec is None:
-            return self._reroute(step.target, items, run, stage_options)
-        index = next(run.steps)
+        self, step: RouteStep, options: dict[str, Any], lanes: list[list[Artifact]], run: _Run
+    ) -> list[list[Artifact]]:
+        """One converter over every lane: a many-to-one step takes a lane whole, others each file."""
         spec = step.spec
-        run.emit(Event(EventKind.STEP_STARTED, index, spec.id, items=len(items), message=step.describe()))
-        groups = [[item] for item in items] if step.mapped else [items]
+        assert spec is not None
+        index = next(run.steps)
+        consumes = spec.cardinality is Cardinality.MANY_TO_ONE
+        jobs: list[tuple[int, list[Artifact]]] = []
+        for n, lane in enumerate(lanes):
+            jobs.extend([(n, lane)] if consumes else [(n, [item]) for item in lane])
+        count = sum(len(lane) for lane in lanes)
+        run.emit(Event(EventKind.STEP_STARTED, index, spec.id, items=len(jobs), message=step.describe()))
         try:
-            results = self._map(lambda pair: self._run_task(step, options, pair[1], run, index, pair[0], len(groups)), list(enumerate(groups)))
+            results = self._map(
+                lambda job: self._run_task(step, options, job[1][1], run, index, job[0], len(jobs)),
+                list(enumerate(jobs)),
+            )
         except ConversioError as exc:
             exc.details.setdefault("converter", spec.id)
             exc.details.setdefault("step", index)
             run.emit(Event(EventKind.STEP_FAILED, index, spec.id, error=exc.to_dict(), message=exc.message))
             raise
-        outputs = [a for group in results for a in group]
-        run.emit(Event(EventKind.STEP_FINISHED, index, spec.id, items=len(outputs), fraction=1.0, artifacts=tuple(a.id for a in outputs)))
-        return outputs
+        out: list[list[Artifact]] = [[] for _ in lanes]
+        for (lane, _), produced in zip(jobs, results, strict=True):
+            out[lane].extend(produced)
+        ids = tuple(a.id for lane in out for a in lane)
+        run.emit(Event(EventKind.STEP_FINISHED, index, spec.id, items=count, fraction=1.0, artifacts=ids))
+        return out
 
     def _run_task(
-        self, step: RouteStep, options: dict[str, Any], inputs: list[Artifact], run: _Run, index: int, item: int, items: int
+        self,
+        step: RouteStep,
+        options: dict[str, Any],
+        inputs: list[Artifact],
+        run: _Run,
+        index: int,
+        item: int,
+        items: int,
     ) -> list[Artifact]:
         spec = step.spec
         assert spec is not None
@@ -244,7 +274,9 @@ class Engine:
             cached = self.store.cache_get(key)
             if cached is not None:
                 artifacts = [self.store.get(i) for i in cached]
-                run.emit(Event(EventKind.STEP_CACHED, index, spec.id, item, items, 1.0, artifacts=tuple(cached)))
+                run.emit(
+                    Event(EventKind.STEP_CACHED, index, spec.id, item, items, 1.0, artifacts=tuple(cached))
+                )
                 return artifacts
 
         def progress(fraction: float, message: str) -> None:
@@ -255,8 +287,20 @@ class Engine:
                 InputFile(stack.enter_context(self.store.local_path(a.id)), a.name, a.format) for a in inputs
             )
             out_dir = stack.enter_context(self.store.scratch_dir())
-            task = Task(spec.id, spec.run, spec.install_hint, files, out_dir, step.source, spec.target, options, self.limits)
-            produced = self.executor.run(task, timeout=self.limits.timeout, cancel=run.cancel, on_progress=progress)
+            task = Task(
+                spec.id,
+                spec.run,
+                spec.install_hint,
+                files,
+                out_dir,
+                step.source,
+                spec.target,
+                options,
+                self.limits,
+            )
+            produced = self.executor.run(
+                task, timeout=self.limits.timeout, cancel=run.cancel, on_progress=progress
+            )
             artifacts = []
             for out in produced:
                 path = out_dir / out.relpath
@@ -267,23 +311,35 @@ class Engine:
         progress(1.0, "")
         return artifacts
 
-    def _reroute(self, target: str, items: list[Artifact], run: _Run, options: Mapping[str, Any]) -> list[Artifact]:
-        """Route each item on its own from its sniffed format to ``target``."""
+    def _reroute(
+        self, target: str, items: list[Artifact], run: _Run, options: Mapping[str, Any]
+    ) -> list[Artifact]:
+        """Route each item on its own, from its sniffed format to ``target``; order is kept.
+
+        Items of one format share a route and run together; a nested archive
+        is not unpacked again (``unpack=False``).
+        """
         routes: dict[str, Route] = {}
         for item in items:
             if item.format not in routes:
                 try:
-                    routes[item.format] = self.router.route(item.format, target, preferences=run.preferences)
+                    routes[item.format] = self.router.route(
+                        item.format, target, preferences=run.preferences, unpack=False
+                    )
                 except NoRoute as exc:
-                    exc.details["file"] = item.name
-                    raise NoRoute(f"{item.name}: {exc.message}", **exc.details) from None
-        declared = {o.name for r in routes.values() for s in r.steps if s.spec for o in s.spec.options}
-        unknown = [k for k in options if k not in declared]
+                    raise NoRoute(
+                        f"{item.name}: {exc.message}", **{**exc.details, "file": item.name}
+                    ) from None
+        valid = [o for r in routes.values() for s in r.steps if s.spec for o in s.spec.options]
+        unknown = [k for k in options if k not in {o.name for o in valid}]
         if unknown:
-            valid = [o for r in routes.values() for s in r.steps if s.spec for o in s.spec.options]
             raise unknown_options(unknown, valid)
-        results = self._map(lambda item: self._run_route(routes[item.format], _declared(routes[item.format], options), [item], run), items)
-        return [a for group in results for a in group]
+        results: dict[int, list[Artifact]] = {}
+        for fmt, route in routes.items():
+            positions = [i for i, item in enumerate(items) if item.format == fmt]
+            lanes = self._run_lanes(route, _declared(route, options), [[items[i]] for i in positions], run)
+            results.update(zip(positions, lanes, strict=True))
+        return [a for i in range(len(items)) for a in results[i]]
 
     def _map(self, fn: Callable[[T], R], items: list[T]) -> list[R]:
         """``fn`` over ``items`` in order, in parallel up to the executor's size."""
@@ -342,7 +398,12 @@ def _all_failed(errors: list[tuple[Route, ConversioError]]) -> ConversioError:
     if len(errors) == 1:
         return errors[0][1]
     attempts = [
-        {"route": str(route), "converter": exc.details.get("converter"), "code": exc.code, "message": exc.message}
+        {
+            "route": str(route),
+            "converter": exc.details.get("converter"),
+            "code": exc.code,
+            "message": exc.message,
+        }
         for route, exc in errors
     ]
     tried = "; ".join(f"{a['converter']}: {a['message']}" for a in attempts)

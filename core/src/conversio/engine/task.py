@@ -80,7 +80,9 @@ def check_outputs(task: Task, outputs: object) -> list[Produced]:
                 converter=task.converter,
             )
         if path.stat().st_size == 0 and task.target != ANY:
-            raise ConversionFailed(f"{task.converter} produced an empty file {out.name!r}", converter=task.converter)
+            raise ConversionFailed(
+                f"{task.converter} produced an empty file {out.name!r}", converter=task.converter
+            )
         produced.append(Produced(path.relative_to(root).as_posix(), out.name))
     if not produced:
         raise ConversionFailed(f"{task.converter} produced nothing", converter=task.converter)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -51,9 +52,7 @@ class ArtifactStore(Protocol):
         """Store the file at ``path``; with ``move`` it may be renamed into the store."""
         ...
 
-    def put_stream(
-        self, stream: BinaryIO, *, name: str, format: str, ttl: float | None = None
-    ) -> Artifact:
+    def put_stream(self, stream: BinaryIO, *, name: str, format: str, ttl: float | None = None) -> Artifact:
         """Store everything read from ``stream``, chunk by chunk."""
         ...
 
@@ -92,10 +91,10 @@ class ArtifactStore(Protocol):
         """Delete expired artifacts; returns how many were deleted."""
         ...
 
-    def cache_get(self, key: str) -> list[str] | None:
+    def cache_get(self, key: str) -> builtins.list[str] | None:
         """Artifact ids cached under ``key``, if all of them still exist."""
         ...
 
-    def cache_put(self, key: str, artifact_ids: list[str]) -> None:
+    def cache_put(self, key: str, artifact_ids: builtins.list[str]) -> None:
         """Remember that ``key`` produced ``artifact_ids``."""
         ...

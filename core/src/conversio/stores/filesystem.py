@@ -226,8 +226,10 @@ class FilesystemStore:
             fcntl.flock(fd, fcntl.LOCK_SH)  # in use: sweep leaves it alone
             yield path
         finally:
-            _remove_tree(path)
-            os.close(fd)
+            try:
+                _remove_tree(path)
+            finally:
+                os.close(fd)
 
     def list(self) -> Iterator[Artifact]:
         now = time.time()

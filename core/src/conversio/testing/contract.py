@@ -103,7 +103,9 @@ class ConverterContract:
             assert artifact.size > 0 or expected is None
             if expected is not None:
                 with contract_app.store.local_path(artifact.id) as path:
-                    found = sniff(path, contract_app.registry.formats, contract_app.host.sniff, name=artifact.name)
+                    found = sniff(
+                        path, contract_app.registry.formats, contract_app.host.sniff, name=artifact.name
+                    )
                 assert found.format == contract_app.registry.formats.canonical(expected)
 
     def test_input_untouched(self, contract_app: Conversio, tmp_path: Path) -> None:

@@ -87,7 +87,11 @@ def spec(source: str, target: str, fn: str = "relabel", **kwargs: object) -> Con
     """A fake spec ``fake.test:source->target`` running ``fn`` of this module."""
     kwargs.setdefault("options", OptionsSchema.of(Option("suffix", "str", default="")))
     return ConverterSpec(  # type: ignore[misc]
-        id=kwargs.pop("id", f"fake.test:{source}->{target}"), source=source, target=target, run=f"{_HERE}:{fn}", **kwargs
+        id=kwargs.pop("id", f"fake.test:{source}->{target}"),
+        source=source,
+        target=target,
+        run=f"{_HERE}:{fn}",
+        **kwargs,
     )
 
 
@@ -101,7 +105,9 @@ class FakePlugin:
     @hookimpl
     def register_formats(self, formats: FormatRegistrar) -> None:
         for name in self.formats:
-            formats.add(Format(name, Kind.DATA, f"fake {name}", (name,), (), (), (Magic(f"FAKE:{name}\n".encode()),)))
+            formats.add(
+                Format(name, Kind.DATA, f"fake {name}", (name,), (), (), (Magic(f"FAKE:{name}\n".encode()),))
+            )
 
     @hookimpl
     def register_converters(self, converters: ConverterRegistrar) -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: conversio side by side with the engines used directly (ratios, not timed tests)."""

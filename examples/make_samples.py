@@ -1,0 +1,114 @@
+"""Generate the sample files of examples/ (used by scripts/demo.sh and the docs).
+
+The files are committed; run this again only to change them:
+
+    .venv/bin/python examples/make_samples.py
+
+Everything is drawn from fixed numbers (no randomness, no clock), so the same Pillow
+version writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+HERE = Path(__file__).resolve().parent
+SIZE = (800, 600)
+RGB = tuple[int, int, int]
+ZIP_DATE = (2024, 1, 1, 12, 0, 0)
+
+
+def gradient(size: tuple[int, int], top: RGB, bottom: RGB) -> Image.Image:
+    """A vertical gradient from ``top`` to ``bottom``."""
+    mask = Image.linear_gradient("L").resize(size)
+    return Image.composite(Image.new("RGB", size, bottom), Image.new("RGB", size, top), mask)
+
+
+def sunset() -> Image.Image:
+    image = gradient(SIZE, (255, 120, 60), (60, 20, 90))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((330, 300, 470, 440), fill=(255, 220, 120))
+    draw.rectangle((0, 400, 800, 600), fill=(20, 40, 80))
+    for i in range(12):  # reflections on the water
+        y = 415 + i * 15
+        draw.line((360 - i * 6, y, 440 + i * 6, y), fill=(255, 190, 110), width=3)
+    return image
+
+
+def mountains() -> Image.Image:
+    image = gradient(SIZE, (110, 170, 230), (225, 240, 250))
+    draw = ImageDraw.Draw(image)
+    draw.polygon(
+        [(0, 600), (0, 380), (180, 170), (330, 330), (470, 140), (800, 420), (800, 600)], fill=(80, 90, 110)
+    )
+    draw.polygon([(150, 210), (180, 170), (215, 215), (195, 205), (175, 220)], fill=(245, 245, 250))
+    draw.polygon([(430, 190), (470, 140), (515, 195), (490, 185), (460, 200)], fill=(245, 245, 250))
+    draw.rectangle((0, 520, 800, 600), fill=(60, 120, 60))
+    draw.ellipse((620, 60, 700, 140), fill=(255, 250, 210))
+    return image
+
+
+def harbour() -> Image.Image:
+    image = gradient(SIZE, (200, 215, 235), (40, 80, 120))
+    draw = ImageDraw.Draw(image)
+    for i, colour in enumerate([(180, 60, 50), (230, 200, 80), (70, 130, 180), (240, 240, 240)]):
+        x = 80 + i * 170
+        draw.rectangle((x, 250, x + 120, 420), fill=colour)  # houses
+        draw.polygon([(x - 10, 250), (x + 60, 190), (x + 130, 250)], fill=(90, 50, 40))
+    draw.rectangle((0, 420, 800, 600), fill=(30, 60, 100))
+    draw.polygon([(300, 480), (500, 480), (470, 520), (330, 520)], fill=(250, 250, 250))  # a boat
+    draw.line((400, 400, 400, 480), fill=(60, 40, 30), width=4)
+    return image
+
+
+def page(number: int) -> Image.Image:
+    """A scanned page: grey paper, a heading, lines of 'text' and a page number."""
+    image = Image.new("L", (600, 800), 235)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((60, 60, 60 + 120 * number, 90), fill=40)
+    for line in range(22):
+        width = 480 - (line * 37 + number * 53) % 160
+        draw.rectangle((60, 130 + line * 26, 60 + width, 142 + line * 26), fill=90)
+    draw.text((290, 750), str(number), fill=20)
+    return image
+
+
+def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def main() -> None:
+    files: dict[str, Callable[[], bytes]] = {
+        "sunset.jpg": lambda: encode(sunset(), "JPEG", quality=82, optimize=True),
+        "mountains.png": lambda: encode(mountains(), "PNG", optimize=True),
+        "harbour.jpg": lambda: encode(harbour(), "JPEG", quality=82, optimize=True),
+    }
+    written: dict[str, bytes] = {name: make() for name, make in files.items()}
+    pages = [page(n) for n in (1, 2, 3)]
+    written["scan.tiff"] = encode(
+        pages[0], "TIFF", save_all=True, append_images=pages[1:], compression="tiff_deflate"
+    )
+
+    album = io.BytesIO()
+    with zipfile.ZipFile(album, "w") as zf:
+        for name in ("sunset.jpg", "mountains.png", "harbour.jpg"):
+            info = zipfile.ZipInfo(f"album/{name}", date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_STORED  # already compressed
+            zf.writestr(info, written[name])
+    written["album.zip"] = album.getvalue()
+
+    for name, data in written.items():
+        (HERE / name).write_bytes(data)
+        print(f"{name:14} {len(data):>8} bytes")
+    print(f"{'total':14} {sum(map(len, written.values())):>8} bytes")
+
+
+if __name__ == "__main__":
+    main()

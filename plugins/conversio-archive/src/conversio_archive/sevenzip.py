@@ -1,0 +1,228 @@
+"""7z archives with py7zr: pack (LZMA2) and unpack, encrypted ones included.
+
+py7zr refuses whole archives whose member names climb out with ``..`` and
+would write symlinks itself; here every member is renamed to its index before
+extraction and written through a writer factory instead, so names follow the
+same rules as zip and tar (:mod:`conversio_archive.names`), links are never
+created, and every chunk is charged to the budget before it is written.
+"""
+
+from __future__ import annotations
+
+import lzma
+import tempfile
+import zlib
+from collections.abc import Callable
+from pathlib import PurePath
+from typing import BinaryIO
+
+import py7zr
+from py7zr.exceptions import ArchiveError, PasswordRequired, UnsupportedCompressionMethodError
+from py7zr.io import Py7zIO, WriterFactory
+from py7zr.py7zr import ArchiveFile
+
+from conversio.converters import ConversionRequest, Output
+from conversio.errors import ConversioError, UnsupportedFormat
+from conversio_archive.budget import Declared
+from conversio_archive.extraction import Extraction, MemberFile, describe, engine_failure
+from conversio_archive.packing import archive_output, members
+
+#: Errors py7zr and its decompressors raise while extracting damaged (or
+#: wrongly decrypted) data.
+_DATA_ERRORS: tuple[type[BaseException], ...] = (
+    ArchiveError,
+    PasswordRequired,
+    lzma.LZMAError,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+)
+
+
+def pack_7z(request: ConversionRequest) -> list[Output]:
+    """Every input as a member of one solid 7z (LZMA2 at preset ``level``), in input order."""
+    out = archive_output(request, "7z")
+    items = members(request)
+    filters = [{"id": py7zr.FILTER_LZMA2, "preset": request.options["level"]}]
+    with py7zr.SevenZipFile(out.path, "w", filters=filters) as archive:
+        for index, (item, name) in enumerate(items):
+            with item.path.open("rb") as src:
+                archive.writef(src, name)  # compressed block by block while reading
+            request.progress((index + 1) / len(items))
+    return [out]
+
+
+def unpack_7z(request: ConversionRequest) -> list[Output]:
+    """Every regular member of a 7z, written safely; ``password`` opens encrypted ones."""
+    extraction = Extraction(request)
+    password: str | None = request.options.get("password") or None
+    with request.input.path.open("rb") as fh:
+        # An open file (not a path) keeps py7zr single-threaded, so a limit
+        # raised by a writer stops the extraction at once.
+        archive = _open(fh, password, extraction)
+        with archive:
+            entries = list(getattr(archive, "files", None) or [])
+            files = [f for f in entries if _is_file(f)]
+            extraction.check_declared(
+                len(entries), [Declared(f.filename, f.uncompressed, f.compressed) for f in files]
+            )
+            for entry in entries:
+                extraction.admit(entry.filename)
+            encrypted = archive.needs_password()
+            if encrypted and password is None:
+                raise extraction.bad_password(False)
+            writers = _MemberWriters(extraction, request, entries)
+            try:
+                with tempfile.TemporaryDirectory(prefix="conversio-7z-") as scratch:
+                    archive.extractall(path=scratch, factory=writers)
+            except ConversioError:
+                raise
+            except UnsupportedCompressionMethodError as exc:
+                raise _unsupported(extraction.archive, exc) from None
+            except _DATA_ERRORS as exc:
+                if not engine_failure(exc):
+                    raise
+                if encrypted:
+                    raise extraction.bad_password(True) from None
+                raise extraction.corrupt(exc) from None
+            finally:
+                writers.discard_unfinished()
+    return extraction.outputs
+
+
+def _open(fh: BinaryIO, password: str | None, extraction: Extraction) -> py7zr.SevenZipFile:
+    """Read the archive's headers; an encrypted header needs the right password."""
+    try:
+        return py7zr.SevenZipFile(fh, "r", password=password)
+    except PasswordRequired:
+        raise extraction.bad_password(False) from None
+    except UnsupportedCompressionMethodError as exc:
+        raise _unsupported(extraction.archive, exc) from None
+    except Exception as exc:
+        # py7zr's header parser meets hostile or wrongly decrypted bytes with
+        # many kinds of exception (TypeError, KeyError, struct.error...): all
+        # of them mean the header could not be read.
+        if not engine_failure(exc) or isinstance(exc, MemoryError):
+            raise
+        if password is not None and _header_is_encrypted(fh):
+            raise extraction.bad_password(True) from None
+        raise extraction.corrupt(exc) from None
+
+
+def _header_is_encrypted(fh: BinaryIO) -> bool:
+    fh.seek(0)
+    try:
+        py7zr.SevenZipFile(fh, "r").close()
+    except PasswordRequired:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+def _is_file(entry: ArchiveFile) -> bool:
+    return bool(entry.is_file) and not (entry.is_directory or entry.is_symlink or entry.is_junction)
+
+
+def _unsupported(archive: str, exc: UnsupportedCompressionMethodError) -> UnsupportedFormat:
+    return UnsupportedFormat(
+        f"{archive} uses a compression method py7zr cannot read ({describe(exc)})", file=archive
+    )
+
+
+class _MemberWriters(WriterFactory):
+    """Gives py7zr one metered :class:`MemberFile` per regular member, nothing for the rest.
+
+    Members are renamed to their index first: py7zr then never sees (nor
+    refuses) the original names, and each writer knows exactly which member it
+    receives. Outputs are reserved in archive order, so names are stable.
+    """
+
+    def __init__(self, extraction: Extraction, request: ConversionRequest, entries: list[ArchiveFile]):
+        self._extraction = extraction
+        self._request = request
+        self._targets: dict[str, tuple[str, Output, int | None]] = {}
+        self._open: list[MemberFile] = []
+        self._done = 0
+        self._total = 0
+        for index, entry in enumerate(entries):
+            key = str(index)
+            name = entry.filename
+            if _is_file(entry):
+                self._targets[key] = (name, extraction.reserve(name), entry.compressed)
+                self._total += 1
+            entry.file_properties()["filename"] = key  # the live header record
+            if entry.filename != key:
+                raise RuntimeError("py7zr no longer lets members be renamed before extraction")
+
+    def create(self, filename: str) -> Py7zIO:
+        target = self._targets.pop(PurePath(filename).name, None)
+        if target is None:
+            return _Discard()  # a link or special file: never created
+        name, output, compressed = target
+        member = self._extraction.open(name, output, compressed)
+        self._open.append(member)
+        return _MemberWriter(member, self._finished)
+
+    def _finished(self) -> None:
+        self._done += 1
+        self._request.progress(self._done / max(self._total, 1))
+
+    def discard_unfinished(self) -> None:
+        for member in self._open:
+            member.discard()  # a no-op for members already committed
+
+
+class _MemberWriter(Py7zIO):
+    """The sink py7zr writes one member into."""
+
+    def __init__(self, member: MemberFile, on_close: Callable[[], None]) -> None:
+        self._member = member
+        self._on_close = on_close
+
+    def write(self, s: bytes | bytearray) -> int:
+        self._member.write(s)
+        return len(s)
+
+    def read(self, size: int | None = None) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+    def seekable(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        pass
+
+    def size(self) -> int:
+        return self._member.size
+
+    def close(self) -> None:
+        """py7zr calls this when the member is complete (not after a failure)."""
+        self._member.commit()
+        self._on_close()
+
+
+class _Discard(Py7zIO):
+    """A sink that keeps nothing."""
+
+    def write(self, s: bytes | bytearray) -> int:
+        return len(s)
+
+    def read(self, size: int | None = None) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+    def seekable(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        pass
+
+    def size(self) -> int:
+        return 0

@@ -1,0 +1,179 @@
+"""The converter functions conversio-image registers (see :mod:`conversio_image.specs`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from PIL import Image
+
+from conversio.converters import ConversionRequest, InputFile, Output, with_extension
+from conversio.errors import CorruptFile, InvalidOption
+from conversio_image import geometry, svg
+from conversio_image.catalogue import holds_many
+from conversio_image.colour import RGBA
+from conversio_image.encoding import background_of, write
+from conversio_image.guards import check_pixels
+from conversio_image.reading import Picture, iter_pages, read_picture
+
+_EXTENSIONS = {"jpg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp", "tiff": "tiff",
+               "ico": "ico", "avif": "avif"}  # fmt: skip
+
+
+def convert(request: ConversionRequest) -> list[Output]:
+    """One raster image (every frame, where the target holds frames) to another format."""
+    options, target = request.options, request.target
+    background = background_of(options, target)
+    picture = _read(request, all_frames=holds_many(target) and not options.get("first_frame", False))
+    picture = _resized(picture, request, background)
+    out = request.output(with_extension(request.input.name, _EXTENSIONS[target]))
+    write(picture, out.path, target, options)
+    request.progress(1.0)
+    return [out]
+
+
+def convert_pages(request: ConversionRequest) -> list[Output]:
+    """A multi-page TIFF to one file per page (a single page gives a single file)."""
+    options, target, source = request.options, request.target, request.input
+    background = background_of(options, target)
+    pages = iter_pages(
+        source.path, request.source, request.limits, source.name, auto_orient=options.get("auto_orient", True)
+    )
+    outputs: list[Output] = []
+    for number, count, page in pages:
+        outputs.append(_write_page(request, page, number, background))
+        request.progress(number / (count + 1))
+    if not outputs:
+        raise CorruptFile(f"{source.name} has no pages", file=source.name)
+    if len(outputs) == 1:
+        single = request.output(with_extension(source.name, _EXTENSIONS[target]))
+        outputs[0].path.replace(single.path)
+        outputs = [single]
+    request.progress(1.0)
+    return outputs
+
+
+def _write_page(request: ConversionRequest, page: Picture, number: int, background: RGBA) -> Output:
+    page = _resized(page, request, background)
+    stem = with_extension(request.input.name, "").rstrip(".")
+    out = request.output(f"{stem}-page{number:03d}.{_EXTENSIONS[request.target]}")
+    write(page, out.path, request.target, request.options)
+    return out
+
+
+def render_svg(request: ConversionRequest) -> list[Output]:
+    """An SVG rendered to a raster format, with no access to files or the network."""
+    options, target, source = request.options, request.target, request.input
+    background = background_of(options, target)
+    clean = svg.clean(source.path.read_bytes(), request.limits, source.name)
+    scale = float(options.get("dpi") or 96.0) / 96.0
+    natural = (max(1, round(clean.width * scale)), max(1, round(clean.height * scale)))
+    width, height, fit = options.get("width"), options.get("height"), options.get("fit") or "inside"
+    scaled, box = geometry.fit_sizes(natural, width, height, fit)
+    check_pixels(box, request.limits, source.name, "output")
+    rendered = svg.render(clean, scaled, request.limits, source.name)
+    if rendered.size != box:  # resvg keeps the aspect: stretch (fill), crop (cover) or pad (contain)
+        finish = fit if width is not None and height is not None and fit in ("cover", "contain") else "fill"
+        rendered = geometry.resize(rendered, box[0], box[1], finish, background)
+    picture = Picture(frames=[rendered])
+    out = request.output(with_extension(source.name, _EXTENSIONS[target]))
+    write(picture, out.path, target, {**options, "dpi": scale * 96.0})
+    request.progress(1.0)
+    return [out]
+
+
+# -- operations --------------------------------------------------------------------------------
+
+
+def resize(request: ConversionRequest) -> list[Output]:
+    """Scale every frame to width and/or height (see ``fit``)."""
+    return _operate(request, _resize_frame)
+
+
+def rotate(request: ConversionRequest) -> list[Output]:
+    """Turn every frame clockwise by ``angle`` degrees."""
+    if request.options.get("angle") is None:
+        raise InvalidOption("rotate needs an angle (degrees, clockwise)", option="angle", value=None)
+    return _operate(request, _rotate_frame)
+
+
+def crop(request: ConversionRequest) -> list[Output]:
+    """Keep the rectangle ``left, top, width, height`` of every frame."""
+    return _operate(request, _crop_frame)
+
+
+def thumbnail(request: ConversionRequest) -> list[Output]:
+    """Shrink every frame to fit a ``size`` square."""
+    return _operate(request, _thumbnail_frame)
+
+
+FrameOp = Callable[[Image.Image, Mapping[str, Any], RGBA], Image.Image]
+
+
+def _resize_frame(im: Image.Image, options: Mapping[str, Any], background: RGBA) -> Image.Image:
+    return geometry.resize(
+        im, options.get("width"), options.get("height"), options.get("fit") or "inside", background
+    )
+
+
+def _rotate_frame(im: Image.Image, options: Mapping[str, Any], background: RGBA) -> Image.Image:
+    return geometry.rotate(im, float(options["angle"]), bool(options.get("expand", True)), background)
+
+
+def _crop_frame(im: Image.Image, options: Mapping[str, Any], background: RGBA) -> Image.Image:
+    return geometry.crop(
+        im,
+        int(options.get("left") or 0),
+        int(options.get("top") or 0),
+        options.get("width"),
+        options.get("height"),
+    )
+
+
+def _thumbnail_frame(im: Image.Image, options: Mapping[str, Any], background: RGBA) -> Image.Image:
+    return geometry.thumbnail(im, int(options.get("size") or 256))
+
+
+def _operate(request: ConversionRequest, op: FrameOp) -> list[Output]:
+    options, fmt = request.options, request.target
+    background = background_of(options, fmt)
+    picture = _read(request, all_frames=holds_many(fmt) and not options.get("first_frame", False))
+    frames = []
+    for index, frame in enumerate(picture.frames):
+        frames.append(op(frame, options, background))
+        check_pixels(frames[-1].size, request.limits, request.input.name, "result")
+        request.progress((index + 1) / (len(picture.frames) + 1))
+    out = request.output(with_extension(request.input.name, _EXTENSIONS[fmt]))
+    write(picture.replace_frames(frames), out.path, fmt, options)
+    request.progress(1.0)
+    return [out]
+
+
+# -- shared steps -------------------------------------------------------------------------------
+
+
+def _read(request: ConversionRequest, *, all_frames: bool) -> Picture:
+    source: InputFile = request.input
+    return read_picture(
+        source.path,
+        request.source,
+        request.limits,
+        source.name,
+        all_frames=all_frames,
+        auto_orient=request.options.get("auto_orient", True),
+    )
+
+
+def _resized(picture: Picture, request: ConversionRequest, background: RGBA) -> Picture:
+    width, height = request.options.get("width"), request.options.get("height")
+    if width is None and height is None:
+        return picture
+    fit = request.options.get("fit") or "inside"
+    _, box = geometry.fit_sizes(picture.size, width, height, fit)
+    check_pixels(box, request.limits, request.input.name, "output", frames=len(picture.frames))
+    return picture.replace_frames(
+        [geometry.resize(f, width, height, fit, background) for f in picture.frames]
+    )
+
+
+__all__ = ["convert", "convert_pages", "crop", "render_svg", "resize", "rotate", "thumbnail"]

@@ -1,0 +1,88 @@
+"""The ``conversio`` command as a user runs it: real plugins, a real store, subprocesses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def test_convert_one_file(run_cli: Cli, photo: Callable[..., Path], tmp_path: Path) -> None:
+    photo(tmp_path / "p.png")
+    done = run_cli("convert", "p.png", "--to", "jpg", "-O", "quality=70", "-o", "p.jpg", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "image.pillow:png->jpg" in done.stdout
+    with Image.open(tmp_path / "p.jpg") as img:
+        assert img.format == "JPEG" and img.size == (320, 200)
+
+
+def test_convert_archive_via_format_and_then_operation(run_cli: Cli, photo: Callable[..., Path], tmp_path: Path) -> None:
+    with zipfile.ZipFile(tmp_path / "album.zip", "w") as zf:
+        for name in ("a.png", "b.png"):
+            zf.write(photo(tmp_path / name, size=(400, 300)), name)
+    done = run_cli(
+        "convert", "album.zip", "--to", "webp", "--then", "resize:width=200", "--then", "zip", "-o", "small.zip",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(tmp_path / "small.zip") as zf:
+        assert zf.namelist() == ["a.webp", "b.webp"]
+        with zf.open("a.webp") as member, Image.open(member) as img:
+            assert img.size == (200, 150)
+
+
+def test_bundle_without_output_goes_to_a_new_folder(run_cli: Cli, photo: Callable[..., Path], tmp_path: Path) -> None:
+    frames = [Image.open(photo(tmp_path / f"f{i}.png", colour=c)) for i, c in enumerate(("red", "blue", "lime"))]
+    frames[0].save(tmp_path / "scan.tiff", save_all=True, append_images=frames[1:])
+    done = run_cli("convert", "scan.tiff", "--to", "png", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    pages = sorted((tmp_path / "scan-png").iterdir())
+    assert len(pages) == 3
+    with Image.open(pages[1]) as img:
+        assert img.getpixel((100, 62))[:3] == (0, 0, 255)
+
+
+def test_route_explain(run_cli: Cli, tmp_path: Path) -> None:
+    done = run_cli("route", "zip", "zip", "--via", "webp", "--explain", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "archive" in done.stdout and "webp" in done.stdout and "alternatives" in done.stdout
+    as_json = json.loads(run_cli("route", "png", "webp", "--json", cwd=tmp_path).stdout)
+    assert as_json["steps"][0]["converter"] == "image.pillow:png->webp"
+
+
+def test_errors_are_codes_not_tracebacks(run_cli: Cli, photo: Callable[..., Path], tmp_path: Path) -> None:
+    photo(tmp_path / "p.png")
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x01" * 50)
+    cases = [
+        (("convert", "p.png", "--to", "mp3"), 3, "NO_ROUTE"),
+        (("convert", "p.png", "--to", "nope"), 3, "UNSUPPORTED_FORMAT"),
+        (("convert", "p.png", "--to", "jpg", "-O", "quality=high"), 2, "INVALID_OPTION"),
+        (("convert", "p.png", "--to", "jpg", "-O", "colour=red"), 2, "INVALID_OPTION"),
+        (("convert", "missing.png", "--to", "jpg"), 2, "INVALID_REQUEST"),
+        (("convert", "broken.png", "--to", "jpg"), 1, "CORRUPT_FILE"),
+        (("convert", "p.png", "--to", "jpg", "--then", "frobnicate"), 2, "INVALID_REQUEST"),
+    ]
+    for args, code, error in cases:
+        done = run_cli(*args, cwd=tmp_path)
+        assert done.returncode == code, (args, done.stderr)
+        assert f"error {error}" in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr + done.stdout
+        as_json = json.loads(run_cli(*args, "--json", cwd=tmp_path).stdout)
+        assert as_json["ok"] is False and as_json["error"]["code"] == error
+
+
+def test_listings(run_cli: Cli, tmp_path: Path) -> None:
+    plugins = {p["name"]: p for p in json.loads(run_cli("plugins", "--json", cwd=tmp_path).stdout)}
+    assert plugins["image"]["status"] == "loaded" and plugins["image"]["version"]
+    assert plugins["archive"]["status"] == "loaded"
+    formats = {f["name"] for f in json.loads(run_cli("formats", "--json", cwd=tmp_path).stdout)}
+    assert {"png", "jpg", "zip", "heic"} <= formats
+    specs = json.loads(run_cli("converters", "--from", "png", "--to", "webp", "--json", cwd=tmp_path).stdout)
+    assert [s["id"] for s in specs] == ["image.pillow:png->webp"]
+    assert any(o["name"] == "quality" for o in specs[0]["options"])

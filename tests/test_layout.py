@@ -1,0 +1,40 @@
+"""The repository's tooling knows every plugin distribution (a new plugin is not silently untested)."""
+
+from __future__ import annotations
+
+import configparser
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGINS = sorted(p for p in (ROOT / "plugins").glob("conversio-*") if (p / "pyproject.toml").is_file())
+FAMILIES = [p.name.removeprefix("conversio-") for p in PLUGINS]
+
+
+def _tox() -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ROOT / "tox.ini", encoding="utf-8")
+    return parser
+
+
+def test_every_plugin_has_its_own_tox_env() -> None:
+    tox = _tox()
+    env_list = {e.strip() for e in re.split(r"[,\s]+", tox["tox"]["env_list"]) if e.strip()}
+    generative = next(s for s in tox.sections() if s.startswith("testenv:{"))
+    own_envs = set(generative.removeprefix("testenv:{").removesuffix("}").split(","))
+    all_plugin_deps = tox["plugins"]["deps"]
+    for family in FAMILIES:
+        assert family in env_list, f"add {family} to env_list in tox.ini"
+        assert family in own_envs, f"add {family} to [{generative}] in tox.ini"
+        assert f"plugins/conversio-{family}" in all_plugin_deps, f"add conversio-{family} to [plugins] deps"
+
+
+def test_every_plugin_follows_the_naming_contract() -> None:
+    for plugin, family in zip(PLUGINS, FAMILIES, strict=True):
+        project = tomllib.loads((plugin / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+        assert project["name"] == f"conversio-{family}"
+        assert project["entry-points"]["conversio"] == {family: f"conversio_{family}.plugin"}
+        assert (plugin / "src" / f"conversio_{family}" / "plugin.py").is_file()
+        assert (plugin / "README.md").is_file()
+        assert list((plugin / "tests").glob("test_*.py")), f"{plugin.name} has no tests"
