@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The demo of `make demo`: plan a route, then run two real conversions on the files in examples/.
-# Results go to ./out/. Run it through `make demo` (which sets up .venv first) or with .venv on PATH.
+# Run it through `make demo`, which sets up .venv first. Results go to ./out/.
+# DEMO_BIN (default .venv/bin) and DEMO_OUT (default out) change where conversio and the results are;
+# tests/test_demo.py uses them.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-export PATH="$ROOT/.venv/bin:$PATH"
-OUT=out
+export PATH="${DEMO_BIN:-$ROOT/.venv/bin}:$PATH"
+OUT="${DEMO_OUT:-out}"
 mkdir -p "$OUT"
 
 if [[ -t 1 ]]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi

@@ -33,8 +33,9 @@ def test_every_plugin_has_its_own_tox_env() -> None:
 def test_every_plugin_follows_the_naming_contract() -> None:
     for plugin, family in zip(PLUGINS, FAMILIES, strict=True):
         project = tomllib.loads((plugin / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-        assert project["name"] == f"conversio-{family}"
-        assert project["entry-points"]["conversio"] == {family: f"conversio_{family}.plugin"}
-        assert (plugin / "src" / f"conversio_{family}" / "plugin.py").is_file()
-        assert (plugin / "README.md").is_file()
+        assert project["name"] == f"conversio-{family}", plugin.name
+        entry_points = project.get("entry-points", {}).get("conversio")
+        assert entry_points == {family: f"conversio_{family}.plugin"}, f"{plugin.name}: entry point"
+        assert (plugin / "src" / f"conversio_{family}" / "plugin.py").is_file(), f"{plugin.name}: plugin.py"
+        assert (plugin / "README.md").is_file(), f"{plugin.name} has no README.md"
         assert list((plugin / "tests").glob("test_*.py")), f"{plugin.name} has no tests"

@@ -621,3 +621,17 @@ def test_memory_frees_shared_content_with_the_last_artifact() -> None:
     assert read(store, second) == b"shared"
     store.delete(second)
     assert store._blobs == {} and store._refs == {}
+
+
+def test_non_durable_store_never_serves_a_blob_cut_short(tmp_path: Path) -> None:
+    store = FilesystemStore.from_url(tmp_path.as_uri() + "?durable=0&ttl=60")
+    assert store.durable is False and "durable=0" in store.url
+    artifact = store.put_stream(io.BytesIO(b"x" * 4096), name="a.bin", format="bin")
+    blob = next((tmp_path / "blobs").glob("*/*"))
+    blob.chmod(0o644)
+    blob.write_bytes(b"x" * 100)  # what a power loss before the data reached the disk leaves
+    with pytest.raises(ConversioError) as info:
+        store.open(artifact.id)
+    assert info.value.code == "FILE_NOT_FOUND"
+    with pytest.raises(ConversioError), store.local_path(artifact.id):
+        pass

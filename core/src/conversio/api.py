@@ -28,12 +28,16 @@ from conversio.stores.base import Artifact, ArtifactStore
 Input: TypeAlias = "str | os.PathLike[str] | Artifact | Result"
 
 
+#: How long the default per-user store keeps files (a cache: content can be made again).
+CACHE_RETENTION = 7 * 24 * 3600
+
+
 def default_store_url() -> str:
-    """``CONVERSIO_STORE``, else a folder in the user's cache directory."""
+    """``CONVERSIO_STORE``, else a cache folder of the user's, kept a week, not synced to disk."""
     if os.environ.get("CONVERSIO_STORE"):
         return os.environ["CONVERSIO_STORE"]
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return (cache / "conversio" / "store").resolve().as_uri()
+    return (cache / "conversio" / "store").resolve().as_uri() + f"?ttl={CACHE_RETENTION}&durable=0"
 
 
 class Conversio:
@@ -332,6 +336,8 @@ def default() -> Conversio:
         if _default is None:
             _default = Conversio()
             atexit.register(_default.close)
+            # expired files go in the background; the store's locks keep this safe
+            threading.Thread(target=_default.store.sweep, name="conversio-sweep", daemon=True).start()
         return _default
 
 

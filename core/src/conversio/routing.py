@@ -19,6 +19,7 @@ Two wildcards make archives and mixed inputs work:
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 from collections.abc import Iterable, Sequence
@@ -165,7 +166,22 @@ class RoutePreferences:
         return any(n in (spec.id, spec.engine, spec.plugin) for n in names)
 
 
-_State = tuple[str, bool, int]  # format, bundle, index of the next waypoint
+_State = tuple[str, bool, int, int]  # format, bundle, index of the next waypoint, hops (with max_hops only)
+_Key = tuple[float, int, tuple[str, ...]]  # cost, hops, converter ids: how paths are ranked
+_Edge = tuple[float, str, str, int]  # cost, converter id, target format, cardinality code
+_ONE, _MANY, _PACK = 0, 1, 2
+_CARDINALITY = {Cardinality.ONE_TO_ONE: _ONE, Cardinality.ONE_TO_MANY: _MANY, Cardinality.MANY_TO_ONE: _PACK}
+#: The converter "id" of a reroute step.
+REROUTE = "reroute"
+#: At most this many extra searches are spent looking for alternatives.
+MAX_ALTERNATIVE_SEARCHES = 24
+
+
+def _advance(via: tuple[str, ...], fmt: str, index: int) -> int:
+    """The index of the next waypoint once ``fmt`` is reached."""
+    while index < len(via) and via[index] == fmt:
+        index += 1
+    return index
 
 
 class Router:
@@ -173,9 +189,15 @@ class Router:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self._by_source: dict[str, list[ConverterSpec]] = {}
-        for spec in sorted(registry.edges(), key=lambda s: s.id):
-            self._by_source.setdefault(spec.source, []).append(spec)
+        self._by_source: dict[str, list[_Edge]] = {}
+        #: converter id, engine or plugin name → the converter ids it names
+        self._named: dict[str, set[str]] = {}
+        for spec in registry.edges():
+            edge = (spec.cost, spec.id, spec.target, _CARDINALITY[spec.cardinality])
+            self._by_source.setdefault(spec.source, []).append(edge)
+            for name in (spec.id, spec.engine, spec.plugin):
+                self._named.setdefault(name, set()).add(spec.id)
+        self._out: dict[str, list[_Edge]] = {}
 
     def _canonical(self, name: str) -> str:
         return self.registry.formats.canonical(name)
@@ -211,12 +233,16 @@ class Router:
         return found
 
     def _alternatives(self, best: Route, prefs: RoutePreferences, count: int) -> list[Route]:
-        """Other good routes: ban each step of the best route in turn (and pairs of them)."""
+        """Other good routes: ban the steps of the best route one at a time, then, breadth first,
+        one more step of each route so found (a bounded number of searches)."""
         seen = {tuple(s.converter for s in best.steps)}
         found: list[Route] = []
-        ids = [s.converter for s in best.steps if s.spec is not None]
-        bans = [frozenset({i}) for i in ids] + [frozenset(p) for p in itertools.combinations(ids, 2)]
-        for banned in bans:
+        queue = collections.deque(frozenset({s.converter}) for s in best.steps if s.spec is not None)
+        tried = set(queue)
+        for _ in range(MAX_ALTERNATIVE_SEARCHES):
+            if not queue:
+                break
+            banned = queue.popleft()
             alt = self._search(best.source, best.target, best.via, best.bundle_in, prefs, banned, True)
             if alt is None:
                 continue
@@ -224,20 +250,28 @@ class Router:
             if key not in seen:
                 seen.add(key)
                 found.append(alt)
+            for step in alt.steps:
+                more = banned | {step.converter}
+                if step.spec is not None and more not in tried:
+                    tried.add(more)
+                    queue.append(more)
         found.sort(key=lambda r: (r.cost, r.hops, [s.converter for s in r.steps]))
         return found[:count]
 
-    def _edges(
-        self, fmt: str, bundle: bool, prefs: RoutePreferences, banned: frozenset[str]
-    ) -> Iterable[tuple[ConverterSpec, float]]:
-        candidates = list(self._by_source.get(fmt, ()))
-        if fmt != ANY and not self.registry.formats.is_archive(fmt):
-            candidates += self._by_source.get(ANY, ())
-        for spec in candidates:
-            if spec.id in banned or prefs.matches(spec, prefs.avoid):
-                continue
-            factor = PREFER_FACTOR if prefs.prefer and prefs.matches(spec, prefs.prefer) else 1.0
-            yield spec, spec.cost * factor
+    def _edges_from(self, fmt: str) -> list[_Edge]:
+        """The converters that apply to ``fmt``: its own, and the packers (``*`` sources) unless
+        ``fmt`` is an archive or ``*`` itself."""
+        edges = self._out.get(fmt)
+        if edges is None:
+            edges = list(self._by_source.get(fmt, ()))
+            if fmt != ANY and not self.registry.formats.is_archive(fmt):
+                edges += self._by_source.get(ANY, ())
+            self._out[fmt] = edges
+        return edges
+
+    def _named_ids(self, names: Iterable[str]) -> frozenset[str]:
+        """The ids of the converters that ``names`` (ids, engines or plugins) designate."""
+        return frozenset(i for name in names for i in self._named.get(name, ()))
 
     def _search(
         self,
@@ -249,71 +283,79 @@ class Router:
         banned: frozenset[str],
         unpack: bool,
     ) -> Route | None:
-        """Dijkstra over (format, bundle, waypoint index[, hops]) states."""
-        goal_index = len(via)
+        """Dijkstra over (format, bundle, waypoint index[, hops]) states.
 
-        def advance(fmt: str, index: int) -> int:
-            while index < goal_index and via[index] == fmt:
-                index += 1
-            return index
-
-        start: _State = (source, bundle, advance(source, 0))
-        counter = itertools.count()
-        # priority: cost, hops, converter ids (deterministic tie-break)
-        heap: list[tuple[float, int, tuple[str, ...], int, _State, tuple[RouteStep, ...]]] = [
-            (0.0, 0, (), next(counter), start, ())
-        ]
-        done: set[tuple[_State, int]] = set()
+        Paths rank by (cost, hops, converter ids): the cheapest, then the one
+        with fewer steps, then the smallest ids, so the answer never depends on
+        registration order. A path is carried as its converter ids; steps are
+        built only for the winner.
+        """
+        avoided = self._named_ids(prefs.avoid) | banned
+        preferred = self._named_ids(prefs.prefer)
+        goal = len(via)
         max_hops = prefs.max_hops
+        start: _State = (source, bundle, _advance(via, source, 0), 0)
+        best: dict[_State, _Key] = {start: (0.0, 0, ())}
+        heap: list[tuple[float, int, tuple[str, ...], _State]] = [(0.0, 0, (), start)]
         while heap:
-            cost, hops, ids, _, state, steps = heapq.heappop(heap)
-            fmt, is_bundle, index = state
-            key = (state, hops if max_hops is not None else 0)
-            if key in done:
-                continue
-            done.add(key)
-            if fmt == target and index == goal_index:
-                return Route(source, target, steps, cost, via, bundle)
+            cost, hops, ids, state = heapq.heappop(heap)
+            if best[state][2] is not ids:
+                continue  # a better path to this state was found after this one was queued
+            fmt, is_bundle, index, _ = state
+            if fmt == target and index == goal:
+                return self._build(source, target, via, bundle, ids, cost, preferred)
             if max_hops is not None and hops >= max_hops:
                 continue
-            for step in self._steps_from(
-                fmt, is_bundle, index, via, target, prefs, banned, unpack and hops == 0
-            ):
-                next_state = (step.target, step.bundle_out, advance(step.target, index))
-                next_key = (next_state, hops + 1 if max_hops is not None else 0)
-                if next_key in done:
+            hops += 1
+            layer = hops if max_hops is not None else 0
+            edges = self._edges_from(fmt)
+            if fmt == ANY and REROUTE not in banned:
+                next_goal = via[index] if index < goal else target
+                if next_goal != ANY:
+                    edges = [*edges, (REROUTE_COST, REROUTE, next_goal, _MANY)]
+            for step_cost, converter, to, card in edges:
+                if converter in avoided or (to == ANY and not (unpack and hops == 1)):
+                    continue  # avoided, or an unpacker after the first step
+                if converter in preferred:
+                    step_cost *= PREFER_FACTOR
+                next_index = index if index == goal or via[index] != to else _advance(via, to, index)
+                next_state = (to, is_bundle if card == _ONE else card == _MANY, next_index, layer)
+                next_cost = cost + step_cost
+                old = best.get(next_state)
+                if old is not None and next_cost > old[0]:
                     continue
-                heapq.heappush(
-                    heap,
-                    (
-                        cost + step.cost,
-                        hops + 1,
-                        (*ids, step.converter),
-                        next(counter),
-                        next_state,
-                        (*steps, step),
-                    ),
-                )
+                key = (next_cost, hops, (*ids, converter))
+                if old is not None and key >= old:
+                    continue
+                best[next_state] = key
+                heapq.heappush(heap, (*key, next_state))
         return None
 
-    def _steps_from(
+    def _build(
         self,
-        fmt: str,
-        bundle: bool,
-        index: int,
-        via: tuple[str, ...],
+        source: str,
         target: str,
-        prefs: RoutePreferences,
-        banned: frozenset[str],
-        unpack: bool,
-    ) -> Iterable[RouteStep]:
-        for spec, cost in self._edges(fmt, bundle, prefs, banned):
-            if spec.target != ANY or unpack:
-                yield self.step(spec, fmt, bundle, cost)
-        if fmt == ANY and "reroute" not in banned:
-            next_goal = via[index] if index < len(via) else target
-            if next_goal != ANY:
-                yield RouteStep(ANY, next_goal, None, REROUTE_COST, True, True)
+        via: tuple[str, ...],
+        bundle: bool,
+        ids: tuple[str, ...],
+        cost: float,
+        preferred: frozenset[str],
+    ) -> Route:
+        """The route that applies the converters ``ids`` in turn."""
+        steps: list[RouteStep] = []
+        fmt, is_bundle, index = source, bundle, _advance(via, source, 0)
+        for converter in ids:
+            if converter == REROUTE:
+                step = RouteStep(
+                    ANY, via[index] if index < len(via) else target, None, REROUTE_COST, True, True
+                )
+            else:
+                spec = self.registry.converters[converter]
+                factor = PREFER_FACTOR if converter in preferred else 1.0
+                step = self.step(spec, fmt, is_bundle, spec.cost * factor)
+            steps.append(step)
+            fmt, is_bundle, index = step.target, step.bundle_out, _advance(via, step.target, index)
+        return Route(source, target, tuple(steps), cost, via, bundle)
 
     def _no_route(self, source: str, target: str, via: tuple[str, ...], prefs: RoutePreferences) -> NoRoute:
         installed = self.registry.distributions
@@ -342,12 +384,10 @@ class Router:
         frontier = [(source, False)]
         while frontier:
             fmt, bundle = frontier.pop()
-            for step in self._steps_from(
-                fmt, bundle, 0, (), "", RoutePreferences(), frozenset(), fmt == source
-            ):
-                if step.is_reroute:
-                    continue
-                state = (step.target, step.bundle_out)
+            for _, _, to, card in self._edges_from(fmt):
+                if to == ANY and fmt != source:
+                    continue  # unpacking is for the user's own input only
+                state = (to, bundle if card == _ONE else card == _MANY)
                 if state not in seen:
                     seen.add(state)
                     frontier.append(state)
@@ -373,8 +413,9 @@ class Router:
         """The step applying operation ``name`` to the current ``fmt``."""
         specs = self.registry.operations(name)
         if not specs:
+            known = ", ".join(self.registry.operation_names()) or "(none)"
             raise InvalidRequest(
-                f"unknown operation {name!r}; known operations: {', '.join(self.registry.operation_names()) or '(none)'}",
+                f"unknown operation {name!r}; known operations: {known}",
                 operation=name,
                 known=self.registry.operation_names(),
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,19 @@ def png_bytes(im: Image.Image) -> bytes:
 
 def close(a: tuple[int, ...], b: tuple[int, ...], tolerance: int = 40) -> bool:
     return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=False))
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk with its length and CRC."""
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A syntactically valid PNG whose header claims ``width`` x ``height`` (the data is tiny)."""
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + png_chunk(b"IEND", b"")
+    )

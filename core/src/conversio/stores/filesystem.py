@@ -52,12 +52,16 @@ class FilesystemStore:
     """Artifacts in a directory on the local disk (see the module docstring for the layout).
 
     ``default_ttl`` (seconds) applies to artifacts stored without a ``ttl``; ``None`` keeps
-    them until they are deleted.
+    them until they are deleted. ``durable`` syncs every write to the disk before an id is
+    visible; without it (a cache whose content can be made again) writes are still atomic
+    against crashes of the process, and a blob cut short by a power loss is never served:
+    its size is checked against the metadata on every read.
     """
 
-    def __init__(self, root: Path | str, default_ttl: float | None = None) -> None:
+    def __init__(self, root: Path | str, default_ttl: float | None = None, *, durable: bool = True) -> None:
         self.root = Path(root).expanduser().resolve()
         self.default_ttl = check_ttl(default_ttl, "default_ttl")
+        self.durable = durable
         self._blobs = self.root / "blobs"
         self._meta = self.root / "meta"
         self._refs = self.root / "refs"
@@ -67,14 +71,15 @@ class FilesystemStore:
         for directory in (self._blobs, self._meta, self._refs, self._cache, self._tmp, self._locks):
             directory.mkdir(parents=True, exist_ok=True)
         self._device = self._tmp.stat().st_dev
-        ttl = "" if self.default_ttl is None else f"?ttl={self.default_ttl:.15g}"
+        params = [] if self.default_ttl is None else [f"ttl={self.default_ttl:.15g}"]
+        params += [] if durable else ["durable=0"]
         #: Opens this very store again, from any working directory.
-        self.url = self.root.as_uri() + ttl
+        self.url = self.root.as_uri() + ("?" + "&".join(params) if params else "")
 
     @classmethod
     def from_url(cls, url: str) -> FilesystemStore:
         """Open ``file:///absolute/path`` or ``file://relative/path``; ``?ttl=<seconds>`` sets the
-        default retention. ``file://localhost/path`` is ``/path``."""
+        default retention, ``?durable=0`` skips syncing to disk. ``file://localhost/path`` is ``/path``."""
         parts = urlsplit(url)
         if parts.scheme != "file":
             raise InvalidOption(f"a filesystem store URL starts with file://, not {url!r}", url=url)
@@ -83,7 +88,7 @@ class FilesystemStore:
         if not location:
             raise InvalidOption(f"the store URL {url!r} names no directory", url=url)
         query = parse_qs(parts.query, keep_blank_values=True)
-        unknown = sorted(set(query) - {"ttl"})
+        unknown = sorted(set(query) - {"ttl", "durable"})
         if unknown:
             raise InvalidOption(f"unknown store URL parameter(s): {', '.join(unknown)}", url=url)
         ttl: float | None = None
@@ -92,10 +97,11 @@ class FilesystemStore:
                 ttl = float(query["ttl"][-1])
             except ValueError:
                 raise InvalidOption(f"ttl must be a number of seconds in {url!r}", url=url) from None
-        return cls(Path(location), default_ttl=ttl)
+        durable = query.get("durable", ["1"])[-1].lower() not in ("0", "false", "no")
+        return cls(Path(location), default_ttl=ttl, durable=durable)
 
     def __repr__(self) -> str:
-        return f"FilesystemStore({str(self.root)!r}, default_ttl={self.default_ttl!r})"
+        return f"FilesystemStore({str(self.root)!r}, default_ttl={self.default_ttl!r}, durable={self.durable!r})"
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -107,7 +113,7 @@ class FilesystemStore:
         check_ttl(ttl)
         source = Path(path)
         if move and self._can_rename(source):
-            sha, size = _hash_file(source)
+            sha, size = _hash_file(source, self.durable)
             try:
                 return self._commit(source, sha, size, name=name, format=format, ttl=ttl)
             except OSError as error:  # another mount of the same filesystem: copy instead
@@ -137,7 +143,8 @@ class FilesystemStore:
                 fcntl.flock(out.fileno(), fcntl.LOCK_SH)  # in use: sweep leaves it alone
                 sha, size = copy_hashing(stream, out)
                 out.flush()
-                os.fsync(out.fileno())
+                if self.durable:
+                    os.fsync(out.fileno())
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -154,14 +161,14 @@ class FilesystemStore:
             if blob.exists():
                 content.unlink()
             else:
-                _make_dir(blob.parent)
+                _make_dir(blob.parent, self.durable)
                 os.replace(content, blob)
                 blob.chmod(0o444)
-                _fsync_dir(blob.parent)
+                _fsync_dir(blob.parent, self.durable)
             ref = self._refs / sha / artifact_id
-            _make_dir(ref.parent)
+            _make_dir(ref.parent, self.durable)
             ref.touch(exist_ok=False)
-            _fsync_dir(ref.parent)
+            _fsync_dir(ref.parent, self.durable)
             created = time.time()
             artifact = Artifact(
                 id=artifact_id,
@@ -188,12 +195,13 @@ class FilesystemStore:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 json.dump(data, out)
                 out.flush()
-                os.fsync(out.fileno())
+                if self.durable:
+                    os.fsync(out.fileno())
             os.replace(name, path)
         except BaseException:
             Path(name).unlink(missing_ok=True)
             raise
-        _fsync_dir(path.parent)
+        _fsync_dir(path.parent, self.durable)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -204,19 +212,24 @@ class FilesystemStore:
         return artifact
 
     def open(self, artifact_id: str) -> BinaryIO:
-        blob = self._blob_path(self.get(artifact_id).sha256)
-        try:
-            return blob.open("rb")
-        except FileNotFoundError:
-            raise not_found(artifact_id) from None
+        return self._blob(artifact_id).open("rb")
 
     @contextmanager
     def local_path(self, artifact_id: str) -> Iterator[Path]:
         """The blob itself: no copy. It is read-only and may be shared with other artifacts."""
-        blob = self._blob_path(self.get(artifact_id).sha256)
-        if not blob.is_file():
+        yield self._blob(artifact_id)
+
+    def _blob(self, artifact_id: str) -> Path:
+        """The artifact's blob, if it is there whole (its size matches the metadata)."""
+        artifact = self.get(artifact_id)
+        blob = self._blob_path(artifact.sha256)
+        try:
+            whole = blob.stat().st_size == artifact.size
+        except FileNotFoundError:
+            whole = False
+        if not whole:
             raise not_found(artifact_id)
-        yield blob
+        return blob
 
     @contextmanager
     def scratch_dir(self) -> Iterator[Path]:
@@ -311,7 +324,7 @@ class FilesystemStore:
         for artifact_id, sha in live.items():  # repair references a crash lost
             ref = self._refs / sha / artifact_id
             if not ref.exists():
-                _make_dir(ref.parent)
+                _make_dir(ref.parent, self.durable)
                 ref.touch()
 
     def _sweep_blobs(self, used: set[str]) -> None:
@@ -405,11 +418,12 @@ def _in_use(path: Path) -> bool:
     return False
 
 
-def _hash_file(path: Path) -> tuple[str, int]:
-    """The sha256 and size of a file, read chunk by chunk; its content is synced to disk too."""
+def _hash_file(path: Path, sync: bool) -> tuple[str, int]:
+    """The sha256 and size of a file, read chunk by chunk; with ``sync`` its content is synced too."""
     with path.open("rb") as source:
         sha, size = copy_hashing(source)
-        os.fsync(source.fileno())
+        if sync:
+            os.fsync(source.fileno())
     return sha, size
 
 
@@ -440,14 +454,16 @@ def _entries(directory: Path) -> builtins.list[Path]:
         return []
 
 
-def _make_dir(path: Path) -> None:
-    """Create ``path`` (one level) durably, if it is missing."""
+def _make_dir(path: Path, sync: bool) -> None:
+    """Create ``path`` (one level), if it is missing; with ``sync`` durably."""
     if not path.is_dir():
         path.mkdir(exist_ok=True)
-        _fsync_dir(path.parent)
+        _fsync_dir(path.parent, sync)
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_dir(path: Path, sync: bool) -> None:
+    if not sync:
+        return
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)

@@ -36,7 +36,8 @@ class Budget:
     archive: str
     archive_size: int
     members: int = 0
-    written: int = 0
+    #: Bytes decompressed so far: written, or read past (skipped members, padding).
+    unpacked: int = 0
 
     # -- limits ------------------------------------------------------------
     def total_allowance(self) -> tuple[int, str]:
@@ -71,10 +72,15 @@ class Budget:
             raise self._too_many(self.members, member=name)
 
     def charge(self, name: str, member_written: int, size: int, compressed: int | None) -> None:
-        """Account for ``size`` more bytes of member ``name``, or refuse them."""
+        """Account for ``size`` more bytes of member ``name`` before they are written, or refuse them."""
         self._check_member(name, member_written + size, compressed, declared=False)
-        self._check_total(self.written + size, member=name, declared=False)
-        self.written += size
+        self._check_total(self.unpacked + size, member=name, declared=False)
+        self.unpacked += size
+
+    def charge_skipped(self, what: str, size: int) -> None:
+        """Account for ``size`` bytes the engine decompresses only to read past them."""
+        self._check_total(self.unpacked + size, member=what, declared=False)
+        self.unpacked += size
 
     def _check_total(self, total: int, *, member: str | None, declared: bool) -> None:
         allowance, limit = self.total_allowance()

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import BinaryIO, TypeVar
 
 from conversio.converters import ConversionRequest, Output
-from conversio.errors import ConversioError, CorruptFile, InvalidPassword
+from conversio.errors import ConversioError, ConversionFailed, CorruptFile, InvalidPassword
 from conversio_archive.budget import Budget, Declared
 from conversio_archive.names import UniqueNames, safe_member_path
 
@@ -39,6 +39,17 @@ class Extraction:
     def outputs(self) -> list[Output]:
         """Every member written so far, in the order they were reserved."""
         return [out for out in self._reserved if out.name in self._done]
+
+    def finish(self) -> list[Output]:
+        """The outputs; an archive with no regular file at all is an error, not an empty result."""
+        if not self.outputs:
+            raise ConversionFailed(
+                f"{self.archive} holds no files to extract ({self.budget.members} entries: "
+                "folders, links or special files, which are skipped)",
+                file=self.archive,
+                entries=self.budget.members,
+            )
+        return self.outputs
 
     def check_declared(self, entries: int, members: list[Declared]) -> None:
         self.budget.check_declared(entries, members)

@@ -63,9 +63,9 @@ def unpack_7z(request: ConversionRequest) -> list[Output]:
         archive = _open(fh, password, extraction)
         with archive:
             entries = list(getattr(archive, "files", None) or [])
-            files = [f for f in entries if _is_file(f)]
+            # Links and special files are decompressed too (then dropped): count them all.
             extraction.check_declared(
-                len(entries), [Declared(f.filename, f.uncompressed, f.compressed) for f in files]
+                len(entries), [Declared(f.filename, f.uncompressed or 0, f.compressed) for f in entries]
             )
             for entry in entries:
                 extraction.admit(entry.filename)
@@ -88,7 +88,7 @@ def unpack_7z(request: ConversionRequest) -> list[Output]:
                 raise extraction.corrupt(exc) from None
             finally:
                 writers.discard_unfinished()
-    return extraction.outputs
+    return extraction.finish()
 
 
 def _open(fh: BinaryIO, password: str | None, extraction: Extraction) -> py7zr.SevenZipFile:
@@ -143,12 +143,13 @@ class _MemberWriters(WriterFactory):
         self._extraction = extraction
         self._request = request
         self._targets: dict[str, tuple[str, Output, int | None]] = {}
+        self._names: dict[str, str] = {}
         self._open: list[MemberFile] = []
         self._done = 0
         self._total = 0
         for index, entry in enumerate(entries):
             key = str(index)
-            name = entry.filename
+            name = self._names[key] = entry.filename
             if _is_file(entry):
                 self._targets[key] = (name, extraction.reserve(name), entry.compressed)
                 self._total += 1
@@ -157,9 +158,10 @@ class _MemberWriters(WriterFactory):
                 raise RuntimeError("py7zr no longer lets members be renamed before extraction")
 
     def create(self, filename: str) -> Py7zIO:
-        target = self._targets.pop(PurePath(filename).name, None)
-        if target is None:
-            return _Discard()  # a link or special file: never created
+        key = PurePath(filename).name
+        target = self._targets.pop(key, None)
+        if target is None:  # a link or special file: decompressed, counted, never created
+            return _Discard(self._extraction, self._names.get(key, key))
         name, output, compressed = target
         member = self._extraction.open(name, output, compressed)
         self._open.append(member)
@@ -207,9 +209,14 @@ class _MemberWriter(Py7zIO):
 
 
 class _Discard(Py7zIO):
-    """A sink that keeps nothing."""
+    """A sink that keeps nothing, but counts what it is given."""
+
+    def __init__(self, extraction: Extraction, what: str) -> None:
+        self._extraction = extraction
+        self._what = what
 
     def write(self, s: bytes | bytearray) -> int:
+        self._extraction.budget.charge_skipped(self._what, len(s))
         return len(s)
 
     def read(self, size: int | None = None) -> bytes:

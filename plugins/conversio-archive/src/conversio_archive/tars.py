@@ -11,7 +11,7 @@ from typing import Literal, cast
 
 from conversio.converters import ConversionRequest, Output
 from conversio.errors import FileTooLarge
-from conversio_archive.extraction import Extraction, attempt, guarded
+from conversio_archive.extraction import CHUNK, Extraction, attempt, guarded
 from conversio_archive.packing import archive_output, members
 
 #: Errors :mod:`tarfile` and its decompressors raise for damaged data (bz2 uses OSError).
@@ -82,8 +82,26 @@ def unpack_tar(request: ConversionRequest) -> list[Output]:
                     if src is not None:
                         with src:
                             extraction.copy(guarded(src.read, _DATA_ERRORS, corrupt), member.name)
+                elif member.type not in tarfile.SUPPORTED_TYPES:
+                    # tarfile reads past the data of unknown types: count it.
+                    extraction.budget.charge_skipped(member.name, member.size)
                 request.progress(raw.tell() / size)
-    return extraction.outputs
+            if archive.fileobj is not raw:
+                _read_to_the_end(archive, extraction)
+    return extraction.finish()
+
+
+def _read_to_the_end(archive: tarfile.TarFile, extraction: Extraction) -> None:
+    """Decompress what follows the last member, so the gzip, bzip2 or xz checksum is verified.
+
+    tarfile stops at the end-of-archive marker; without this, damage in the
+    compressed data would go unnoticed (and files decompressed from it be wrong).
+    """
+    stream = archive.fileobj
+    assert stream is not None
+    read = guarded(stream.read, _DATA_ERRORS, extraction.corrupt)
+    while chunk := read(CHUNK):
+        extraction.budget.charge_skipped("(the padding after the last member)", len(chunk))
 
 
 class _BoundedTarInfo(tarfile.TarInfo):

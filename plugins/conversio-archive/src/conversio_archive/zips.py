@@ -69,6 +69,8 @@ def unpack_zip(request: ConversionRequest) -> list[Output]:
     password: str | None = request.options.get("password") or None
     try:
         archive = zipfile.ZipFile(request.input.path)
+    except NotImplementedError as exc:  # a zip feature (or version) zipfile does not know
+        raise _unsupported_feature(extraction.archive, exc) from None
     except _DATA_ERRORS as exc:
         if not engine_failure(exc):
             raise
@@ -83,7 +85,7 @@ def unpack_zip(request: ConversionRequest) -> list[Output]:
             if _is_file(info):
                 _unpack_member(archive, info, extraction, password)
             request.progress((index + 1) / len(infos))
-    return extraction.outputs
+    return extraction.finish()
 
 
 def _is_file(info: zipfile.ZipInfo) -> bool:
@@ -103,6 +105,8 @@ def _unpack_member(
         src = archive.open(info, pwd=password.encode("utf-8") if encrypted and password else None)
     except RuntimeError:  # zipfile's word for a missing or wrong password
         raise extraction.bad_password(password is not None, info.filename) from None
+    except NotImplementedError as exc:  # strong encryption, for one
+        raise _unsupported_feature(extraction.archive, exc, info.filename) from None
     except _DATA_ERRORS as exc:
         if not engine_failure(exc):
             raise
@@ -139,3 +143,12 @@ def _unsupported(info: zipfile.ZipInfo, archive: str) -> UnsupportedFormat:
             "which zipfile cannot read"
         )
     return UnsupportedFormat(message, file=archive, member=info.filename, method=method)
+
+
+def _unsupported_feature(
+    archive: str, exc: NotImplementedError, member: str | None = None
+) -> UnsupportedFormat:
+    where = f"{archive}: {member!r}" if member else archive
+    return UnsupportedFormat(
+        f"{where} uses a ZIP feature Python's zipfile cannot read ({exc})", file=archive, member=member
+    )

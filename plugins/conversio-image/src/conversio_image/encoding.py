@@ -119,12 +119,18 @@ def _encoder(
     if not animated:
         return params
     params["duration"] = durations
+    alpha = any(has_alpha(f) for f in frames)
     if target == "gif":
         if picture.plays != 1:
             params["loop"] = 0 if picture.plays == 0 else picture.plays - 1
-        params["disposal"] = 2 if any(has_alpha(f) for f in frames) else 1
+        params["disposal"] = 2 if alpha else 1
+        # Pillow's palette optimisation drops the transparent index of frames that do not use it.
+        params["optimize"] = not alpha
     elif target in ("webp", "png"):
         params["loop"] = picture.plays
+    if target == "webp" and alpha:
+        # Only whole (key) frames make libwebp flag the animation as having alpha.
+        params.update(kmin=0, kmax=1)
     if target == "png":
         params["disposal"] = 1  # APNG: each frame is whole; clear before the next
         params["blend"] = 0
