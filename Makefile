@@ -24,5 +24,8 @@ typing: bootstrap
 docs: bootstrap
 	$(TOX) run -e docs
 
-bench: bootstrap
-	@if [ -f bench/run.py ]; then $(VENV)/bin/python bench/run.py; else echo "bench/run.py does not exist yet"; fi
+bench: bootstrap  ## run every bench/bench_*.py (results in bench/results/)
+	@for file in bench/bench_*.py; do \
+		module="$${file%.py}"; module="$${module//\//.}"; \
+		echo "== python -m $$module"; $(VENV)/bin/python -m "$$module"; \
+	done

@@ -12,7 +12,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conversio.converters import Cardinality, ConverterSpec
@@ -301,6 +301,16 @@ def test_unpacker_then_reroute() -> None:
     assert str(found) == "za → members (×items) → fb"
 
 
+def test_unpacking_is_only_a_first_step() -> None:
+    router = make_router(UNPACK_ZA, PACK_ZA, edge("fa", "fb"))
+    with pytest.raises(NoRoute):
+        router.route("za", "fb", unpack=False)
+    # packing fa into za and unpacking it again is no way to reach fb
+    assert ids(router.route("fa", "fb")) == ["test.eng:fa->fb"]
+    with pytest.raises(NoRoute):
+        make_router(UNPACK_ZA, PACK_ZA, edge("fb", "fc")).route("fa", "fc")
+
+
 def test_reroute_goes_to_the_next_waypoint_first() -> None:
     router = make_router(UNPACK_ZA, edge("fb", "fc"))
     found = router.route("za", "fc", via=["fb"])
@@ -431,6 +441,8 @@ def oracle_moves(
     via: Sequence[str],
     target: str,
     prefs: RoutePreferences,
+    first: bool = True,
+    unpack: bool = True,
 ) -> list[tuple[float, str, _State]]:
     """Every step from ``state``, written from the rules (not from the router's code)."""
     fmt, bundle, index = state
@@ -438,6 +450,8 @@ def oracle_moves(
     for spec in specs:
         if spec.operation or _matches(spec, prefs.avoid):
             continue
+        if spec.target == ANY and not (first and unpack):
+            continue  # unpacking is only ever the first step
         if not (spec.source == fmt or (spec.source == ANY and fmt not in archives and fmt != ANY)):
             continue
         if spec.cardinality is ONE:
@@ -461,6 +475,7 @@ def oracle(
     via: Sequence[str],
     bundle: bool,
     prefs: RoutePreferences,
+    unpack: bool = True,
 ) -> _Key | None:
     """The best (cost, steps, converter ids) over every path of at most as many steps as there
     are states, computed length by length."""
@@ -473,7 +488,8 @@ def oracle(
     for length in range(1, limit + 1):
         nxt: dict[_State, tuple[float, tuple[str, ...]]] = {}
         for state, (cost, path) in layer.items():
-            for step_cost, step_id, new_state in oracle_moves(specs, archives, state, via, target, prefs):
+            moves = oracle_moves(specs, archives, state, via, target, prefs, length == 1, unpack)
+            for step_cost, step_id, new_state in moves:
                 candidate = (cost + step_cost, (*path, step_id))
                 if new_state not in nxt or candidate < nxt[new_state]:
                     nxt[new_state] = candidate
@@ -491,23 +507,24 @@ def random_graphs(draw: st.DrawFn) -> tuple[list[str], set[str], list[ConverterS
     count = draw(st.integers(3, 8))
     formats = [f"f{i}" for i in range(count)]
     archives = set(draw(st.sets(st.sampled_from(formats), max_size=2)))
-    nodes = st.sampled_from(formats)
+    ends = st.sampled_from([*formats, ANY])
     raw = draw(
         st.lists(
             st.tuples(
-                st.one_of(nodes, st.just(ANY)),
-                st.one_of(nodes, st.just(ANY)),
+                ends,
+                ends,
                 st.sampled_from(COSTS),
                 st.sampled_from((ONE, ONE, MANY, PACK)),
                 st.sampled_from(("p1", "p2")),
                 st.integers(0, 2),
-                st.booleans(),
+                st.integers(0, 9),
             ),
-            max_size=24,
+            min_size=2 * count,
+            max_size=4 * count + 4,
         )
     )
     specs = []
-    for i, (source, target, cost, card, plugin, engine, operation) in enumerate(raw):
+    for i, (source, target, cost, card, plugin, engine, roll) in enumerate(raw):
         if source == ANY and target == ANY:
             continue
         if target == ANY:
@@ -523,7 +540,7 @@ def random_graphs(draw: st.DrawFn) -> tuple[list[str], set[str], list[ConverterS
                 cardinality=card,
                 cost=cost,
                 plugin=plugin,
-                operation="op" if operation and i % 3 == 0 else None,
+                operation="op" if roll == 0 else None,
             )
         )
     return formats, archives, specs
@@ -534,15 +551,17 @@ def route_queries(draw: st.DrawFn) -> tuple[list[str], set[str], list[ConverterS
     formats, archives, specs = draw(random_graphs())
     names = [s.id for s in specs] + [s.id.split(":")[0] for s in specs] + ["p1", "p2"]
     steer = st.lists(st.sampled_from(names), max_size=2) if specs else st.just([])
+    source = draw(st.sampled_from([*formats, ANY]))
     query = {
-        "source": draw(st.one_of(st.sampled_from(formats), st.just(ANY))),
-        "target": draw(st.sampled_from(formats)),
+        "source": source,
+        "target": draw(st.sampled_from(formats).filter(lambda f: f != source)),
         "via": draw(st.lists(st.sampled_from(formats), max_size=2)),
         "bundle": draw(st.booleans()),
+        "unpack": draw(st.booleans()),
         "prefs": RoutePreferences(
             prefer=tuple(draw(steer)),
             avoid=tuple(draw(steer)) if draw(st.booleans()) else (),
-            max_hops=draw(st.one_of(st.none(), st.integers(0, 5))),
+            max_hops=draw(st.sampled_from((None, None, None, 1, 2, 3, 5))),
         ),
     }
     return formats, archives, specs, query
@@ -556,7 +575,9 @@ def check_valid(route: Route, specs_by_id: dict[str, ConverterSpec], archives: s
     assert route.bundle_in == bundle
     fmt, index = route.source, _advance(via, route.source, 0)
     total = 0.0
-    for step in route.steps:
+    for number, step in enumerate(route.steps):
+        if step.target == ANY:
+            assert number == 0 and query.get("unpack", True), "unpacking after the first step"
         assert step.source == fmt
         if step.spec is None:
             assert fmt == ANY and step.target == (via[index] if index < len(via) else route.target)
@@ -592,11 +613,18 @@ def test_routes_are_valid_and_optimal(case: tuple[list[str], set[str], list[Conv
     expected = oracle(specs, formats, archives, **query)  # type: ignore[arg-type]
     try:
         found = router.route(
-            query["source"], query["target"], via=query["via"], bundle=query["bundle"], preferences=query["prefs"]
+            query["source"],
+            query["target"],
+            via=query["via"],
+            bundle=query["bundle"],
+            preferences=query["prefs"],
+            unpack=query["unpack"],
         )
     except NoRoute:
+        event("no route")
         assert expected is None, f"the router found nothing, but {expected} exists"
         return
+    event(f"{min(found.hops, 3)}+ steps" if found.hops >= 3 else f"{found.hops} steps")
     assert expected is not None, f"the router found {ids(found)}, which the oracle says is impossible"
     check_valid(found, {s.id: s for s in specs}, archives, query)
     assert (found.cost, found.hops, tuple(ids(found))) == expected

@@ -159,7 +159,22 @@ def safe_filename(name: str, default: str = "file") -> str:
     """A file name with no directory part, control characters or leading dots."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = _UNSAFE.sub("_", base).strip(" .")
-    return base[:200] or default
+    return _fit_bytes(base, _MAX_NAME_BYTES) or default
+
+
+_MAX_NAME_BYTES = 180  # file systems allow 255 bytes; leave room for suffixes like " (2)"
+
+
+def _fit_bytes(name: str, limit: int) -> str:
+    """``name`` cut to ``limit`` UTF-8 bytes, keeping a short extension."""
+    if len(name.encode()) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext.encode()) > 16:
+        stem, dot, ext = name, "", ""
+    room = limit - len((dot + ext).encode())
+    cut = stem.encode()[:room].decode("utf-8", "ignore").rstrip(" .")
+    return cut + dot + ext
 
 
 def safe_relpath(name: str, default: str = "file") -> str:

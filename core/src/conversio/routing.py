@@ -1,9 +1,13 @@
 """The router: cheapest chains of converters over the format graph.
 
-The graph's nodes are *states*: a format, and whether we hold one file or a
-bundle (a list of files). A one-to-one converter maps over a bundle, a
-one-to-many converter turns a file (or each file of a bundle) into a bundle, a
-many-to-one converter consumes a bundle (or a single file).
+A route holds one file or a bundle (a list of files) after each step. A
+one-to-one converter maps over a bundle, a one-to-many converter turns a file
+(or each file of a bundle) into a bundle, a many-to-one converter consumes a
+bundle (or a single file). Since every converter applies to one file and to a
+bundle alike, at the same cost, whether we hold a bundle never changes which
+routes exist or what they cost: the search runs over formats (and the waypoints
+reached so far), and the bundle flags of the winning route are worked out when
+its steps are built.
 
 Two wildcards make archives and mixed inputs work:
 
@@ -166,11 +170,9 @@ class RoutePreferences:
         return any(n in (spec.id, spec.engine, spec.plugin) for n in names)
 
 
-_State = tuple[str, bool, int, int]  # format, bundle, index of the next waypoint, hops (with max_hops only)
+_State = tuple[str, int, int]  # format, index of the next waypoint, hops (with max_hops only)
 _Key = tuple[float, int, tuple[str, ...]]  # cost, hops, converter ids: how paths are ranked
-_Edge = tuple[float, str, str, int]  # cost, converter id, target format, cardinality code
-_ONE, _MANY, _PACK = 0, 1, 2
-_CARDINALITY = {Cardinality.ONE_TO_ONE: _ONE, Cardinality.ONE_TO_MANY: _MANY, Cardinality.MANY_TO_ONE: _PACK}
+_Edge = tuple[float, str, str]  # cost, converter id, target format
 #: The converter "id" of a reroute step.
 REROUTE = "reroute"
 #: At most this many extra searches are spent looking for alternatives.
@@ -193,11 +195,10 @@ class Router:
         #: converter id, engine or plugin name → the converter ids it names
         self._named: dict[str, set[str]] = {}
         for spec in registry.edges():
-            edge = (spec.cost, spec.id, spec.target, _CARDINALITY[spec.cardinality])
-            self._by_source.setdefault(spec.source, []).append(edge)
+            self._by_source.setdefault(spec.source, []).append((spec.cost, spec.id, spec.target))
             for name in (spec.id, spec.engine, spec.plugin):
                 self._named.setdefault(name, set()).add(spec.id)
-        self._out: dict[str, list[_Edge]] = {}
+        self._out: dict[str, tuple[list[_Edge], list[_Edge]]] = {}
 
     def _canonical(self, name: str) -> str:
         return self.registry.formats.canonical(name)
@@ -258,16 +259,17 @@ class Router:
         found.sort(key=lambda r: (r.cost, r.hops, [s.converter for s in r.steps]))
         return found[:count]
 
-    def _edges_from(self, fmt: str) -> list[_Edge]:
-        """The converters that apply to ``fmt``: its own, and the packers (``*`` sources) unless
-        ``fmt`` is an archive or ``*`` itself."""
-        edges = self._out.get(fmt)
-        if edges is None:
+    def _edges_from(self, fmt: str) -> tuple[list[_Edge], list[_Edge]]:
+        """The converters that apply to ``fmt`` (its own, and the packers of ``*`` unless ``fmt``
+        is an archive or ``*`` itself), as (converters, unpackers)."""
+        found = self._out.get(fmt)
+        if found is None:
             edges = list(self._by_source.get(fmt, ()))
-            if fmt != ANY and not self.registry.formats.is_archive(fmt):
+            if fmt != ANY:
                 edges += self._by_source.get(ANY, ())
-            self._out[fmt] = edges
-        return edges
+            found = [e for e in edges if e[2] != ANY], [e for e in edges if e[2] == ANY]
+            self._out[fmt] = found
+        return found
 
     def _named_ids(self, names: Iterable[str]) -> frozenset[str]:
         """The ids of the converters that ``names`` (ids, engines or plugins) designate."""
@@ -283,43 +285,48 @@ class Router:
         banned: frozenset[str],
         unpack: bool,
     ) -> Route | None:
-        """Dijkstra over (format, bundle, waypoint index[, hops]) states.
+        """Dijkstra over (format, waypoint index[, hops]) states.
 
         Paths rank by (cost, hops, converter ids): the cheapest, then the one
         with fewer steps, then the smallest ids, so the answer never depends on
         registration order. A path is carried as its converter ids; steps are
-        built only for the winner.
+        built only for the winner. This loop is the router's hot path (see
+        bench/bench_router.py): keep per-edge work to a dict lookup.
         """
         avoided = self._named_ids(prefs.avoid) | banned
         preferred = self._named_ids(prefs.prefer)
         goal = len(via)
         max_hops = prefs.max_hops
-        start: _State = (source, bundle, _advance(via, source, 0), 0)
+        start: _State = (source, _advance(via, source, 0), 0)
         best: dict[_State, _Key] = {start: (0.0, 0, ())}
         heap: list[tuple[float, int, tuple[str, ...], _State]] = [(0.0, 0, (), start)]
         while heap:
             cost, hops, ids, state = heapq.heappop(heap)
             if best[state][2] is not ids:
                 continue  # a better path to this state was found after this one was queued
-            fmt, is_bundle, index, _ = state
+            fmt, index, _ = state
             if fmt == target and index == goal:
                 return self._build(source, target, via, bundle, ids, cost, preferred)
             if max_hops is not None and hops >= max_hops:
                 continue
             hops += 1
             layer = hops if max_hops is not None else 0
-            edges = self._edges_from(fmt)
+            edges, unpackers = self._edges_from(fmt)
+            if unpackers and unpack and hops == 1:
+                edges = edges + unpackers  # unpacking is only ever the first step
             if fmt == ANY and REROUTE not in banned:
                 next_goal = via[index] if index < goal else target
                 if next_goal != ANY:
-                    edges = [*edges, (REROUTE_COST, REROUTE, next_goal, _MANY)]
-            for step_cost, converter, to, card in edges:
-                if converter in avoided or (to == ANY and not (unpack and hops == 1)):
-                    continue  # avoided, or an unpacker after the first step
-                if converter in preferred:
-                    step_cost *= PREFER_FACTOR
+                    edges = [*edges, (REROUTE_COST, REROUTE, next_goal)]
+            if avoided or preferred:
+                edges = [
+                    (c * PREFER_FACTOR if i in preferred else c, i, to)
+                    for c, i, to in edges
+                    if i not in avoided
+                ]
+            for step_cost, converter, to in edges:
                 next_index = index if index == goal or via[index] != to else _advance(via, to, index)
-                next_state = (to, is_bundle if card == _ONE else card == _MANY, next_index, layer)
+                next_state = (to, next_index, layer)
                 next_cost = cost + step_cost
                 old = best.get(next_state)
                 if old is not None and next_cost > old[0]:
@@ -380,18 +387,16 @@ class Router:
 
     def reachable(self, source: str) -> set[str]:
         """Every format some route leads to from ``source`` (one file)."""
-        seen = {(source, False)}
-        frontier = [(source, False)]
+        seen = {source}
+        frontier = [source]
         while frontier:
-            fmt, bundle = frontier.pop()
-            for _, _, to, card in self._edges_from(fmt):
-                if to == ANY and fmt != source:
-                    continue  # unpacking is for the user's own input only
-                state = (to, bundle if card == _ONE else card == _MANY)
-                if state not in seen:
-                    seen.add(state)
-                    frontier.append(state)
-        return {fmt for fmt, _ in seen if fmt not in (source, ANY)}
+            fmt = frontier.pop()
+            edges, unpackers = self._edges_from(fmt)
+            for _, _, to in edges + unpackers if fmt == source else edges:
+                if to not in seen:
+                    seen.add(to)
+                    frontier.append(to)
+        return seen - {source, ANY}
 
     def sources_for(self, target: str) -> list[str]:
         """Formats that can be converted to ``target``."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import io
 import os
+import random
 import stat
 import tarfile
 import time
@@ -260,6 +262,25 @@ def test_tar_gz_bomb_stops_at_max_unpacked_size(
     assert 4 * MIB < sum(written) <= 5 * MIB
 
 
+@pytest.mark.parametrize(
+    ("kind", "converter", "size"), [("zip", UNZIP, 200), ("tar.gz", UNTAR, 200), ("7z", UN7Z, 100)]
+)
+def test_huge_members_unpack_in_bounded_memory(
+    bombs: dict[str, Path],
+    tmp_path: Path,
+    peak_memory: Callable[[], int],
+    kind: str,
+    converter: str,
+    size: int,
+) -> None:
+    """With the ratio limit lifted, the bombs unpack whole, a chunk at a time."""
+    limits = Limits(max_compression_ratio=1e9)
+    [output] = run_direct(converter, bombs[kind], tmp_path / "out", limits=limits)
+    assert output.path.stat().st_size == size * MIB
+    assert peak_memory() < 32 * MIB
+    output.path.unlink()
+
+
 def test_one_bomb_member_among_honest_ones_is_refused(tmp_path: Path, written: list[int]) -> None:
     archive = tmp_path / "mixed.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -355,6 +376,33 @@ def test_damaged_archives_are_corrupt(tmp_path: Path, kind: str, converter: str,
     bad.write_bytes(bytes(data))
     error = fails_with("CORRUPT_FILE", lambda: run_direct(converter, bad, tmp_path / "out"))
     assert error.details["file"] == bad.name
+
+
+@pytest.mark.parametrize(("kind", "converter"), DAMAGEABLE)
+def test_random_damage_ends_in_an_error_code_or_a_result(tmp_path: Path, kind: str, converter: str) -> None:
+    """Seeded byte flips and cuts: every outcome is a conversio error or a proper result."""
+    rng = random.Random(kind)
+    good = _good_archive(kind, tmp_path / f"good.{kind}").read_bytes()
+    codes = collections.Counter()
+    for attempt in range(40):
+        data = bytearray(good)
+        for _ in range(rng.choice([1, 2, 4, 16])):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            data = data[: rng.randrange(len(data))]
+        bad = tmp_path / f"bad-{attempt}.{kind}"
+        bad.write_bytes(bytes(data))
+        started = time.monotonic()
+        try:
+            outputs = run_direct(converter, bad, tmp_path / f"out-{attempt}")
+        except ConversioError as exc:
+            codes[exc.code] += 1
+        else:
+            codes["ok"] += 1
+            assert all(o.path.is_file() and o.path.is_relative_to(tmp_path) for o in outputs)
+        assert time.monotonic() - started < 5
+    assert set(codes) <= {"ok", "CORRUPT_FILE", "UNSUPPORTED_FORMAT", "INVALID_PASSWORD", "FILE_TOO_LARGE"}
+    assert codes["CORRUPT_FILE"] > (5 if kind == "tar" else 25), codes
 
 
 @pytest.mark.parametrize(("kind", "converter"), [("zip", UNZIP), ("tar.gz", UNTAR), ("7z", UN7Z)])

@@ -32,7 +32,15 @@ def _durations(path: Path) -> list[int]:
 
 @pytest.mark.parametrize(
     ("source", "target"),
-    [("gif", "webp"), ("gif", "png"), ("webp", "gif"), ("webp", "png"), ("png", "gif"), ("png", "webp"), ("gif", "avif")],
+    [
+        ("gif", "webp"),
+        ("gif", "png"),
+        ("webp", "gif"),
+        ("webp", "png"),
+        ("png", "gif"),
+        ("png", "webp"),
+        ("gif", "avif"),
+    ],
 )
 def test_animation_frames_and_timing_are_kept(source: str, target: str, tmp_path: Path, convert) -> None:
     out = convert(_animation(tmp_path, source), source, target)[0].path
@@ -70,7 +78,9 @@ def test_loop_count_is_translated(tmp_path: Path, convert) -> None:
     assert "loop" not in Image.open(back).info  # a GIF without a loop block plays once
 
 
-@pytest.mark.parametrize(("source", "target"), [("png", "gif"), ("png", "webp"), ("gif", "png"), ("gif", "webp")])
+@pytest.mark.parametrize(
+    ("source", "target"), [("png", "gif"), ("png", "webp"), ("gif", "png"), ("gif", "webp")]
+)
 def test_transparent_animation_does_not_smear(source: str, target: str, tmp_path: Path, convert) -> None:
     """A pixel opaque in frame 1 and transparent in frame 2 must be transparent in frame 2."""
     first = Image.new("RGBA", (20, 20), (255, 0, 0, 255))
@@ -88,7 +98,11 @@ def test_transparent_animation_does_not_smear(source: str, target: str, tmp_path
 
 
 def _pages(tmp_path: Path) -> Path:
-    pages = [Image.new("RGB", (40, 30), (255, 0, 0)), Image.new("L", (20, 10), 128), Image.new("1", (16, 16), 1)]
+    pages = [
+        Image.new("RGB", (40, 30), (255, 0, 0)),
+        Image.new("L", (20, 10), 128),
+        Image.new("1", (16, 16), 1),
+    ]
     return save(pages, tmp_path / "pages.tif", "tiff")
 
 

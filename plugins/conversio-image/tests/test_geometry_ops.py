@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conversio.errors import FileTooLarge, InvalidOption
+from conversio_image.geometry import fit_sizes
 from image_helpers import close, decode, frames_of, quadrants, save
 from PIL import Image
 
-from conversio_image.geometry import fit_sizes
+from conversio.errors import FileTooLarge, InvalidOption
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 
@@ -26,7 +26,9 @@ RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
         (None, None, "cover", (64, 48), (64, 48)),
     ],
 )
-def test_fit_sizes(width: int | None, height: int | None, fit: str, scaled: tuple[int, int], box: tuple[int, int]) -> None:
+def test_fit_sizes(
+    width: int | None, height: int | None, fit: str, scaled: tuple[int, int], box: tuple[int, int]
+) -> None:
     assert fit_sizes((64, 48), width, height, fit) == (scaled, box)
 
 
@@ -38,9 +40,13 @@ def test_resize_keeps_aspect_by_default(tmp_path: Path, convert) -> None:
 
 def test_contain_pads_with_background_and_cover_crops(tmp_path: Path, convert) -> None:
     src = save(quadrants(), tmp_path / "q.png", "png")
-    contain_png = decode(convert(src, "png", "webp", width=64, height=64, fit="contain")[0].path).convert("RGBA")
+    contain_png = decode(convert(src, "png", "webp", width=64, height=64, fit="contain")[0].path).convert(
+        "RGBA"
+    )
     assert contain_png.size == (64, 64) and contain_png.getpixel((32, 2))[3] == 0  # type: ignore[index]
-    contain_jpg = decode(convert(src, "png", "jpg", width=64, height=64, fit="contain", background="black")[0].path)
+    contain_jpg = decode(
+        convert(src, "png", "jpg", width=64, height=64, fit="contain", background="black")[0].path
+    )
     assert close(contain_jpg.getpixel((32, 2)), (0, 0, 0))  # type: ignore[arg-type]
     cover = decode(convert(src, "png", "bmp", width=24, height=48, fit="cover")[0].path)
     assert cover.size == (24, 48)

@@ -6,9 +6,10 @@ import random
 from pathlib import Path
 
 import pytest
-from conversio.errors import InvalidOption
 from image_helpers import close, decode, quadrants, save, with_orientation
 from PIL import Image, ImageCms
+
+from conversio.errors import InvalidOption
 
 BLUE, RED = (0, 0, 255), (255, 0, 0)
 MAKE = 0x010F
@@ -47,8 +48,12 @@ def test_auto_orient_off_keeps_pixels_and_tag(tmp_path: Path, convert) -> None:
     assert out.getexif().get(0x0112) == 6
 
 
-@pytest.mark.parametrize(("orientation", "size", "top_left"), [(3, (64, 48), (255, 255, 255)), (8, (48, 64), (0, 255, 0))])
-def test_other_orientations(orientation: int, size: tuple[int, int], top_left: tuple[int, int, int], tmp_path: Path, convert) -> None:
+@pytest.mark.parametrize(
+    ("orientation", "size", "top_left"), [(3, (64, 48), (255, 255, 255)), (8, (48, 64), (0, 255, 0))]
+)
+def test_other_orientations(
+    orientation: int, size: tuple[int, int], top_left: tuple[int, int, int], tmp_path: Path, convert
+) -> None:
     out = decode(convert(_oriented(tmp_path, "png", orientation), "png", "bmp")[0].path)
     assert out.size == size and close(out.getpixel((3, 3)), top_left)  # type: ignore[arg-type]
 
@@ -62,7 +67,9 @@ def test_exif_and_icc_are_kept_unless_stripped(target: str, tmp_path: Path, conv
     exif = Image.Exif()
     exif[MAKE] = "conversio-test-camera"
     source_fmt = "png" if target == "jpg" else "jpg"
-    src = save(quadrants(), tmp_path / f"meta.{source_fmt}", source_fmt, exif=exif.tobytes(), icc_profile=_srgb())
+    src = save(
+        quadrants(), tmp_path / f"meta.{source_fmt}", source_fmt, exif=exif.tobytes(), icc_profile=_srgb()
+    )
     kept = decode(convert(src, source_fmt, target)[0].path)
     assert kept.getexif().get(MAKE) == "conversio-test-camera"
     assert kept.info.get("icc_profile") == _srgb()

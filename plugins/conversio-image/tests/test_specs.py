@@ -7,12 +7,12 @@ import subprocess
 import sys
 
 import pytest
+from conversio_image import plugin
+from image_helpers import SPECS, spec_for
+
 from conversio.converters import Cardinality
 from conversio.errors import InvalidOption
 from conversio.plugins import PluginHost
-from image_helpers import SPECS, spec_for
-
-from conversio_image import plugin
 
 RASTER = ("jpg", "png", "webp", "gif", "bmp", "tiff", "ico", "avif")
 
@@ -43,7 +43,9 @@ def test_registration_imports_no_engine() -> None:
         "h = PluginHost(autoload=False); h.register(p, 'image'); h.registry\n"
         "print(json.dumps([m for m in ('PIL', 'pillow_heif', 'resvg_py') if m in sys.modules]))\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
 

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import base64
-import io
 import http.server
+import io
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conversio.errors import CorruptFile, FileTooLarge
-from conversio.limits import Limits
+from conversio_image import svg
 from image_helpers import close, decode, png_bytes, png_header_only
 from PIL import Image
 
-from conversio_image import svg
+from conversio.errors import CorruptFile, FileTooLarge
+from conversio.limits import Limits
 
 NS = 'xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
 
@@ -147,11 +147,16 @@ def test_urls_are_never_fetched(tmp_path: Path, convert, web_server: tuple[str, 
 
 def test_embedded_data_images_are_kept_and_checked(tmp_path: Path, convert) -> None:
     payload = base64.b64encode(png_bytes(Image.new("RGB", (4, 4), (0, 0, 255)))).decode()
-    ok = _svg(tmp_path, f'<image width="40" height="20" preserveAspectRatio="none" href="data:image/png;base64,{payload}"/>')
+    ok = _svg(
+        tmp_path,
+        f'<image width="40" height="20" preserveAspectRatio="none" href="data:image/png;base64,{payload}"/>',
+    )
     im = decode(convert(ok, "svg", "png")[0].path).convert("RGB")
     assert close(im.getpixel((20, 10)), (0, 0, 255))  # type: ignore[arg-type]
     bomb = base64.b64encode(png_header_only(100_000, 100_000)).decode()
-    bad = _svg(tmp_path, f'<image width="40" height="20" href="data:image/png;base64,{bomb}"/>', name="bomb.svg")
+    bad = _svg(
+        tmp_path, f'<image width="40" height="20" href="data:image/png;base64,{bomb}"/>', name="bomb.svg"
+    )
     with pytest.raises(FileTooLarge):
         convert(bad, "svg", "png")
 

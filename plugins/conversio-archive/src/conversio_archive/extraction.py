@@ -8,6 +8,7 @@ special files are never created: the unpackers skip them.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from types import TracebackType
 from typing import BinaryIO, TypeVar
@@ -87,9 +88,14 @@ class Extraction:
             f"{self.archive} is damaged or truncated: {reason}", file=self.archive, reason=reason
         )
 
-    def bad_password(self, given: bool, member: str | None = None) -> InvalidPassword:
+    def bad_password(
+        self, given: bool, member: str | None = None, cause: BaseException | None = None
+    ) -> InvalidPassword:
+        """INVALID_PASSWORD; with a ``cause``, the data may also just be damaged (no way to tell)."""
         if given:
             message = f"{self.archive}: the password is wrong" + (f" (for {member!r})" if member else "")
+            if cause is not None:
+                message += f", or the encrypted data is damaged ({describe(cause)})"
         else:
             message = f"{self.archive} is encrypted: give its password with the 'password' option"
         return InvalidPassword(message, file=self.archive, member=member, password_given=given)
@@ -142,12 +148,12 @@ def engine_failure(exc: BaseException) -> bool:
     """True when ``exc`` says the *archive* is bad, not the machine.
 
     Decompressors report bad data with ``OSError`` too (bz2), but without an
-    errno; a real I/O error (disk full, permission) carries one and is no fault
-    of the input.
+    errno, and a seek to an offset the archive made up fails with ``EINVAL``;
+    any other I/O error (disk full, permission) is no fault of the input.
     """
     if isinstance(exc, ConversioError):
         return False
-    return not (isinstance(exc, OSError) and exc.errno is not None)
+    return not (isinstance(exc, OSError) and exc.errno not in (None, errno.EINVAL))
 
 
 def guarded(

@@ -27,6 +27,11 @@ from conversio_archive.budget import Declared
 from conversio_archive.extraction import Extraction, MemberFile, describe, engine_failure
 from conversio_archive.packing import archive_output, members
 
+#: py7zr decompresses in blocks of up to 128 MB (its ``get_memory_limit``) and
+#: holds two or three of them at once; blocks of 4 MiB keep an extraction's
+#: memory small whatever the member's size (and are faster).
+PY7ZR_BLOCK = 4 * 1024 * 1024
+
 #: Errors py7zr and its decompressors raise while extracting damaged (or
 #: wrongly decrypted) data.
 _DATA_ERRORS: tuple[type[BaseException], ...] = (
@@ -73,6 +78,7 @@ def unpack_7z(request: ConversionRequest) -> list[Output]:
             if encrypted and password is None:
                 raise extraction.bad_password(False)
             writers = _MemberWriters(extraction, request, entries)
+            _bound_py7zr_memory()
             try:
                 with tempfile.TemporaryDirectory(prefix="conversio-7z-") as scratch:
                     archive.extractall(path=scratch, factory=writers)
@@ -84,11 +90,20 @@ def unpack_7z(request: ConversionRequest) -> list[Output]:
                 if not engine_failure(exc):
                     raise
                 if encrypted:
-                    raise extraction.bad_password(True) from None
+                    raise extraction.bad_password(True, cause=exc) from None
                 raise extraction.corrupt(exc) from None
             finally:
                 writers.discard_unfinished()
     return extraction.finish()
+
+
+def _bound_py7zr_memory() -> None:
+    """Make py7zr decompress in :data:`PY7ZR_BLOCK` blocks (it reads this function at each member)."""
+    py7zr.py7zr.get_memory_limit = _py7zr_block  # type: ignore[attr-defined]
+
+
+def _py7zr_block() -> int:
+    return PY7ZR_BLOCK
 
 
 def _open(fh: BinaryIO, password: str | None, extraction: Extraction) -> py7zr.SevenZipFile:

@@ -9,9 +9,9 @@ import zipfile
 import zlib
 
 from conversio.converters import ConversionRequest, Output
-from conversio.errors import ConversioError, InvalidPassword, UnsupportedFormat
+from conversio.errors import ConversioError, UnsupportedFormat
 from conversio_archive.budget import Declared
-from conversio_archive.extraction import Extraction, describe, engine_failure, guarded
+from conversio_archive.extraction import Extraction, engine_failure, guarded
 from conversio_archive.packing import archive_output, members
 
 #: Errors :mod:`zipfile` and its decompressors raise for damaged data.
@@ -113,17 +113,9 @@ def _unpack_member(
         raise extraction.corrupt(exc) from None
 
     def failure(exc: BaseException) -> ConversioError:
-        if encrypted:
-            # The password check byte matches one wrong password in 256; the
-            # garbage it decrypts to then fails to inflate or to match the CRC.
-            return InvalidPassword(
-                f"{extraction.archive}: the password is wrong, or {info.filename!r} is damaged "
-                f"({describe(exc)})",
-                file=extraction.archive,
-                member=info.filename,
-                password_given=True,
-            )
-        return extraction.corrupt(exc)
+        # The password check byte matches one wrong password in 256; the garbage
+        # it decrypts to then fails to inflate or to match the CRC.
+        return extraction.bad_password(True, info.filename, exc) if encrypted else extraction.corrupt(exc)
 
     with src:
         extraction.copy(guarded(src.read, _DATA_ERRORS, failure), info.filename, info.compress_size)

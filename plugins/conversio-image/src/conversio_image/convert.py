@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from PIL import Image
 
@@ -16,9 +15,6 @@ from conversio_image.encoding import background_of, write
 from conversio_image.guards import check_pixels
 from conversio_image.reading import Picture, iter_pages, read_picture
 
-_EXTENSIONS = {"jpg": "jpg", "png": "png", "webp": "webp", "gif": "gif", "bmp": "bmp", "tiff": "tiff",
-               "ico": "ico", "avif": "avif"}  # fmt: skip
-
 
 def convert(request: ConversionRequest) -> list[Output]:
     """One raster image (every frame, where the target holds frames) to another format."""
@@ -26,7 +22,7 @@ def convert(request: ConversionRequest) -> list[Output]:
     background = background_of(options, target)
     picture = _read(request, all_frames=holds_many(target) and not options.get("first_frame", False))
     picture = _resized(picture, request, background)
-    out = request.output(with_extension(request.input.name, _EXTENSIONS[target]))
+    out = request.output(with_extension(request.input.name, target))
     write(picture, out.path, target, options)
     request.progress(1.0)
     return [out]
@@ -46,7 +42,7 @@ def convert_pages(request: ConversionRequest) -> list[Output]:
     if not outputs:
         raise CorruptFile(f"{source.name} has no pages", file=source.name)
     if len(outputs) == 1:
-        single = request.output(with_extension(source.name, _EXTENSIONS[target]))
+        single = request.output(with_extension(source.name, target))
         outputs[0].path.replace(single.path)
         outputs = [single]
     request.progress(1.0)
@@ -56,7 +52,7 @@ def convert_pages(request: ConversionRequest) -> list[Output]:
 def _write_page(request: ConversionRequest, page: Picture, number: int, background: RGBA) -> Output:
     page = _resized(page, request, background)
     stem = with_extension(request.input.name, "").rstrip(".")
-    out = request.output(f"{stem}-page{number:03d}.{_EXTENSIONS[request.target]}")
+    out = request.output(f"{stem}-page{number:03d}.{request.target}")
     write(page, out.path, request.target, request.options)
     return out
 
@@ -76,7 +72,7 @@ def render_svg(request: ConversionRequest) -> list[Output]:
         finish = fit if width is not None and height is not None and fit in ("cover", "contain") else "fill"
         rendered = geometry.resize(rendered, box[0], box[1], finish, background)
     picture = Picture(frames=[rendered])
-    out = request.output(with_extension(source.name, _EXTENSIONS[target]))
+    out = request.output(with_extension(source.name, target))
     write(picture, out.path, target, {**options, "dpi": scale * 96.0})
     request.progress(1.0)
     return [out]
@@ -87,64 +83,55 @@ def render_svg(request: ConversionRequest) -> list[Output]:
 
 def resize(request: ConversionRequest) -> list[Output]:
     """Scale every frame to width and/or height (see ``fit``)."""
-    return _operate(request, _resize_frame)
+    return _operate(request, _resized)
 
 
 def rotate(request: ConversionRequest) -> list[Output]:
     """Turn every frame clockwise by ``angle`` degrees."""
-    if request.options.get("angle") is None:
+    options = request.options
+    if options.get("angle") is None:
         raise InvalidOption("rotate needs an angle (degrees, clockwise)", option="angle", value=None)
-    return _operate(request, _rotate_frame)
+    angle, expand = float(options["angle"]), bool(options.get("expand", True))
+    return _operate(request, _each(lambda im, background: geometry.rotate(im, angle, expand, background)))
 
 
 def crop(request: ConversionRequest) -> list[Output]:
     """Keep the rectangle ``left, top, width, height`` of every frame."""
-    return _operate(request, _crop_frame)
+    options = request.options
+    left, top = int(options.get("left") or 0), int(options.get("top") or 0)
+    width, height = options.get("width"), options.get("height")
+    return _operate(request, _each(lambda im, _: geometry.crop(im, left, top, width, height)))
 
 
 def thumbnail(request: ConversionRequest) -> list[Output]:
     """Shrink every frame to fit a ``size`` square."""
-    return _operate(request, _thumbnail_frame)
+    size = int(request.options.get("size") or 256)
+    return _operate(request, _each(lambda im, _: geometry.thumbnail(im, size)))
 
 
-FrameOp = Callable[[Image.Image, Mapping[str, Any], RGBA], Image.Image]
+PictureOp = Callable[[Picture, ConversionRequest, RGBA], Picture]
 
 
-def _resize_frame(im: Image.Image, options: Mapping[str, Any], background: RGBA) -> Image.Image:
-    return geometry.resize(
-        im, options.get("width"), options.get("height"), options.get("fit") or "inside", background
-    )
+def _each(frame_op: Callable[[Image.Image, RGBA], Image.Image]) -> PictureOp:
+    """A picture operation applying ``frame_op`` to every frame (or page)."""
+
+    def apply(picture: Picture, request: ConversionRequest, background: RGBA) -> Picture:
+        frames = []
+        for index, frame in enumerate(picture.frames):
+            frames.append(frame_op(frame, background))
+            request.progress((index + 1) / (len(picture.frames) + 1))
+        return picture.replace_frames(frames)
+
+    return apply
 
 
-def _rotate_frame(im: Image.Image, options: Mapping[str, Any], background: RGBA) -> Image.Image:
-    return geometry.rotate(im, float(options["angle"]), bool(options.get("expand", True)), background)
-
-
-def _crop_frame(im: Image.Image, options: Mapping[str, Any], background: RGBA) -> Image.Image:
-    return geometry.crop(
-        im,
-        int(options.get("left") or 0),
-        int(options.get("top") or 0),
-        options.get("width"),
-        options.get("height"),
-    )
-
-
-def _thumbnail_frame(im: Image.Image, options: Mapping[str, Any], background: RGBA) -> Image.Image:
-    return geometry.thumbnail(im, int(options.get("size") or 256))
-
-
-def _operate(request: ConversionRequest, op: FrameOp) -> list[Output]:
+def _operate(request: ConversionRequest, op: PictureOp) -> list[Output]:
     options, fmt = request.options, request.target
     background = background_of(options, fmt)
-    picture = _read(request, all_frames=holds_many(fmt) and not options.get("first_frame", False))
-    frames = []
-    for index, frame in enumerate(picture.frames):
-        frames.append(op(frame, options, background))
-        check_pixels(frames[-1].size, request.limits, request.input.name, "result")
-        request.progress((index + 1) / (len(picture.frames) + 1))
-    out = request.output(with_extension(request.input.name, _EXTENSIONS[fmt]))
-    write(picture.replace_frames(frames), out.path, fmt, options)
+    all_frames = holds_many(fmt) and not options.get("first_frame", False)
+    picture = op(_read(request, all_frames=all_frames), request, background)
+    out = request.output(with_extension(request.input.name, fmt))
+    write(picture, out.path, fmt, options)
     request.progress(1.0)
     return [out]
 

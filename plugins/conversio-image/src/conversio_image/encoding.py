@@ -34,9 +34,8 @@ def write(picture: Picture, path: Path, target: str, options: Mapping[str, Any])
     """Write ``picture`` (all its frames when ``target`` holds them) to ``path``."""
     fmt = FORMATS[target]
     background = background_of(options, target)
-    frames = [_for_target(f, target, background) for f in picture.frames]
-    if not (fmt.frames or fmt.pages):
-        frames = frames[:1]
+    kept = picture.frames if fmt.frames or fmt.pages else picture.frames[:1]
+    frames = [_for_target(f, target, background) for f in kept]
     for frame in frames:
         if max(frame.size) > fmt.max_side:
             raise FileTooLarge(
@@ -105,7 +104,7 @@ def _encoder(
     durations = [d if d > 0 else 100 for d in picture.durations[: len(frames)]] or [100]
     params: dict[str, Any]
     if target == "jpg":
-        params = {"quality": quality, "optimize": True}
+        params = {"quality": quality}
     elif target == "webp":
         params = {"quality": quality, "method": 4}
     elif target == "avif":

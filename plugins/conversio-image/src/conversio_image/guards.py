@@ -8,7 +8,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from conversio.errors import ConversioError, CorruptFile, FileTooLarge
 from conversio.limits import Limits
@@ -69,6 +69,7 @@ def decoding(display: str, limits: Limits) -> Iterator[None]:
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # decoder chatter about damaged files
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             yield
     except ConversioError:
@@ -81,7 +82,7 @@ def decoding(display: str, limits: Limits) -> Iterator[None]:
         ) from None
     except MemoryError:
         raise FileTooLarge(f"{display} needs more memory to decode than is available", file=display) from None
-    except Image.UnidentifiedImageError:
+    except UnidentifiedImageError:
         raise CorruptFile(f"{display} is damaged or not an image of its format", file=display) from None
     except DECODE_ERRORS as exc:
         raise CorruptFile(f"{display} could not be decoded: {_reason(exc)}", file=display) from None

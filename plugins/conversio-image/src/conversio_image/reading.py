@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import attrs
@@ -57,17 +57,20 @@ def _ensure_heif() -> None:
     pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
 
 
-@contextmanager
-def open_checked(path: Path, fmt: str, limits: Limits, display: str) -> Iterator[Image.Image]:
-    """Open ``path`` as ``fmt`` (header only) and refuse it if its size is over the limit.
+def open_image(path: Path, fmt: str, limits: Limits, display: str) -> Image.Image:
+    """Open ``path`` as ``fmt`` (the header only) and refuse it if its size is over the limit.
 
-    Must run inside :func:`~conversio_image.guards.decoding`.
+    Must run inside :func:`~conversio_image.guards.decoding`; the caller closes the image.
     """
     if fmt == "heic":
         _ensure_heif()
-    with Image.open(path, formats=list(FORMATS[fmt].pillow)) as im:
+    im = Image.open(path, formats=list(FORMATS[fmt].pillow))
+    try:
         check_pixels(im.size, limits, display)
-        yield im
+    except BaseException:
+        im.close()
+        raise
+    return im
 
 
 def read_picture(
@@ -80,25 +83,29 @@ def read_picture(
     auto_orient: bool = True,
 ) -> Picture:
     """Decode ``path``: every frame (or page) when ``all_frames``, else the first only."""
-    with decoding(display, limits), open_checked(path, fmt, limits, display) as im:
+    with decoding(display, limits), open_image(path, fmt, limits, display) as im:
+        pages = FORMATS[fmt].pages
         count = _frame_count(im, fmt) if all_frames else 1
-        check_count(count, limits.max_pages if FORMATS[fmt].pages else limits.max_frames, display,
-                    "pages" if FORMATS[fmt].pages else "frames")  # fmt: skip
-        if count > 1 and not FORMATS[fmt].pages:
+        check_count(
+            count, limits.max_pages if pages else limits.max_frames, display, "pages" if pages else "frames"
+        )
+        if count > 1 and not pages:
             check_pixels(im.size, limits, display, "animation", frames=count)
         picture = _metadata(im, fmt)
         frames, durations = [], []
         for index in range(count):
             if index:
                 im.seek(index)
-            check_pixels(im.size, limits, display)
+                check_pixels(im.size, limits, display, f"frame {index + 1}")
             im.load()
             durations.append(int(im.info.get("duration") or 0))
-            frame, icc = normalize(im.copy(), picture.icc if index == 0 else None)
+            # A file with one frame is used as it is; frames of a sequence are copied (seek reuses them).
+            decoded = im.copy() if count > 1 or getattr(im, "is_animated", False) else im
+            frame, icc = normalize(decoded, picture.icc if index == 0 else None)
             if index == 0:
                 picture.icc = icc
             frames.append(frame)
-        picture.frames = frames if FORMATS[fmt].pages else unify_modes(frames)
+        picture.frames = frames if pages else unify_modes(frames)
         picture.durations = durations
     return orient(picture) if auto_orient else picture
 
@@ -107,18 +114,22 @@ def iter_pages(
     path: Path, fmt: str, limits: Limits, display: str, *, auto_orient: bool
 ) -> Iterator[tuple[int, int, Picture]]:
     """``(number, count, page)`` for each page of a multi-page file, decoded one at a time."""
-    with decoding(display, limits), open_checked(path, fmt, limits, display) as im:
-        count = _frame_count(im, fmt)
-        check_count(count, limits.max_pages, display, "pages")
+    with ExitStack() as stack:
+        with decoding(display, limits):
+            im = stack.enter_context(open_image(path, fmt, limits, display))
+            count = _frame_count(im, fmt)
+            check_count(count, limits.max_pages, display, "pages")
         for index in range(count):
-            if index:
-                im.seek(index)
-            check_pixels(im.size, limits, display, f"page {index + 1}")
-            im.load()
-            picture = _metadata(im, fmt)
-            frame, picture.icc = normalize(im.copy(), picture.icc)
-            picture.frames = [frame]
-            yield index + 1, count, orient(picture) if auto_orient else picture
+            with decoding(display, limits):  # not held across the yield: it sets process-wide state
+                if index:
+                    im.seek(index)
+                check_pixels(im.size, limits, display, f"page {index + 1}")
+                im.load()
+                picture = _metadata(im, fmt)
+                frame, picture.icc = normalize(im.copy(), picture.icc)
+                picture.frames = [frame]
+                picture = orient(picture) if auto_orient else picture
+            yield index + 1, count, picture
 
 
 def _frame_count(im: Image.Image, fmt: str) -> int:
