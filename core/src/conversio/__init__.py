@@ -40,7 +40,33 @@ _EXPORTS = {
     "ArtifactStore": "conversio.stores.base",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ANY",
+    "Artifact",
+    "ArtifactStore",
+    "Cardinality",
+    "Conversio",
+    "ConversioError",
+    "Conversion",
+    "ConversionRequest",
+    "ConverterSpec",
+    "Event",
+    "EventKind",
+    "Format",
+    "InputFile",
+    "Kind",
+    "Limits",
+    "Magic",
+    "Option",
+    "OptionsSchema",
+    "Output",
+    "Result",
+    "Route",
+    "convert",
+    "default",
+    "hookimpl",
+    "route",
+]
 
 if TYPE_CHECKING:
     from conversio.api import Conversio, Conversion, Result, convert, default, route

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from conversio._typing import lower
 from conversio.errors import ConversioError, MissingDependency
 from conversio.limits import Limits
 from conversio.options import OptionsSchema
@@ -38,8 +39,8 @@ class ConverterSpec:
     """
 
     id: str = attrs.field(validator=attrs.validators.matches_re(_ID))
-    source: str = attrs.field(converter=str.lower)
-    target: str = attrs.field(converter=str.lower)
+    source: str = attrs.field(converter=lower)
+    target: str = attrs.field(converter=lower)
     run: str
     cardinality: Cardinality = attrs.field(default=Cardinality.ONE_TO_ONE, converter=Cardinality)
     cost: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
@@ -73,7 +74,10 @@ class ConverterSpec:
 
     def load(self) -> Callable[[ConversionRequest], Sequence[Output]]:
         """Import the converter function; a missing engine is ``MISSING_DEPENDENCY``."""
-        return load_callable(self.run, hint=self.install_hint, what=self.id)
+        fn: Callable[[ConversionRequest], Sequence[Output]] = load_callable(
+            self.run, hint=self.install_hint, what=self.id
+        )
+        return fn
 
 
 def load_callable(target: str, *, hint: str = "", what: str = "") -> Any:

@@ -7,6 +7,7 @@ from enum import Enum
 
 import attrs
 
+from conversio._typing import lower, str_tuple
 from conversio.errors import PluginError, UnsupportedFormat
 
 #: The pseudo-format of a bundle whose items have not been sniffed yet, such as
@@ -40,6 +41,10 @@ class Magic:
         return head[self.offset : self.offset + len(self.data)] == self.data
 
 
+def _magic_tuple(values: Iterable[Magic]) -> tuple[Magic, ...]:
+    return tuple(values)
+
+
 def _lower_tuple(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(v.lower().lstrip(".") for v in values)
 
@@ -53,13 +58,13 @@ class Format:
     when ``magic_all`` is true (RIFF containers, ISO-BMFF brands).
     """
 
-    name: str = attrs.field(converter=str.lower)
+    name: str = attrs.field(converter=lower)
     kind: Kind = attrs.field(converter=Kind)
     description: str = ""
     extensions: tuple[str, ...] = attrs.field(default=(), converter=_lower_tuple)
-    media_types: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    media_types: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
     aliases: tuple[str, ...] = attrs.field(default=(), converter=_lower_tuple)
-    magic: tuple[Magic, ...] = attrs.field(default=(), converter=tuple)
+    magic: tuple[Magic, ...] = attrs.field(default=(), converter=_magic_tuple)
     magic_all: bool = False
 
     @property
@@ -138,7 +143,7 @@ class FormatRegistry:
         return self._formats[name] if name else None
 
     def by_media_type(self, media_type: str) -> Format | None:
-        name = self._by_media_type.get(media_type.split(";")[0].strip().lower())
+        name = self._by_media_type.get(media_type.split(";", maxsplit=1)[0].strip().lower())
         return self._formats[name] if name else None
 
     def owner(self, name: str) -> str:

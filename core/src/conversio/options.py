@@ -73,9 +73,10 @@ class Option:
             return int(value)
         if not isinstance(value, expected):
             raise self._invalid(value, f"must be {self.type}")
+        checked: Any = value
         if self.type == "list":
-            return [str(v) for v in value]
-        return float(value) if self.type == "float" else value
+            return [str(v) for v in checked]
+        return float(checked) if self.type == "float" else checked
 
     def _from_string(self, text: str) -> Any:
         try:
@@ -104,11 +105,15 @@ class Option:
         )
 
 
+def _option_tuple(values: Iterable[Option]) -> tuple[Option, ...]:
+    return tuple(values)
+
+
 @attrs.frozen
 class OptionsSchema:
     """The options a converter accepts."""
 
-    options: tuple[Option, ...] = attrs.field(default=(), converter=tuple)
+    options: tuple[Option, ...] = attrs.field(default=(), converter=_option_tuple)
 
     @classmethod
     def of(cls, *options: Option) -> OptionsSchema:

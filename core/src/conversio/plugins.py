@@ -129,7 +129,7 @@ class PluginHost:
     @property
     def plugins(self) -> list[PluginInfo]:
         """Every plugin seen, loaded or not, built-in first."""
-        self.registry  # registration may mark plugins broken
+        _ = self.registry  # building it may mark plugins broken
         return sorted(self._infos.values(), key=lambda p: (p.name != BUILTIN, p.name))
 
     # -- the façade ------------------------------------------------------

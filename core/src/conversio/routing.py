@@ -265,7 +265,7 @@ class Router:
         found = self._out.get(fmt)
         if found is None:
             edges = list(self._by_source.get(fmt, ()))
-            if fmt != ANY:
+            if fmt != ANY and not self.registry.formats.is_archive(fmt):
                 edges += self._by_source.get(ANY, ())
             found = [e for e in edges if e[2] != ANY], [e for e in edges if e[2] == ANY]
             self._out[fmt] = found
@@ -409,7 +409,7 @@ class Router:
     def step(spec: ConverterSpec, fmt: str, bundle: bool, cost: float | None = None) -> RouteStep:
         """The step applying ``spec`` to one file (or a bundle) of ``fmt``."""
         card = spec.cardinality
-        bundle_out = bundle if card is Cardinality.ONE_TO_ONE else card is Cardinality.ONE_TO_MANY
+        bundle_out = card is Cardinality.ONE_TO_MANY
         mapped = bundle and card is not Cardinality.MANY_TO_ONE
         target = fmt if spec.operation and spec.target == ANY else spec.target
         return RouteStep(fmt, target, spec, spec.cost if cost is None else cost, mapped, bundle_out)

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import attrs
 
-from conversio.engine.task import ProgressCallback, Produced, Task, execute
+from conversio.engine.task import Produced, ProgressCallback, Task, execute
 from conversio.errors import Cancelled, ConversioError, ConversionFailed, Timeout
 
 _POLL_SECONDS = 0.05

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from conversio._typing import str_tuple
 from conversio.converters import Cardinality, InputFile
 from conversio.engine.executors import Executor
 from conversio.engine.task import Task
@@ -44,7 +45,7 @@ class ConvertStage:
     """Convert to ``target`` (through ``via`` waypoints), routed automatically."""
 
     target: str
-    via: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    via: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
     options: Mapping[str, Any] = attrs.field(factory=dict)
 
 
@@ -250,8 +251,8 @@ class Engine:
             run.emit(Event(EventKind.STEP_FAILED, index, spec.id, error=exc.to_dict(), message=exc.message))
             raise
         out: list[list[Artifact]] = [[] for _ in lanes]
-        for (lane, _), produced in zip(jobs, results, strict=True):
-            out[lane].extend(produced)
+        for (number, _), produced in zip(jobs, results, strict=True):
+            out[number].extend(produced)
         ids = tuple(a.id for lane in out for a in lane)
         run.emit(Event(EventKind.STEP_FINISHED, index, spec.id, items=count, fraction=1.0, artifacts=ids))
         return out

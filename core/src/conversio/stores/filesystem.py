@@ -101,7 +101,9 @@ class FilesystemStore:
         return cls(Path(location), default_ttl=ttl, durable=durable)
 
     def __repr__(self) -> str:
-        return f"FilesystemStore({str(self.root)!r}, default_ttl={self.default_ttl!r}, durable={self.durable!r})"
+        return (
+            f"FilesystemStore({str(self.root)!r}, default_ttl={self.default_ttl!r}, durable={self.durable!r})"
+        )
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from conversio.converters import Cardinality, ConversionRequest, ConverterSpec, Output, with_extension
 from conversio.errors import CorruptFile
@@ -83,10 +84,10 @@ def explode(request: ConversionRequest) -> list[Output]:
     raise RuntimeError("boom")
 
 
-def spec(source: str, target: str, fn: str = "relabel", **kwargs: object) -> ConverterSpec:
+def spec(source: str, target: str, fn: str = "relabel", **kwargs: Any) -> ConverterSpec:
     """A fake spec ``fake.test:source->target`` running ``fn`` of this module."""
     kwargs.setdefault("options", OptionsSchema.of(Option("suffix", "str", default="")))
-    return ConverterSpec(  # type: ignore[misc]
+    return ConverterSpec(
         id=kwargs.pop("id", f"fake.test:{source}->{target}"),
         source=source,
         target=target,
