@@ -24,8 +24,5 @@ typing: bootstrap
 docs: bootstrap
 	$(TOX) run -e docs
 
-bench: bootstrap  ## run every bench/bench_*.py (results in bench/results/)
-	@for file in bench/bench_*.py; do \
-		module="$${file%.py}"; module="$${module//\//.}"; \
-		echo "== python -m $$module"; $(VENV)/bin/python -m "$$module"; \
-	done
+bench: bootstrap  ## every benchmark of bench/ (results in bench/results/)
+	$(VENV)/bin/python -m bench

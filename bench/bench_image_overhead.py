@@ -92,7 +92,12 @@ def main(argv: list[str] | None = None) -> None:
     base = times["pillow"]
     rows = [
         ["Pillow loop (direct, serial)", f"{base:.2f}", "1.00×", "—"],
-        ["conversio.convert per file (serial)", f"{times['serial']:.2f}", f"{times['serial'] / base:.3f}×", "≤ 1.05×"],
+        [
+            "conversio.convert per file (serial)",
+            f"{times['serial']:.2f}",
+            f"{times['serial'] / base:.3f}×",
+            "≤ 1.05×",
+        ],
         [
             "conversio bundle (mapped over workers)",
             f"{times['bundle']:.2f}",

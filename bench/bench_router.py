@@ -64,16 +64,30 @@ def build_registry(seed: int) -> Registry:
             continue
         roll = rng.random()
         card = (
-            Cardinality.ONE_TO_MANY if roll < 0.05 else Cardinality.MANY_TO_ONE if roll < 0.10 else Cardinality.ONE_TO_ONE
+            Cardinality.ONE_TO_MANY
+            if roll < 0.05
+            else Cardinality.MANY_TO_ONE
+            if roll < 0.10
+            else Cardinality.ONE_TO_ONE
         )
-        specs.append(_spec(f"fam{k}.eng{len(specs) % 7}:{source}->{target}#{len(specs)}", source, target, rng.choice(COSTS), card))
+        specs.append(
+            _spec(
+                f"fam{k}.eng{len(specs) % 7}:{source}->{target}#{len(specs)}",
+                source,
+                target,
+                rng.choice(COSTS),
+                card,
+            )
+        )
     for spec in specs:
         converters.add(spec)
     return registry
 
 
 def _spec(id: str, source: str, target: str, cost: float, card: Cardinality) -> ConverterSpec:
-    return ConverterSpec(id=id, source=source, target=target, run="nowhere:never", cardinality=card, cost=cost)
+    return ConverterSpec(
+        id=id, source=source, target=target, run="nowhere:never", cardinality=card, cost=cost
+    )
 
 
 def plain_dijkstra(registry: Registry) -> Callable[[str, str], tuple[float, list[str]] | None]:

@@ -24,7 +24,8 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{system}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def timed(fn: Callable[[], object]) -> float:

@@ -22,14 +22,14 @@ def test_convert_one_file(run_cli: Cli, photo: Callable[..., Path], tmp_path: Pa
         assert img.format == "JPEG" and img.size == (320, 200)
 
 
-def test_convert_archive_via_format_and_then_operation(run_cli: Cli, photo: Callable[..., Path], tmp_path: Path) -> None:
+def test_convert_archive_via_format_and_then_operation(
+    run_cli: Cli, photo: Callable[..., Path], tmp_path: Path
+) -> None:
     with zipfile.ZipFile(tmp_path / "album.zip", "w") as zf:
         for name in ("a.png", "b.png"):
             zf.write(photo(tmp_path / name, size=(400, 300)), name)
-    done = run_cli(
-        "convert", "album.zip", "--to", "webp", "--then", "resize:width=200", "--then", "zip", "-o", "small.zip",
-        cwd=tmp_path,
-    )  # fmt: skip
+    then = ("--then", "resize:width=200", "--then", "zip")
+    done = run_cli("convert", "album.zip", "--to", "webp", *then, "-o", "small.zip", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(tmp_path / "small.zip") as zf:
         assert zf.namelist() == ["a.webp", "b.webp"]
@@ -37,8 +37,12 @@ def test_convert_archive_via_format_and_then_operation(run_cli: Cli, photo: Call
             assert img.size == (200, 150)
 
 
-def test_bundle_without_output_goes_to_a_new_folder(run_cli: Cli, photo: Callable[..., Path], tmp_path: Path) -> None:
-    frames = [Image.open(photo(tmp_path / f"f{i}.png", colour=c)) for i, c in enumerate(("red", "blue", "lime"))]
+def test_bundle_without_output_goes_to_a_new_folder(
+    run_cli: Cli, photo: Callable[..., Path], tmp_path: Path
+) -> None:
+    frames = [
+        Image.open(photo(tmp_path / f"f{i}.png", colour=c)) for i, c in enumerate(("red", "blue", "lime"))
+    ]
     frames[0].save(tmp_path / "scan.tiff", save_all=True, append_images=frames[1:])
     done = run_cli("convert", "scan.tiff", "--to", "png", cwd=tmp_path)
     assert done.returncode == 0, done.stderr

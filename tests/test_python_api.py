@@ -14,7 +14,9 @@ from conversio.errors import ConversioError
 from conversio.events import EventKind
 
 
-def test_single_conversion_with_options(app: conversio.Conversio, tmp_path: Path, photo: Callable[..., Path]) -> None:
+def test_single_conversion_with_options(
+    app: conversio.Conversio, tmp_path: Path, photo: Callable[..., Path]
+) -> None:
     src = photo(tmp_path / "photo.png")
     saved = app.convert(src, to="jpg", options={"quality": 85}).save(f"{tmp_path}/out/")
     assert [p.name for p in saved] == ["photo.jpg"]
@@ -30,7 +32,9 @@ def test_many_inputs_to_one_zip(app: conversio.Conversio, tmp_path: Path, photo:
         assert zf.read("a.png") == a.read_bytes()
 
 
-def test_archive_members_each_converted(app: conversio.Conversio, tmp_path: Path, photo: Callable[..., Path]) -> None:
+def test_archive_members_each_converted(
+    app: conversio.Conversio, tmp_path: Path, photo: Callable[..., Path]
+) -> None:
     album = tmp_path / "album.zip"
     with zipfile.ZipFile(album, "w") as zf:
         zf.write(photo(tmp_path / "one.png"), "one.png")
@@ -44,7 +48,9 @@ def test_archive_members_each_converted(app: conversio.Conversio, tmp_path: Path
             assert img.format == "WEBP" and img.size == (320, 200)
 
 
-def test_zip_to_zip_via_webp_is_multi_hop(app: conversio.Conversio, tmp_path: Path, photo: Callable[..., Path]) -> None:
+def test_zip_to_zip_via_webp_is_multi_hop(
+    app: conversio.Conversio, tmp_path: Path, photo: Callable[..., Path]
+) -> None:
     album = tmp_path / "album.zip"
     with zipfile.ZipFile(album, "w") as zf:
         for name in ("x.png", "y.png", "z.png"):
@@ -73,14 +79,18 @@ def test_then_chain_resize(app: conversio.Conversio, tmp_path: Path, photo: Call
         assert img.size == (800, 500)
 
 
-def test_artifacts_are_described(app: conversio.Conversio, tmp_path: Path, photo: Callable[..., Path]) -> None:
+def test_artifacts_are_described(
+    app: conversio.Conversio, tmp_path: Path, photo: Callable[..., Path]
+) -> None:
     result = app.convert(photo(tmp_path / "p.png"), to="webp").run()
     artifact = result.artifact
     assert artifact.format == "webp" and artifact.size > 0 and len(artifact.sha256) == 64
     assert app.store.get(artifact.id) == artifact
 
 
-def test_second_run_is_served_from_the_cache(app: conversio.Conversio, tmp_path: Path, photo: Callable[..., Path]) -> None:
+def test_second_run_is_served_from_the_cache(
+    app: conversio.Conversio, tmp_path: Path, photo: Callable[..., Path]
+) -> None:
     src = photo(tmp_path / "cached.png", colour="red")
     app.convert(src, to="gif").run()
     kinds = []
@@ -89,7 +99,9 @@ def test_second_run_is_served_from_the_cache(app: conversio.Conversio, tmp_path:
     assert EventKind.PROGRESS not in kinds
 
 
-def test_lying_extension_is_reported(app: conversio.Conversio, tmp_path: Path, photo: Callable[..., Path]) -> None:
+def test_lying_extension_is_reported(
+    app: conversio.Conversio, tmp_path: Path, photo: Callable[..., Path]
+) -> None:
     liar = tmp_path / "liar.jpg"
     photo(tmp_path / "real.png").rename(liar)
     result = app.convert(liar, to="webp").run()

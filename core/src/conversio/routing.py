@@ -305,7 +305,7 @@ class Router:
             if best[state][2] is not ids:
                 continue  # a better path to this state was found after this one was queued
             fmt, index, _ = state
-            if fmt == target and index == goal:
+            if fmt == target:
                 return self._build(source, target, via, bundle, ids, cost, preferred)
             if max_hops is not None and hops >= max_hops:
                 continue
@@ -409,7 +409,7 @@ class Router:
     def step(spec: ConverterSpec, fmt: str, bundle: bool, cost: float | None = None) -> RouteStep:
         """The step applying ``spec`` to one file (or a bundle) of ``fmt``."""
         card = spec.cardinality
-        bundle_out = card is Cardinality.ONE_TO_MANY
+        bundle_out = bundle if card is Cardinality.ONE_TO_ONE else card is Cardinality.ONE_TO_MANY
         mapped = bundle and card is not Cardinality.MANY_TO_ONE
         target = fmt if spec.operation and spec.target == ANY else spec.target
         return RouteStep(fmt, target, spec, spec.cost if cost is None else cost, mapped, bundle_out)

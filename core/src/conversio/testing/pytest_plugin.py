@@ -14,6 +14,12 @@ from conversio.testing.corpus import corpus_dir
 from conversio.testing.factory import make_conversio
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The markers conversio's tests (and plugins' tests) use."""
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    config.addinivalue_line("markers", "corpus: uses the shared real-world corpus (skipped when absent)")
+
+
 @pytest.fixture
 def conversio_factory() -> Iterator[Callable[..., Conversio]]:
     """``conversio_factory(*plugins, **kwargs)``: a Conversio without entry points, closed after the test."""
