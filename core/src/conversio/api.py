@@ -8,6 +8,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, TypeAlias
 
@@ -174,18 +175,24 @@ class Conversio:
             return "bin"
 
     def _ingest(self, items: Iterable[Input], warnings: list[str]) -> list[Artifact]:
-        artifacts: list[Artifact] = []
-        for item in items:
+        """Artifacts for the inputs; local files are sniffed and stored, several at a time."""
+
+        def one(item: Input) -> list[Artifact]:
             if isinstance(item, Result):
-                artifacts.extend(item.artifacts)
-            elif isinstance(item, Artifact):
-                artifacts.append(self.store.get(item.id))
-            else:
-                artifact, sniffed = self.put(item)
-                if sniffed.warning:
-                    warnings.append(f"{artifact.name}: {sniffed.warning}")
-                artifacts.append(artifact)
-        return artifacts
+                return list(item.artifacts)
+            if isinstance(item, Artifact):
+                return [self.store.get(item.id)]
+            artifact, sniffed = self.put(item)
+            if sniffed.warning:
+                warnings.append(f"{artifact.name}: {sniffed.warning}")
+            return [artifact]
+
+        items = list(items)
+        if len(items) < 2:
+            return [a for item in items for a in one(item)]
+        # hashing and copying release the GIL: threads use every core
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="conversio-put") as pool:
+            return [a for found in pool.map(one, items) for a in found]
 
 
 @attrs.frozen

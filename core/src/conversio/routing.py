@@ -305,7 +305,7 @@ class Router:
             if best[state][2] is not ids:
                 continue  # a better path to this state was found after this one was queued
             fmt, index, _ = state
-            if fmt == target:
+            if fmt == target and index == goal:
                 return self._build(source, target, via, bundle, ids, cost, preferred)
             if max_hops is not None and hops >= max_hops:
                 continue
