@@ -112,9 +112,10 @@ def main(argv: list[str] | None = None) -> None:
         ["run", "seconds (median)", "ratio to Pillow loop", "goal"],
         rows,
         [
-            f"Median of {args.rounds} interleaved rounds; filesystem store as `conversio.convert` uses by default",
-            "(not synced to disk), result cache off; every input is sniffed, hashed and stored, every",
-            "output stored and then saved to disk. Same encoder settings on both sides (JPEG q85, optimize).",
+            f"Median of {args.rounds} interleaved rounds; a filesystem store like the one",
+            "`conversio.convert` uses by default (not synced to disk), result cache off; every input is",
+            "sniffed, hashed and stored, every output stored, then saved to disk.",
+            "Same encoder settings on both sides (JPEG q85, optimize).",
         ],
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -368,7 +369,8 @@ def test_explain_lists_steps_and_alternatives_with_costs() -> None:
         "  - fa → fc  (cost 4) [two.eng:fa->fc]",
     ]
     assert [a.cost for a in found.alternatives] == [3, 4]
-    assert found.to_dict()["alternatives"][0]["cost"] == 3
+    described = found.to_dict()["alternatives"]
+    assert isinstance(described, list) and described[0]["cost"] == 3
 
 
 def test_explain_without_alternatives() -> None:
@@ -454,10 +456,7 @@ def oracle_moves(
             continue  # unpacking is only ever the first step
         if not (spec.source == fmt or (spec.source == ANY and fmt not in archives and fmt != ANY)):
             continue
-        if spec.cardinality is ONE:
-            out = bundle
-        else:
-            out = spec.cardinality is MANY
+        out = bundle if spec.cardinality is ONE else spec.cardinality is MANY
         cost = spec.cost * (PREFER_FACTOR if _matches(spec, prefs.prefer) else 1.0)
         moves.append((cost, spec.id, (spec.target, out, _advance(via, spec.target, index))))
     if fmt == ANY:
@@ -547,7 +546,7 @@ def random_graphs(draw: st.DrawFn) -> tuple[list[str], set[str], list[ConverterS
 
 
 @st.composite
-def route_queries(draw: st.DrawFn) -> tuple[list[str], set[str], list[ConverterSpec], dict[str, object]]:
+def route_queries(draw: st.DrawFn) -> tuple[list[str], set[str], list[ConverterSpec], dict[str, Any]]:
     formats, archives, specs = draw(random_graphs())
     names = [s.id for s in specs] + [s.id.split(":")[0] for s in specs] + ["p1", "p2"]
     steer = st.lists(st.sampled_from(names), max_size=2) if specs else st.just([])
@@ -567,7 +566,9 @@ def route_queries(draw: st.DrawFn) -> tuple[list[str], set[str], list[ConverterS
     return formats, archives, specs, query
 
 
-def check_valid(route: Route, specs_by_id: dict[str, ConverterSpec], archives: set[str], query: dict) -> None:  # type: ignore[type-arg]
+def check_valid(
+    route: Route, specs_by_id: dict[str, ConverterSpec], archives: set[str], query: dict[str, Any]
+) -> None:
     prefs: RoutePreferences = query["prefs"]
     via: list[str] = query["via"]
     assert route.source == query["source"] and route.target == query["target"]
@@ -607,10 +608,14 @@ def check_valid(route: Route, specs_by_id: dict[str, ConverterSpec], archives: s
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(route_queries())
-def test_routes_are_valid_and_optimal(case: tuple[list[str], set[str], list[ConverterSpec], dict]) -> None:  # type: ignore[type-arg]
+def test_routes_are_valid_and_optimal(
+    case: tuple[list[str], set[str], list[ConverterSpec], dict[str, Any]],
+) -> None:
     formats, archives, specs, query = case
-    router = Router(make_registry(specs, formats=[f for f in formats if f not in archives], archives=sorted(archives)))
-    expected = oracle(specs, formats, archives, **query)  # type: ignore[arg-type]
+    router = Router(
+        make_registry(specs, formats=[f for f in formats if f not in archives], archives=sorted(archives))
+    )
+    expected = oracle(specs, formats, archives, **query)
     try:
         found = router.route(
             query["source"],
@@ -636,7 +641,9 @@ def test_alternatives_are_valid_distinct_and_not_cheaper(
     graph: tuple[list[str], set[str], list[ConverterSpec]], data: st.DataObject
 ) -> None:
     formats, archives, specs = graph
-    router = Router(make_registry(specs, formats=[f for f in formats if f not in archives], archives=sorted(archives)))
+    router = Router(
+        make_registry(specs, formats=[f for f in formats if f not in archives], archives=sorted(archives))
+    )
     source, target = data.draw(st.sampled_from(formats)), data.draw(st.sampled_from(formats))
     try:
         found = router.route(source, target, alternatives=3)
@@ -659,4 +666,6 @@ def test_oracle_agrees_on_a_known_case() -> None:
     best = oracle(specs, ["fa", "fb", "fc"], set(), "fa", "fc", [], False, RoutePreferences())
     assert best == (2.0, 2, ("test.eng:fa->fb", "test.eng:fb->fc"))
     assert oracle(specs, ["fa", "fb", "fc"], set(), "fc", "fa", [], False, RoutePreferences()) is None
-    assert list(itertools.islice(oracle_moves(specs, set(), ("fa", False, 0), [], "fc", RoutePreferences()), 5))
+    assert list(
+        itertools.islice(oracle_moves(specs, set(), ("fa", False, 0), [], "fc", RoutePreferences()), 5)
+    )

@@ -177,22 +177,24 @@ class Conversio:
     def _ingest(self, items: Iterable[Input], warnings: list[str]) -> list[Artifact]:
         """Artifacts for the inputs; local files are sniffed and stored, several at a time."""
 
-        def one(item: Input) -> list[Artifact]:
+        def one(item: Input) -> tuple[list[Artifact], str | None]:
             if isinstance(item, Result):
-                return list(item.artifacts)
+                return list(item.artifacts), None
             if isinstance(item, Artifact):
-                return [self.store.get(item.id)]
+                return [self.store.get(item.id)], None
             artifact, sniffed = self.put(item)
-            if sniffed.warning:
-                warnings.append(f"{artifact.name}: {sniffed.warning}")
-            return [artifact]
+            return [artifact], sniffed.warning and f"{artifact.name}: {sniffed.warning}"
 
         items = list(items)
         if len(items) < 2:
-            return [a for item in items for a in one(item)]
-        # hashing and copying release the GIL: threads use every core
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="conversio-put") as pool:
-            return [a for found in pool.map(one, items) for a in found]
+            found = [one(item) for item in items]
+        else:  # hashing and copying release the GIL: threads use every core
+            with ThreadPoolExecutor(
+                max_workers=os.cpu_count() or 1, thread_name_prefix="conversio-put"
+            ) as pool:
+                found = list(pool.map(one, items))
+        warnings.extend(w for _, w in found if w)
+        return [a for artifacts, _ in found for a in artifacts]
 
 
 @attrs.frozen
@@ -239,7 +241,12 @@ class Conversion:
                 on_event(event)
 
         outputs = self.app.engine.run(
-            artifacts, self.stages, preferences=self.preferences, on_event=record, cancel=cancel
+            artifacts,
+            self.stages,
+            preferences=self.preferences,
+            on_event=record,
+            cancel=cancel,
+            warnings=warnings,
         )
         return Result(tuple(outputs), self.app.store, tuple(steps), tuple(warnings))
 

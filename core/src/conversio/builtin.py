@@ -56,7 +56,17 @@ CATALOGUE: tuple[Format, ...] = (
         (Magic(b"GIF87a"), Magic(b"GIF89a")),
     ),
     Format("webp", I, "WebP image", ("webp",), ("image/webp",), (), _riff(b"WEBP"), magic_all=True),
-    Format("bmp", I, "Windows bitmap", ("bmp", "dib"), ("image/bmp",), (), (Magic(b"BM"),)),
+    # "BM" alone starts many a text ("BMW,Audi"); the DIB header size after it is < 64 KiB: two NULs.
+    Format(
+        "bmp",
+        I,
+        "Windows bitmap",
+        ("bmp", "dib"),
+        ("image/bmp",),
+        (),
+        (Magic(b"BM"), Magic(b"\0\0", 16)),
+        magic_all=True,
+    ),
     Format(
         "tiff",
         I,
@@ -128,7 +138,19 @@ CATALOGUE: tuple[Format, ...] = (
         ("mp3",),
         ("audio/mpeg",),
         (),
-        (Magic(b"ID3"), Magic(b"\xff\xfb"), Magic(b"\xff\xf3"), Magic(b"\xff\xf2")),
+        # ID3v2.2-2.4 tag: the version byte keeps text starting with "ID3" out
+        (
+            Magic(b"ID3\x02"),
+            Magic(b"ID3\x03"),
+            Magic(b"ID3\x04"),
+            # MPEG audio layer III frame sync: MPEG-1, -2 and -2.5, with and without CRC
+            Magic(b"\xff\xfb"),
+            Magic(b"\xff\xfa"),
+            Magic(b"\xff\xf3"),
+            Magic(b"\xff\xf2"),
+            Magic(b"\xff\xe3"),
+            Magic(b"\xff\xe2"),
+        ),
     ),
     Format(
         "wav",
@@ -279,7 +301,8 @@ def _sniff_bmff(head: bytes, path: Path) -> str | None:
     if head[4:8] == b"ftyp":
         size = int.from_bytes(head[0:4], "big")
         brands = [head[8:12]] + [head[i : i + 4] for i in range(16, min(size, len(head)) - 3, 4)]
-        for brand in brands:
+        # the generic HEIF brands (mif1, msf1) only say "an image": a codec brand (avif, heic) decides
+        for brand in sorted(brands, key=lambda b: b in (b"mif1", b"msf1")):
             name = _BMFF_BRANDS.get(brand.decode("latin-1"))
             if name in ("avif", "heic", "m4a"):
                 return name

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
+from conversio._typing import str_tuple
 from conversio.converters import Cardinality, ConverterSpec
 from conversio.errors import InvalidRequest, NoRoute
 from conversio.formats import ANY
@@ -162,8 +163,8 @@ class RoutePreferences:
     (``image.pillow``) or a plugin name (``image``).
     """
 
-    prefer: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    avoid: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    prefer: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
+    avoid: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
     max_hops: int | None = None
 
     def matches(self, spec: ConverterSpec, names: Iterable[str]) -> bool:

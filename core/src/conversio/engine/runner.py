@@ -108,14 +108,21 @@ class Engine:
         preferences: RoutePreferences | None = None,
         on_event: EventHandler | None = None,
         cancel: threading.Event | None = None,
+        warnings: list[str] | None = None,
     ) -> list[Artifact]:
-        """Run every stage in order; returns the final artifacts."""
+        """Run every stage in order; returns the final artifacts.
+
+        Warnings a user should see (a converter failed and another route was
+        taken) are appended to ``warnings``.
+        """
         if not inputs:
             raise InvalidRequest("no input files were given")
         if not stages:
             raise InvalidRequest("nothing to do: give a target format or an operation")
         emit = self._emitter(on_event)
         run = _Run(preferences or RoutePreferences(), emit, cancel or threading.Event())
+        if warnings is not None:
+            run.warnings = warnings
         emit(Event(EventKind.PLAN_STARTED, items=len(inputs)))
         items = list(inputs)
         try:
@@ -238,7 +245,6 @@ class Engine:
         jobs: list[tuple[int, list[Artifact]]] = []
         for n, lane in enumerate(lanes):
             jobs.extend([(n, lane)] if consumes else [(n, [item]) for item in lane])
-        count = sum(len(lane) for lane in lanes)
         run.emit(Event(EventKind.STEP_STARTED, index, spec.id, items=len(jobs), message=step.describe()))
         try:
             results = self._map(
@@ -254,7 +260,7 @@ class Engine:
         for (number, _), produced in zip(jobs, results, strict=True):
             out[number].extend(produced)
         ids = tuple(a.id for lane in out for a in lane)
-        run.emit(Event(EventKind.STEP_FINISHED, index, spec.id, items=count, fraction=1.0, artifacts=ids))
+        run.emit(Event(EventKind.STEP_FINISHED, index, spec.id, items=len(ids), fraction=1.0, artifacts=ids))
         return out
 
     def _run_task(

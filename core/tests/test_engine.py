@@ -1,0 +1,497 @@
+"""The engine, through the Python API, with fake formats and converters (no real engine).
+
+Fake files are text: ``FAKE:<format>`` then a body. Converters this module
+defines are run as ``test_engine:<function>`` (the worker processes import this
+module from the same ``sys.path``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from conversio.api import Conversio
+from conversio.converters import Cardinality, ConversionRequest, ConverterSpec, Output
+from conversio.engine.executors import Executor, ProcessPoolExecutor
+from conversio.errors import ConversioError
+from conversio.events import Event, EventKind
+from conversio.limits import Limits
+from conversio.options import Option, OptionsSchema
+from conversio.testing import make_conversio
+from conversio.testing.fakes import FakePlugin, chain_plugin, relabel, sleep, spec, write_fake
+
+HERE = __name__
+MANY, PACK = Cardinality.ONE_TO_MANY, Cardinality.MANY_TO_ONE
+SUFFIX = Option("suffix", "str", default="")
+
+
+# -- converters of this module -------------------------------------------------------------
+
+
+def fail_unless_flag(request: ConversionRequest) -> list[Output]:
+    """Relabel, but fail (like a buggy engine) until the file named by ``flag`` exists."""
+    if not Path(request.options["flag"]).exists():
+        raise RuntimeError("flag file missing")
+    return relabel(request)
+
+
+def sleep_recording_pid(request: ConversionRequest) -> list[Output]:
+    """Write this process's id to ``pidfile``, then sleep like ``fakes.sleep``."""
+    Path(request.options["pidfile"]).write_text(str(os.getpid()))
+    return sleep(request)
+
+
+def slow_for_early_items(request: ConversionRequest) -> list[Output]:
+    """Relabel after sleeping longer for items whose body is a smaller number, so they finish last."""
+    number = int(request.input.path.read_text().split("\n")[1])
+    time.sleep(max(0.0, 0.3 - 0.05 * number))
+    return relabel(request)
+
+
+def own(source: str, target: str, fn: str, **kwargs: Any) -> ConverterSpec:
+    """A fake spec running ``fn`` of this module."""
+    return attrs.evolve(spec(source, target, **kwargs), run=f"{HERE}:{fn}")
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[ProcessPoolExecutor]:
+    """Worker processes shared by the tests of this module (they survive kills: that is tested)."""
+    shared = ProcessPoolExecutor(2)
+    yield shared
+    shared.close()
+
+
+@pytest.fixture(params=["inline", "process"])
+def executor(request: pytest.FixtureRequest, pool: ProcessPoolExecutor) -> str | Executor:
+    return "inline" if request.param == "inline" else pool
+
+
+def app_with(executor: str | Executor, *specs: ConverterSpec, **kwargs: Any) -> Conversio:
+    return make_conversio(FakePlugin(*specs), executor=executor, **kwargs)
+
+
+def fake(tmp_path: Path, name: str, body: str = "hello") -> Path:
+    fmt = name.rsplit(".", 1)[1]
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_fake(path, fmt, body)
+
+
+def read(app: Conversio, artifact_id: str) -> str:
+    with app.store.open(artifact_id) as fh:
+        return fh.read().decode()
+
+
+def kinds(events: list[Event]) -> list[EventKind]:
+    return [e.kind for e in events]
+
+
+# -- conversions ---------------------------------------------------------------------------------
+
+
+def test_multi_hop_output(executor: str | Executor, tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin(), executor=executor)
+    result = app.convert(fake(tmp_path, "x.fa"), to="fc", options={"suffix": "!"}).run()
+    assert [(a.name, a.format) for a in result.artifacts] == [("x.fc", "fc")]
+    # both relabel steps declare "suffix", so both append it
+    assert result.read_bytes().decode() == "FAKE:fc\nhello!!\n"
+    assert len(result.steps) == 2
+
+
+def test_one_to_many_then_mapped_keeps_the_order(executor: str | Executor, tmp_path: Path) -> None:
+    app = app_with(
+        executor,
+        spec("fa", "fb", "split_lines", cardinality=MANY),
+        own("fb", "fc", "slow_for_early_items"),
+    )
+    src = fake(tmp_path, "x.fa", "\n".join(str(n) for n in range(1, 7)))
+    result = app.convert(src, to="fc").run()
+    assert [a.name for a in result.artifacts] == [f"x-{n:03d}.fc" for n in range(1, 7)]
+    assert [read(app, a.id) for a in result.artifacts] == [f"FAKE:fc\n{n}\n" for n in range(1, 7)]
+
+
+def test_many_to_one_joins_in_order(executor: str | Executor, tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin(), executor=executor)
+    result = app.convert(fake(tmp_path, "x.fa", "one\ntwo\nthree"), to="fc", via=["fd"]).run()
+    assert result.read_bytes().decode() == "FAKE:fc\none\ntwo\nthree\n"
+    assert len(result.steps) == 4
+
+
+def test_many_inputs_to_one(tmp_path: Path) -> None:
+    app = app_with("inline", spec("fa", "fd", "concat", cardinality=PACK))
+    inputs = [fake(tmp_path, f"{name}.fa", name) for name in ("c", "a", "b")]
+    result = app.convert(inputs, to="fd").run()
+    assert result.read_bytes().decode() == "FAKE:fd\nc\na\nb\n"
+
+
+def test_mixed_formats_are_routed_each_on_its_own(executor: str | Executor, tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin(), executor=executor)
+    inputs = [fake(tmp_path, "x.fa", "from a"), fake(tmp_path, "y.fb", "from b")]
+    result = app.convert(inputs, to="fc").run()
+    assert [a.name for a in result.artifacts] == ["x.fc", "y.fc"]
+    assert [read(app, a.id) for a in result.artifacts] == ["FAKE:fc\nfrom a\n", "FAKE:fc\nfrom b\n"]
+
+
+def test_operation_by_name(tmp_path: Path) -> None:
+    merge = spec("fa", "fa", "concat", cardinality=PACK, operation="merge", id="fake.test:merge(fa)")
+    app = app_with("inline", merge, spec("fa", "fb"))
+    inputs = [fake(tmp_path, "a.fa", "first"), fake(tmp_path, "b.fa", "second")]
+    result = app.convert(inputs).then("merge").then("fb").run()
+    assert result.read_bytes().decode() == "FAKE:fb\nfirst\nsecond\n"
+    # the router never picks the operation on its own
+    assert app.route("fa", "fb").formats == ["fa", "fb"]
+
+
+# -- events, cache and resume ------------------------------------------------------------------
+
+
+def test_events_of_a_run(executor: str | Executor, tmp_path: Path) -> None:
+    seconds = Option("seconds", "float", default=0.0)
+    app = app_with(
+        executor,
+        spec("fa", "fb", "sleep", options=OptionsSchema.of(seconds, SUFFIX)),
+        spec("fb", "fc", "split_lines", cardinality=MANY),
+    )
+    events: list[Event] = []
+    result = app.convert(fake(tmp_path, "x.fa", "1\n2"), to="fc", options={"seconds": 0.2}).run(
+        on_event=events.append
+    )
+    assert events[0].kind is EventKind.PLAN_STARTED and events[-1].kind is EventKind.PLAN_FINISHED
+    assert events[-1].artifacts == tuple(a.id for a in result.artifacts)
+    for step, converter in enumerate(["fake.test:fa->fb", "fake.test:fb->fc"]):
+        mine = [e for e in events if e.step == step]
+        assert mine[0].kind is EventKind.STEP_STARTED and mine[-1].kind is EventKind.STEP_FINISHED
+        assert {e.converter for e in mine} == {converter}
+        assert set(kinds(mine[1:-1])) == {EventKind.PROGRESS}
+    progress = [e.fraction for e in events if e.step == 0 and e.kind is EventKind.PROGRESS]
+    assert progress == sorted(progress) and progress[0] < 0.5 and progress[-1] == 1.0
+    assert len(progress) >= 10  # the converter's own reports crossed over from the worker
+    assert len(events[-2].artifacts) == 2  # the split step made two files
+
+
+def test_second_identical_run_is_cached(executor: str | Executor, tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin(), executor=executor)
+    src = fake(tmp_path, "x.fa", "a\nb")
+    first: list[Event] = []
+    again: list[Event] = []
+    one = app.convert(src, to="fd").run(on_event=first.append)
+    two = app.convert(src, to="fd").run(on_event=again.append)
+    assert [a.id for a in two.artifacts] == [a.id for a in one.artifacts]
+    assert EventKind.STEP_CACHED not in kinds(first)
+    cached = [e for e in again if e.kind is EventKind.STEP_CACHED]
+    assert [e.converter for e in cached] == ["fake.test:fa->fb", "fake.test:fb->fc", "fake.test:fc->fd"]
+    assert EventKind.PROGRESS not in kinds(again), "a converter ran on the second run"
+
+
+def test_without_cache_the_converters_run_again(tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin(), cache=False)
+    src = fake(tmp_path, "x.fa")
+    app.convert(src, to="fc").run()
+    events: list[Event] = []
+    app.convert(src, to="fc").run(on_event=events.append)
+    assert EventKind.STEP_CACHED not in kinds(events)
+    assert kinds(events).count(EventKind.PROGRESS) == 2
+
+
+def test_cli_strings_and_json_values_share_the_cache(tmp_path: Path) -> None:
+    level = Option("level", "int", default=1, min=0, max=9)
+    app = app_with("inline", spec("fa", "fb", options=OptionsSchema.of(level, SUFFIX)))
+    src = fake(tmp_path, "x.fa")
+    app.convert(src, to="fb", options={"level": 5}).run()
+    events: list[Event] = []
+    app.convert(src, to="fb", options={"level": "5"}).run(on_event=events.append)
+    assert EventKind.STEP_CACHED in kinds(events)
+    events.clear()
+    app.convert(src, to="fb", options={"level": "6"}).run(on_event=events.append)
+    assert EventKind.STEP_CACHED not in kinds(events)
+
+
+def test_failed_run_resumes_from_the_failed_step(executor: str | Executor, tmp_path: Path) -> None:
+    flag = tmp_path / "flag"
+    app = app_with(
+        executor,
+        spec("fa", "fb"),
+        spec("fb", "fc"),
+        own("fc", "fd", "fail_unless_flag", options=OptionsSchema.of(Option("flag", "str", default=""))),
+    )
+    src = fake(tmp_path, "x.fa")
+    first: list[Event] = []
+    with pytest.raises(ConversioError) as info:
+        app.convert(src, to="fd", options={"flag": str(flag)}).run(on_event=first.append)
+    assert info.value.code == "CONVERSION_FAILED"
+    assert info.value.details["converter"] == "fake.test:fc->fd"
+    assert "flag file missing" in info.value.message
+    assert [e.converter for e in first if e.kind is EventKind.STEP_FINISHED] == [
+        "fake.test:fa->fb",
+        "fake.test:fb->fc",
+    ]
+    flag.touch()
+    again: list[Event] = []
+    result = app.convert(src, to="fd", options={"flag": str(flag)}).run(on_event=again.append)
+    assert result.read_bytes().decode() == "FAKE:fd\nhello\n"
+    assert [e.converter for e in again if e.kind is EventKind.STEP_CACHED] == [
+        "fake.test:fa->fb",
+        "fake.test:fb->fc",
+    ]
+    assert {e.converter for e in again if e.kind is EventKind.PROGRESS} == {"fake.test:fc->fd"}
+
+
+def test_intermediate_artifacts_are_in_the_store(tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin())
+    events: list[Event] = []
+    app.convert(fake(tmp_path, "x.fa", "body"), to="fd").run(on_event=events.append)
+    finished = {e.converter: e.artifacts for e in events if e.kind is EventKind.STEP_FINISHED}
+    [fb_id] = finished["fake.test:fa->fb"]
+    artifact = app.store.get(fb_id)
+    assert (artifact.name, artifact.format) == ("x.fb", "fb")
+    assert read(app, fb_id) == "FAKE:fb\nbody\n"
+    # an intermediate result is a valid input of its own
+    again = app.convert(artifact, to="fc").run()
+    assert again.read_bytes().decode() == "FAKE:fc\nbody\n"
+
+
+# -- failures: timeouts, crashes, cancellation, retries -----------------------------------------
+
+
+def test_timeout_kills_the_worker(pool: ProcessPoolExecutor, tmp_path: Path) -> None:
+    options = OptionsSchema.of(Option("seconds", "float", default=0.0), Option("pidfile", "str", default=""))
+    app = app_with(pool, own("fa", "fb", "sleep_recording_pid", options=options), limits=Limits(timeout=1))
+    pidfile = tmp_path / "pid"
+    start = time.monotonic()
+    with pytest.raises(ConversioError) as info:
+        app.convert(fake(tmp_path, "x.fa"), to="fb", options={"seconds": 30, "pidfile": str(pidfile)}).run()
+    assert time.monotonic() - start < 5
+    assert info.value.code == "TIMEOUT"
+    assert info.value.details["converter"] == "fake.test:fa->fb"
+    pid = int(pidfile.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped: not even a zombie is left
+
+
+def test_a_crashing_worker_fails_the_step_and_the_pool_goes_on(
+    pool: ProcessPoolExecutor, tmp_path: Path
+) -> None:
+    app = app_with(pool, spec("fa", "fb", "crash"), spec("fa", "fc"))
+    src = fake(tmp_path, "x.fa")
+    for _ in range(2):
+        with pytest.raises(ConversioError) as info:
+            app.convert(src, to="fb").run()
+        assert info.value.code == "CONVERSION_FAILED"
+        assert info.value.details["exit_code"] == 3
+    results = [app.convert(fake(tmp_path, f"{n}.fa", str(n)), to="fc").run() for n in range(3)]
+    assert [r.read_bytes().decode() for r in results] == [f"FAKE:fc\n{n}\n" for n in range(3)]
+
+
+def test_cancel_between_steps(tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin())
+    cancel = threading.Event()
+    events: list[Event] = []
+
+    def on_event(event: Event) -> None:
+        events.append(event)
+        if event.kind is EventKind.STEP_FINISHED:
+            cancel.set()
+
+    with pytest.raises(ConversioError) as info:
+        app.convert(fake(tmp_path, "x.fa"), to="fd").run(on_event=on_event, cancel=cancel)
+    assert info.value.code == "CANCELLED"
+    assert [e.step for e in events if e.kind is EventKind.STEP_STARTED] == [0]
+    assert events[-1].kind is EventKind.PLAN_FAILED
+
+
+def test_cancel_stops_a_running_worker(pool: ProcessPoolExecutor, tmp_path: Path) -> None:
+    app = app_with(pool, spec("fa", "fb", "sleep", options=OptionsSchema.of(Option("seconds", "float"))))
+    cancel = threading.Event()
+    timer = threading.Timer(0.5, cancel.set)
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(ConversioError) as info:
+        app.convert(fake(tmp_path, "x.fa"), to="fb", options={"seconds": 30}).run(cancel=cancel)
+    timer.cancel()
+    assert info.value.code == "CANCELLED"
+    assert time.monotonic() - start < 4
+
+
+def retry_specs(second_fails: bool) -> list[ConverterSpec]:
+    return [
+        spec("fa", "fd", "explode", id="fake.bad:fa->fd"),
+        spec("fa", "fb"),
+        spec("fb", "fd", "explode" if second_fails else "relabel", id="fake.other:fb->fd"),
+    ]
+
+
+def test_a_failing_converter_is_retried_on_another_route(executor: str | Executor, tmp_path: Path) -> None:
+    app = app_with(executor, *retry_specs(second_fails=False))
+    assert app.route("fa", "fd").formats == ["fa", "fd"]  # the broken one is the cheapest
+    events: list[Event] = []
+    result = app.convert(fake(tmp_path, "x.fa"), to="fd").run(on_event=events.append)
+    assert result.read_bytes().decode() == "FAKE:fd\nhello\n"
+    assert [e.converter for e in events if e.kind is EventKind.STEP_FAILED] == ["fake.bad:fa->fd"]
+    assert [e.converter for e in events if e.kind is EventKind.STEP_FINISHED] == [
+        "fake.test:fa->fb",
+        "fake.other:fb->fd",
+    ]
+
+
+def test_when_every_route_fails_all_attempts_are_listed(tmp_path: Path) -> None:
+    app = app_with("inline", *retry_specs(second_fails=True))
+    with pytest.raises(ConversioError) as info:
+        app.convert(fake(tmp_path, "x.fa"), to="fd").run()
+    assert info.value.code == "CONVERSION_FAILED"
+    attempts = info.value.details["attempts"]
+    assert [a["converter"] for a in attempts] == ["fake.bad:fa->fd", "fake.other:fb->fd"]
+    assert [a["route"] for a in attempts] == ["fa → fd", "fa → fb → fd"]
+    assert all(a["code"] == "CONVERSION_FAILED" and "boom" in a["message"] for a in attempts)
+
+
+def test_bad_input_is_not_retried(tmp_path: Path) -> None:
+    app = app_with("inline", spec("fa", "fd"), spec("fa", "fb"), spec("fb", "fd"))
+    broken = tmp_path / "x.fa"
+    broken.write_text("not a fake file")
+    artifact = app.store.put_file(broken, name="x.fa", format="fa")  # stored as fa, unsniffed
+    events: list[Event] = []
+    with pytest.raises(ConversioError) as corrupt:
+        app.convert(artifact, to="fd").run(on_event=events.append)
+    assert corrupt.value.code == "CORRUPT_FILE"
+    assert kinds(events).count(EventKind.STEP_STARTED) == 1
+
+
+# -- options and requests ------------------------------------------------------------------------
+
+
+def test_unknown_option_lists_the_valid_ones(tmp_path: Path) -> None:
+    level = Option("level", "int", default=1, min=0, max=9)
+    app = app_with("inline", spec("fa", "fb", options=OptionsSchema.of(level, SUFFIX)), spec("fb", "fc"))
+    events: list[Event] = []
+    with pytest.raises(ConversioError) as info:
+        app.convert(fake(tmp_path, "x.fa"), to="fc", options={"qualty": 5}).run(on_event=events.append)
+    assert info.value.code == "INVALID_OPTION"
+    assert info.value.details == {"options": ["qualty"], "valid": ["level", "suffix"]}
+    assert "valid options: level, suffix" in info.value.message
+    assert EventKind.STEP_STARTED not in kinds(events), "a step ran before the options were checked"
+
+
+@pytest.mark.parametrize(
+    ("value", "code"), [(12, "INVALID_OPTION"), ("-1", "INVALID_OPTION"), ("x", "INVALID_OPTION")]
+)
+def test_out_of_range_option(tmp_path: Path, value: object, code: str) -> None:
+    level = Option("level", "int", default=1, min=0, max=9)
+    app = app_with("inline", spec("fa", "fb", options=OptionsSchema.of(level)))
+    with pytest.raises(ConversioError) as info:
+        app.convert(fake(tmp_path, "x.fa"), to="fb", options={"level": value}).run()
+    assert info.value.code == code
+    assert info.value.details["option"] == "level"
+    assert info.value.details["expected"]["max"] == 9
+
+
+@pytest.mark.parametrize(
+    ("option", "text", "value"),
+    [
+        (Option("n", "int", min=1, max=10), " 7 ", 7),
+        (Option("n", "int"), "7", 7.0),  # a JSON 7.0 is the int 7
+        (Option("x", "float", min=0, max=1), "0.25", 0.25),
+        (Option("x", "float"), "1", 1),
+        (Option("b", "bool"), "yes", True),
+        (Option("b", "bool"), "off", False),
+        (Option("l", "list"), "a, b,,c", ["a", "b", "c"]),
+        (Option("c", "str", choices=("fast", "slow")), "slow", "slow"),
+    ],
+)
+def test_cli_strings_and_json_values_parse_alike(option: Option, text: str, value: object) -> None:
+    assert option.parse(text) == option.parse(value)
+    assert type(option.parse(text)) is type(option.parse(value))
+
+
+@pytest.mark.parametrize(
+    ("option", "text", "value"),
+    [
+        (Option("n", "int", min=1, max=10), "11", 11),
+        (Option("n", "int", min=1, max=10), "0", 0),
+        (Option("n", "int"), "7.5", 7.5),
+        (Option("x", "float", max=1), "1.5", 1.5),
+        (Option("b", "bool"), "maybe", "maybe"),
+        (Option("c", "str", choices=("fast", "slow")), "medium", "medium"),
+    ],
+)
+def test_cli_strings_and_json_values_are_rejected_alike(option: Option, text: str, value: object) -> None:
+    errors = []
+    for given in (text, value):
+        with pytest.raises(ConversioError) as info:
+            option.parse(given)
+        errors.append(info.value)
+    assert [e.code for e in errors] == ["INVALID_OPTION", "INVALID_OPTION"]
+    assert errors[0].details["expected"] == errors[1].details["expected"]
+
+
+def test_bool_is_not_a_number() -> None:
+    with pytest.raises(ConversioError) as info:
+        Option("n", "int").parse(True)
+    assert info.value.code == "INVALID_OPTION"
+
+
+def test_secret_option_value_is_never_shown() -> None:
+    with pytest.raises(ConversioError) as info:
+        Option("password", "str", choices=("a",), secret=True).parse("hunter2")
+    assert "hunter2" not in str(info.value) and info.value.details["value"] == "***"
+
+
+def test_unknown_step_is_invalid_request(tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin())
+    conversion = app.convert(fake(tmp_path, "x.fa"), to="fb")
+    with pytest.raises(ConversioError) as info:
+        conversion.then("sharpen")
+    assert info.value.code == "INVALID_REQUEST"
+    assert info.value.details["step"] == "sharpen"
+
+
+def test_nothing_to_do_is_invalid_request(tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin())
+    for conversion in (app.convert([], to="fb"), app.convert(fake(tmp_path, "x.fa"))):
+        with pytest.raises(ConversioError) as info:
+            conversion.run()
+        assert info.value.code == "INVALID_REQUEST"
+
+
+# -- saving results ---------------------------------------------------------------------------
+
+
+def test_bundle_is_saved_into_a_folder(tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin())
+    result = app.convert(fake(tmp_path, "x.fa", "1\n2\n3"), to="fd").run()
+    saved = result.save(tmp_path / "out")
+    assert saved == [tmp_path / "out" / f"x-00{n}.fd" for n in (1, 2, 3)]
+    assert [p.read_text() for p in saved] == [f"FAKE:fd\n{n}\n" for n in (1, 2, 3)]
+
+
+def test_same_names_in_a_bundle_are_made_unique(tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin())
+    inputs = [
+        fake(tmp_path, "a/x.fa", "first"),
+        fake(tmp_path, "b/x.fa", "second"),
+        fake(tmp_path, "X.fa", "third"),
+    ]
+    saved = app.convert(inputs, to="fb").save(tmp_path / "out")
+    assert [p.name for p in saved] == ["x.fb", "x (2).fb", "X (3).fb"]
+    assert [p.read_text() for p in saved] == ["FAKE:fb\nfirst\n", "FAKE:fb\nsecond\n", "FAKE:fb\nthird\n"]
+
+
+def test_single_result_to_a_file_or_into_a_folder(tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin())
+    result = app.convert(fake(tmp_path, "x.fa"), to="fb").run()
+    assert result.save(tmp_path / "named.out") == [tmp_path / "named.out"]
+    (tmp_path / "existing").mkdir()
+    assert result.save(tmp_path / "existing") == [tmp_path / "existing" / "x.fb"]
+    assert result.save(f"{tmp_path}/new/") == [tmp_path / "new" / "x.fb"]
+    for path in (tmp_path / "named.out", tmp_path / "existing" / "x.fb", tmp_path / "new" / "x.fb"):
+        assert path.read_text() == "FAKE:fb\nhello\n"
+    assert not list(tmp_path.rglob("*.part")), "a temporary file was left behind"

@@ -1,0 +1,361 @@
+"""Sniffing: the content decides the format, the name only claims one.
+
+Samples are built here byte by byte (magic numbers, ZIP containers written
+with zipfile, ISO-BMFF boxes, Ogg and EBML heads); the corpus test then checks
+every real-world file of the shared corpus.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conversio.builtin import CATALOGUE
+from conversio.errors import ConversioError
+from conversio.formats import Format, Magic
+from conversio.plugins import PluginHost
+from conversio.registry import Registry
+from conversio.sniffing import HEAD_SIZE, Sniffed, sniff
+from conversio.testing import corpus_dir, corpus_manifest, make_conversio
+from conversio.testing.fakes import chain_plugin
+
+HOST = PluginHost(autoload=False)
+REGISTRY: Registry = HOST.registry
+
+
+def sniffed(path: Path, name: str | None = None) -> Sniffed:
+    return sniff(path, REGISTRY.formats, HOST.sniff, name=name)
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def fmt_of(tmp_path: Path, name: str, data: bytes) -> str:
+    return sniffed(write(tmp_path, name, data)).format
+
+
+# -- magic numbers ------------------------------------------------------------------------------
+
+
+def signature_cases() -> list[tuple[Format, tuple[Magic, ...]]]:
+    """Every signature of every catalogue format (all at once where all must match)."""
+    cases = []
+    for fmt in CATALOGUE:
+        if fmt.magic_all:
+            cases.append((fmt, fmt.magic))
+        else:
+            cases += [(fmt, (magic,)) for magic in fmt.magic]
+    return cases
+
+
+@pytest.mark.parametrize(
+    ("fmt", "magics"),
+    signature_cases(),
+    ids=lambda v: v.name if isinstance(v, Format) else v[0].data.hex()[:12],
+)
+def test_every_signature_of_the_catalogue(tmp_path: Path, fmt: Format, magics: tuple[Magic, ...]) -> None:
+    head = bytearray(1024)
+    for magic in magics:
+        head[magic.offset : magic.offset + len(magic.data)] = magic.data
+    found = sniffed(write(tmp_path, f"sample.{fmt.extension}", bytes(head)))
+    assert found == Sniffed(fmt.name, fmt.name)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (b"BMW,Audi,Volvo\n1,2,3\n", "cars.csv"),
+        (b"BM is for bitmap, not this note\n", "note.txt"),
+        (b"ID3 tags describe songs\n", "note.txt"),
+    ],
+)
+def test_weak_signatures_do_not_capture_text(tmp_path: Path, text: bytes, name: str) -> None:
+    found = sniffed(write(tmp_path, name, text))
+    assert not found.mismatch, found.warning
+
+
+# -- containers ---------------------------------------------------------------------------------
+
+
+def make_zip(path: Path, members: dict[str, bytes], *, stored_first: str | None = None) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        if stored_first is not None:
+            zf.writestr(zipfile.ZipInfo(stored_first), members[stored_first], zipfile.ZIP_STORED)
+        for name, data in members.items():
+            if name != stored_first:
+                zf.writestr(name, data)
+    return path
+
+
+CONTENT_TYPES = (
+    b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'
+)
+
+
+@pytest.mark.parametrize(
+    ("expected", "members"),
+    [
+        ("docx", {"[Content_Types].xml": CONTENT_TYPES, "word/document.xml": b"<w:document/>"}),
+        ("xlsx", {"[Content_Types].xml": CONTENT_TYPES, "xl/workbook.xml": b"<workbook/>"}),
+        ("pptx", {"[Content_Types].xml": CONTENT_TYPES, "ppt/presentation.xml": b"<p:presentation/>"}),
+        ("zip", {"[Content_Types].xml": CONTENT_TYPES, "other/thing.xml": b"<x/>"}),
+        ("zip", {"readme.txt": b"hello", "word/notes.txt": b"not office"}),
+    ],
+)
+def test_ooxml_inside_zip(tmp_path: Path, expected: str, members: dict[str, bytes]) -> None:
+    path = make_zip(tmp_path / "document.bin", members)
+    assert sniffed(path).format == expected
+
+
+@pytest.mark.parametrize(
+    ("expected", "mimetype"),
+    [
+        ("odt", b"application/vnd.oasis.opendocument.text"),
+        ("ods", b"application/vnd.oasis.opendocument.spreadsheet"),
+        ("odp", b"application/vnd.oasis.opendocument.presentation"),
+        ("epub", b"application/epub+zip"),
+        ("zip", b"application/x-something-else"),
+    ],
+)
+def test_odf_and_epub_by_their_mimetype_member(tmp_path: Path, expected: str, mimetype: bytes) -> None:
+    members = {
+        "mimetype": mimetype,
+        "content.xml": b"<office:document-content/>",
+        "META-INF/container.xml": b"<c/>",
+    }
+    path = make_zip(tmp_path / "document.bin", members, stored_first="mimetype")
+    assert sniffed(path).format == expected
+
+
+def test_broken_zip_is_still_a_zip(tmp_path: Path) -> None:
+    assert fmt_of(tmp_path, "x.bin", b"PK\x03\x04" + b"\x00" * 100) == "zip"
+
+
+def box(kind: bytes, payload: bytes = b"") -> bytes:
+    return (8 + len(payload)).to_bytes(4, "big") + kind + payload
+
+
+def ftyp(major: bytes, *compatible: bytes) -> bytes:
+    return box(b"ftyp", major + b"\0\0\0\0" + b"".join(compatible))
+
+
+def moov(*handlers: bytes) -> bytes:
+    tracks = b"".join(box(b"trak", box(b"mdia", box(b"hdlr", b"\0" * 8 + h + b"\0" * 13))) for h in handlers)
+    return box(b"moov", box(b"mvhd", b"\0" * 100) + tracks)
+
+
+@pytest.mark.parametrize(
+    ("expected", "data"),
+    [
+        ("mp4", ftyp(b"isom", b"isom", b"mp41") + moov(b"vide", b"soun") + box(b"mdat", b"\0" * 64)),
+        ("mp4", ftyp(b"isom", b"isom") + box(b"mdat", b"\0" * 64) + moov(b"vide")),  # moov at the end
+        ("m4a", ftyp(b"isom", b"isom", b"mp42") + moov(b"soun") + box(b"mdat", b"\0" * 64)),
+        ("m4a", ftyp(b"M4A ", b"M4A ", b"isom") + box(b"mdat", b"\0" * 64)),
+        ("mov", ftyp(b"qt  ", b"qt  ") + moov(b"vide")),
+        ("mov", box(b"wide") + box(b"mdat", b"\0" * 64) + moov(b"vide", b"soun")),  # old QuickTime, no ftyp
+        ("mp4", ftyp(b"mp42", b"mp42") + box(b"mdat", b"\0" * 64)),  # no moov read: the brand says video
+        ("heic", ftyp(b"heic", b"mif1", b"heic")),
+        ("heic", ftyp(b"mif1", b"mif1", b"heic")),
+        ("avif", ftyp(b"avif", b"avif", b"mif1", b"miaf")),
+        ("avif", ftyp(b"mif1", b"mif1", b"avif", b"miaf")),  # generic major brand, AV1 compatible
+    ],
+)
+def test_iso_media_brands_and_tracks(tmp_path: Path, expected: str, data: bytes) -> None:
+    assert fmt_of(tmp_path, "media.bin", data) == expected
+
+
+@pytest.mark.parametrize(
+    ("expected", "data"),
+    [
+        ("opus", b"OggS\x00\x02" + b"\x00" * 20 + b"\x01\x13OpusHead\x01\x01" + b"\x00" * 40),
+        ("ogg", b"OggS\x00\x02" + b"\x00" * 20 + b"\x01\x1e\x01vorbis\x00\x00\x00\x00" + b"\x00" * 40),
+        ("webm", b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm" + b"\x00" * 40),
+        ("mkv", b"\x1a\x45\xdf\xa3\xa3\x42\x86\x81\x01\x42\x82\x88matroska" + b"\x00" * 40),
+    ],
+)
+def test_ogg_and_ebml_heads(tmp_path: Path, expected: str, data: bytes) -> None:
+    assert fmt_of(tmp_path, "media.bin", data) == expected
+
+
+OLE_HEAD = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
+
+
+@pytest.mark.parametrize(
+    ("expected", "stream"), [("doc", "WordDocument"), ("xls", "Workbook"), ("ppt", "PowerPoint Document")]
+)
+def test_ole2_documents_by_their_streams(tmp_path: Path, expected: str, stream: str) -> None:
+    data = OLE_HEAD + b"\x00" * 1024 + stream.encode("utf-16-le") + b"\x00" * 64
+    assert fmt_of(tmp_path, "legacy.bin", data) == expected
+
+
+def test_ole2_of_no_known_kind_is_unsupported(tmp_path: Path) -> None:
+    with pytest.raises(ConversioError) as info:
+        sniffed(write(tmp_path, "thing.msg", OLE_HEAD + b"\x00" * 1024))
+    assert info.value.code == "UNSUPPORTED_FORMAT"
+
+
+def tar_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo("hello.txt")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"hello"))
+    return buffer.getvalue()
+
+
+def test_compressed_tar_and_plain_gzip(tmp_path: Path) -> None:
+    assert sniffed(write(tmp_path, "x.tgz", gzip.compress(tar_bytes()))) == Sniffed("tar.gz", "tar.gz")
+    assert sniffed(write(tmp_path, "x.tar.gz", gzip.compress(tar_bytes()))) == Sniffed("tar.gz", "tar.gz")
+    assert sniffed(write(tmp_path, "x.tar", tar_bytes())) == Sniffed("tar", "tar")
+    with pytest.raises(ConversioError) as info:
+        sniffed(write(tmp_path, "notes.gz", gzip.compress(b"just text\n" * 10)))
+    assert info.value.code == "UNSUPPORTED_FORMAT"
+
+
+def test_plugin_sniffer_comes_before_the_magic_table(tmp_path: Path) -> None:
+    from conversio.hookspecs import hookimpl
+
+    class ZipNamer:
+        @hookimpl
+        def sniff_format(self, head: bytes, path: Path) -> str | None:
+            return "epub" if path.name.endswith(".special") else None
+
+    host = PluginHost(autoload=False)
+    host.register(ZipNamer(), "namer")
+    path = write(tmp_path, "book.special", b"%PDF-1.7\n")
+    assert sniff(path, host.registry.formats, host.sniff).format == "epub"
+    assert sniffed(path).format == "pdf"
+
+
+# -- names: claims and lies ----------------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_content_wins_over_a_lying_extension(tmp_path: Path) -> None:
+    found = sniffed(write(tmp_path, "photo.jpg", PNG))
+    assert found == Sniffed("png", "jpg")
+    assert found.mismatch
+    assert found.warning == "the name says jpg but the content is png; using png"
+
+
+def test_extension_aliases_and_case_are_no_lie(tmp_path: Path) -> None:
+    jpeg = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+    for name in ("a.JPEG", "b.jpe", "c.JpG"):
+        found = sniffed(write(tmp_path, name, jpeg))
+        assert found == Sniffed("jpg", "jpg") and found.warning is None
+
+
+def test_unknown_extension_claims_nothing(tmp_path: Path) -> None:
+    assert sniffed(write(tmp_path, "scan.weird", PNG)) == Sniffed("png", None)
+    assert sniffed(write(tmp_path, "no-extension", PNG)) == Sniffed("png", None)
+
+
+def test_display_name_is_what_claims(tmp_path: Path) -> None:
+    path = write(tmp_path, "upload-1234.tmp", PNG)
+    assert sniffed(path, name="holiday.gif") == Sniffed("png", "gif")
+
+
+def test_lying_extension_is_a_warning_of_the_result(tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin())
+    path = write(tmp_path, "x.fa", b"FAKE:fb\nbody\n")
+    result = app.convert(path, to="fc").run()
+    assert result.warnings == ("x.fa: the name says fa but the content is fb; using fb",)
+    assert result.steps == ("fb → fc  [fake.test:fb->fc]",)
+
+
+# -- what is not a known format ------------------------------------------------------------------
+
+
+def test_empty_file_is_corrupt(tmp_path: Path) -> None:
+    with pytest.raises(ConversioError) as info:
+        sniffed(write(tmp_path, "empty.png", b""))
+    assert info.value.code == "CORRUPT_FILE"
+    assert info.value.details["file"] == "empty.png"
+
+
+def test_binary_junk_is_unsupported(tmp_path: Path) -> None:
+    with pytest.raises(ConversioError) as info:
+        sniffed(write(tmp_path, "junk.png", bytes(range(256)) * 8))
+    assert info.value.code == "UNSUPPORTED_FORMAT"
+    assert info.value.details["claimed"] == "png"
+    assert "pdf" in info.value.details["supported"]
+
+
+# -- text -----------------------------------------------------------------------------------------
+
+SVG = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>\n'
+    b"<!-- Created with a drawing program -->\n"
+    b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n'
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5"/></svg>\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("drawing.svg", SVG, "svg"),
+        ("drawing.xml", SVG, "svg"),
+        ("drawing.txt", b"\xef\xbb\xbf" + SVG, "svg"),
+        ("bare.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>', "svg"),
+        ("page.html", b"<!DOCTYPE html>\n<html><head><title>x</title></head></html>", "html"),
+        ("page.txt", b"  <!doctype HTML>\n<HTML><BODY>x</BODY></HTML>", "html"),
+        ("fragment", b"<!-- a comment -->\n<body><p>x</p></body>", "html"),
+        ("data.xml", b'<?xml version="1.0"?>\n<root><item/></root>', "xml"),
+        ("data.txt", b'<?xml version="1.0"?>\n<root><item/></root>', "xml"),
+        ("table.csv", b"name,age\nAda,36\n", "csv"),
+        ("table.txt", b"name,age\nAda,36\n", "txt"),
+        ("table", b"name,age\nAda,36\n", "txt"),
+        ("readme.md", b"# Title\n\nSome *text*.\n", "md"),
+        ("config.json", b'{"a": [1, 2]}\n', "json"),
+        ("notes.log", "café crème\n".encode("cp1252"), "txt"),
+        ("notes.txt", "naïve – “quotes”\n".encode(), "txt"),
+        ("doc.rtf", b"{\\rtf1\\ansi hello}", "rtf"),
+    ],
+)
+def test_text_heuristics(tmp_path: Path, name: str, data: bytes, expected: str) -> None:
+    assert fmt_of(tmp_path, name, data) == expected
+
+
+def test_multibyte_character_cut_by_the_head_is_still_text(tmp_path: Path) -> None:
+    data = b"a" * (HEAD_SIZE - 1) + "é and more".encode()
+    assert fmt_of(tmp_path, "long.txt", data) == "txt"
+
+
+def test_text_with_a_nul_byte_is_not_text(tmp_path: Path) -> None:
+    with pytest.raises(ConversioError) as info:
+        sniffed(write(tmp_path, "notes.txt", b"hello\x00world"))
+    assert info.value.code == "UNSUPPORTED_FORMAT"
+
+
+# -- the real-world corpus ---------------------------------------------------------------------------
+
+CORPUS = corpus_manifest()
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("row", CORPUS, ids=[row["path"] for row in CORPUS])
+def test_corpus_file_sniffs_as_its_manifest_format(row: dict[str, str]) -> None:
+    root = corpus_dir()
+    assert root is not None
+    expected = REGISTRY.formats.canonical(row["format"])  # heif → heic, tgz → tar.gz
+    found = sniffed(root / row["path"])
+    assert found.format == expected
+    assert not found.mismatch, found.warning
+
+
+def test_corpus_covers_the_catalogue() -> None:
+    """The manifest names only formats the catalogue knows (skipped without a corpus)."""
+    if not CORPUS:
+        pytest.skip("the shared corpus is not available")
+    unknown = {row["format"] for row in CORPUS if row["format"] not in REGISTRY.formats}
+    assert not unknown
