@@ -191,7 +191,23 @@ class _MemberWriters(WriterFactory):
             member.discard()  # a no-op for members already committed
 
 
-class _MemberWriter(Py7zIO):
+class _WriteOnly(Py7zIO):
+    """A sink py7zr only writes to: nothing to read back, no seeking."""
+
+    def read(self, size: int | None = None) -> bytes:
+        return b""
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0
+
+    def seekable(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        pass
+
+
+class _MemberWriter(_WriteOnly):
     """The sink py7zr writes one member into."""
 
     def __init__(self, member: MemberFile, on_close: Callable[[], None]) -> None:
@@ -202,18 +218,6 @@ class _MemberWriter(Py7zIO):
         self._member.write(s)
         return len(s)
 
-    def read(self, size: int | None = None) -> bytes:
-        return b""
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return 0
-
-    def seekable(self) -> bool:
-        return False
-
-    def flush(self) -> None:
-        pass
-
     def size(self) -> int:
         return self._member.size
 
@@ -223,7 +227,7 @@ class _MemberWriter(Py7zIO):
         self._on_close()
 
 
-class _Discard(Py7zIO):
+class _Discard(_WriteOnly):
     """A sink that keeps nothing, but counts what it is given."""
 
     def __init__(self, extraction: Extraction, what: str) -> None:
@@ -233,18 +237,6 @@ class _Discard(Py7zIO):
     def write(self, s: bytes | bytearray) -> int:
         self._extraction.budget.charge_skipped(self._what, len(s))
         return len(s)
-
-    def read(self, size: int | None = None) -> bytes:
-        return b""
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return 0
-
-    def seekable(self) -> bool:
-        return False
-
-    def flush(self) -> None:
-        pass
 
     def size(self) -> int:
         return 0
