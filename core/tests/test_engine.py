@@ -366,6 +366,27 @@ def test_bad_input_is_not_retried(tmp_path: Path) -> None:
     assert kinds(events).count(EventKind.STEP_STARTED) == 1
 
 
+def test_a_missing_engine_is_missing_dependency_with_its_install_hint(tmp_path: Path) -> None:
+    missing = attrs.evolve(
+        spec("fa", "fd"), run="conversio_no_such_engine.module:convert", install_hint="pip install no-such-engine"
+    )
+    app = app_with("inline", missing)
+    with pytest.raises(ConversioError) as info:
+        app.convert(fake(tmp_path, "x.fa"), to="fd").run()
+    assert info.value.code == "MISSING_DEPENDENCY"
+    assert info.value.details["install_hint"] == "pip install no-such-engine"
+    assert info.value.details["module"] == "conversio_no_such_engine"
+    assert "pip install no-such-engine" in info.value.message
+
+
+def test_a_missing_engine_falls_back_to_another_route_with_a_warning(tmp_path: Path) -> None:
+    missing = attrs.evolve(spec("fa", "fd"), run="conversio_no_such_engine.module:convert")
+    app = app_with("inline", missing, spec("fa", "fb"), spec("fb", "fd"))
+    result = app.convert(fake(tmp_path, "x.fa"), to="fd").run()
+    assert result.read_bytes().decode() == "FAKE:fd\nhello\n"
+    assert result.warnings == ("fake.test:fa->fd failed (MISSING_DEPENDENCY); trying another route",)
+
+
 # -- options and requests ------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -121,8 +122,15 @@ class FilesystemStore:
             except OSError as error:  # another mount of the same filesystem: copy instead
                 if error.errno != errno.EXDEV:
                     raise
-        with source.open("rb") as stream:
-            artifact = self.put_stream(stream, name=name, format=format, ttl=ttl)
+        spooled = self._spool_copy(source)
+        if spooled is None:  # the file changed while it was read: copy and hash in one pass
+            with source.open("rb") as stream:
+                spooled = self._spool(stream)
+        try:
+            artifact = self._commit(*spooled, name=name, format=format, ttl=ttl)
+        except BaseException:
+            spooled[0].unlink(missing_ok=True)
+            raise
         if move:
             source.unlink(missing_ok=True)
         return artifact
@@ -147,6 +155,48 @@ class FilesystemStore:
                 out.flush()
                 if self.durable:
                     os.fsync(out.fileno())
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path, sha, size
+
+    def _spool_copy(self, source: Path) -> tuple[Path, str, int] | None:
+        """Copy ``source`` into ``tmp/`` with the kernel while this thread hashes it.
+
+        Both release the GIL, so on two cores this costs about the time of the
+        hash alone. ``None`` if the file changed meanwhile (the caller falls back
+        to one pass, where hash and copy come from the same bytes).
+        """
+        before = source.stat()
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        path = Path(name)
+        failure: list[BaseException] = []
+
+        def copy() -> None:
+            try:
+                shutil.copyfile(source, path)
+            except BaseException as exc:
+                failure.append(exc)
+
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH)  # in use: sweep leaves it alone
+                copier = threading.Thread(target=copy, name="conversio-copy")
+                copier.start()
+                try:
+                    sha, size = _hash_file(source, sync=False)
+                finally:
+                    copier.join()
+                if failure:
+                    raise failure[0]
+                after = source.stat()
+                unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
+                if not unchanged or path.stat().st_size != size:
+                    path.unlink()
+                    return None
+                if self.durable:
+                    with path.open("rb+") as written:
+                        os.fsync(written.fileno())
         except BaseException:
             path.unlink(missing_ok=True)
             raise
