@@ -368,7 +368,9 @@ def test_bad_input_is_not_retried(tmp_path: Path) -> None:
 
 def test_a_missing_engine_is_missing_dependency_with_its_install_hint(tmp_path: Path) -> None:
     missing = attrs.evolve(
-        spec("fa", "fd"), run="conversio_no_such_engine.module:convert", install_hint="pip install no-such-engine"
+        spec("fa", "fd"),
+        run="conversio_no_such_engine.module:convert",
+        install_hint="pip install no-such-engine",
     )
     app = app_with("inline", missing)
     with pytest.raises(ConversioError) as info:
@@ -516,3 +518,23 @@ def test_single_result_to_a_file_or_into_a_folder(tmp_path: Path) -> None:
     for path in (tmp_path / "named.out", tmp_path / "existing" / "x.fb", tmp_path / "new" / "x.fb"):
         assert path.read_text() == "FAKE:fb\nhello\n"
     assert not list(tmp_path.rglob("*.part")), "a temporary file was left behind"
+
+
+def hog_memory(request: ConversionRequest) -> list[Output]:
+    """Ask for far more memory than the cap allows."""
+    hog = bytearray(int(request.options["megabytes"]) * 1024 * 1024)
+    del hog
+    return relabel(request)
+
+
+def test_memory_cap_stops_a_hungry_converter(tmp_path: Path) -> None:
+    hungry = own("fa", "fb", "hog_memory", options=OptionsSchema.of(Option("megabytes", "int", default=0)))
+    with make_conversio(
+        FakePlugin(hungry), executor="process", workers=1, limits=Limits(max_memory=512 * 1024 * 1024)
+    ) as app:
+        with pytest.raises(ConversioError) as info:
+            app.convert(fake(tmp_path, "x.fa"), to="fb", options={"megabytes": 2048}).run()
+        assert info.value.code == "FILE_TOO_LARGE"
+        # the cap is lifted after the task: the same worker converts a modest request
+        done = app.convert(fake(tmp_path, "y.fa"), to="fb", options={"megabytes": 64}).run()
+        assert done.read_bytes().decode() == "FAKE:fb\nhello\n"

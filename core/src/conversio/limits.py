@@ -17,10 +17,12 @@ _MIB = 1024 * 1024
 class Limits:
     """Bounds every converter honours; each may be set with ``CONVERSIO_<NAME>``.
 
-    ``timeout`` is per step, in seconds. Sizes are in bytes.
+    ``timeout`` is per step, in seconds. Sizes are in bytes. ``max_memory`` caps
+    the address space of a worker process while it runs a task (0: no cap).
     """
 
     timeout: float = 300.0
+    max_memory: int = 4096 * _MIB
     max_pixels: int = 100_000_000
     max_frames: int = 10_000
     max_pages: int = 2_000

@@ -8,8 +8,11 @@ number of times, then ``("ok", [Produced, ...])`` or ``("error", {...})``.
 
 from __future__ import annotations
 
+import resource
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 
 from conversio.engine.task import execute
@@ -28,11 +31,32 @@ def serve(conn: Connection) -> None:
         if task is None:
             return
         try:
-            conn.send(("ok", execute(task, report)))
+            with memory_cap(task.limits.max_memory):
+                produced = execute(task, report)
+            conn.send(("ok", produced))
         except ConversioError as exc:
             conn.send(("error", exc.to_dict()))
         except BaseException as exc:  # a worker never dies silently
             conn.send(("error", ConversionFailed(f"{task.converter} failed: {exc!r}").to_dict()))
+
+
+@contextmanager
+def memory_cap(limit: int) -> Iterator[None]:
+    """Cap this process's address space at ``limit`` bytes for the block (0: no cap).
+
+    An engine that asks for more gets an allocation failure (Python code: a
+    ``MemoryError``, reported as ``FILE_TOO_LARGE``) instead of exhausting the host.
+    """
+    if limit <= 0:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    capped = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (capped, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def main() -> None:
