@@ -90,3 +90,14 @@ def test_listings(run_cli: Cli, tmp_path: Path) -> None:
     specs = json.loads(run_cli("converters", "--from", "png", "--to", "webp", "--json", cwd=tmp_path).stdout)
     assert [s["id"] for s in specs] == ["image.pillow:png->webp"]
     assert any(o["name"] == "quality" for o in specs[0]["options"])
+
+
+def test_without_output_nothing_is_overwritten(
+    run_cli: Cli, photo: Callable[..., Path], tmp_path: Path
+) -> None:
+    original = photo(tmp_path / "p.png", size=(400, 300)).read_bytes()
+    done = run_cli("convert", "p.png", "--to", "png", "--then", "resize:width=100", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "p.png").read_bytes() == original
+    with Image.open(tmp_path / "p (2).png") as img:
+        assert img.size == (100, 75)

@@ -7,7 +7,7 @@ import atexit
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, TypeAlias
@@ -289,13 +289,14 @@ class Result:
         with self.open() as fh:
             return fh.read()
 
-    def save(self, dest: str | os.PathLike[str]) -> list[Path]:
+    def save(self, dest: str | os.PathLike[str], *, overwrite: bool = True) -> list[Path]:
         """Save to ``dest`` and return the paths written.
 
         One artifact goes to ``dest`` itself, or into it when ``dest`` is an
         existing folder or ends with a slash. A bundle goes into the folder
         ``dest`` (created), under the artifacts' names made unique
         (``page.png``, ``page (2).png``); names never leave that folder.
+        Into a folder, ``overwrite=False`` also steps around files already there.
         """
         target = Path(dest)
         as_folder = self.is_bundle or target.is_dir() or str(dest).endswith(("/", os.sep))
@@ -307,7 +308,9 @@ class Result:
         used: set[str] = set()
         written = []
         for artifact in self.artifacts:
-            name = unique_name(safe_relpath(artifact.name), used)
+            name = unique_name(
+                safe_relpath(artifact.name), used, lambda n: not overwrite and (target / n).exists()
+            )
             path = target / name
             path.parent.mkdir(parents=True, exist_ok=True)
             self._copy(artifact, path)
@@ -328,11 +331,12 @@ class Result:
         }
 
 
-def unique_name(name: str, used: set[str]) -> str:
-    """``name``, or ``stem (2).ext``, ``stem (3).ext``, ... if already used (case-insensitive)."""
+def unique_name(name: str, used: set[str], taken: Callable[[str], bool] = lambda _: False) -> str:
+    """``name``, or ``stem (2).ext``, ``stem (3).ext``, ... if already ``used``
+    (case-insensitive) or ``taken``."""
     candidate, n = name, 1
     stem, dot, ext = name.rpartition(".") if "." in name.rsplit("/", 1)[-1] else (name, "", "")
-    while candidate.lower() in used:
+    while candidate.lower() in used or taken(candidate):
         n += 1
         candidate = f"{stem} ({n}){dot}{ext}"
     used.add(candidate.lower())

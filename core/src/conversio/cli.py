@@ -178,8 +178,9 @@ def convert(
         conversion = conversion.then(name, **step_options)
     with ProgressView(enabled=not as_json) as view:
         result = conversion.run(on_event=view.handle)
+    # without -o nothing already there is overwritten (the input itself least of all)
     dest = output or _default_output(inputs[0], target, result.is_bundle)
-    saved = result.save(dest)
+    saved = result.save(dest, overwrite=output is not None)
     if as_json:
         _emit_json({"ok": True, **result.to_dict(), "saved": [str(p) for p in saved]})
         return
