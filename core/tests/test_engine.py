@@ -538,3 +538,11 @@ def test_memory_cap_stops_a_hungry_converter(tmp_path: Path) -> None:
         # the cap is lifted after the task: the same worker converts a modest request
         done = app.convert(fake(tmp_path, "y.fa"), to="fb", options={"megabytes": 64}).run()
         assert done.read_bytes().decode() == "FAKE:fb\nhello\n"
+
+
+def test_a_failing_converter_inside_a_reroute_is_avoided_on_retry(tmp_path: Path) -> None:
+    broken = own("fa", "fd", "explode")  # the cheapest way for a member, but it fails
+    app = app_with("inline", broken, spec("fa", "fb"), spec("fb", "fd"), spec("fc", "fd"))
+    result = app.convert([fake(tmp_path, "x.fa"), fake(tmp_path, "y.fc")], to="fd").run()
+    assert [a.name for a in result.artifacts] == ["x.fd", "y.fd"]
+    assert result.warnings == ("fake.test:fa->fd failed (CONVERSION_FAILED); trying another route",)

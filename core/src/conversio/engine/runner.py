@@ -208,7 +208,8 @@ class Engine:
                 if exc.code not in RETRYABLE or not converter or len(errors) >= MAX_ATTEMPTS:
                     raise _all_failed(errors) from None
                 run.warnings.append(f"{converter} failed ({exc.code}); trying another route")
-                prefs = attrs.evolve(prefs, avoid=(*prefs.avoid, str(converter)))
+                # avoided from now on, in per-item reroutes and later stages too
+                prefs = run.preferences = attrs.evolve(prefs, avoid=(*prefs.avoid, str(converter)))
 
     def _run_route(
         self, route: Route, options: Mapping[str, Any], items: list[Artifact], run: _Run
