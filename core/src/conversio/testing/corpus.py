@@ -10,10 +10,12 @@ from pathlib import Path
 def corpus_dir() -> Path | None:
     """``CONVERSIO_CORPUS``, else ``shared/corpus`` next to the repository; None if absent."""
     env = os.environ.get("CONVERSIO_CORPUS")
-    candidates = [Path(env)] if env else []
-    here = Path(__file__).resolve()
-    candidates += [parent.parent / "shared" / "corpus" for parent in here.parents]
-    candidates += [Path.cwd().parent / "shared" / "corpus"]
+    if env:  # an explicit setting is the answer, even when the folder is absent
+        candidates = [Path(env)]
+    else:
+        here = Path(__file__).resolve()
+        candidates = [parent.parent / "shared" / "corpus" for parent in here.parents]
+        candidates.append(Path.cwd().parent / "shared" / "corpus")
     for candidate in candidates:
         if (candidate / "MANIFEST.tsv").is_file():
             return candidate

@@ -1,0 +1,1 @@
+"""conversio-pdf: PDF rasterising, text, images to PDF and structure operations."""

@@ -1,0 +1,142 @@
+"""Sample PDFs for conversio-pdf's tests: real documents written with pikepdf, and hostile ones by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pikepdf
+
+A4 = (595.0, 842.0)
+
+
+def make_pdf(
+    path: Path,
+    pages: int = 3,
+    size: tuple[float, float] = A4,
+    words: Sequence[str] = (),
+) -> Path:
+    """A PDF of ``pages`` pages; page n shows "Page n" and ``words[n-1]`` (when given) in Helvetica."""
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+        )
+    )
+    for n in range(1, pages + 1):
+        label = f"Page {n}" + (f" {words[n - 1]}" if n <= len(words) else "")
+        content = f"BT /F1 24 Tf 72 {size[1] - 100:g} Td ({label}) Tj ET 0 0 1 rg 72 72 100 50 re f".encode()
+        page = pikepdf.Page(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Page,
+                MediaBox=[0, 0, size[0], size[1]],
+                Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
+                Contents=pdf.make_stream(content),
+            )
+        )
+        pdf.pages.append(page)
+    pdf.save(path)
+    return path
+
+
+def encrypted_pdf(path: Path, user: str, owner: str = "owner-secret", pages: int = 2) -> Path:
+    plain = make_pdf(path.with_name("plain-" + path.name), pages=pages, words=["secret"] * pages)
+    with pikepdf.open(plain) as pdf:
+        pdf.save(path, encryption=pikepdf.Encryption(user=user, owner=owner, R=6))
+    return path
+
+
+def _raw_pdf(objects: Sequence[bytes], root: int = 1) -> bytes:
+    """A PDF file of numbered ``objects`` (1-based) with a correct xref table."""
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root %d 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, root, xref)
+    return bytes(out)
+
+
+_CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
+_CONTENT = b"<< /Length 22 >>\nstream\n0 0 1 rg 0 0 50 50 re f\nendstream"
+
+
+def reference_loop(path: Path) -> Path:
+    """A page tree whose /Kids contain the tree itself, and a page that is its own /Parent."""
+    path.write_bytes(
+        _raw_pdf(
+            [
+                _CATALOG,
+                b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 /Parent 2 0 R >>",
+                b"<< /Type /Page /Parent 3 0 R /Kids [3 0 R] /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+                _CONTENT,
+            ]
+        )
+    )
+    return path
+
+
+def deep_nesting(path: Path, depth: int = 100_000) -> Path:
+    """A page whose /Annots is an array nested ``depth`` levels deep."""
+    nested = b"[" * depth + b"]" * depth
+    path.write_bytes(
+        _raw_pdf(
+            [
+                _CATALOG,
+                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R /Annots "
+                + nested
+                + b" >>",
+                _CONTENT,
+            ]
+        )
+    )
+    return path
+
+
+def page_bomb(path: Path, count: int = 10_000_000) -> Path:
+    """A tiny file whose page tree claims ``count`` pages."""
+    path.write_bytes(
+        _raw_pdf(
+            [
+                _CATALOG,
+                b"<< /Type /Pages /Kids [3 0 R] /Count %d >>" % count,
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+                _CONTENT,
+            ]
+        )
+    )
+    return path
+
+
+def wide_page_bomb(path: Path, count: int = 200_000) -> Path:
+    """A page tree really holding ``count`` references to one page (a few MB at most)."""
+    kids = b" ".join([b"3 0 R"] * count)
+    path.write_bytes(
+        _raw_pdf(
+            [
+                _CATALOG,
+                b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+                _CONTENT,
+            ]
+        )
+    )
+    return path
+
+
+def huge_mediabox(path: Path, side: int = 100_000) -> Path:
+    path.write_bytes(
+        _raw_pdf(
+            [
+                _CATALOG,
+                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 4 0 R >>" % (side, side),
+                _CONTENT,
+            ]
+        )
+    )
+    return path
