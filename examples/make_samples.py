@@ -78,6 +78,54 @@ def page(number: int) -> Image.Image:
     return image
 
 
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_DOCX_PARTS = {
+    "[Content_Types].xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/word/document.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
+    ),
+    "_rels/.rels": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        'relationships/officeDocument" Target="word/document.xml"/></Relationships>'
+    ),
+}
+_CHAPTERS = (
+    ("Quarterly report", "Sales grew in every region. The harbour office opened in March."),
+    ("Operations", "Two new conversion servers run the document pipeline on their own hardware."),
+    ("Outlook", "Next quarter brings the archive migration and a review of retention rules."),
+)
+
+
+def report_docx() -> bytes:
+    """A 3-page Word document (one chapter a page), written as plain WordprocessingML."""
+
+    def run(text: str, size: int, bold: bool = False) -> str:
+        props = f'<w:rPr>{"<w:b/>" if bold else ""}<w:sz w:val="{size}"/></w:rPr>'
+        return f"<w:r>{props}<w:t>{text}</w:t></w:r>"
+
+    body = []
+    for number, (title, text) in enumerate(_CHAPTERS, 1):
+        body.append(f"<w:p>{run(f'{number}. {title}', 48, bold=True)}</w:p>")
+        body.extend(f"<w:p>{run(text, 24)}</w:p>" for _ in range(6))
+        if number < len(_CHAPTERS):
+            body.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
+    document = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="{_W}">'
+        f"<w:body>{''.join(body)}</w:body></w:document>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in {**_DOCX_PARTS, "word/document.xml": document}.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=ZIP_DATE), text)
+    return buffer.getvalue()
+
+
 def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)
@@ -103,6 +151,7 @@ def main() -> None:
             info.compress_type = zipfile.ZIP_STORED  # already compressed
             zf.writestr(info, written[name])
     written["album.zip"] = album.getvalue()
+    written["report.docx"] = report_docx()
 
     for name, data in written.items():
         (HERE / name).write_bytes(data)
