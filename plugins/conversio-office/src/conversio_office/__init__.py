@@ -1,0 +1,1 @@
+"""conversio-office: office documents to PDF and between editable formats, with LibreOffice."""

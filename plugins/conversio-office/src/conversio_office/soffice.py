@@ -1,0 +1,325 @@
+"""One warm LibreOffice per worker process.
+
+Each conversio worker process lazily starts one headless ``soffice.bin`` with a
+throw-away profile, listening on a named pipe (no network socket), and keeps it
+for the next conversions. It is replaced after ``CONVERSIO_OFFICE_MAX_CONVERSIONS``
+conversions (default 50), whenever it died, and after any failure that may have
+left it in a bad state. It runs in its own process group, without the worker's
+address-space cap, and is killed with its parent (``PR_SET_PDEATHSIG``), so a
+worker killed on timeout leaves no LibreOffice behind. The pool size is therefore
+the worker count.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from conversio.errors import ConversionFailed, MissingDependency, Timeout
+from conversio_office.catalogue import INSTALL_HINT
+
+#: soffice.bin exits with this code after creating a fresh profile: start it again.
+RESTART_EXIT_CODE = 81
+STARTUP_SECONDS = 60.0
+BRIDGE = Path(__file__).with_name("bridge.py")
+#: Profile folders and pipe names start with this, then the pid of the process that owns them.
+PREFIX = "conversio-office-"
+_STALE = re.compile(rf"^{PREFIX}(\d+)-")
+_PR_SET_PDEATHSIG = 1
+
+#: Written into each fresh profile: macros off, no recalculation (WEBSERVICE) on
+#: load, links blocked, and every protocol through a proxy that does not exist.
+PROFILE_SETTINGS = {
+    ("org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel"): "3",
+    ("org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution"): "true",
+    ("org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks"): "true",
+    ("org.openoffice.Office.Calc/Formula/Load", "OOXMLRecalcMode"): "1",
+    ("org.openoffice.Office.Calc/Formula/Load", "ODFRecalcMode"): "1",
+    ("org.openoffice.Inet/Settings", "ooInetProxyType"): "2",
+    ("org.openoffice.Inet/Settings", "ooInetNoProxy"): "",
+    ("org.openoffice.Inet/Settings", "ooInetHTTPProxyName"): "127.0.0.1",
+    ("org.openoffice.Inet/Settings", "ooInetHTTPProxyPort"): "9",
+    ("org.openoffice.Inet/Settings", "ooInetHTTPSProxyName"): "127.0.0.1",
+    ("org.openoffice.Inet/Settings", "ooInetHTTPSProxyPort"): "9",
+    ("org.openoffice.Inet/Settings", "ooInetFTPProxyName"): "127.0.0.1",
+    ("org.openoffice.Inet/Settings", "ooInetFTPProxyPort"): "9",
+    ("org.openoffice.Office.Common/Misc", "UseOpenCL"): "false",
+}
+
+
+def max_conversions() -> int:
+    raw = os.environ.get("CONVERSIO_OFFICE_MAX_CONVERSIONS", "50")
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        return 50
+
+
+def find_soffice() -> Path:
+    """``CONVERSIO_OFFICE_SOFFICE``, else the ``soffice.bin`` beside ``soffice`` on PATH."""
+    configured = os.environ.get("CONVERSIO_OFFICE_SOFFICE")
+    found = configured or shutil.which("soffice") or shutil.which("libreoffice")
+    if not found or not Path(found).exists():
+        raise MissingDependency(
+            f"LibreOffice (soffice) is not installed; {INSTALL_HINT}",
+            module="soffice",
+            install_hint=INSTALL_HINT,
+        )
+    path = Path(found).resolve()
+    binary = path.with_name("soffice.bin")
+    return binary if binary.is_file() else path
+
+
+def find_python() -> str:
+    """The Python that has pyuno: ``CONVERSIO_OFFICE_PYTHON``, else Debian's ``/usr/bin/python3``."""
+    python = os.environ.get("CONVERSIO_OFFICE_PYTHON", "/usr/bin/python3")
+    try:
+        probe = subprocess.run(
+            [python, "-I", "-c", "import uno"], capture_output=True, timeout=30, check=False, env=_base_env()
+        )
+    except OSError:
+        probe = None
+    if probe is None or probe.returncode != 0:
+        raise MissingDependency(
+            f"{python} cannot import uno; {INSTALL_HINT}", module="uno", install_hint=INSTALL_HINT
+        )
+    return python
+
+
+def _base_env() -> dict[str, str]:
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": os.environ.get("LANG", "C.UTF-8")}
+
+
+def write_profile(profile: Path) -> None:
+    user = profile / "user"
+    user.mkdir(parents=True)
+    items = "".join(
+        f'<item oor:path="/{path}"><prop oor:name="{name}" oor:op="fuse">'
+        f"<value>{value}</value></prop></item>\n"
+        for (path, name), value in PROFILE_SETTINGS.items()
+    )
+    (user / "registrymodifications.xcu").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+        'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n' + items + "</oor:items>\n",
+        encoding="utf-8",
+    )
+
+
+def sweep_stale() -> None:
+    """Remove what killed soffices leave behind: profiles of dead processes, pipes nobody listens on.
+
+    A worker killed on timeout cannot clean up; neither can its soffice, which leaves its
+    pipes in ``/tmp`` (ours and LibreOffice's ``SingleOfficeIPC_*``). A pipe file that no
+    socket in ``/proc/net/unix`` is bound to any more is stale.
+    """
+    tmp = Path(tempfile.gettempdir())
+    for entry in tmp.glob(f"{PREFIX}*"):
+        match = _STALE.match(entry.name)
+        if match and entry.is_dir() and not entry.is_symlink() and not _pid_alive(int(match.group(1))):
+            shutil.rmtree(entry, ignore_errors=True)
+    try:
+        bound = {line.rsplit(None, 1)[-1] for line in Path("/proc/net/unix").read_text().splitlines()[1:]}
+    except OSError:
+        return
+    for pipe in Path("/tmp").glob(f"OSL_PIPE_{os.getuid()}_*"):
+        if str(pipe) not in bound and pipe.is_socket():
+            pipe.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _uncap_and_tie_to_parent() -> None:
+    """In the child: lift the worker's address-space cap, die with the parent."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+class Office:
+    """A warm ``soffice`` and the bridge that drives it; one per process."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[bytes] | None = None
+        self.profile: Path | None = None
+        self.pipe = ""
+        self.conversions = 0
+        self.starts = 0
+        self._python: str | None = None
+        self._lock = threading.Lock()  # one conversion at a time per soffice (inline executor, threads)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def alive(self) -> bool:
+        return (
+            self.process is not None
+            and self.process.poll() is None
+            and Path(f"/tmp/OSL_PIPE_{os.getuid()}_{self.pipe}").exists()
+        )
+
+    def ensure(self) -> None:
+        """Start soffice unless a healthy one with conversions left is running."""
+        if self.alive() and self.conversions < max_conversions():
+            return
+        self.stop()
+        self.start()
+
+    def start(self) -> None:
+        soffice = find_soffice()
+        if self._python is None:
+            self._python = find_python()
+        sweep_stale()
+        self.profile = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
+        write_profile(self.profile)
+        self.pipe = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        env = {**_base_env(), "HOME": str(self.profile)}
+        command = [
+            str(soffice),
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--norestore",
+            "--nolockcheck",
+            "--nodefault",
+            "--nofirststartwizard",
+            f"-env:UserInstallation={self.profile.as_uri()}",
+            f"--accept=pipe,name={self.pipe};urp;StarOffice.ComponentContext",
+        ]
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                cwd=self.profile,
+                start_new_session=True,
+                preexec_fn=_uncap_and_tie_to_parent,  # noqa: PLW1509 -- only setrlimit and prctl, no locks
+            )
+            code = self._wait_until_listening(deadline)
+            if code is None:
+                break
+            if code != RESTART_EXIT_CODE or time.monotonic() > deadline:
+                self.stop()
+                raise ConversionFailed(f"LibreOffice failed to start (exit code {code})", exit_code=code)
+        self.conversions = 0
+        self.starts += 1
+
+    def _wait_until_listening(self, deadline: float) -> int | None:
+        """None once the pipe is there; the exit code if soffice exited first."""
+        assert self.process is not None
+        while not self.alive():
+            code = self.process.poll()
+            if code is not None:
+                return code
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ConversionFailed("LibreOffice did not start in time")
+            time.sleep(0.05)
+        return None
+
+    def stop(self) -> None:
+        """Kill soffice's process group and remove its profile."""
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            self.process = None
+        if self.profile is not None:
+            shutil.rmtree(self.profile, ignore_errors=True)
+            self.profile = None
+        if self.pipe:
+            Path(f"/tmp/OSL_PIPE_{os.getuid()}_{self.pipe}").unlink(missing_ok=True)
+
+    def run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Run one bridge job; soffice is (re)started as needed and replaced after a failure."""
+        with self._lock:
+            return self._run(job, timeout)
+
+    def _run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        for attempt in (1, 2):
+            self.ensure()
+            answer = self._call(job, timeout)
+            if answer.get("error") == "NO_CONNECTION" and attempt == 1:
+                self.stop()
+                continue
+            self.conversions += 1
+            if not self.alive() or answer.get("error") == "FAILED":
+                self.stop()
+            return answer
+        raise AssertionError("unreachable")
+
+    def _call(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        assert self._python is not None
+        payload = json.dumps({**job, "pipe": self.pipe})
+        try:
+            done = subprocess.run(
+                [self._python, "-I", str(BRIDGE)],
+                input=payload.encode(),
+                capture_output=True,
+                timeout=timeout,
+                env={**_base_env(), "HOME": str(self.profile)},
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise Timeout(
+                f"LibreOffice took longer than {timeout:g} s and was stopped", timeout=timeout
+            ) from None
+        try:
+            answer: dict[str, Any] = json.loads(done.stdout.decode() or "{}")
+        except ValueError:
+            answer = {}
+        if "ok" not in answer and "error" not in answer:
+            tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
+            answer = {
+                "error": "FAILED",
+                "message": f"the UNO bridge failed: {' '.join(tail) or done.returncode}",
+            }
+        return answer
+
+
+_OFFICE: Office | None = None
+
+
+def office() -> Office:
+    """This process's warm LibreOffice (created on first use, stopped at exit)."""
+    global _OFFICE
+    if _OFFICE is None:
+        _OFFICE = Office()
+        atexit.register(_OFFICE.stop)
+    return _OFFICE

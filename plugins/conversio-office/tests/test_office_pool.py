@@ -1,0 +1,133 @@
+"""The warm pool in conversio's worker processes: one soffice per worker, reused, replaced, never leaked."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+from conversio_office.soffice import office
+from office_samples import sample_file
+
+import conversio
+from conversio.errors import ConversioError
+from conversio.limits import Limits
+from conversio.testing import make_conversio
+
+PLUGIN = "conversio_office.plugin"
+_OWNER = re.compile(r"name=conversio-office-(\d+)-")
+
+
+def soffices() -> dict[int, int]:
+    """pid of every conversio soffice.bin -> pid of the process that started it."""
+    found = {}
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        match = _OWNER.search(cmdline)
+        if proc.info["name"] == "soffice.bin" and match:
+            found[proc.pid] = int(match.group(1))
+    return found
+
+
+def ours(parent: int) -> set[int]:
+    """soffice pids started by a child (a worker) of ``parent``."""
+    children = {p.pid for p in psutil.Process(parent).children()}
+    return {pid for pid, owner in soffices().items() if owner in children}
+
+
+def gone_within(pids: set[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in pids):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def pooled(monkeypatch: pytest.MonkeyPatch) -> Iterator[conversio.Conversio]:
+    """One worker process whose soffice is replaced every 3 conversions."""
+    monkeypatch.setenv("CONVERSIO_OFFICE_MAX_CONVERSIONS", "3")
+    app = make_conversio(PLUGIN, executor="process", workers=1, cache=False)
+    yield app
+    app.close()
+
+
+def timed(app: conversio.Conversio, path: Path) -> float:
+    start = time.monotonic()
+    [artifact] = app.convert(path, to="pdf").run().artifacts
+    assert app.store.open(artifact.id).read(5) == b"%PDF-"
+    return time.monotonic() - start
+
+
+def test_warm_reuse_restart_and_replacement(pooled: conversio.Conversio, tmp_path: Path) -> None:
+    sample = sample_file("odt", tmp_path)
+    cold = timed(pooled, sample)
+    [first] = ours(os.getpid())
+    warm = timed(pooled, sample)
+    assert ours(os.getpid()) == {first}
+    assert warm < cold / 2, f"second conversion {warm:.2f} s, first {cold:.2f} s: not warm"
+
+    timed(pooled, sample)  # the third and last conversion of this soffice
+    timed(pooled, sample)
+    [second] = ours(os.getpid())
+    assert second != first and gone_within({first}, 5)
+
+    os.kill(second, signal.SIGKILL)
+    assert gone_within({second}, 5)
+    timed(pooled, sample)
+    [third] = ours(os.getpid())
+    assert third != second
+
+
+def test_timeout_leaves_no_soffice_behind(tmp_path: Path) -> None:
+    app = make_conversio(PLUGIN, executor="process", workers=1, cache=False, limits=Limits(timeout=4))
+    try:
+        timed(app, sample_file("odt", tmp_path))
+        started = ours(os.getpid())
+        assert len(started) == 1
+        [worker] = {soffices()[pid] for pid in started}
+        big = tmp_path / "big.csv"
+        big.write_text("\n".join(",".join(f"cell {r} {c}" for c in range(12)) for r in range(30000)))
+        with pytest.raises(ConversioError) as info:
+            app.convert(big, to="pdf").run()
+        assert info.value.code == "TIMEOUT"
+        assert gone_within(started, 5), "the killed worker's soffice is still running"
+        assert glob.glob(f"/tmp/conversio-office-{worker}-*")  # the killed worker could not clean up
+        assert timed(app, sample_file("odt", tmp_path)) > 0  # a new worker, a new soffice...
+        assert not glob.glob(f"/tmp/*conversio-office-{worker}-*")  # ...which swept the leftovers
+    finally:
+        app.close()
+    assert gone_within(started, 1)
+
+
+def test_inline_timeout_stops_soffice(tmp_path: Path) -> None:
+    """Without worker processes the bridge's own timeout applies, and soffice is killed with it."""
+    app = make_conversio(PLUGIN, cache=False, limits=Limits(timeout=3))
+    try:
+        timed(app, sample_file("odt", tmp_path))
+        pid = office().pid
+        assert pid is not None
+        big = tmp_path / "big.csv"
+        big.write_text("\n".join(",".join(f"cell {r} {c}" for c in range(12)) for r in range(30000)))
+        with pytest.raises(ConversioError) as info:
+            app.convert(big, to="pdf").run()
+        assert info.value.code == "TIMEOUT"
+        assert gone_within({pid}, 5)
+    finally:
+        app.close()
+
+
+def test_closing_the_pool_stops_soffice(tmp_path: Path) -> None:
+    app = make_conversio(PLUGIN, executor="process", workers=2, cache=False)
+    timed(app, sample_file("odt", tmp_path))
+    started = ours(os.getpid())
+    assert len(started) == 1
+    app.close()
+    assert gone_within(started, 10)
