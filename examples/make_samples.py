@@ -102,6 +102,13 @@ _CHAPTERS = (
 )
 
 
+# A4 with 2 cm margins, in twentieths of a point: the page size must not depend on the locale
+_A4 = (
+    '<w:sectPr><w:pgSz w:w="11906" w:h="16838"/>'
+    '<w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134"/></w:sectPr>'
+)
+
+
 def report_docx() -> bytes:
     """A 3-page Word document (one chapter a page), written as plain WordprocessingML."""
 
@@ -117,7 +124,7 @@ def report_docx() -> bytes:
             body.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
     document = (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="{_W}">'
-        f"<w:body>{''.join(body)}</w:body></w:document>"
+        f"<w:body>{''.join(body)}{_A4}</w:body></w:document>"
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo of `make demo`: plan a route, then run two real conversions on the files in examples/.
+# The demo of `make demo`: plan a route, then run real multi-hop conversions on the files in examples/.
 # Run it through `make demo`, which sets up .venv first. Results go to ./out/.
 # DEMO_BIN (default .venv/bin) and DEMO_OUT (default out) change where conversio and the results are;
 # tests/test_demo.py uses them.
@@ -20,15 +20,17 @@ step() {  # show a command, then run it
 echo "conversio demo: every conversion below is done by the plugins installed in .venv"
 step conversio plugins
 
-# How would a zip of images become a zip of WebP images? The router answers before anything runs.
-step conversio route zip zip --via webp --explain
+# The flagship: a Word document to one JPEG per page, zipped. The router plans it first.
+step conversio route docx zip --via jpg --explain
+step conversio convert examples/report.docx --to zip --via jpg -O dpi=100 -o "$OUT/report-pages.zip"
+step python -m zipfile -l "$OUT/report-pages.zip"
 
-# Unpack the album, convert each photo to WebP (in parallel), pack the results again.
+# Chaining: the document and a 3-page TIFF scan, each to PDF, merged, then encrypted.
+step conversio convert examples/report.docx examples/scan.tiff --to pdf \
+    --then merge --then encrypt:user_password=secret -o "$OUT/report-and-scan.pdf"
+
+# Archives: unpack the album, convert each photo to WebP (in parallel), pack the results again.
 step conversio convert examples/album.zip --to zip --via webp -o "$OUT/album-webp.zip"
 step python -m zipfile -l "$OUT/album-webp.zip"
-
-# A 3-page TIFF scan: one PNG per page, packed into a zip.
-step conversio convert examples/scan.tiff --to zip --via png -o "$OUT/scan-pages.zip"
-step python -m zipfile -l "$OUT/scan-pages.zip"
 
 printf '\nDone: the results are in %s/. Try `conversio formats` and `conversio converters --from png`.\n' "$OUT"

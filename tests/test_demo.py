@@ -9,6 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pikepdf
 import pytest
 from PIL import Image
 
@@ -37,12 +38,18 @@ def test_demo_script(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "chosen: zip → members (×items) → webp → zip" in result.stdout
+    assert "chosen: docx → pdf → jpg (×pages) → zip" in result.stdout
+
+    report = _images(tmp_path / "out/report-pages.zip")
+    assert sorted(report) == ["report-page001.jpg", "report-page002.jpg", "report-page003.jpg"]
+    # A4 (210 × 297 mm) at 100 dpi
+    assert {(im.format, im.size) for im in report.values()} == {("JPEG", (827, 1170))}
+
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(tmp_path / "out/report-and-scan.pdf")
+    with pikepdf.open(tmp_path / "out/report-and-scan.pdf", password="secret") as pdf:
+        assert len(pdf.pages) == 3 + 3
 
     album = _images(tmp_path / "out/album-webp.zip")
     assert sorted(album) == ["album/harbour.webp", "album/mountains.webp", "album/sunset.webp"]
     assert {(im.format, im.size) for im in album.values()} == {("WEBP", (800, 600))}
-
-    pages = _images(tmp_path / "out/scan-pages.zip")
-    assert len(pages) == 3
-    assert {(im.format, im.size) for im in pages.values()} == {("PNG", (600, 800))}
