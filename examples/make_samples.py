@@ -133,6 +133,47 @@ def report_docx() -> bytes:
     return buffer.getvalue()
 
 
+_ODP_NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0" office:version="1.2"'
+)
+_ODP_TYPE = "application/vnd.oasis.opendocument.presentation"
+
+
+def slides_odp() -> bytes:
+    """A 3-slide OpenDocument presentation, one title per slide."""
+    pages = "".join(
+        f'<draw:page draw:name="s{n}"><draw:frame svg:x="2cm" svg:y="2cm" svg:width="22cm" svg:height="4cm">'
+        f"<draw:text-box><text:p>{n}. {title}</text:p></draw:text-box></draw:frame></draw:page>"
+        for n, (title, _) in enumerate(_CHAPTERS, 1)
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODP_NS}>'
+        f"<office:body><office:presentation>{pages}</office:presentation></office:body>"
+        "</office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        f'<manifest:file-entry manifest:full-path="/" manifest:media-type="{_ODP_TYPE}"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(
+            zipfile.ZipInfo("mimetype", date_time=ZIP_DATE), _ODP_TYPE, compress_type=zipfile.ZIP_STORED
+        )
+        zf.writestr(zipfile.ZipInfo("META-INF/manifest.xml", date_time=ZIP_DATE), manifest)
+        zf.writestr(zipfile.ZipInfo("content.xml", date_time=ZIP_DATE), content)
+    return buffer.getvalue()
+
+
+FIGURES_CSV = "region,quarter,sales\nNorth,Q1,120\nSouth,Q1,95\nHarbour,Q1,40\nNorth,Q2,131\nSouth,Q2,102\n"
+
+
 def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)
@@ -159,6 +200,8 @@ def main() -> None:
             zf.writestr(info, written[name])
     written["album.zip"] = album.getvalue()
     written["report.docx"] = report_docx()
+    written["slides.odp"] = slides_odp()
+    written["figures.csv"] = FIGURES_CSV.encode()
 
     for name, data in written.items():
         (HERE / name).write_bytes(data)
