@@ -39,6 +39,30 @@ def make_pdf(
     return path
 
 
+def two_column_table(path: Path) -> Path:
+    """A page with a 3-row table: names at x=72, amounts right of them at x=372 (Courier 12 pt)."""
+    rows = [("Apples", "12"), ("Pears and quinces", "7"), ("Plums", "130")]
+    text = "".join(
+        f"BT /F1 12 Tf {x} {700 - 20 * i} Td ({cell}) Tj ET\n"
+        for i, row in enumerate(rows)
+        for x, cell in zip((72, 372), row, strict=True)
+    )
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Courier)
+    )
+    resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, 595, 842],
+        Resources=resources,
+        Contents=pdf.make_stream(text.encode()),
+    )
+    pdf.pages.append(pikepdf.Page(page))
+    pdf.save(path)
+    return path
+
+
 def encrypted_pdf(path: Path, user: str, owner: str = "owner-secret", pages: int = 2) -> Path:
     plain = make_pdf(path.with_name("plain-" + path.name), pages=pages, words=["secret"] * pages)
     with pikepdf.open(plain) as pdf:

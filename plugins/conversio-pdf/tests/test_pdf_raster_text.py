@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from pdf_samples import encrypted_pdf, make_pdf
+from pdf_samples import encrypted_pdf, make_pdf, two_column_table
 from PIL import Image
 
 from conversio.converters import Output
@@ -114,3 +114,16 @@ def test_encrypted_input_needs_the_right_password(run: Run, tmp_path: Path, conv
         assert info.value.code == "INVALID_PASSWORD"
         assert "s3cret" not in str(info.value.to_dict())
     assert len(run(converter_id, locked, password="s3cret")) >= 1
+
+
+def test_layout_keeps_columns_where_they_are(run: Run, tmp_path: Path) -> None:
+    table = two_column_table(tmp_path / "table.pdf")
+    (out,) = run("pdf.pdfium:pdf->txt", table, layout=True)
+    lines = out.path.read_text(encoding="utf-8").splitlines()
+    assert [line.split()[0] for line in lines] == ["Apples", "Pears", "Plums"]
+    # Courier is 7.2 pt wide at 12 pt: the amounts start 300 pt = ~41.7 columns right of the names
+    columns = {line.index(amount) for line, amount in zip(lines, ("12", "7", "130"), strict=True)}
+    assert len(columns) == 1 and abs(columns.pop() - 300 / 7.2) <= 1
+    assert "Pears and quinces" in lines[1]
+    (plain,) = run("pdf.pdfium:pdf->txt", table)
+    assert "Apples" in plain.path.read_text(encoding="utf-8")

@@ -69,6 +69,11 @@ def raster_specs() -> list[ConverterSpec]:
     ]
 
 
+_LAYOUT = Option(
+    "layout", "bool", default=False, help="keep the text where it is on the page (columns, indents, tables)"
+)
+
+
 def text_spec() -> ConverterSpec:
     return ConverterSpec(
         id=f"{PDFIUM}:pdf->txt",
@@ -77,7 +82,7 @@ def text_spec() -> ConverterSpec:
         run="conversio_pdf.text:extract_text",
         cost=2.0,
         lossy=True,
-        options=OptionsSchema.of(PAGES, PASSWORD),
+        options=OptionsSchema.of(PAGES, PASSWORD, _LAYOUT),
         install_hint=INSTALL_HINT,
         description="the text layer of each page (no OCR), pages separated by a form feed",
     )
