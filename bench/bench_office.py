@@ -21,7 +21,6 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -59,10 +58,29 @@ _SECTION = (
     '<w:sectPr><w:pgSz w:w="11906" w:h="16838"/>'
     '<w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134"/></w:sectPr>'
 )
-_WORDS = (
-    "conversion archive harbour quarterly region server pipeline review retention office report "
-    "figures budget schedule migration storage document network release planning customer"
-).split()
+WORDS = (
+    "conversion",
+    "archive",
+    "harbour",
+    "quarterly",
+    "region",
+    "server",
+    "pipeline",
+    "review",
+    "retention",
+    "office",
+    "report",
+    "figures",
+    "budget",
+    "schedule",
+    "migration",
+    "storage",
+    "document",
+    "network",
+    "release",
+    "planning",
+    "customer",
+)
 _BORDERS = "".join(
     f'<w:{side} w:val="single" w:sz="4" w:space="0" w:color="808080"/>'
     for side in ("top", "left", "bottom", "right", "insideH", "insideV")
@@ -75,7 +93,7 @@ def _run(text: str, size: int = 22, bold: bool = False) -> str:
 
 
 def _sentence(rng: random.Random) -> str:
-    words = [rng.choice(_WORDS) for _ in range(rng.randint(8, 16))]
+    words = [rng.choice(WORDS) for _ in range(rng.randint(8, 16))]
     return " ".join(words).capitalize() + "."
 
 
@@ -86,7 +104,7 @@ def _table(rng: random.Random, rows: int, columns: int) -> str:
     for row in range(rows):
         tcs = "".join(
             f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/></w:tcPr><w:p>'
-            + (_run(rng.choice(_WORDS).title(), bold=True) if row == 0 else _run(str(rng.randint(1, 9999))))
+            + (_run(rng.choice(WORDS).title(), bold=True) if row == 0 else _run(str(rng.randint(1, 9999))))
             + "</w:p></w:tc>"
             for _ in range(columns)
         )
@@ -102,7 +120,7 @@ def docx(pages: int, seed: int) -> bytes:
     rng = random.Random(seed)
     body: list[str] = []
     for page in range(1, pages + 1):
-        body.append(f"<w:p>{_run(f'{page}. {rng.choice(_WORDS).title()} notes', 36, bold=True)}</w:p>")
+        body.append(f"<w:p>{_run(f'{page}. {rng.choice(WORDS).title()} notes', 36, bold=True)}</w:p>")
         for _ in range(rng.randint(3, 6)):
             body.append(f"<w:p>{_run(' '.join(_sentence(rng) for _ in range(3)))}</w:p>")
         if rng.random() < 0.6:
@@ -397,4 +415,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -202,6 +202,16 @@ def test_ole2_of_no_known_kind_is_unsupported(tmp_path: Path) -> None:
     assert info.value.code == "UNSUPPORTED_FORMAT"
 
 
+@pytest.mark.parametrize("fmt", ["docx", "xlsx", "pptx"])
+def test_password_protected_ooxml_is_known_by_its_name(tmp_path: Path, fmt: str) -> None:
+    """An encrypted OOXML package is an OLE2 file: only its name tells docx from xlsx."""
+    data = OLE_HEAD + b"\x00" * 1024 + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 64
+    assert fmt_of(tmp_path, f"locked.{fmt}", data) == fmt
+    with pytest.raises(ConversioError) as info:
+        sniffed(write(tmp_path, "locked.pdf", data))  # a name claiming anything else is not believed
+    assert info.value.code == "UNSUPPORTED_FORMAT"
+
+
 def tar_bytes() -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:

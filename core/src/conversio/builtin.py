@@ -349,11 +349,17 @@ def _find_all(data: bytes, needle: bytes) -> list[int]:
 
 
 def _sniff_ole(path: Path) -> str | None:
+    """Office 97 files by their streams. A password-protected docx/xlsx/pptx is also an OLE2
+    file (an encrypted package), whose type only its name can tell: the name is believed
+    for those three formats and nothing else."""
     with path.open("rb") as fh:
         data = fh.read(_OLE_SCAN_BYTES)
     for stream, name in _OLE_STREAMS:
         if stream.encode("utf-16-le") in data:
             return name
+    if "EncryptedPackage".encode("utf-16-le") in data:
+        suffix = path.suffix.lower().lstrip(".")
+        return suffix if suffix in ("docx", "xlsx", "pptx") else None
     return None
 
 
