@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import io
 import math
+import os
 import random
 import shutil
 import subprocess
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--pages", type=int, default=50)
     parser.add_argument("--files", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     big, small = samples(args.pages, args.files)
     scanned = scans(args.files)
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     def row(label: str, times: dict[str, float], key: str, goal: str) -> list[str]:
         if key not in times:
             return [label, "skipped (not installed)", "—", goal]
-        return [label, f"{times[key]:.2f}", f"{times['conversio'] / times[key]:.2f}×", goal]
+        return [label, f"{times[key]:.3f}", f"{times['conversio'] / times[key]:.2f}×", goal]
 
     pages = args.pages
     rows = [
@@ -270,10 +271,11 @@ def main(argv: list[str] | None = None) -> None:
             f"Merging: (vector) the {len(small)} PDFs of 1–4 vector pages above ({total_pages} pages, "
             f"{sum(p.stat().st_size for p in small) / 1e6:.1f} MB);",
             f"(scans) {len(scanned)} one-page PDFs, each an A4 150-dpi JPEG embedded by img2pdf.",
-            "conversio runs the merge and",
-            "the encryption as two steps (two saves, the merged PDF stored in between); the pikepdf",
-            "rows show one save with encryption and the same two saves. qpdf: two CLI calls.",
-            "conversio: 2 worker processes, a filesystem store not synced to disk, result cache off.",
+            "conversio stores the inputs (hash + copy each), then runs the merge and the encryption as",
+            "two steps (two saves, the merged PDF stored in between); the pikepdf rows show one save",
+            "with encryption and the same two saves; qpdf: two CLI calls.",
+            f"conversio: {os.cpu_count()} worker processes, a filesystem store not synced to disk,",
+            "result cache off.",
         ],
     )
 

@@ -19,6 +19,8 @@ from conversio.engine.task import Produced, ProgressCallback, Task, execute
 from conversio.errors import Cancelled, ConversioError, ConversionFailed, Timeout
 
 _POLL_SECONDS = 0.05
+#: How long a worker asked to stop may take to clean up before it is killed.
+_STOP_GRACE = 3.0
 
 
 class Executor(Protocol):
@@ -70,7 +72,17 @@ class _Worker:
     conn: Connection
     tasks: int = 0
 
+    def stop(self) -> None:
+        """Ask the worker to exit (it cleans up what it started), then make sure of it."""
+        try:
+            self.conn.send(None)
+            self.process.wait(timeout=_STOP_GRACE)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        self.kill()
+
     def kill(self) -> None:
+        """SIGKILL the worker's whole process group (engines it started included)."""
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -148,11 +160,9 @@ class ProcessPoolExecutor:
             self._idle.put(worker)
             return
         if healthy:
-            try:
-                worker.conn.send(None)
-            except OSError:
-                pass
-        worker.kill()
+            worker.stop()
+        else:
+            worker.kill()
         with self._lock:
             self._started -= 1
 
@@ -211,11 +221,7 @@ class ProcessPoolExecutor:
                 worker = self._idle.get_nowait()
             except queue.Empty:
                 break
-            try:
-                worker.conn.send(None)
-            except OSError:
-                pass
-            worker.kill()
+            worker.stop()
 
 
 def _exit_code(process: subprocess.Popen[bytes]) -> int | None:

@@ -49,6 +49,10 @@ from conversio.stores.common import (
 STALE_AFTER = 3600.0
 
 
+#: From this size on, a file is copied by the kernel while this thread hashes it.
+PARALLEL_COPY_BYTES = 1024 * 1024
+
+
 class FilesystemStore:
     """Artifacts in a directory on the local disk (see the module docstring for the layout).
 
@@ -122,8 +126,9 @@ class FilesystemStore:
             except OSError as error:  # another mount of the same filesystem: copy instead
                 if error.errno != errno.EXDEV:
                     raise
-        spooled = self._spool_copy(source)
-        if spooled is None:  # the file changed while it was read: copy and hash in one pass
+        # a second thread pays off only for big files; small ones are copied and hashed in one pass
+        spooled = self._spool_copy(source) if source.stat().st_size >= PARALLEL_COPY_BYTES else None
+        if spooled is None:  # (or the file changed while it was read)
             with source.open("rb") as stream:
                 spooled = self._spool(stream)
         try:
