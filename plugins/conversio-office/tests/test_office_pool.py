@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conversio_office import soffice
 from conversio_office.soffice import office
 from office_samples import sample_file
 
@@ -131,3 +132,42 @@ def test_closing_the_pool_stops_soffice(tmp_path: Path) -> None:
     assert len(started) == 1
     app.close()
     assert gone_within(started, 10)
+
+
+def test_dead_bridge_is_replaced_with_its_soffice(app: conversio.Conversio, tmp_path: Path) -> None:
+    sample = sample_file("odt", tmp_path)
+    timed(app, sample)
+    warm = office()
+    soffice_pid, bridge_pid = warm.pid, warm.bridge_pid
+    assert soffice_pid is not None and bridge_pid is not None
+    timed(app, sample)
+    assert (warm.pid, warm.bridge_pid) == (soffice_pid, bridge_pid)  # one bridge, kept between documents
+    os.kill(bridge_pid, signal.SIGKILL)
+    assert gone_within({bridge_pid}, 5)
+    timed(app, sample)
+    assert warm.bridge_pid not in (None, bridge_pid) and warm.pid != soffice_pid
+    assert gone_within({soffice_pid}, 5)
+
+
+def test_an_endless_answer_is_cut_off(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A bridge that answers without end is read only up to the cap, then replaced."""
+    flood = tmp_path / "flood.py"
+    flood.write_text(
+        "import sys\n"
+        "for line in sys.stdin:\n"
+        "    if 'ping' in line:\n"
+        "        print('{\"ok\": true}', flush=True)\n"
+        "    else:\n"
+        "        while True:\n"
+        "            sys.stdout.write('x' * 65536)\n"
+    )
+    monkeypatch.setattr(soffice, "BRIDGE", flood)
+    bare = soffice.Office()
+    try:
+        start = time.monotonic()
+        answer = bare.run({"action": "convert"}, timeout=30)
+        assert answer["error"] == "FAILED" and "longer than" in answer["message"]
+        assert time.monotonic() - start < 20
+        assert bare.process is None and bare.bridge is None  # both stopped after the failure
+    finally:
+        bare.stop()

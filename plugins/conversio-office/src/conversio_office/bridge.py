@@ -1,25 +1,33 @@
 """The UNO side: a script run by the system Python that has ``python3-uno``.
 
 It never runs inside conversio's interpreter (pyuno is built for Debian's
-``/usr/bin/python3``, not for conversio's venv). conversio starts it once per
-conversion with a JSON job on stdin; it connects to the warm ``soffice`` over
-its named pipe, loads the document hidden, read-only, with macros never run and
-links never updated, stores it and answers one JSON object on stdout:
-``{"ok": true}`` or ``{"error": CODE, "message": ...}``. It imports nothing of
-conversio, only the standard library and uno.
+``/usr/bin/python3``, not for conversio's venv). conversio starts one bridge beside
+each warm ``soffice`` and keeps it for that soffice's life. The bridge reads JSON
+jobs, one per line, on stdin; it connects to soffice over its named pipe on the
+first job and keeps the connection; for each job it loads the document hidden,
+read-only, with macros never run and links never updated, stores it and answers
+one JSON line on stdout: ``{"ok": true}`` or ``{"error": CODE, "message": ...}``.
+Its stdout carries only these answers: everything else written to file
+descriptor 1 (UNO's own noise) goes to stderr. It imports nothing of conversio,
+only the standard library and uno.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import time
-from typing import Any
+from typing import Any, BinaryIO
 
 #: MacroExecutionMode.NEVER_EXECUTE and UpdateDocMode.NO_UPDATE.
 NEVER_EXECUTE = 0
 NO_UPDATE = 0
+
+
+#: Error messages are cut to this many characters (they may quote the document).
+MAX_MESSAGE = 2000
 
 
 class BridgeError(Exception):
@@ -28,25 +36,54 @@ class BridgeError(Exception):
         self.code = code
 
 
+class Session:
+    """The UNO connection to one soffice, opened on the first job and kept."""
+
+    def __init__(self) -> None:
+        self.uno: Any = None
+        self.pipe = ""
+        self.desktop: Any = None
+
+    def desktop_for(self, job: dict[str, Any]) -> Any:
+        if self.desktop is None or job["pipe"] != self.pipe:
+            self.uno = importlib.import_module("uno")
+            context = connect(self.uno, job["pipe"], float(job.get("connect_timeout", 10)))
+            self.desktop = context.ServiceManager.createInstanceWithContext(
+                "com.sun.star.frame.Desktop", context
+            )
+            self.pipe = job["pipe"]
+        return self.desktop
+
+
 def main() -> None:
-    job = json.load(sys.stdin)
-    try:
-        answer: dict[str, Any] = handle(job)
-    except BridgeError as exc:
-        answer = {"error": exc.code, "message": str(exc)}
-    except Exception as exc:  # anything else: the caller reports CONVERSION_FAILED
-        answer = {"error": "FAILED", "message": f"{type(exc).__name__}: {exc}"}
-    sys.stdout.write(json.dumps(answer))
-    sys.stdout.flush()
+    answers = _answer_channel()
+    session = Session()
+    for line in sys.stdin.buffer:
+        try:
+            job = json.loads(line)
+            answer: dict[str, Any] = handle(session, job)
+        except BridgeError as exc:
+            answer = {"error": exc.code, "message": str(exc)[:MAX_MESSAGE]}
+        except Exception as exc:  # anything else: the caller reports CONVERSION_FAILED
+            answer = {"error": "FAILED", "message": f"{type(exc).__name__}: {exc}"[:MAX_MESSAGE]}
+        answers.write(json.dumps(answer).encode() + b"\n")
+        answers.flush()
 
 
-def handle(job: dict[str, Any]) -> dict[str, Any]:
-    uno = importlib.import_module("uno")
-    context = connect(uno, job["pipe"], float(job.get("connect_timeout", 10)))
+def _answer_channel() -> BinaryIO:
+    """A private copy of stdout for the answers; file descriptor 1 itself then points at stderr."""
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return answers
+
+
+def handle(session: Session, job: dict[str, Any]) -> dict[str, Any]:
+    desktop = session.desktop_for(job)
     if job.get("action") == "ping":
+        desktop.getImplementationName()  # a round trip: fails once soffice is gone
         return {"ok": True}
-    smgr = context.ServiceManager
-    desktop = smgr.createInstanceWithContext("com.sun.star.frame.Desktop", context)
+    uno = session.uno
     doc = load(uno, desktop, job)
     try:
         shape(doc, job)

@@ -2,9 +2,12 @@
 
 Each conversio worker process lazily starts one headless ``soffice.bin`` with a
 throw-away profile, listening on a named pipe (no network socket), and keeps it
-for the next conversions. It is replaced after ``CONVERSIO_OFFICE_MAX_CONVERSIONS``
+for the next conversions, with one long-lived UNO bridge process beside it
+(``bridge.py``, run by the Python that has pyuno) that keeps its connection open:
+jobs go to the bridge as JSON lines on its stdin, one JSON line answers each on its
+stdout. Both are replaced together after ``CONVERSIO_OFFICE_MAX_CONVERSIONS``
 conversions (default 50), whenever it died, and after any failure that may have
-left it in a bad state. It runs in its own process group, without the worker's
+left it in a bad state. Each runs in its own process group, without the worker's
 address-space cap, and is killed with its parent (``PR_SET_PDEATHSIG``), so a
 worker killed on timeout leaves no LibreOffice behind. The pool size is therefore
 the worker count.
@@ -18,6 +21,7 @@ import json
 import os
 import re
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -34,7 +38,13 @@ from conversio_office.catalogue import INSTALL_HINT
 #: soffice.bin exits with this code after creating a fresh profile: start it again.
 RESTART_EXIT_CODE = 81
 STARTUP_SECONDS = 60.0
+#: A warm soffice that does not answer a ping within this is replaced.
+PING_SECONDS = 10.0
 BRIDGE = Path(__file__).with_name("bridge.py")
+#: The longest answer line read from the bridge; a longer one is a broken bridge, not an answer.
+MAX_ANSWER_BYTES = 64 * 1024
+#: How much of the bridge's stderr log is quoted when it fails.
+STDERR_TAIL_BYTES = 4096
 #: Profile folders and pipe names start with this, then the pid of the process that owns them.
 PREFIX = "conversio-office-"
 _STALE = re.compile(rf"^{PREFIX}(\d+)-")
@@ -163,10 +173,11 @@ def _uncap_and_tie_to_parent() -> None:
 
 
 class Office:
-    """A warm ``soffice`` and the bridge that drives it; one per process."""
+    """A warm ``soffice`` and the long-lived bridge that drives it; one pair per process."""
 
     def __init__(self) -> None:
         self.process: subprocess.Popen[bytes] | None = None
+        self.bridge: subprocess.Popen[bytes] | None = None
         self.profile: Path | None = None
         self.pipe = ""
         self.conversions = 0
@@ -178,16 +189,29 @@ class Office:
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
 
-    def alive(self) -> bool:
+    @property
+    def bridge_pid(self) -> int | None:
+        return self.bridge.pid if self.bridge is not None else None
+
+    def listening(self) -> bool:
+        """soffice runs and its pipe is there."""
         return (
             self.process is not None
             and self.process.poll() is None
             and Path(f"/tmp/OSL_PIPE_{os.getuid()}_{self.pipe}").exists()
         )
 
+    def alive(self) -> bool:
+        """soffice listens and its bridge runs."""
+        return self.listening() and self.bridge is not None and self.bridge.poll() is None
+
     def ensure(self) -> None:
-        """Start soffice unless a healthy one with conversions left is running."""
-        if self.alive() and self.conversions < max_conversions():
+        """Start soffice and its bridge unless a healthy pair with conversions left is running.
+
+        Healthy: both processes run, soffice's pipe is there, and a ping through the bridge makes
+        a round trip to soffice (a soffice killed a moment ago may not have been reaped yet).
+        """
+        if self.alive() and self.conversions < max_conversions() and self._answers_ping():
             return
         self.stop()
         self.start()
@@ -231,13 +255,40 @@ class Office:
             if code != RESTART_EXIT_CODE or time.monotonic() > deadline:
                 self.stop()
                 raise ConversionFailed(f"LibreOffice failed to start (exit code {code})", exit_code=code)
+        self._start_bridge(env)
+        answer = self._call({"action": "ping"}, max(1.0, deadline - time.monotonic()))
+        if "ok" not in answer:
+            self.stop()
+            raise ConversionFailed(f"the UNO bridge cannot reach LibreOffice: {answer.get('message', '')}")
         self.conversions = 0
         self.starts += 1
+
+    def _answers_ping(self) -> bool:
+        try:
+            return "ok" in self._call({"action": "ping"}, PING_SECONDS)
+        except Timeout:
+            return False
+
+    def _start_bridge(self, env: dict[str, str]) -> None:
+        """The bridge: its own process group, dies with us; stderr to a log in the profile."""
+        assert self._python is not None and self.profile is not None
+        with (self.profile / "bridge.log").open("wb") as log:
+            self.bridge = subprocess.Popen(
+                [self._python, "-I", str(BRIDGE)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env=env,
+                cwd=self.profile,
+                bufsize=0,
+                start_new_session=True,
+                preexec_fn=_uncap_and_tie_to_parent,  # noqa: PLW1509 -- only setrlimit and prctl, no locks
+            )
 
     def _wait_until_listening(self, deadline: float) -> int | None:
         """None once the pipe is there; the exit code if soffice exited first."""
         assert self.process is not None
-        while not self.alive():
+        while not self.listening():
             code = self.process.poll()
             if code is not None:
                 return code
@@ -248,17 +299,23 @@ class Office:
         return None
 
     def stop(self) -> None:
-        """Kill soffice's process group and remove its profile."""
-        if self.process is not None:
+        """Kill the process groups of the bridge and soffice, and remove the profile."""
+        for process in (self.bridge, self.process):
+            if process is None:
+                continue
             try:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                os.killpg(process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
             try:
-                self.process.wait(timeout=10)
+                process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-            self.process = None
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    stream.close()
+        self.bridge = None
+        self.process = None
         if self.profile is not None:
             shutil.rmtree(self.profile, ignore_errors=True)
             self.profile = None
@@ -284,33 +341,66 @@ class Office:
         raise AssertionError("unreachable")
 
     def _call(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
-        assert self._python is not None
-        payload = json.dumps({**job, "pipe": self.pipe})
+        """Send one job line to the bridge and read its answer line, within ``timeout``."""
+        assert self.bridge is not None and self.bridge.stdin is not None
+        payload = json.dumps({**job, "pipe": self.pipe}).encode() + b"\n"
+        deadline = time.monotonic() + timeout
         try:
-            done = subprocess.run(
-                [self._python, "-I", str(BRIDGE)],
-                input=payload.encode(),
-                capture_output=True,
-                timeout=timeout,
-                env={**_base_env(), "HOME": str(self.profile)},
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
+            self.bridge.stdin.write(payload)
+            line = self._read_answer(deadline)
+        except (BrokenPipeError, EOFError, ValueError) as exc:
+            return {"error": "FAILED", "message": f"the UNO bridge failed: {exc} {self._stderr_tail()}"}
+        except TimeoutError:
             self.stop()
             raise Timeout(
                 f"LibreOffice took longer than {timeout:g} s and was stopped", timeout=timeout
             ) from None
         try:
-            answer: dict[str, Any] = json.loads(done.stdout.decode() or "{}")
+            answer = json.loads(line)
         except ValueError:
-            answer = {}
-        if "ok" not in answer and "error" not in answer:
-            tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:]
-            answer = {
-                "error": "FAILED",
-                "message": f"the UNO bridge failed: {' '.join(tail) or done.returncode}",
-            }
+            answer = None
+        if not isinstance(answer, dict) or ("ok" not in answer and "error" not in answer):
+            return {"error": "FAILED", "message": f"the UNO bridge answered nonsense {self._stderr_tail()}"}
         return answer
+
+    def _read_answer(self, deadline: float) -> bytes:
+        """One line from the bridge's stdout: at most MAX_ANSWER_BYTES, by ``deadline``.
+
+        TimeoutError when the deadline passes, EOFError when the bridge closed its stdout
+        (it died), ValueError when the line is too long or more than one line came.
+        """
+        assert self.bridge is not None and self.bridge.stdout is not None
+        fd = self.bridge.stdout.fileno()
+        buffer = b""
+        while not buffer.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([fd], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(fd, MAX_ANSWER_BYTES + 1 - len(buffer))
+            if not chunk:
+                raise EOFError("it exited")
+            buffer += chunk
+            if len(buffer) > MAX_ANSWER_BYTES:
+                raise ValueError(f"its answer is longer than {MAX_ANSWER_BYTES} bytes")
+        if buffer.count(b"\n") != 1:
+            raise ValueError("it answered more than one line")
+        return buffer
+
+    def _stderr_tail(self) -> str:
+        """The last line the bridge wrote to its stderr log, if any (read from a bounded tail)."""
+        if self.profile is None:
+            return ""
+        try:
+            with (self.profile / "bridge.log").open("rb") as log:
+                log.seek(0, os.SEEK_END)
+                log.seek(max(0, log.tell() - STDERR_TAIL_BYTES))
+                tail = log.read().decode(errors="replace").strip().splitlines()[-1:]
+        except OSError:
+            return ""
+        return f"({' '.join(tail)})" if tail else ""
 
 
 _OFFICE: Office | None = None
