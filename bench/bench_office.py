@@ -14,6 +14,7 @@ the way to get it is printed.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import os
 import random
@@ -23,9 +24,9 @@ import statistics
 import subprocess
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 
@@ -37,29 +38,6 @@ SOFFICE = "soffice"
 UNOSERVER_HINT = (
     "/usr/bin/python3 -m venv --system-site-packages /tmp/unoserver-venv && "
     "/tmp/unoserver-venv/bin/pip install unoserver   (python3-uno must be installed)"
-)
-ZIP_DATE = (2024, 1, 1, 12, 0, 0)
-_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-_PARTS = {
-    "[Content_Types].xml": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/word/document.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
-    ),
-    "_rels/.rels": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/officeDocument" Target="word/document.xml"/></Relationships>'
-    ),
-}
-#: A4, 2 cm margins (twentieths of a point), so the layout does not depend on the locale.
-_SECTION = (
-    '<w:sectPr><w:pgSz w:w="11906" w:h="16838"/>'
-    '<w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134"/></w:sectPr>'
 )
 WORDS = (
     "conversion",
@@ -131,15 +109,18 @@ def docx(pages: int, seed: int) -> bytes:
             body.append(f"<w:p>{_run(_sentence(rng))}</w:p>")
         if page < pages:
             body.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
-    document = (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="{_W}">'
-        f"<w:body>{''.join(body)}{_SECTION}</w:body></w:document>"
-    )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in {**_PARTS, "word/document.xml": document}.items():
-            zf.writestr(zipfile.ZipInfo(name, date_time=ZIP_DATE), text)
-    return buffer.getvalue()
+    package: bytes = _samples().docx_package(body)
+    return package
+
+
+def _samples() -> Any:
+    """examples/make_samples.py, which writes the project's own sample documents."""
+    path = Path(__file__).resolve().parents[1] / "examples" / "make_samples.py"
+    spec = importlib.util.spec_from_file_location("make_samples", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def samples(count: int) -> tuple[list[Path], Path]:

@@ -122,6 +122,11 @@ def report_docx() -> bytes:
         body.extend(f"<w:p>{run(text, 24)}</w:p>" for _ in range(6))
         if number < len(_CHAPTERS):
             body.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
+    return docx_package(body)
+
+
+def docx_package(body: list[str]) -> bytes:
+    """A minimal .docx (A4) whose body is the given WordprocessingML blocks (``<w:p>``, ``<w:tbl>``)."""
     document = (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="{_W}">'
         f"<w:body>{''.join(body)}{_A4}</w:body></w:document>"
