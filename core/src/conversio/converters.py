@@ -156,6 +156,7 @@ class ConversionRequest:
         return Output(path, safe)
 
 
+_DRIVE = re.compile(r"^[A-Za-z]:")
 _UNSAFE = re.compile(r"[^\w.\- ()+,@=]+", re.UNICODE)
 
 
@@ -163,10 +164,10 @@ def safe_filename(name: str, default: str = "file") -> str:
     """A file name with no directory part, control characters or leading dots."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = _UNSAFE.sub("_", base).strip(" .")
-    return _fit_bytes(base, _MAX_NAME_BYTES) or default
+    return _fit_bytes(base, MAX_NAME_BYTES) or default
 
 
-_MAX_NAME_BYTES = 180  # file systems allow 255 bytes; leave room for suffixes like " (2)"
+MAX_NAME_BYTES = 180  # file systems allow 255 bytes; leave room for suffixes like " (2)"
 
 
 def _fit_bytes(name: str, limit: int) -> str:
@@ -184,10 +185,11 @@ def _fit_bytes(name: str, limit: int) -> str:
 def safe_relpath(name: str, default: str = "file") -> str:
     """A relative POSIX path whose every part is a :func:`safe_filename`.
 
-    ``..``, ``.`` and empty parts are dropped, so the result never leaves the
-    folder it is joined to.
+    A Windows drive (``C:``), ``..``, ``.`` and empty parts are dropped, so the
+    result never leaves the folder it is joined to; each part fits in 180 bytes.
     """
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    path = _DRIVE.sub("", name.replace("\\", "/"))
+    parts = [p for p in path.split("/") if p not in ("", ".", "..")]
     safe = [safe_filename(p) for p in parts]
     return "/".join(s for s in safe if s) or default
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import py7zr
 import pytest
-from conversio_archive.names import UniqueNames, safe_member_path
+from conversio_archive.names import UniqueNames
 
 import conversio
+from conversio.converters import safe_relpath
 from conversio.errors import ConversioError
 from conversio.testing import corpus_files
 
@@ -60,7 +61,7 @@ def test_corpus_archive_unpacks_like_its_library_lists_it(
     expected = reference(path, row["format"], password, tmp_path)
     assert expected, f"{path.name} has no regular files?"
     names = UniqueNames()
-    expected_safe = {names.claim(safe_member_path(name)): digest for name, digest in expected.items()}
+    expected_safe = {names.claim(safe_relpath(name)): digest for name, digest in expected.items()}
 
     if password is not None:
         with pytest.raises(ConversioError) as info:

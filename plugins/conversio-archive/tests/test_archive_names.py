@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conversio_archive.names import MAX_PART_BYTES, UniqueNames, numbered, safe_member_path
+from conversio_archive.names import UniqueNames, numbered
+
+from conversio.converters import MAX_NAME_BYTES, safe_relpath
 
 
 @pytest.mark.parametrize(
@@ -24,17 +26,17 @@ from conversio_archive.names import MAX_PART_BYTES, UniqueNames, numbered, safe_
         ("", "file"),
     ],
 )
-def test_safe_member_path_stays_inside(raw: str, safe: str) -> None:
-    assert safe_member_path(raw) == safe
+def test_safe_relpath_stays_inside(raw: str, safe: str) -> None:
+    assert safe_relpath(raw) == safe
 
 
 def test_long_names_are_shortened_in_bytes_keeping_the_extension() -> None:
     name = "é" * 300 + ".pdf"
-    safe = safe_member_path(f"folder/{name}")
+    safe = safe_relpath(f"folder/{name}")
     folder, leaf = safe.split("/")
     assert folder == "folder"
     assert leaf.endswith(".pdf")
-    assert len(leaf.encode("utf-8")) <= MAX_PART_BYTES
+    assert len(leaf.encode("utf-8")) <= MAX_NAME_BYTES
     assert leaf.startswith("é")
 
 

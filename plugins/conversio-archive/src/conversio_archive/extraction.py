@@ -13,10 +13,10 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import BinaryIO, TypeVar
 
-from conversio.converters import ConversionRequest, Output
+from conversio.converters import ConversionRequest, Output, safe_relpath
 from conversio.errors import ConversioError, ConversionFailed, CorruptFile, InvalidPassword
 from conversio_archive.budget import Budget, Declared
-from conversio_archive.names import UniqueNames, safe_member_path
+from conversio_archive.names import UniqueNames
 
 #: Bytes copied at a time: memory stays bounded whatever the member's size.
 CHUNK = 1024 * 1024
@@ -60,7 +60,7 @@ class Extraction:
 
     def reserve(self, member: str) -> Output:
         """The output a member called ``member`` will be written to (a safe, unused name)."""
-        name = self._names.claim(safe_member_path(member))
+        name = self._names.claim(safe_relpath(member))
         output = self.request.output(name)
         if output.name != name:  # names.py and conversio must agree on what is safe
             raise RuntimeError(f"member name {name!r} was changed to {output.name!r}")

@@ -1,41 +1,16 @@
 """Member names: made safe, kept relative, and never used twice.
 
-Packers and unpackers share one rule. A name keeps its folders but loses
-everything that could reach outside the folder it is written into: backslashes
-count as separators, a leading ``/`` or drive letter is dropped, ``.`` and
-``..`` parts are dropped, odd characters become ``_``. Two members that end up
-with the same name get a numbered suffix: ``a.png``, ``a (2).png``.
+Packers and unpackers make names safe with core's
+:func:`conversio.converters.safe_relpath` (folders kept, nothing that could reach
+outside the folder written into). Two members that end up with the same name get
+a numbered suffix: ``a.png``, ``a (2).png``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Set as AbstractSet
 
-from conversio.converters import safe_relpath
-
-_DRIVE = re.compile(r"^[A-Za-z]:")
 _COMPOUND_EXTENSIONS = (".tar.gz", ".tar.bz2", ".tar.xz")
-#: Most file systems allow 255 bytes per name, conversio's safe names 200
-#: characters; leave room for a " (N)" suffix.
-MAX_PART_BYTES = 180
-
-
-def safe_member_path(name: str) -> str:
-    """A relative POSIX path for the member ``name`` that stays inside any folder."""
-    name = _DRIVE.sub("", name.replace("\\", "/"))
-    return safe_relpath("/".join(_fit(part) for part in name.split("/")))
-
-
-def _fit(part: str) -> str:
-    """``part`` shortened to :data:`MAX_PART_BYTES` of UTF-8, keeping its extension."""
-    if len(part.encode("utf-8")) <= MAX_PART_BYTES:
-        return part
-    stem, ext = split_extension(part)
-    ext = ext[:16]
-    budget = MAX_PART_BYTES - len(ext.encode("utf-8"))
-    stem = stem.encode("utf-8")[:budget].decode("utf-8", "ignore")
-    return stem + ext
 
 
 def split_extension(name: str) -> tuple[str, str]:
@@ -70,7 +45,7 @@ class UniqueNames:
         self._dir_choice: dict[str, str] = {}
 
     def claim(self, path: str) -> str:
-        """A unique version of the safe relative ``path`` (see :func:`safe_member_path`)."""
+        """A unique version of the safe relative ``path`` (see :func:`conversio.converters.safe_relpath`)."""
         *folders, leaf = path.split("/")
         parent = ""
         original = ""

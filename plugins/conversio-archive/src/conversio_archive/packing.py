@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from conversio.converters import ConversionRequest, InputFile, Output, safe_filename
+from conversio.converters import ConversionRequest, InputFile, Output, safe_filename, safe_relpath
 from conversio.errors import InvalidRequest
-from conversio_archive.names import UniqueNames, safe_member_path, split_extension
+from conversio_archive.names import UniqueNames, split_extension
 
 #: The archive's name when it holds more than one file.
 DEFAULT_STEM = "archive"
@@ -23,4 +23,4 @@ def archive_output(request: ConversionRequest, extension: str) -> Output:
 def members(request: ConversionRequest) -> list[tuple[InputFile, str]]:
     """Each input with its member name, in input order: safe, relative and unique."""
     names = UniqueNames()
-    return [(item, names.claim(safe_member_path(item.name))) for item in request.inputs]
+    return [(item, names.claim(safe_relpath(item.name))) for item in request.inputs]
