@@ -546,3 +546,9 @@ def test_a_failing_converter_inside_a_reroute_is_avoided_on_retry(tmp_path: Path
     result = app.convert([fake(tmp_path, "x.fa"), fake(tmp_path, "y.fc")], to="fd").run()
     assert [a.name for a in result.artifacts] == ["x.fd", "y.fd"]
     assert result.warnings == ("fake.test:fa->fd failed (CONVERSION_FAILED); trying another route",)
+
+
+def test_unknown_executor_is_an_invalid_request() -> None:
+    with pytest.raises(ConversioError) as info:
+        make_conversio(executor="threads")
+    assert info.value.code == "INVALID_REQUEST"

@@ -91,7 +91,6 @@ class FormatRegistry:
         self._owners: dict[str, str] = {}
         self._lookup: dict[str, str] = {}
         self._by_extension: dict[str, str] = {}
-        self._by_media_type: dict[str, str] = {}
 
     def add(self, fmt: Format, owner: str = "?") -> None:
         """Register ``fmt``; a second plugin declaring the same name is an error."""
@@ -111,8 +110,6 @@ class FormatRegistry:
             self._lookup.setdefault(alias, fmt.name)
         for ext in fmt.extensions:
             self._by_extension.setdefault(ext, fmt.name)
-        for media_type in fmt.media_types:
-            self._by_media_type.setdefault(media_type.lower(), fmt.name)
 
     def __iter__(self) -> Iterator[Format]:
         return iter(sorted(self._formats.values(), key=lambda f: f.name))
@@ -140,10 +137,6 @@ class FormatRegistry:
 
     def by_extension(self, ext: str) -> Format | None:
         name = self._by_extension.get(ext.lower().lstrip("."))
-        return self._formats[name] if name else None
-
-    def by_media_type(self, media_type: str) -> Format | None:
-        name = self._by_media_type.get(media_type.split(";", maxsplit=1)[0].strip().lower())
         return self._formats[name] if name else None
 
     def owner(self, name: str) -> str:

@@ -16,7 +16,7 @@ from typing import Protocol
 import attrs
 
 from conversio.engine.task import Produced, ProgressCallback, Task, execute
-from conversio.errors import Cancelled, ConversioError, ConversionFailed, Timeout
+from conversio.errors import Cancelled, ConversioError, ConversionFailed, InvalidRequest, Timeout
 
 _POLL_SECONDS = 0.05
 #: How long a worker asked to stop may take to clean up before it is killed.
@@ -239,4 +239,4 @@ def make_executor(kind: str | Executor, workers: int | None = None) -> Executor:
         return ProcessPoolExecutor(workers)
     if kind == "inline":
         return InlineExecutor()
-    raise ValueError(f"unknown executor {kind!r}; use 'process' or 'inline'")
+    raise InvalidRequest(f"unknown executor {kind!r}; use 'process' or 'inline'", executor=kind)
