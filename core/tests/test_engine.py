@@ -552,3 +552,10 @@ def test_unknown_executor_is_an_invalid_request() -> None:
     with pytest.raises(ConversioError) as info:
         make_conversio(executor="threads")
     assert info.value.code == "INVALID_REQUEST"
+
+
+def test_plan_shows_the_routes_and_stores_nothing(tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin())
+    routes = app.convert(fake(tmp_path, "x.fa", "one\ntwo"), to="fd").then("fc").plan()
+    assert [r.formats for r in routes] == [["fa", "fb", "fc", "fd"], ["fd", "fc"]]
+    assert list(app.store.list()) == []

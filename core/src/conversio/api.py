@@ -161,11 +161,16 @@ class Conversio:
     def put(self, path: str | os.PathLike[str], *, name: str | None = None) -> tuple[Artifact, Sniffed]:
         """Store a local file after sniffing its format."""
         local = Path(path)
+        display = name or local.name
+        sniffed = self.sniff(local, name=display)
+        return self.store.put_file(local, name=display, format=sniffed.format), sniffed
+
+    def sniff(self, path: str | os.PathLike[str], *, name: str | None = None) -> Sniffed:
+        """The format of a local file, by its content (``name`` is what its name claims)."""
+        local = Path(path)
         if not local.is_file():
             raise InvalidRequest(f"no such file: {local}", file=str(local))
-        display = name or local.name
-        sniffed = sniff(local, self.registry.formats, self.host.sniff, name=display)
-        return self.store.put_file(local, name=display, format=sniffed.format), sniffed
+        return sniff(local, self.registry.formats, self.host.sniff, name=name or local.name)
 
     def _sniff_output(self, path: Path, name: str) -> str:
         """Sniff a member produced at run time; unrecognised content is ``bin``."""
@@ -223,10 +228,16 @@ class Conversion:
         return attrs.evolve(self, stages=(*self.stages, stage))
 
     def plan(self) -> list[Route]:
-        """The routes each stage would take (inputs are sniffed, nothing runs)."""
-        warnings: list[str] = []
-        artifacts = self.app._ingest(self.inputs, warnings)
-        return self.app.engine.plan([a.format for a in artifacts], self.stages, self.preferences)
+        """The routes each stage would take: inputs are sniffed, nothing is stored or run."""
+        formats: list[str] = []
+        for item in self.inputs:
+            if isinstance(item, Result):
+                formats.extend(a.format for a in item.artifacts)
+            elif isinstance(item, Artifact):
+                formats.append(self.app.store.get(item.id).format)
+            else:
+                formats.append(self.app.sniff(item).format)
+        return self.app.engine.plan(formats, self.stages, self.preferences)
 
     def run(self, *, on_event: EventHandler | None = None, cancel: threading.Event | None = None) -> Result:
         """Run the chain; every intermediate result stays in the store."""
