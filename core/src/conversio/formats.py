@@ -111,6 +111,15 @@ class FormatRegistry:
         for ext in fmt.extensions:
             self._by_extension.setdefault(ext, fmt.name)
 
+    def copy(self) -> FormatRegistry:
+        """An independent registry with the same formats (formats are immutable: no deep copy)."""
+        twin = FormatRegistry()
+        twin._formats = dict(self._formats)
+        twin._owners = dict(self._owners)
+        twin._lookup = dict(self._lookup)
+        twin._by_extension = dict(self._by_extension)
+        return twin
+
     def __iter__(self) -> Iterator[Format]:
         return iter(sorted(self._formats.values(), key=lambda f: f.name))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 from collections.abc import Mapping
@@ -203,7 +202,7 @@ def _merge(registry: Registry, scratch: Registry) -> None:
     Everything is checked before anything is added, so a conflict adds nothing.
     """
     check = Registry()
-    check.formats = copy.deepcopy(registry.formats)
+    check.formats = registry.formats.copy()
     check.converters = dict(registry.converters)
     check.stores = dict(registry.stores)
     for target in (check, registry):
