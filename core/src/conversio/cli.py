@@ -13,11 +13,14 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from conversio.errors import ConversioError, InvalidRequest
+
+if TYPE_CHECKING:
+    from conversio.api import Conversio
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,7 +72,7 @@ def handles_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _app() -> Any:
+def _app() -> Conversio:
     from conversio.api import default
 
     return default()
