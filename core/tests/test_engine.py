@@ -20,6 +20,7 @@ import pytest
 from conversio.api import Conversio
 from conversio.converters import Cardinality, ConversionRequest, ConverterSpec, Output
 from conversio.engine.executors import Executor, ProcessPoolExecutor
+from conversio.engine.runner import estimate_remaining
 from conversio.errors import ConversioError
 from conversio.events import Event, EventKind
 from conversio.limits import Limits
@@ -176,7 +177,16 @@ def test_events_of_a_run(executor: str | Executor, tmp_path: Path) -> None:
     progress = [e.fraction for e in events if e.step == 0 and e.kind is EventKind.PROGRESS]
     assert progress == sorted(progress) and progress[0] < 0.5 and progress[-1] == 1.0
     assert len(progress) >= 10  # the converter's own reports crossed over from the worker
+    etas = [e.eta for e in events if e.step == 0 and e.kind is EventKind.PROGRESS]
+    assert etas[-1] == 0.0 and all(eta is None or 0.0 <= eta < 5.0 for eta in etas)
     assert len(events[-2].artifacts) == 2  # the split step made two files
+
+
+def test_eta_is_the_pace_so_far() -> None:
+    assert estimate_remaining(0.05, 0.5) is None  # too early to tell
+    assert estimate_remaining(10.0, 0.001) is None
+    assert estimate_remaining(10.0, 0.25) == pytest.approx(30.0)
+    assert estimate_remaining(3.0, 1.0) == 0.0
 
 
 def test_second_identical_run_is_cached(executor: str | Executor, tmp_path: Path) -> None:

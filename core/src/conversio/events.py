@@ -25,7 +25,8 @@ class Event:
 
     ``step`` is the index of the step in the plan (``-1`` for plan events);
     ``item`` and ``items`` say which item of a mapped bundle this is about;
-    ``fraction`` is the progress of that item between 0 and 1.
+    ``fraction`` is the progress of that item between 0 and 1, and ``eta``
+    the seconds it is expected to take still (``None`` until it can be told).
     """
 
     kind: EventKind
@@ -35,6 +36,7 @@ class Event:
     items: int = 1
     fraction: float = 0.0
     message: str = ""
+    eta: float | None = None
     artifacts: tuple[str, ...] = ()
     error: dict[str, object] | None = None
 

@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -287,8 +288,11 @@ class Engine:
                 )
                 return artifacts
 
+        started = time.monotonic()
+
         def progress(fraction: float, message: str) -> None:
-            run.emit(Event(EventKind.PROGRESS, index, spec.id, item, items, fraction, message))
+            eta = estimate_remaining(time.monotonic() - started, fraction)
+            run.emit(Event(EventKind.PROGRESS, index, spec.id, item, items, fraction, message, eta))
 
         with ExitStack() as stack:
             files = tuple(
@@ -416,3 +420,12 @@ def _all_failed(errors: list[tuple[Route, ConversioError]]) -> ConversioError:
     ]
     tried = "; ".join(f"{a['converter']}: {a['message']}" for a in attempts)
     return ConversionFailed(f"every route failed ({tried})", attempts=attempts)
+
+
+def estimate_remaining(elapsed: float, fraction: float) -> float | None:
+    """Seconds still to go at the pace so far; ``None`` before the pace can be told."""
+    if fraction >= 1.0:
+        return 0.0
+    if fraction < 0.01 or elapsed < 0.2:
+        return None
+    return elapsed * (1.0 - fraction) / fraction
