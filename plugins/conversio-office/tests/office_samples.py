@@ -85,7 +85,9 @@ _ODF_NS = (
 )
 
 
-def _write_odf(path: Path, mimetype: str, body: str, automatic_styles: str = "") -> Path:
+def _write_odf(
+    path: Path, mimetype: str, body: str, automatic_styles: str = "", extra: dict[str, str] | None = None
+) -> Path:
     content = (
         f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_ODF_NS}>'
         f"<office:automatic-styles>{automatic_styles}</office:automatic-styles>"
@@ -96,12 +98,18 @@ def _write_odf(path: Path, mimetype: str, body: str, automatic_styles: str = "")
         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
         f'<manifest:file-entry manifest:full-path="/" manifest:media-type="{mimetype}"/>'
         '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-        "</manifest:manifest>"
+        + "".join(
+            f'<manifest:file-entry manifest:full-path="{name}" manifest:media-type="text/xml"/>'
+            for name in extra or {}
+        )
+        + "</manifest:manifest>"
     )
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(zipfile.ZipInfo("mimetype"), mimetype, compress_type=zipfile.ZIP_STORED)
         zf.writestr("META-INF/manifest.xml", manifest)
         zf.writestr("content.xml", content)
+        for name, text in (extra or {}).items():
+            zf.writestr(name, text)
     return path
 
 
@@ -147,6 +155,49 @@ def write_ods(path: Path, sheets: dict[str, list[list[str]]], formula: str = "")
         tables.append(f"<table:table table:name={quoteattr(name)}>{''.join(xml_rows)}</table:table>")
     body = f"<office:spreadsheet>{''.join(tables)}</office:spreadsheet>"
     return _write_odf(path, "application/vnd.oasis.opendocument.spreadsheet", body)
+
+
+_LIBRARY_DTD = '<!DOCTYPE {0} PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "{1}.dtd">'
+_LIBRARY_NS = 'xmlns:library="http://openoffice.org/2000/library"'
+
+
+def write_ods_with_macro(path: Path, marker: Path) -> Path:
+    """An ods whose A1 calls ``MARK()``, a Basic function stored in the document that writes ``marker``.
+
+    LibreOffice recalculates a spreadsheet written by another program when it loads it,
+    so the macro runs on load wherever document macros are allowed to run.
+    """
+    basic = (
+        "Function MARK() As Integer\n  Dim n As Integer\n  n = FreeFile\n"
+        f'  Open "{marker}" For Output As #n\n  Print #n, "macro ran"\n  Close #n\n'
+        "  MARK = 42\nEnd Function\n"
+    )
+    extra = {
+        "Basic/script-lc.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            + _LIBRARY_DTD.format("library:libraries", "libraries")
+            + f'<library:libraries {_LIBRARY_NS} xmlns:xlink="http://www.w3.org/1999/xlink">'
+            '<library:library library:name="Standard" library:link="false"/></library:libraries>'
+        ),
+        "Basic/Standard/script-lb.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            + _LIBRARY_DTD.format("library:library", "library")
+            + f'<library:library {_LIBRARY_NS} library:name="Standard" library:readonly="false" '
+            'library:passwordprotected="false"><library:element library:name="Module1"/></library:library>'
+        ),
+        "Basic/Standard/Module1.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            + _LIBRARY_DTD.format("script:module", "module")
+            + '<script:module xmlns:script="http://openoffice.org/2000/script" script:name="Module1" '
+            f'script:language="StarBasic">{escape(basic)}</script:module>'
+        ),
+    }
+    body = (
+        '<office:spreadsheet><table:table table:name="S"><table:table-row>'
+        '<table:table-cell table:formula="of:=MARK()" office:value-type="float" office:value="0">'
+        "<text:p>0</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet>"
+    )
+    return _write_odf(path, "application/vnd.oasis.opendocument.spreadsheet", body, extra=extra)
 
 
 def write_odp(path: Path, slides: list[str]) -> Path:
