@@ -24,7 +24,7 @@ def _libreoffice_ready() -> bool:
 
 LIBREOFFICE = _libreoffice_ready()
 #: Test files that run without LibreOffice.
-OFFICE_FREE = {"test_office_registration.py", "test_office_sweep.py"}
+OFFICE_FREE = {"test_office_registration.py", "test_office_sweep.py", "test_office_bridge.py"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

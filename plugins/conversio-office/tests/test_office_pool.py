@@ -171,3 +171,46 @@ def test_an_endless_answer_is_cut_off(monkeypatch: pytest.MonkeyPatch, tmp_path:
         assert bare.process is None and bare.bridge is None  # both stopped after the failure
     finally:
         bare.stop()
+
+
+def _bridge_failing_its_first_starts(tmp_path: Path, failures: int) -> Path:
+    """A bridge that answers every job with NO_CONNECTION the first ``failures`` times it is started,
+    and is the real bridge after that."""
+    script = tmp_path / "flaky_bridge.py"
+    script.write_text(
+        "import pathlib, runpy, sys\n"
+        f"starts = pathlib.Path({str(tmp_path / 'starts')!r})\n"
+        "starts.write_text(starts.read_text() + 'x' if starts.exists() else 'x')\n"
+        f"if len(starts.read_text()) <= {failures}:\n"
+        "    for line in sys.stdin:\n"
+        '        print(\'{"error": "NO_CONNECTION", "message": "not yet"}\', flush=True)\n'
+        f"runpy.run_path({str(soffice.BRIDGE)!r}, run_name='__main__')\n"
+    )
+    return script
+
+
+def test_a_failed_first_ping_gets_one_more_fresh_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(soffice, "BRIDGE", _bridge_failing_its_first_starts(tmp_path, 1))
+    bare = soffice.Office()
+    try:
+        bare.ensure()
+        assert (tmp_path / "starts").read_text() == "xx"
+        assert bare.starts == 1 and bare.alive()
+        assert bare.run({"action": "ping"}, timeout=30) == {"ok": True}
+    finally:
+        bare.stop()
+
+
+def test_two_failed_starts_give_up_cleanly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(soffice, "BRIDGE", _bridge_failing_its_first_starts(tmp_path, 2))
+    bare = soffice.Office()
+    try:
+        with pytest.raises(ConversioError) as caught:
+            bare.ensure()
+        assert caught.value.code == "CONVERSION_FAILED" and "not yet" in caught.value.message
+        assert (tmp_path / "starts").read_text() == "xx"
+        assert bare.process is None and bare.bridge is None and bare.profile is None
+    finally:
+        bare.stop()

@@ -172,6 +172,10 @@ def _uncap_and_tie_to_parent() -> None:
         pass
 
 
+class BridgeUnreachable(ConversionFailed):
+    """A freshly started soffice and bridge whose first ping failed."""
+
+
 class Office:
     """A warm ``soffice`` and the long-lived bridge that drives it; one pair per process."""
 
@@ -214,7 +218,10 @@ class Office:
         if self.alive() and self.conversions < max_conversions() and self._answers_ping():
             return
         self.stop()
-        self.start()
+        try:
+            self.start()
+        except BridgeUnreachable:  # a fresh pair that cannot talk: one more fresh pair, then give up
+            self.start()
 
     def start(self) -> None:
         soffice = find_soffice()
@@ -256,10 +263,13 @@ class Office:
                 self.stop()
                 raise ConversionFailed(f"LibreOffice failed to start (exit code {code})", exit_code=code)
         self._start_bridge(env)
-        answer = self._call({"action": "ping"}, max(1.0, deadline - time.monotonic()))
+        try:
+            answer = self._call({"action": "ping"}, max(1.0, deadline - time.monotonic()))
+        except Timeout:
+            answer = {"error": "TIMEOUT", "message": "no answer before the start-up deadline"}
         if "ok" not in answer:
             self.stop()
-            raise ConversionFailed(f"the UNO bridge cannot reach LibreOffice: {answer.get('message', '')}")
+            raise BridgeUnreachable(f"the UNO bridge cannot reach LibreOffice: {answer.get('message', '')}")
         self.conversions = 0
         self.starts += 1
 
