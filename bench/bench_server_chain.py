@@ -1,0 +1,206 @@
+"""docx → pdf → jpg (×pages) → zip over HTTP: stored results chained by id, vs in-process, vs
+downloading and re-uploading between steps.
+
+    python -m bench.bench_server_chain [--rounds 5] [--pages 3]
+
+Goal: chaining stored results over HTTP ≤ 1.15× the same three conversions in-process.
+A real ``conversio serve --dev`` runs on 127.0.0.1 (its own worker processes, so each
+side has a warm LibreOffice per worker); every round converts a document of its own, so no
+result cache helps either side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+from PIL import Image
+
+import conversio
+from bench.bench_office import docx
+from bench.common import median_of, write_report
+
+DPI = 72
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``conversio serve --dev`` on a free loopback port; waits (at most 60 s) for /healthz."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "conversio",
+        "serve",
+        "--dev",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data),
+    ]
+    env = {**os.environ, "CONVERSIO_STORE": ""}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"conversio serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("conversio serve did not answer /healthz within 60 s")
+
+
+def check_zip(data: bytes, pages: int) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        assert len(names) == pages, names
+        for name in names:
+            with Image.open(io.BytesIO(archive.read(name))) as image:
+                assert image.format == "JPEG"
+
+
+class Documents:
+    """A new document for every call, so no cache anywhere can answer."""
+
+    def __init__(self, folder: Path, pages: int) -> None:
+        self.folder, self.pages, self.count = folder, pages, 0
+
+    def next(self) -> Path:
+        self.count += 1
+        path = self.folder / f"report-{self.count}.docx"
+        path.write_bytes(docx(self.pages, seed=random.randrange(1 << 30)))
+        return path
+
+
+def stored_chain(client: httpx.Client, path: Path) -> bytes:
+    """Upload once; each step names the stored result of the one before."""
+    with path.open("rb") as handle:
+        upload = client.post("/v1/files", files={"file": (path.name, handle)})
+    upload.raise_for_status()
+    ids = [f["id"] for f in upload.json()["files"]]
+    for target in ("pdf", "jpg"):
+        body: dict[str, Any] = {"inputs": [{"fileId": i} for i in ids], "outputFormat": target, "store": True}
+        if target == "jpg":
+            body["options"] = {"dpi": DPI}
+        answer = client.post("/v1/convert", json=body)
+        answer.raise_for_status()
+        ids = [f["id"] for f in answer.json()["files"]]
+    final = client.post("/v1/convert", json={"inputs": [{"fileId": i} for i in ids], "outputFormat": "zip"})
+    final.raise_for_status()
+    return final.content
+
+
+def reupload_chain(client: httpx.Client, path: Path) -> bytes:
+    """What a client does without stored results: download each result and send it again."""
+    pdf = client.post(
+        "/v1/convert", files={"file": (path.name, path.read_bytes())}, data={"outputFormat": "pdf"}
+    )
+    pdf.raise_for_status()
+    pages = client.post(
+        "/v1/convert",
+        files={"file": ("report.pdf", pdf.content)},
+        data={"outputFormat": "jpg", "options": json.dumps({"dpi": DPI})},
+    )
+    pages.raise_for_status()
+    with zipfile.ZipFile(io.BytesIO(pages.content)) as bundle:
+        images = [("file", (name, bundle.read(name))) for name in bundle.namelist()]
+    final = client.post("/v1/convert", files=images, data={"outputFormat": "zip"})
+    final.raise_for_status()
+    return final.content
+
+
+def in_process_chain(app: conversio.Conversio, path: Path) -> bytes:
+    """The same three conversions, each on the result of the one before."""
+    pdf = app.convert(path, to="pdf").run()
+    pages = app.convert(pdf, to="jpg", options={"dpi": DPI}).run()
+    return app.convert(pages, to="zip").run().read_bytes()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--pages", type=int, default=3)
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="conversio-bench-chain-"))
+    documents = Documents(work, args.pages)
+    server, base = start_server(work / "server")
+    app = conversio.Conversio(store=(work / "store").as_uri() + "?durable=0", cache=False)
+    try:
+        with httpx.Client(base_url=base, timeout=120) as client:
+            runs = {
+                "in-process": lambda: in_process_chain(app, documents.next()),
+                "http-stored": lambda: stored_chain(client, documents.next()),
+                "http-reupload": lambda: reupload_chain(client, documents.next()),
+            }
+            for run in runs.values():  # warm: LibreOffice in every worker of both sides; results checked
+                for _ in range(os.cpu_count() or 1):
+                    check_zip(run(), args.pages)
+            times = median_of(runs, args.rounds)
+    finally:
+        app.close()
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+    base_time = times["in-process"]
+    rows = [
+        ["in-process: three `conversio.convert` calls", f"{base_time:.3f}", "1.00×", "—"],
+        [
+            "HTTP, stored results chained by id",
+            f"{times['http-stored']:.3f}",
+            f"{times['http-stored'] / base_time:.2f}×",
+            "≤ 1.15×",
+        ],
+        [
+            "HTTP, each result downloaded and uploaded again",
+            f"{times['http-reupload']:.3f}",
+            f"{times['http-reupload'] / base_time:.2f}×",
+            "—",
+        ],
+    ]
+    write_report(
+        "server-chain",
+        f"docx → pdf → jpg (×{args.pages} pages) → zip: over HTTP vs in-process",
+        ["run", "seconds (median)", "time / in-process", "goal"],
+        rows,
+        [
+            f"Median of {args.rounds} interleaved rounds; every round converts a new {args.pages}-page"
+            f" document (no cache can answer). JPEG at {DPI} dpi.",
+            "Server: `conversio serve --dev` on 127.0.0.1, its own worker processes (one per core)"
+            " and durable store; in-process: `conversio.Conversio` with its own workers, a store not"
+            " synced to disk, cache off. Both sides warmed first (a LibreOffice in every worker).",
+            "HTTP stored: POST /v1/files, then /v1/convert to pdf and to jpg with `store: true`, each"
+            " naming the ids of the results before, then to zip (the zip downloaded).",
+            "HTTP re-upload: the PDF downloaded and posted again, the page images unzipped and posted again.",
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
