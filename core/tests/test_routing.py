@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -271,6 +272,19 @@ def test_operations_are_never_used_by_the_router() -> None:
     with pytest.raises(NoRoute):
         make_router(shortcut).route("fa", "fc")
     assert shortcut.id not in {s.id for s in router.registry.edges()}
+
+
+def test_a_terminal_converter_only_ends_a_route() -> None:
+    terminal = attrs.evolve(edge("fa", "fb"), terminal=True)
+    router = make_router(terminal, edge("fb", "fc"), edge("fd", "fa"))
+    assert ids(router.route("fa", "fb")) == [terminal.id]
+    with pytest.raises(NoRoute):
+        router.route("fa", "fc")  # fa -> fb would have to be followed by fb -> fc
+    with pytest.raises(NoRoute):
+        router.route("fa", "fc", via=["fb"])
+    assert router.reachable("fa") == {"fb"}  # reached, never left
+    after_a_waypoint = router.route("fd", "fb", via=["fa"])
+    assert ids(after_a_waypoint) == ["test.eng:fd->fa", terminal.id]
 
 
 def test_operation_step_lookup() -> None:

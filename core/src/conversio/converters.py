@@ -35,7 +35,9 @@ class ConverterSpec:
     ``run`` names the function as ``"package.module:function"``; it is imported
     on first use, so registering a converter imports no engine. ``operation``
     names a same-format operation (``resize``, ``merge``): operations are only
-    run when asked for by name, never picked by the router.
+    run when asked for by name, never picked by the router. A ``terminal``
+    converter only ever ends a route: its output is not converted further (an
+    animated GIF made into a video has no sound to take on to an audio format).
     """
 
     id: str = attrs.field(validator=attrs.validators.matches_re(_ID))
@@ -51,6 +53,7 @@ class ConverterSpec:
     version: str = "1"
     description: str = ""
     plugin: str = ""
+    terminal: bool = False
 
     @property
     def engine(self) -> str:

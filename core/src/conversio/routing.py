@@ -193,10 +193,13 @@ class Router:
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
         self._by_source: dict[str, list[_Edge]] = {}
+        #: the terminal converters by source: only ever the last step of a route
+        self._terminal: dict[str, list[_Edge]] = {}
         #: converter id, engine or plugin name → the converter ids it names
         self._named: dict[str, set[str]] = {}
         for spec in registry.edges():
-            self._by_source.setdefault(spec.source, []).append((spec.cost, spec.id, spec.target))
+            edges = self._terminal if spec.terminal else self._by_source
+            edges.setdefault(spec.source, []).append((spec.cost, spec.id, spec.target))
             for name in (spec.id, spec.engine, spec.plugin):
                 self._named.setdefault(name, set()).add(spec.id)
         self._out: dict[str, tuple[list[_Edge], list[_Edge]]] = {}
@@ -315,6 +318,8 @@ class Router:
             edges, unpackers = self._edges_from(fmt)
             if unpackers and unpack and hops == 1:
                 edges = edges + unpackers  # unpacking is only ever the first step
+            if index == goal and fmt in self._terminal:
+                edges = edges + [e for e in self._terminal[fmt] if e[2] == target]  # only as the last step
             if fmt == ANY and REROUTE not in banned:
                 next_goal = via[index] if index < goal else target
                 if next_goal != ANY:
@@ -397,6 +402,7 @@ class Router:
                 if to not in seen:
                     seen.add(to)
                     frontier.append(to)
+            seen.update(to for _, _, to in self._terminal.get(fmt, ()))  # reached, never left
         return seen - {source, ANY}
 
     def sources_for(self, target: str) -> list[str]:
