@@ -1,0 +1,1 @@
+"""conversio-media: audio and video through ffmpeg."""

@@ -1,0 +1,180 @@
+"""Run one ffmpeg command: progress from ``-progress``, errors with codes, and no process left behind.
+
+ffmpeg runs as a child of this process, in its process group: when the engine kills
+a worker's group on timeout or cancellation, ffmpeg goes with it. Here, whatever
+stops the Python side (an exception, an interrupt, this function's own deadline)
+stops ffmpeg too: SIGTERM, a short grace, then SIGKILL (ffmpeg may ignore SIGTERM
+while it finishes writing). With ``PR_SET_PDEATHSIG`` ffmpeg is also killed if its
+parent dies without cleaning up.
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import IO
+
+from conversio.errors import ConversioError, ConversionFailed, CorruptFile, InvalidOption, Timeout
+from conversio_media.sandbox import GLOBAL_ARGS, clean_message
+
+#: Seconds ffmpeg gets to exit after SIGTERM before SIGKILL.
+TERMINATE_GRACE = 2.0
+#: At most this many progress reports a second.
+PROGRESS_INTERVAL = 0.25
+#: Outputs shorter than this share of the input's duration mean a damaged input ...
+MIN_SHARE = 0.5
+#: ... for inputs of at least this many seconds (shorter ones: container durations are rough).
+MIN_CHECKED = 0.2
+_PR_SET_PDEATHSIG = 1
+_EOF = None
+
+#: ffmpeg messages that say an encoder refused its settings (anything else it fails on is the input).
+_OPTION_MARKS = (
+    "error while opening encoder",
+    "error initializing output stream",
+    "incorrect parameters such as",
+    "not supported by the",
+    "invalid encoder",
+    "not divisible by",
+)
+#: ffmpeg messages about the machine, not the input.
+_SYSTEM_MARKS = ("no space left", "permission denied", "read-only file system", "cannot allocate memory")
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the parent dies (Linux; elsewhere nothing)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def command(compiled: Sequence[str]) -> list[str]:
+    """ffmpeg-python's command with the global settings and ``-progress pipe:1`` (four times a
+    second) after the binary."""
+    return [compiled[0], *GLOBAL_ARGS, "-progress", "pipe:1", "-stats_period", "0.25", *compiled[1:]]
+
+
+def run_ffmpeg(
+    cmd: Sequence[str],
+    *,
+    expected: float | None,
+    progress: Callable[[float, str], None],
+    timeout: float,
+    what: str,
+) -> float:
+    """Run ``cmd``; report progress as the share of ``expected`` seconds written.
+
+    Returns the seconds of media written (ffmpeg's last ``out_time``). A failure raises
+    ``CORRUPT_FILE`` (unreadable input), ``INVALID_OPTION`` (an encoder refused the settings)
+    or ``CONVERSION_FAILED``, with ffmpeg's last message in ``details["ffmpeg"]``; past
+    ``timeout`` seconds, ``TIMEOUT``.
+    """
+    process = subprocess.Popen(
+        list(cmd),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 -- only prctl, no locks taken
+    )
+    assert process.stdout is not None and process.stderr is not None
+    lines: queue.Queue[str | None] = queue.Queue()
+    errors: collections.deque[str] = collections.deque(maxlen=30)
+    readers = [
+        threading.Thread(
+            target=_pump, args=(process.stdout, lines.put, lambda: lines.put(_EOF)), daemon=True
+        ),
+        threading.Thread(target=_pump, args=(process.stderr, errors.append, lambda: None), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    deadline = time.monotonic() + timeout
+    last_report = written = 0.0
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=0.2)
+            except queue.Empty:
+                line = ""
+            if line is _EOF:
+                break
+            if time.monotonic() > deadline:
+                raise Timeout(f"{what} took longer than {timeout:g} s and was stopped", timeout=timeout)
+            key, _, value = line.partition("=")
+            if key == "out_time_us" and value.strip().lstrip("-").isdigit():
+                written = max(int(value), 0) / 1e6
+                now = time.monotonic()
+                if expected and now - last_report >= PROGRESS_INTERVAL:
+                    last_report = now
+                    progress(min(written / expected, 0.99), f"{written:.1f} of {expected:.1f} s")
+        try:
+            returncode = process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            raise Timeout(f"{what} took longer than {timeout:g} s and was stopped", timeout=timeout) from None
+        for reader in readers:
+            reader.join(timeout=1.0)
+    finally:
+        stop(process)
+    if returncode != 0:
+        raise failure(returncode, list(errors), what)
+    return written
+
+
+def check_complete(written: float, expected: float | None, what: str) -> None:
+    """ffmpeg can exit happily after decoding little of a damaged file: less than half of the
+    ``expected`` seconds written is ``CORRUPT_FILE``."""
+    if expected is not None and expected >= MIN_CHECKED and written < expected * MIN_SHARE:
+        raise CorruptFile(
+            f"{what}: only {written:.2f} s of {expected:.2f} s could be decoded; the input is damaged",
+            decoded=round(written, 3),
+            expected=round(expected, 3),
+        )
+
+
+def _pump(stream: IO[bytes], sink: Callable[[str], None], at_end: Callable[[], None]) -> None:
+    """Pass each non-empty line of ``stream`` to ``sink``, then call ``at_end``."""
+    try:
+        for raw in stream:
+            text = raw.decode("utf-8", "replace").strip()
+            if text:
+                sink(text)
+    finally:
+        stream.close()
+        at_end()
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Make sure ``process`` has exited: SIGTERM, ``TERMINATE_GRACE`` seconds, SIGKILL."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=TERMINATE_GRACE)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def failure(returncode: int, errors: list[str], what: str) -> ConversioError:
+    """The error for an ffmpeg that exited with ``returncode`` after printing ``errors``.
+
+    Killed, or failing for a reason of the machine's: ``CONVERSION_FAILED``; an encoder
+    refusing its settings: ``INVALID_OPTION``; anything else: the input could not be read,
+    ``CORRUPT_FILE``.
+    """
+    last = clean_message(errors[-1]) if errors else f"ffmpeg exit code {returncode}"
+    text = " ".join(errors).lower()
+    if returncode < 0:
+        return ConversionFailed(f"{what}: ffmpeg was killed by signal {-returncode}", ffmpeg=last)
+    if any(mark in text for mark in _SYSTEM_MARKS):
+        return ConversionFailed(f"{what}: ffmpeg failed: {last}", ffmpeg=last)
+    if any(mark in text for mark in _OPTION_MARKS):
+        return InvalidOption(f"{what}: the encoder refused these settings: {last}", ffmpeg=last)
+    return CorruptFile(f"{what}: the input cannot be decoded: {last}", ffmpeg=last)
