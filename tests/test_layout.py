@@ -26,7 +26,8 @@ def test_every_plugin_has_its_own_tox_env() -> None:
     all_plugin_deps = tox["plugins"]["deps"]
     for family in FAMILIES:
         assert family in env_list, f"add {family} to env_list in tox.ini"
-        assert family in own_envs, f"add {family} to [{generative}] in tox.ini"
+        own_env = family in own_envs or tox.has_section(f"testenv:{family}")
+        assert own_env, f"{family} has no testenv in tox.ini"
         assert f"plugins/conversio-{family}" in all_plugin_deps, f"add conversio-{family} to [plugins] deps"
 
 

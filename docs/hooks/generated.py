@@ -229,6 +229,14 @@ def corpus() -> str:
     return "\n".join(parts) if parts else "*No plugin yet.*"
 
 
+# -- plugin guides ---------------------------------------------------------------------------------
+def server_guide() -> str:
+    """The conversio-server README, less its title (the page has its own)."""
+    text = (ROOT / "plugins" / "conversio-server" / "README.md").read_text(encoding="utf-8")
+    body = text.split("\n", 1)[1]
+    return body.replace("](../../core)", "](../index.md)")
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "formats": formats,
     "converters": converters,
@@ -238,4 +246,5 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "cli-help": cli_help,
     "plugins": plugins,
     "corpus": corpus,
+    "server-guide": server_guide,
 }

@@ -1,0 +1,1 @@
+"""conversio's HTTP service: the native ``/v1`` API and ConvertAPI wire compatibility."""

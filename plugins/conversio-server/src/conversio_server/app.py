@@ -1,0 +1,116 @@
+"""``create_app``: the FastAPI application of ``conversio serve``.
+
+One :class:`conversio.Conversio` (worker processes, the settings' store) lives as long as the app;
+a background task deletes expired files. Routers: the native API under ``/v1``, ConvertAPI's wire protocol
+(:mod:`conversio_server.convertapi`) and the operational endpoints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from conversio_server import convertapi
+from conversio_server.middleware import RequestContextMiddleware
+from conversio_server.models import ErrorBody
+from conversio_server.responses import install_error_handlers
+from conversio_server.routes import convert, discovery, files, jobs, operations
+from conversio_server.service import Server
+from conversio_server.settings import ServerSettings
+
+if TYPE_CHECKING:
+    from conversio.api import Conversio
+
+log = logging.getLogger("conversio_server")
+
+DESCRIPTION = """conversio's conversion API: convert files synchronously, store them and chain conversions
+by id or URL, discover formats, converters and routes.
+
+Every error is `{"error": {"code", "message", "details", "requestId"}}`; every response carries
+`X-Request-Id`. Authenticate with `Authorization: Bearer <key>` (not in development mode)."""
+
+
+def v1_router() -> APIRouter:
+    """The native API, to be mounted under ``/v1``."""
+    router = APIRouter()
+    errors: dict[int | str, dict[str, Any]] = {
+        401: {"model": ErrorBody, "description": "No key, or an unknown or revoked one."},
+        403: {"model": ErrorBody, "description": "The key lacks the scope, or its quota is used up."},
+        429: {"model": ErrorBody, "description": "Over the key's rate limit (see Retry-After)."},
+    }
+    for module in (convert, files, jobs, discovery):
+        router.include_router(module.router, responses=errors)
+    return router
+
+
+def create_app(settings: ServerSettings | None = None, conversio: Conversio | None = None) -> FastAPI:
+    """The application. ``conversio`` defaults to one with every installed plugin, worker processes
+    and the settings' store; one passed in is used as it is and not closed by the app."""
+    settings = settings or ServerSettings.load()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = conversio is None
+        instance = conversio if conversio is not None else await run_in_threadpool(_make_conversio, settings)
+        server = await run_in_threadpool(Server, settings, instance)
+        app.state.server = server
+        app.state.guard = server.guard
+        sweeper = asyncio.create_task(_sweep_forever(server), name="conversio-sweep")
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            server.close()
+            if owned:
+                await run_in_threadpool(instance.close)
+
+    app = FastAPI(
+        title="conversio",
+        version=_version(),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(v1_router(), prefix="/v1", tags=["v1"])
+    app.include_router(convertapi.router)
+    app.include_router(operations.router, tags=["operations"])
+    return app
+
+
+def _make_conversio(settings: ServerSettings) -> Conversio:
+    from conversio.api import Conversio
+
+    return Conversio(
+        store=settings.store_url, executor="process", workers=settings.workers, cache=settings.cache
+    )
+
+
+async def _sweep_forever(server: Server) -> None:
+    """Really delete expired files (and forget old jobs) every ``sweep_interval`` seconds."""
+    while True:
+        await asyncio.sleep(server.settings.sweep_interval)
+        try:
+            deleted = await run_in_threadpool(server.sweep)
+        except Exception:
+            log.exception("sweeping the store failed")
+            continue
+        if deleted:
+            log.info("deleted %d expired file(s)", deleted)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("conversio-server")
+    except PackageNotFoundError:
+        return "0"

@@ -1,0 +1,413 @@
+"""The ConvertAPI v2 endpoints: existing ConvertAPI clients work by pointing their base URL here.
+
+``POST /convert/{from}/to/{to}``, ``POST /upload``, ``GET /d/{id}/{name}``, ``DELETE /d/{id}`` and
+``GET /user``; credentials as ``Authorization: Bearer``, ``?Secret=`` or ``?Token=``. Conversions go
+through the same :class:`~conversio_server.service.Server` as the native API; stored results are
+conversio's stored files, so their ids and URLs chain into either API without a download.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.message
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from conversio.errors import ConversioError, InvalidOption
+from conversio.stores.base import Artifact
+from conversio_server.auth import CONVERTAPI_QUERY_NAMES, Principal, guard_of, rate_limit_headers
+from conversio_server.convertapi import mapping
+from conversio_server.convertapi.errors import ConvertApiError, ConvertApiRoute, invalid_parameter
+from conversio_server.convertapi.params import (
+    FileRef,
+    Parameters,
+    is_file_parameter,
+    read_parameters,
+)
+from conversio_server.errors import ApiError
+from conversio_server.inputs import InputResolver
+from conversio_server.responses import JSON
+from conversio_server.routes.common import artifact_response, base_url, content_disposition, server_of
+from conversio_server.runner import wait_for
+from conversio_server.service import Server
+from conversio_server.uploads import UploadedFile, multipart_boundary, read_multipart, read_raw
+
+router = APIRouter(route_class=ConvertApiRoute, tags=["convertapi"])
+
+#: The path of a stored file on the ConvertAPI routes (after any prefix of the public URL); such a URL
+#: is an input without a download.
+DOWNLOAD_PATH = re.compile(r"(?:/.*)?/d/(?P<id>[A-Za-z0-9_-]{1,128})(?:/[^/]*)?")
+
+#: ``Timeout`` (seconds): ConvertAPI's range, and the wait when a request gives none.
+MIN_TIMEOUT, MAX_TIMEOUT, DEFAULT_TIMEOUT = 1.0, 1200.0, 300.0
+
+_CONVERT_DESCRIPTION = """ConvertAPI v2 compatible conversion (see docs/reference/convertapi.md).
+
+Parameters as a form (`File`, `Files[0]`, `StoreFile`, …), multipart (file parts `File`/`Files`) or JSON
+(`{"Parameters": [{"Name": "File", "FileValue": {"Id" | "Url" | "Name"+"Data"}}, …]}`). Answers
+`{"ConversionCost", "Files": [{"FileName", "FileExt", "FileSize", "FileId", "Url"}]}` with `StoreFile=true`,
+else the files inline as `FileData` (base64). Errors: `{"Code", "Message", "InvalidParameters"}`."""
+
+
+def admit(request: Request, scope: str) -> Principal:
+    """The caller, with ``scope``: its key from ``Authorization: Bearer``, ``?Secret=`` or ``?Token=``
+    (401, 403 or 429 otherwise), counted once against its tier's requests per minute."""
+    return guard_of(request).admit(request, scope, CONVERTAPI_QUERY_NAMES)
+
+
+def _json(request: Request, body: dict[str, Any]) -> Response:
+    return JSON(body, headers=rate_limit_headers(request))
+
+
+_FORM_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "File": {"type": "string", "description": "A FileId or a URL."},
+        "Files": {"type": "array", "items": {"type": "string"}, "description": "Several (also Files[0]…)."},
+        "Url": {"type": "string", "description": "An input fetched from a URL."},
+        "StoreFile": {"type": "boolean", "description": "Store the results and answer their Url."},
+        "Timeout": {"type": "integer", "minimum": 1, "maximum": 1200},
+        "FileName": {"type": "string", "description": "Name of the results."},
+    },
+    "additionalProperties": {
+        "type": "string",
+        "description": "Conversion parameters (docs/reference/convertapi.md).",
+    },
+}
+_JSON_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "Parameters": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "Name": {"type": "string"},
+                    "Value": {},
+                    "FileValue": {
+                        "type": "object",
+                        "properties": {
+                            "Id": {"type": "string"},
+                            "Url": {"type": "string"},
+                            "Name": {"type": "string"},
+                            "Data": {"type": "string", "description": "base64"},
+                        },
+                    },
+                    "FileValues": {"type": "array", "items": {"type": "object"}},
+                },
+                "required": ["Name"],
+            },
+        }
+    },
+}
+
+
+@router.post(
+    "/convert/{source}/to/{target}",
+    summary="Convert (ConvertAPI)",
+    description=_CONVERT_DESCRIPTION,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": _FORM_SCHEMA},
+                "multipart/form-data": {"schema": _FORM_SCHEMA},
+                "application/json": {"schema": _JSON_SCHEMA},
+            }
+        }
+    },
+)
+async def convert(request: Request, source: str, target: str) -> Response:
+    server = server_of(request)
+    principal = admit(request, "convert")
+    await run_in_threadpool(guard_of(request).check_quota, principal)
+    where = mapping.endpoint(server, source, target)
+    limit = principal.upload_limit(server.settings.max_upload_bytes)
+    with server.store.scratch_dir() as folder:
+        params = await read_parameters(
+            request, folder, max_file_bytes=limit, max_files=server.settings.max_files
+        )
+        store = params.flag("StoreFile", default=False)
+        timeout = params.number("Timeout", low=MIN_TIMEOUT, high=MAX_TIMEOUT) or DEFAULT_TIMEOUT
+        inputs = await _inputs(request, server, params, folder, limit)
+    order = mapping.order(server, where, inputs, params, store)
+    try:
+        conversion = await run_in_threadpool(server.conversion, order)
+        _, future = await run_in_threadpool(server.start, conversion, principal)
+        result = await wait_for(future, timeout)
+    except InvalidOption as exc:
+        raise mapping.option_error(exc, params) from None
+    if result is None:
+        raise ConvertApiError(
+            "TIMEOUT", f"The conversion did not finish within the Timeout of {timeout:g} seconds."
+        )
+    names = _output_names(result.artifacts, params.text("FileName"))
+    if store:
+        files = [_stored(request, a, name) for a, name in zip(result.artifacts, names, strict=True)]
+    else:
+        files = await run_in_threadpool(_inline, server, result.artifacts, names)
+    return _json(request, {"ConversionCost": 1, "Files": files})
+
+
+async def _inputs(
+    request: Request, server: Server, params: Parameters, folder: Path, limit: int
+) -> list[Artifact]:
+    """The stored inputs: ``File``, ``Files`` (in order), then ``Url``."""
+    for param in params:
+        name = param.name.lower()
+        if is_file_parameter(param.name) and name not in ("file", "files"):
+            raise invalid_parameter(param.name, "this server takes its inputs from File, Files or Url only")
+    resolver = InputResolver(server, request, folder, limit)
+    inputs: list[Artifact] = []
+    for name in ("File", "Files", "Url"):
+        for ref in params.files(name):
+            inputs.append(await _resolve(request, resolver, ref, params.spelling(name)))
+    if not inputs:
+        raise ConvertApiError(
+            "INVALID_REQUEST",
+            "Parameter validation error: File: a file is required (File, Files or Url).",
+            invalid={"File": ["a file is required (File, Files or Url)"]},
+        )
+    return inputs
+
+
+async def _resolve(request: Request, resolver: InputResolver, ref: FileRef, param: str) -> Artifact:
+    try:
+        if ref.upload is not None:
+            return await resolver.upload(ref.upload)
+        if ref.data is not None:
+            return await run_in_threadpool(
+                resolver.server.store_base64, ref.data, ref.name, resolver.folder, resolver.max_bytes
+            )
+        if ref.url is not None:
+            try:
+                urlsplit(ref.url.strip())
+            except ValueError as exc:
+                raise invalid_parameter(param, f"not a valid URL ({exc})") from None
+            own = _own_file_id(request, ref.url)
+            if own is not None:
+                return await resolver.file_id(own)
+            return await resolver.url(ref.url, ref.name)
+        assert ref.id is not None
+        return await resolver.file_id(ref.id)
+    except ApiError as exc:
+        if exc.status >= 500 or exc.code in ("FILE_TOO_LARGE", "RATE_LIMITED"):
+            raise
+        raise ConvertApiError(
+            exc.code, exc.message, status=exc.status, invalid={param: [exc.message]}
+        ) from None
+    except ConversioError as exc:
+        if exc.code != "FILE_NOT_FOUND":
+            raise
+        shown = ref.id or urlsplit(ref.url or "").path  # never a link's signature
+        message = f"File not found: {shown}"
+        raise ConvertApiError("FILE_NOT_FOUND", message, invalid={param: [message]}) from None
+
+
+def _own_file_id(request: Request, url: str) -> str | None:
+    """The id when ``url`` is a ``/d/{id}/{name}`` link of this server."""
+    parts = urlsplit(url.strip())
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    mine = {base_url(request).lower(), str(request.base_url).rstrip("/").lower()}
+    mine = {urlsplit(m)._replace(path="", query="", fragment="").geturl() for m in mine}
+    if origin not in mine:
+        return None
+    match = DOWNLOAD_PATH.fullmatch(parts.path)
+    return match.group("id") if match else None
+
+
+def _output_names(artifacts: Sequence[Artifact], wanted: str | None) -> list[str]:
+    """The results' names; ``FileName`` renames them (``name.ext``, or ``name-1.ext``… for several)."""
+    stem = (wanted or "").strip().replace("/", "_").replace("\\", "_")
+    if not stem:
+        return [a.name for a in artifacts]
+    names = []
+    for index, artifact in enumerate(artifacts, start=1):
+        ext = artifact.name.rsplit(".", 1)[1] if "." in artifact.name else artifact.format
+        numbered = f"{stem}-{index}" if len(artifacts) > 1 else stem
+        names.append(f"{numbered}.{ext}")
+    return names
+
+
+def _extension(name: str, fmt: str) -> str:
+    return name.rsplit(".", 1)[1].lower() if "." in name.strip(".") else fmt
+
+
+def download_url(request: Request, artifact: Artifact, name: str) -> str:
+    """``/d/{id}/{name}`` on this server, signed when the server signs links."""
+    url = f"{base_url(request)}/d/{artifact.id}/{quote(name, safe='')}"
+    return f"{url}?{server_of(request).signed_query(artifact)}"
+
+
+def _stored(request: Request, artifact: Artifact, name: str) -> dict[str, Any]:
+    return {
+        "FileName": name,
+        "FileExt": _extension(name, artifact.format),
+        "FileSize": artifact.size,
+        "FileId": artifact.id,
+        "Url": download_url(request, artifact, name),
+    }
+
+
+def _inline(server: Server, artifacts: Sequence[Artifact], names: Sequence[str]) -> list[dict[str, Any]]:
+    """The results with their content as ``FileData`` (blocking). They stay stored until they expire."""
+    files = []
+    for artifact, name in zip(artifacts, names, strict=True):
+        with server.store.open(artifact.id) as reader:
+            data = base64.b64encode(reader.read()).decode("ascii")
+        server.metrics.bytes_out.inc(artifact.size)
+        files.append(
+            {
+                "FileName": name,
+                "FileExt": _extension(name, artifact.format),
+                "FileSize": artifact.size,
+                "FileData": data,
+            }
+        )
+    return files
+
+
+@router.post(
+    "/upload",
+    summary="Upload a file (ConvertAPI)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def upload(request: Request) -> Response:
+    """The raw body (name from ``Content-Disposition``, RFC 5987 ``filename*`` included, or ``?filename=``),
+    a multipart form's first file, or the file at ``?url=``, streamed to the store:
+    ``{"FileId", "FileName", "FileExt"}``."""
+    server = server_of(request)
+    principal = admit(request, "convert")
+    limit = principal.upload_limit(server.settings.max_upload_bytes)
+    filename: str | None
+    with server.store.scratch_dir() as folder:
+        url = _query(request, "url")
+        if url is not None:
+            resolver = InputResolver(server, request, folder, limit)
+            ref = FileRef(url=url, name=_query(request, "filename"))
+            return _uploaded(request, await _resolve(request, resolver, ref, "url"))
+        boundary = multipart_boundary(request)
+        if boundary is not None:
+            parts, received = await read_multipart(
+                request, boundary, folder, max_file_bytes=limit, max_files=1
+            )
+            uploads = [p for p in parts if isinstance(p, UploadedFile)]
+            if not uploads:
+                raise invalid_parameter("File", "the form has no file")
+            path, filename = uploads[0].path, uploads[0].filename or None
+        else:
+            path, received = await read_raw(request, folder, max_bytes=limit)
+            filename = _query(request, "filename") or disposition_filename(
+                request.headers.get("content-disposition", "")
+            )
+        if received == 0:
+            raise invalid_parameter("File", "the uploaded file is empty")
+        artifact = await run_in_threadpool(server.store_file, path, filename or "file")
+    server.metrics.bytes_in.inc(received)
+    return _uploaded(request, artifact)
+
+
+def _uploaded(request: Request, artifact: Artifact) -> Response:
+    ext = artifact.format if artifact.format != "bin" else _extension(artifact.name, "bin")
+    return _json(request, {"FileId": artifact.id, "FileName": artifact.name, "FileExt": ext})
+
+
+def _query(request: Request, name: str) -> str | None:
+    return next((v for k, v in request.query_params.multi_items() if k.lower() == name and v.strip()), None)
+
+
+#: The charsets RFC 5987 allows in ``filename*``.
+_RFC5987_CHARSETS = frozenset({"utf-8", "iso-8859-1"})
+
+
+def disposition_filename(header: str) -> str | None:
+    """The file name of a ``Content-Disposition`` header: ``filename*=UTF-8''…`` (RFC 5987) over
+    ``filename="…"`` (RFC 6266)."""
+    if not header.strip():
+        return None
+    message = email.message.Message()
+    message["content-disposition"] = header
+    plain: str | None = None
+    for key, value in message.get_params(header="content-disposition") or []:
+        if key.lower() != "filename":
+            continue
+        if isinstance(value, tuple):  # the extended form: (charset, language, percent-decoded text)
+            charset, _, text = value
+            if (charset or "").lower() not in _RFC5987_CHARSETS:
+                continue
+            try:
+                return text.encode("latin-1").decode(charset).strip() or None
+            except UnicodeError:
+                continue
+        plain = plain or value.strip() or None
+    return plain
+
+
+async def _download(request: Request, file_id: str, name: str | None) -> Response:
+    server = server_of(request)
+    expires, signature = request.query_params.get("expires"), request.query_params.get("signature")
+    if signature is not None or expires is not None:
+        try:
+            expires_at = int(expires) if expires is not None else None
+        except ValueError:
+            raise invalid_parameter("expires", "must be a Unix time") from None
+        server.check_signature(file_id, expires_at, signature)
+    else:
+        admit(request, "read")
+    artifact = await run_in_threadpool(server.get, file_id)
+    response = artifact_response(request, artifact)
+    response.headers.update(rate_limit_headers(request))
+    if name:
+        response.headers["Content-Disposition"] = content_disposition(name)
+    return response
+
+
+@router.get("/d/{file_id}/{name}", summary="Download a stored file (ConvertAPI)")
+async def download_named(request: Request, file_id: str, name: str) -> Response:
+    return await _download(request, file_id, name)
+
+
+@router.get("/d/{file_id}", summary="Download a stored file (ConvertAPI)")
+async def download(request: Request, file_id: str) -> Response:
+    return await _download(request, file_id, None)
+
+
+@router.delete("/d/{file_id}", summary="Delete a stored file (ConvertAPI)")
+async def delete(request: Request, file_id: str) -> Response:
+    server = server_of(request)
+    admit(request, "convert")
+    await run_in_threadpool(server.get, file_id)
+    await run_in_threadpool(server.store.delete, file_id)
+    return _json(request, {})
+
+
+@router.get("/user", summary="Account information (ConvertAPI)")
+async def user(request: Request) -> Response:
+    """The key's account: ``Active``, its name and id, its tier, and the tier's monthly conversions
+    (``ConversionsTotal``; 0 when unlimited) with those used this month."""
+    principal = admit(request, "read")
+    guard = guard_of(request)
+    used = await run_in_threadpool(guard.used_conversions, principal)
+    return _json(
+        request,
+        {
+            "Active": True,
+            "FullName": principal.name,
+            "ApiKey": principal.key_id,
+            "Status": "Active",
+            "Tier": principal.tier.name,
+            "ConversionsTotal": principal.tier.monthly_conversions or 0,
+            "ConversionsConsumed": used,
+        },
+    )

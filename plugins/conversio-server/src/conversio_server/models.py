@@ -1,0 +1,134 @@
+"""The JSON shapes of the native API (they make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from conversio_server.errors import ApiError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputRef(_Strict):
+    """One input: exactly one of a stored file's id, a URL, or the content in base64."""
+
+    fileId: str | None = Field(None, description="Id of an uploaded file or a stored result.")
+    url: str | None = Field(
+        None, description="http(s) URL to fetch; a URL of this server's stored file is used without download."
+    )
+    base64: str | None = Field(None, description="The file's content, base64 encoded.")
+    name: str | None = Field(None, max_length=255, description="File name (for base64 content).")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> InputRef:
+        given = [k for k in ("fileId", "url", "base64") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of fileId, url or base64")
+        return self
+
+
+class StepSpec(_Strict):
+    """A step of a chain: an operation (``merge``, ``encrypt``…) or a conversion to a format."""
+
+    step: str = Field(..., min_length=1, max_length=64)
+    options: dict[str, Any] = Field(default_factory=dict)
+    via: list[str] = Field(default_factory=list, max_length=8)
+
+
+THEN_DESCRIPTION = (
+    "Steps applied in order after the conversion to `outputFormat`: each is an operation name "
+    '(`"merge"`), a format to convert to (`"zip"`), or an object '
+    '`{"step": "encrypt", "options": {"user_password": "x"}, "via": []}`. '
+    'Example: `["merge", {"step": "encrypt", "options": {"user_password": "secret"}}]`.'
+)
+
+
+class ConvertRequest(_Strict):
+    """``POST /v1/convert`` with a JSON body."""
+
+    inputs: list[InputRef] = Field(..., min_length=1, max_length=1000)
+    outputFormat: str | None = Field(
+        None, max_length=32, description="Target format; may be left out when `then` gives the steps."
+    )
+    via: list[str] = Field(default_factory=list, max_length=8, description="Formats to pass through.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Options of the conversion.")
+    then: list[str | StepSpec] = Field(default_factory=list, max_length=32, description=THEN_DESCRIPTION)
+    store: bool = Field(False, description="Keep the results and answer JSON with their URLs.")
+
+
+def parse_then(value: object) -> list[StepSpec]:
+    """The chain from JSON (a list of names or step objects), as step objects."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ApiError("INVALID_REQUEST", "'then' must be a list of steps", details={"then": value})
+    steps = []
+    for item in value:
+        if isinstance(item, StepSpec):
+            steps.append(item)
+        elif isinstance(item, str) and item.strip():
+            steps.append(StepSpec(step=item.strip()))
+        elif isinstance(item, dict):
+            try:
+                steps.append(StepSpec.model_validate(item))
+            except ValueError as exc:
+                raise ApiError(
+                    "INVALID_REQUEST", f"invalid step in 'then': {exc}", details={"step": item}
+                ) from None
+        else:
+            raise ApiError(
+                "INVALID_REQUEST", "each step of 'then' is a name or an object", details={"step": item}
+            )
+    return steps
+
+
+class StoredFile(BaseModel):
+    id: str
+    name: str
+    format: str
+    size: int
+    sha256: str
+    createdAt: str
+    expiresAt: str | None
+    url: str = Field(..., description="Metadata of the file (this server, with a key).")
+    contentUrl: str = Field(..., description="The content (with a key).")
+    downloadUrl: str = Field(..., description="The content, by a signed link that expires (no key needed).")
+
+
+class StoredFiles(BaseModel):
+    files: list[StoredFile]
+
+
+class ConvertResult(BaseModel):
+    jobId: str
+    files: list[StoredFile]
+    steps: list[str]
+    warnings: list[str]
+
+
+class JobView(BaseModel):
+    jobId: str
+    status: Literal["queued", "running", "completed", "failed"]
+    progress: float
+    step: str
+    createdAt: str
+    updatedAt: str
+    url: str
+    files: list[StoredFile]
+    warnings: list[str]
+    error: dict[str, Any] | None
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+    requestId: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail

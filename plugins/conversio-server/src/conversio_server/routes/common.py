@@ -1,0 +1,82 @@
+"""What the routes share: the server of the app, links, file responses."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from starlette.background import BackgroundTask
+from starlette.responses import Response, StreamingResponse
+
+from conversio.stores.base import Artifact
+from conversio_server.service import Server
+
+CHUNK = 256 * 1024
+
+
+def server_of(request: Request) -> Server:
+    server: Server = request.app.state.server
+    return server
+
+
+def base_url(request: Request) -> str:
+    """Where links point: the configured public URL, else the address this request came to."""
+    configured = server_of(request).settings.public_url
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def describe(request: Request, artifact: Artifact) -> dict[str, Any]:
+    """A stored file as the API shows it, with links to this server."""
+    return server_of(request).describe(artifact, base_url(request))
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the UTF-8 name (RFC 6266 / 5987)."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    header = f'attachment; filename="{ascii_name}"'
+    if ascii_name != filename:
+        header += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return header
+
+
+def artifact_response(request: Request, artifact: Artifact) -> Response:
+    """The artifact's content as an attachment, streamed from the store."""
+    server = server_of(request)
+    reader = server.store.open(artifact.id)
+
+    def chunks() -> Iterator[bytes]:
+        with reader:
+            while chunk := reader.read(CHUNK):
+                yield chunk
+
+    server.metrics.bytes_out.inc(artifact.size)
+    return StreamingResponse(
+        chunks(),
+        media_type=server.media_type(artifact.format),
+        headers={
+            "Content-Disposition": content_disposition(artifact.name),
+            "Content-Length": str(artifact.size),
+        },
+    )
+
+
+def temporary_file_response(request: Request, path: Path, filename: str, media_type: str) -> Response:
+    """A temporary file as an attachment; the file is removed once sent."""
+    size = path.stat().st_size
+    server_of(request).metrics.bytes_out.inc(size)
+
+    def chunks() -> Iterator[bytes]:
+        with path.open("rb") as reader:
+            while chunk := reader.read(CHUNK):
+                yield chunk
+
+    return StreamingResponse(
+        chunks(),
+        media_type=media_type,
+        headers={"Content-Disposition": content_disposition(filename), "Content-Length": str(size)},
+        background=BackgroundTask(os.unlink, path),
+    )

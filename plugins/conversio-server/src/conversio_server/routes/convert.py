@@ -1,0 +1,274 @@
+"""``POST /v1/convert``: synchronous conversion, from multipart uploads or a JSON body."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from conversio.stores.base import Artifact
+from conversio_server.access import Convert, upload_limit
+from conversio_server.auth import Principal
+from conversio_server.errors import ApiError
+from conversio_server.inputs import InputResolver
+from conversio_server.jobs import Job
+from conversio_server.models import (
+    THEN_DESCRIPTION,
+    ConvertRequest,
+    ConvertResult,
+    ErrorBody,
+    StepSpec,
+    parse_then,
+)
+from conversio_server.responses import JSON
+from conversio_server.routes.common import (
+    artifact_response,
+    base_url,
+    describe,
+    server_of,
+    temporary_file_response,
+)
+from conversio_server.runner import wait_for
+from conversio_server.service import Order
+from conversio_server.uploads import (
+    Field,
+    UploadedFile,
+    check_declared_length,
+    multipart_boundary,
+    read_multipart,
+    too_large,
+)
+
+router = APIRouter()
+
+#: The largest JSON body of ``POST /v1/convert`` (it is parsed in memory, base64 inputs included).
+MAX_JSON_BYTES = 64 * 1024 * 1024
+
+#: Multipart fields with a meaning of their own; any other text field is an option of the conversion.
+_RESERVED = {"file", "fileId", "url", "outputFormat", "via", "then", "options", "store"}
+
+_MULTIPART_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "file": {
+            "type": "array",
+            "items": {"type": "string", "format": "binary"},
+            "description": "Input files.",
+        },
+        "fileId": {"type": "array", "items": {"type": "string"}, "description": "Stored files as inputs."},
+        "url": {"type": "array", "items": {"type": "string"}, "description": "Input URLs."},
+        "outputFormat": {"type": "string", "description": "Target format (jpg, pdf, zip…)."},
+        "via": {"type": "array", "items": {"type": "string"}, "description": "Formats to pass through."},
+        "then": {"type": "string", "description": "A JSON list of steps. " + THEN_DESCRIPTION},
+        "options": {"type": "string", "description": "Options of the conversion as a JSON object."},
+        "store": {"type": "boolean", "description": "Keep the results and answer JSON with their URLs."},
+    },
+    "additionalProperties": {"type": "string", "description": "Any other field is an option (quality=85)."},
+}
+
+_DESCRIPTION = """Convert files synchronously.
+
+**Multipart** (`multipart/form-data`): `file` (repeat it for several inputs; `fileId` and `url` add stored
+files and URLs), `outputFormat`, optional `via` (repeatable), `then` (a JSON list of steps), `options`
+(a JSON object); any other text field is an option too (`quality=85`).
+
+**JSON** (`application/json`): `{"inputs": [{"fileId": …} | {"url": …} | {"base64": …, "name": …}],
+"outputFormat": "jpg", "via": [], "options": {}, "then": [], "store": false}`.
+
+Chains: `then` lists the steps after the conversion to `outputFormat`, each an operation name (`"merge"`),
+a format (`"zip"`) or `{"step": "encrypt", "options": {"user_password": "x"}}`, e.g.
+`outputFormat=pdf`, `then=["merge", {"step": "encrypt", "options": {"user_password": "secret"}}]`.
+
+Answers the file itself (`Content-Disposition: attachment`), a zip when the result is several files, or
+with `store=true` JSON describing the stored results with their URLs; these ids and URLs are valid inputs
+of the next conversion (no download and re-upload). A conversion that takes longer than the sync limit
+answers **202** with a job to poll at `GET /v1/jobs/{id}`."""
+
+
+@router.post(
+    "/convert",
+    summary="Convert files",
+    description=_DESCRIPTION,
+    responses={
+        200: {
+            "description": "The converted file (or a zip of several), or with store=true their description.",
+            "content": {
+                "application/octet-stream": {},
+                "application/json": {"schema": ConvertResult.model_json_schema()},
+            },
+        },
+        202: {"description": "Still running: poll the job."},
+        400: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+        413: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        503: {"model": ErrorBody},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
+                "application/json": {"schema": {"$ref": "#/components/schemas/ConvertRequest"}},
+            },
+        }
+    },
+)
+async def convert(request: Request, principal: Principal = Convert) -> Response:
+    server = server_of(request)
+    limit = upload_limit(principal, server.settings.max_upload_bytes)
+    with server.store.scratch_dir() as folder:
+        resolver = InputResolver(server, request, folder, limit)
+        boundary = multipart_boundary(request)
+        if boundary is not None:
+            parts, received = await read_multipart(
+                request, boundary, folder, max_file_bytes=limit, max_files=server.settings.max_files
+            )
+            server.metrics.bytes_in.inc(received)
+            order = await _order_from_form(parts, resolver)
+        elif _is_json(request):
+            order = await _order_from_json(request, resolver, limit)
+        else:
+            raise ApiError(
+                "UNSUPPORTED_MEDIA_TYPE",
+                "send multipart/form-data or application/json",
+                details={"contentType": request.headers.get("content-type", "")},
+            )
+    job, future = await run_in_threadpool(lambda: server.start(server.conversion(order), principal))
+    result = await wait_for(future, server.settings.sync_timeout)
+    if result is None:
+        return _accepted(request, job)
+    artifacts = result.artifacts
+    if order.store:
+        body = {
+            "jobId": job.id,
+            "files": [describe(request, a) for a in artifacts],
+            "steps": list(result.steps),
+            "warnings": list(result.warnings),
+        }
+        return JSON(body)
+    if len(artifacts) == 1:
+        return artifact_response(request, artifacts[0])
+    path = await run_in_threadpool(server.write_zip, artifacts, server.tmp_dir)
+    return temporary_file_response(request, path, _bundle_name(order.inputs), "application/zip")
+
+
+def _is_json(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
+def _accepted(request: Request, job: Job) -> Response:
+    """202 with the job to poll."""
+    url = f"{base_url(request)}/v1/jobs/{job.id}"
+    body = {"jobId": job.id, "status": job.status.value, "url": url}
+    return JSON(body, status_code=202, headers={"Location": url, "Retry-After": "1"})
+
+
+def _bundle_name(inputs: Sequence[Artifact]) -> str:
+    stem = inputs[0].name.rsplit(".", 1)[0] if inputs else "results"
+    return f"{stem or 'results'}.zip"
+
+
+async def _order_from_form(parts: Sequence[Field | UploadedFile], resolver: InputResolver) -> Order:
+    inputs: list[Artifact] = []
+    target: str | None = None
+    via: list[str] = []
+    then: list[StepSpec] = []
+    options: dict[str, Any] = {}
+    store = False
+    for part in parts:
+        if isinstance(part, UploadedFile):
+            if part.name != "file":
+                raise ApiError("INVALID_REQUEST", f"files go in the field 'file', not {part.name!r}")
+            inputs.append(await resolver.upload(part))
+        elif part.name == "file":
+            raise ApiError("INVALID_REQUEST", "the field 'file' must be a file (with a filename)")
+        elif part.name == "fileId":
+            inputs.append(await resolver.file_id(part.value))
+        elif part.name == "url":
+            inputs.append(await resolver.url(part.value))
+        elif part.name == "outputFormat":
+            target = part.value.strip() or None
+        elif part.name == "via":
+            via.extend(v.strip() for v in part.value.split(",") if v.strip())
+        elif part.name == "then":
+            then.extend(_then_field(part.value))
+        elif part.name == "options":
+            options.update(_json_object(part.value, "options"))
+        elif part.name == "store":
+            store = _flag(part.value, "store")
+        else:
+            options[part.name] = part.value
+    return Order(tuple(inputs), target, tuple(via), options, tuple(then), store)
+
+
+async def _order_from_json(request: Request, resolver: InputResolver, limit: int) -> Order:
+    # base64 inputs are for small files (larger ones go to /v1/files first): the body is held in memory
+    max_body = min((limit // 3 + 1) * 4 + 1024 * 1024, MAX_JSON_BYTES)
+    check_declared_length(request, max_body)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_body:
+            raise too_large(max_body, "the request body")
+    try:
+        data = ConvertRequest.model_validate_json(bytes(body))
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+    inputs = [await resolver.resolve(ref) for ref in data.inputs]
+    return Order(
+        tuple(inputs),
+        data.outputFormat,
+        tuple(data.via),
+        dict(data.options),
+        tuple(parse_then(data.then)),
+        data.store,
+    )
+
+
+def _invalid(exc: ValidationError) -> ApiError:
+    problems = [
+        {"location": [str(p) for p in e.get("loc", ())], "message": e.get("msg", ""), "type": e.get("type")}
+        for e in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+    first = problems[0] if problems else {"location": [], "message": "invalid body"}
+    where = ".".join(first["location"]) or "body"
+    return ApiError("INVALID_REQUEST", f"{where}: {first['message']}", details={"errors": problems})
+
+
+def _then_field(value: str) -> list[StepSpec]:
+    text = value.strip()
+    if not text:
+        return []
+    if text[0] in '[{"':
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            raise ApiError("INVALID_REQUEST", "'then' is not valid JSON", details={"then": value}) from None
+        return parse_then(parsed if isinstance(parsed, list) else [parsed])
+    return parse_then([text])
+
+
+def _json_object(value: str, what: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(value) if value.strip() else {}
+    except ValueError:
+        raise ApiError("INVALID_REQUEST", f"{what!r} is not valid JSON", details={what: value}) from None
+    if not isinstance(parsed, dict):
+        raise ApiError("INVALID_REQUEST", f"{what!r} must be a JSON object", details={what: value})
+    return parsed
+
+
+def _flag(value: str, what: str) -> bool:
+    low = value.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("", "0", "false", "no", "off"):
+        return False
+    raise ApiError("INVALID_REQUEST", f"{what!r} must be true or false", details={what: value})

@@ -1,0 +1,70 @@
+"""Discovery: formats, converters with their option schemas, and routes with their explanation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from conversio_server.access import Read
+from conversio_server.auth import Principal
+from conversio_server.models import ErrorBody
+from conversio_server.routes.common import server_of
+
+router = APIRouter()
+
+_VIA = Query([], max_length=8, description="Waypoints (repeat, or separate with commas).")
+
+
+@router.get("/formats", summary="Known formats")
+async def formats(request: Request, principal: Principal = Read) -> Any:
+    server = server_of(request)
+    readable = {c.source for c in server.conversio.registry.converters.values()}
+    writable = set(server.output_formats())
+    return {
+        "formats": [
+            {
+                "name": f.name,
+                "kind": f.kind.value,
+                "description": f.description,
+                "extensions": list(f.extensions),
+                "mediaTypes": list(f.media_types),
+                "aliases": list(f.aliases),
+                "readable": f.name in readable,
+                "writable": f.name in writable,
+            }
+            for f in server.conversio.formats
+        ]
+    }
+
+
+@router.get(
+    "/converters",
+    summary="Converters and operations, with their option schemas",
+    responses={400: {"model": ErrorBody}},
+)
+async def converters(
+    request: Request,
+    source: str | None = Query(None, alias="from", max_length=32, description="Only from this format."),
+    target: str | None = Query(None, alias="to", max_length=32, description="Only to this format."),
+    principal: Principal = Read,
+) -> Any:
+    specs = server_of(request).conversio.converters(source, target)
+    return {"converters": [s.describe() for s in specs]}
+
+
+@router.get(
+    "/route",
+    summary="The route between two formats, and why",
+    responses={400: {"model": ErrorBody}},
+)
+async def route(
+    request: Request,
+    source: str = Query(..., alias="from", min_length=1, max_length=32),
+    target: str = Query(..., alias="to", min_length=1, max_length=32),
+    via: list[str] = _VIA,
+    principal: Principal = Read,
+) -> Any:
+    waypoints = [v.strip() for item in via for v in item.split(",") if v.strip()]
+    found = server_of(request).conversio.route(source, target, via=waypoints)
+    return {**found.to_dict(), "explanation": found.explain()}

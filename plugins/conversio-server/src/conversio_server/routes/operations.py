@@ -1,0 +1,61 @@
+"""Operational endpoints: liveness, readiness and Prometheus metrics (no API key needed)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from conversio_server.responses import JSON
+from conversio_server.routes.common import server_of
+
+log = logging.getLogger("conversio_server")
+router = APIRouter()
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> Any:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Readiness: converters are loaded and the store is writable")
+async def readyz(request: Request) -> Response:
+    server = server_of(request)
+    checks: dict[str, Any] = {}
+    converters = len(server.conversio.registry.converters)
+    broken = [p.name for p in server.conversio.plugins if p.status == "broken"]
+    checks["engines"] = {"ok": converters > 0, "converters": converters, "brokenPlugins": broken}
+    checks["store"] = await run_in_threadpool(_store_check, server)
+    ready = all(c["ok"] for c in checks.values())
+    return JSON(
+        {"status": "ready" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )
+
+
+def _store_check(server: Any) -> dict[str, Any]:
+    """Write, read back and delete a tiny probe file."""
+    started = time.monotonic()
+    try:
+        probe = server.store.put_stream(
+            io.BytesIO(b"conversio readiness probe"), name="probe.txt", format="txt"
+        )
+        try:
+            with server.store.open(probe.id) as reader:
+                ok = reader.read() == b"conversio readiness probe"
+        finally:
+            server.store.delete(probe.id)
+    except Exception as exc:  # reported, not raised: readiness says what is wrong
+        log.warning("the store is not writable: %s", exc)
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": ok, "seconds": round(time.monotonic() - started, 4)}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    server = server_of(request)
+    return Response(server.metrics.render(), media_type=server.metrics.content_type)

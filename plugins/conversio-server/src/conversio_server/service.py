@@ -1,0 +1,334 @@
+"""The application's state and the work behind the routes: storing inputs, planning and running
+conversions, describing stored files. One ``Server`` lives as long as the app."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Sequence
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+
+import attrs
+from starlette.concurrency import run_in_threadpool
+
+from conversio.api import Result, unique_name
+from conversio.converters import safe_filename, safe_relpath
+from conversio.errors import ConversioError, NoRoute, UnsupportedFormat
+from conversio.formats import ANY
+from conversio.stores.base import Artifact
+from conversio_server import signing
+from conversio_server.auth import Guard, Principal
+from conversio_server.errors import ApiError
+from conversio_server.jobs import Job, JobRegistry
+from conversio_server.metrics import Metrics
+from conversio_server.models import StepSpec
+from conversio_server.outbound import OutboundClient
+from conversio_server.runner import ConversionRunner
+from conversio_server.settings import ServerSettings
+from conversio_server.uploads import too_large
+
+if TYPE_CHECKING:
+    from conversio.api import Conversio, Conversion
+
+
+#: Paths of this server's stored files; a URL input matching one is used without downloading it.
+#: The native links and the ConvertAPI download links (``/d/{id}/{name}``).
+OWN_FILE_PATHS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"/v1/files/(?P<id>[A-Za-z0-9_-]{16,64})(?:/content)?"),
+    re.compile(r"/d/(?P<id>[A-Za-z0-9_-]{16,64})(?:/[^/]*)?"),
+)
+
+
+def iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@attrs.frozen
+class Order:
+    """What a client asked for: inputs (already stored), a target, waypoints, options, further steps."""
+
+    inputs: tuple[Artifact, ...]
+    target: str | None
+    via: tuple[str, ...] = ()
+    options: dict[str, Any] = attrs.field(factory=dict)
+    then: tuple[StepSpec, ...] = ()
+    store: bool = False
+
+
+class Server:
+    """Settings, the conversio instance, metrics, jobs and the conversion runner of one app."""
+
+    def __init__(self, settings: ServerSettings, conversio: Conversio, guard: Guard | None = None) -> None:
+        self.settings = settings
+        self.guard = guard if guard is not None else Guard(settings.auth)
+        self.conversio = conversio
+        self.store = conversio.store
+        self.metrics = Metrics()
+        self.jobs = JobRegistry(keep=settings.retention)
+        # four conversions in flight per worker: while some wait on the disk (storing, syncing), the others
+        # keep every worker busy; the worker pool itself queues those beyond its size
+        self.runner = ConversionRunner(4 * settings.concurrency, settings.max_queued, self.metrics)
+        self.started = time.time()
+        self.tmp_dir = Path(tempfile.mkdtemp(prefix="conversio-server-"))
+        self.secret = settings.signing_secret or signing.load_or_create_secret(
+            signing.secret_path_for(settings.database_url, settings.data_dir)
+        )
+        self.outbound = OutboundClient(settings.outbound)
+
+    def close(self) -> None:
+        self.runner.close()
+        self.guard.close()
+        self.outbound.close()
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+
+    def sweep(self) -> int:
+        """Delete expired files and forget old jobs (blocking); returns how many files went."""
+        self.jobs.prune()
+        return self.store.sweep()
+
+    # -- signed links --------------------------------------------------------------------------
+    def signed_query(self, artifact: Artifact) -> str:
+        """``expires=…&signature=…`` for a download link of ``artifact`` (never past its own expiry)."""
+        expires = int(time.time() + self.settings.signed_url_ttl)
+        if artifact.expires is not None:
+            expires = min(expires, int(artifact.expires))
+        return urlencode({"expires": expires, "signature": signing.sign(artifact.id, expires, self.secret)})
+
+    def check_signature(self, file_id: str, expires: int | None, signature: str | None) -> None:
+        """``UNAUTHORIZED`` unless the link is signed for ``file_id`` and not expired."""
+        if expires is None or signature is None:
+            raise ApiError("UNAUTHORIZED", "a signed link needs both 'expires' and 'signature'")
+        if not signing.verify(file_id, expires, signature, self.secret):
+            raise ApiError("UNAUTHORIZED", "the link's signature is invalid or the link has expired")
+
+    # -- storing inputs ------------------------------------------------------------------------
+    def store_file(self, path: Path, filename: str) -> Artifact:
+        """Sniff and store a local file (moved into the store); unrecognised content is ``bin``.
+
+        Blocking: call from a thread.
+        """
+        name = safe_filename(filename or "file")
+        try:
+            fmt = self.conversio.sniff(path, name=name).format
+        except UnsupportedFormat:
+            fmt = "bin"
+        return self.store.put_file(path, name=name, format=fmt, move=True)
+
+    def store_base64(self, data: str, filename: str | None, folder: Path, max_bytes: int) -> Artifact:
+        """Decode base64 content to a file and store it. Blocking."""
+        if len(data) > (max_bytes // 3 + 1) * 4 + 4:
+            raise too_large(max_bytes)
+        try:
+            content = base64.b64decode("".join(data.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError("INVALID_REQUEST", "an input's base64 content is not valid base64") from None
+        if len(content) > max_bytes:
+            raise too_large(max_bytes)
+        path = folder / f"base64-{secrets.token_hex(8)}"
+        path.write_bytes(content)
+        self.metrics.bytes_in.inc(len(content))
+        return self.store_file(path, filename or "file")
+
+    def get(self, file_id: str) -> Artifact:
+        """A stored file's metadata; ``FILE_NOT_FOUND`` (404) if unknown or expired."""
+        return self.store.get(file_id)
+
+    def own_file_id(self, url: str, base_urls: Sequence[str]) -> str | None:
+        """The id when ``url`` points at one of this server's stored files."""
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a malformed port
+        except ValueError:
+            return None
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        if origin not in {
+            urlsplit(b)._replace(path="", query="", fragment="").geturl().lower() for b in base_urls
+        }:
+            return None
+        for pattern in OWN_FILE_PATHS:
+            match = pattern.fullmatch(parts.path)
+            if match:
+                return match.group("id")
+        return None
+
+    async def fetch_url(self, url: str, name: str | None, folder: Path, max_bytes: int) -> Artifact:
+        """Fetch ``url`` through the outbound client (SSRF-safe) and store it."""
+        fetched = await run_in_threadpool(self.outbound.fetch_to_file, url, folder, max_bytes=max_bytes)
+        self.metrics.bytes_in.inc(fetched.size)
+        return await run_in_threadpool(self.store_file, fetched.path, name or fetched.name)
+
+    # -- conversions ---------------------------------------------------------------------------
+    def conversion(self, order: Order) -> Conversion:
+        """The chain for ``order``, checked against the router before anything runs.
+
+        A pair no route connects is ``UNSUPPORTED_FORMAT`` listing the formats that do convert to the
+        target; an unknown target format lists the formats conversio can produce.
+        """
+        if not order.inputs:
+            raise ApiError("INVALID_REQUEST", "give at least one input file")
+        if order.target is None and not order.then:
+            raise ApiError("INVALID_REQUEST", "give an outputFormat, or steps in 'then'")
+        if order.target is not None:
+            self._check_format(order.target)
+        conversion = self.conversio.convert(
+            list(order.inputs), order.target, via=order.via, options=order.options
+        )
+        for step in order.then:
+            if "via" in step.options:
+                raise ApiError("INVALID_REQUEST", "a step's waypoints go in its 'via', not in its options")
+            conversion = conversion.then(step.step, via=step.via, **step.options)
+        formats = [a.format for a in order.inputs]
+        try:
+            self.conversio.engine.plan(formats, conversion.stages, conversion.preferences)
+        except NoRoute as exc:
+            if "operation" in exc.details:
+                raise
+            raise self._unsupported_pair(exc) from None
+        return conversion
+
+    def _check_format(self, name: str) -> None:
+        if name not in self.conversio.registry.formats:
+            raise ApiError(
+                "UNSUPPORTED_FORMAT",
+                f"unknown output format {name!r}",
+                details={"outputFormat": name, "supportedOutputFormats": self.output_formats()},
+            )
+
+    def _unsupported_pair(self, exc: NoRoute) -> ApiError:
+        source, target = str(exc.details.get("source", "")), str(exc.details.get("target", ""))
+        shown = "a mix of formats" if source == ANY else repr(source)
+        return ApiError(
+            "UNSUPPORTED_FORMAT",
+            f"the input format {shown} cannot be converted to {target!r}"
+            + (f" via {', '.join(exc.details.get('via') or [])}" if exc.details.get("via") else ""),
+            details={
+                "inputFormat": source,
+                "outputFormat": target,
+                "via": exc.details.get("via") or [],
+                "supportedInputFormats": self.input_formats(target),
+                "suggestions": exc.details.get("suggestions") or [],
+            },
+        )
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - the Server lives as long as the app
+    def input_formats(self, target: str) -> list[str]:
+        """Formats some route converts to ``target``."""
+        return self.conversio.router.sources_for(target)
+
+    @functools.lru_cache(maxsize=1)  # noqa: B019
+    def output_formats(self) -> list[str]:
+        """Formats some converter produces."""
+        return sorted({c.target for c in self.conversio.registry.converters.values()} - {ANY})
+
+    def start(self, conversion: Conversion, principal: Principal) -> tuple[Job, Future[Result]]:
+        """Admit and queue a conversion as a job (blocking: the quota lives in the key database).
+
+        Counts one conversion against the principal's monthly quota (403 ``QUOTA_EXCEEDED``; given
+        back if the conversion fails), takes one of its concurrent-job slots until the conversion
+        ends (429 ``RATE_LIMITED``), and queues it (503 ``SERVICE_UNAVAILABLE`` when the server is full).
+        """
+        guard = self.guard
+        guard.consume_conversions(principal)
+        try:
+            guard.acquire_job(principal)
+        except BaseException:
+            guard.refund_conversions(principal)
+            raise
+        job = self.jobs.create(owner=principal.key_id)
+
+        def work() -> Result:
+            try:
+                return self.execute(job, conversion)
+            except BaseException:
+                guard.refund_conversions(principal)
+                raise
+            finally:
+                guard.release_job(principal)
+
+        try:
+            future = self.runner.submit(work)
+        except BaseException:
+            self.jobs.discard(job.id)
+            guard.release_job(principal)
+            guard.refund_conversions(principal)
+            raise
+        return job, future
+
+    def execute(self, job: Job, conversion: Conversion) -> Result:
+        """Run ``conversion`` for ``job`` (blocking; on a runner thread), recording metrics."""
+        formats = [a.format for a in conversion.inputs]
+        source = formats[0] if len(set(formats)) == 1 else "mixed"
+        target = _target_of(conversion)
+        started = time.monotonic()
+        try:
+            routes = self.conversio.engine.plan(formats, conversion.stages, conversion.preferences)
+            job.start(steps_planned=sum(len(r.steps) for r in routes))
+            result = conversion.run(on_event=job.observe)
+        except ConversioError as exc:
+            self.metrics.conversions.labels(source, target, exc.code).inc()
+            job.fail(exc.to_dict())
+            raise
+        except Exception:
+            self.metrics.conversions.labels(source, target, "INTERNAL_ERROR").inc()
+            job.fail({"code": "INTERNAL_ERROR", "message": "an unexpected error occurred", "details": {}})
+            raise
+        self.metrics.conversions.labels(source, target, "ok").inc()
+        self.metrics.duration.labels(source, target).observe(time.monotonic() - started)
+        job.succeed(result.artifacts, result.warnings)
+        return result
+
+    # -- describing ----------------------------------------------------------------------------
+    def describe(self, artifact: Artifact, base_url: str) -> dict[str, Any]:
+        """A stored file as the API shows it, with its links (``downloadUrl`` signed)."""
+        file_url = f"{base_url}/v1/files/{artifact.id}"
+        return {
+            "id": artifact.id,
+            "name": artifact.name,
+            "format": artifact.format,
+            "size": artifact.size,
+            "sha256": artifact.sha256,
+            "createdAt": iso(artifact.created),
+            "expiresAt": iso(artifact.expires),
+            "url": file_url,
+            "contentUrl": f"{file_url}/content",
+            "downloadUrl": f"{file_url}/content?{self.signed_query(artifact)}",
+        }
+
+    def media_type(self, fmt: str) -> str:
+        try:
+            return self.conversio.registry.formats.get(fmt).media_type
+        except ConversioError:
+            return "application/octet-stream"
+
+    def write_zip(self, artifacts: Sequence[Artifact], folder: Path) -> Path:
+        """A zip of the artifacts in a new file in ``folder`` (the caller removes it). Blocking."""
+        fd, zip_path = tempfile.mkstemp(dir=folder, prefix="bundle-", suffix=".zip")
+        used: set[str] = set()
+        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+            for artifact in artifacts:
+                member = unique_name(safe_relpath(artifact.name), used)
+                info = zipfile.ZipInfo(member, time.gmtime(artifact.created)[:6])
+                info.compress_type = zipfile.ZIP_DEFLATED
+                with self.store.open(artifact.id) as source, archive.open(info, "w") as target:
+                    while chunk := source.read(1 << 20):
+                        target.write(chunk)
+        return Path(zip_path)
+
+
+def _target_of(conversion: Conversion) -> str:
+    stage = conversion.stages[-1] if conversion.stages else None
+    return str(getattr(stage, "target", None) or getattr(stage, "name", None) or "none")

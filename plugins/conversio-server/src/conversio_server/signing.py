@@ -1,0 +1,93 @@
+"""Signed download URLs: ``…/content?expires=<unix time>&signature=<hex HMAC-SHA256>``.
+
+The signature covers the file id and the expiry, so a link opens one file until it
+expires and cannot be edited into another. The secret is the server's: configured, or a
+random one created once and kept next to the database (:func:`load_or_create_secret`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+SECRET_BYTES = 32
+DEFAULT_TTL = 3600.0
+
+
+def _key(secret: bytes | str) -> bytes:
+    return secret.encode() if isinstance(secret, str) else secret
+
+
+def sign(file_id: str, expires_at: int, secret: bytes | str) -> str:
+    """The hex HMAC-SHA256 of ``file_id`` and ``expires_at`` (a unix time in seconds)."""
+    message = f"{file_id}\n{int(expires_at)}".encode()
+    return hmac.new(_key(secret), message, hashlib.sha256).hexdigest()
+
+
+def verify(
+    file_id: str, expires: int | str, signature: str, secret: bytes | str, now: float | None = None
+) -> bool:
+    """Whether ``signature`` was made for ``file_id`` and ``expires`` with ``secret`` and has not expired.
+
+    The comparison is constant-time; malformed input is simply not valid.
+    """
+    try:
+        expires_at = int(expires)
+    except (TypeError, ValueError):
+        return False
+    if (time.time() if now is None else now) > expires_at:
+        return False
+    expected = sign(file_id, expires_at, secret)
+    return hmac.compare_digest(expected.encode(), str(signature).encode("utf-8", "replace"))
+
+
+def signed_query(
+    file_id: str, secret: bytes | str, ttl: float = DEFAULT_TTL, now: float | None = None
+) -> str:
+    """The query string (without ``?``) of a link to ``file_id`` valid for ``ttl`` seconds."""
+    expires_at = int((time.time() if now is None else now) + ttl)
+    return urlencode({"expires": expires_at, "signature": sign(file_id, expires_at, secret)})
+
+
+def load_or_create_secret(path: Path) -> bytes:
+    """The secret kept in ``path``, created (random, owner-only permissions) when missing."""
+    try:
+        data = path.read_bytes().strip()
+    except FileNotFoundError:
+        data = b""
+    if data:
+        return data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = secrets.token_hex(SECRET_BYTES).encode()
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(fresh)
+    try:  # a hard link never replaces: the first writer wins and concurrent starts agree
+        os.link(temp, path)
+    except FileExistsError:
+        pass
+    finally:
+        temp.unlink(missing_ok=True)
+    data = path.read_bytes().strip()
+    if not data:
+        raise RuntimeError(f"the secret file {path} is empty: remove it and a new secret is made")
+    return data
+
+
+def secret_path_for(database_url: str, fallback_dir: Path) -> Path:
+    """Where the generated secret lives: beside a SQLite database file, else in ``fallback_dir``."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(database_url)
+    except Exception:
+        url = None
+    if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(str(url.database)).with_name("signing.key")
+    return fallback_dir / "signing.key"
