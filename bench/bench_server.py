@@ -16,10 +16,8 @@ import argparse
 import io
 import os
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,37 +29,9 @@ import psutil
 from PIL import Image
 
 import conversio
-from bench.common import write_report
+from bench.common import start_server, write_report
 
 LEVELS = (1, 8, 32)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``conversio serve --dev`` (cache off) on a free loopback port; waits at most 60 s for /healthz."""
-    port = free_port()
-    command = [sys.executable, "-m", "conversio", "serve", "--dev", "--port", str(port)]
-    command += ["--data-dir", str(data), "--log-level", "warning"]
-    env = {**os.environ, "CONVERSIO_STORE": "", "CONVERSIO_SERVER_CACHE": "0"}
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"conversio serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("conversio serve did not answer /healthz within 60 s")
 
 
 def sample_png(size: tuple[int, int]) -> bytes:

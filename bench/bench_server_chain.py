@@ -17,11 +17,8 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -31,46 +28,9 @@ from PIL import Image
 
 import conversio
 from bench.bench_office import docx
-from bench.common import median_of, write_report
+from bench.common import median_of, start_server, write_report
 
 DPI = 72
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``conversio serve --dev`` on a free loopback port; waits (at most 60 s) for /healthz."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "conversio",
-        "serve",
-        "--dev",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data),
-    ]
-    env = {**os.environ, "CONVERSIO_STORE": ""}
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"conversio serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("conversio serve did not answer /healthz within 60 s")
 
 
 def check_zip(data: bytes, pages: int) -> None:

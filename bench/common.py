@@ -1,11 +1,14 @@
-"""Shared helpers for the benchmarks: timing, machine description, result files."""
+"""Shared helpers for the benchmarks: timing, machine description, result files, a local server."""
 
 from __future__ import annotations
 
 import datetime
 import os
 import platform
+import socket
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -58,3 +61,33 @@ def write_report(name: str, title: str, header: list[str], rows: list[list[str]]
     path = RESULTS / f"{name}-{today}.md"
     path.write_text(text)
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``conversio serve --dev`` (cache off) on a free loopback port; waits at most 60 s for /healthz."""
+    import httpx  # only the server benchmarks need it
+
+    port = free_port()
+    command = [sys.executable, "-m", "conversio", "serve", "--dev", "--port", str(port)]
+    command += ["--data-dir", str(data), "--log-level", "warning"]
+    env = {**os.environ, "CONVERSIO_STORE": "", "CONVERSIO_SERVER_CACHE": "0"}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"conversio serve exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("conversio serve did not answer /healthz within 60 s")
