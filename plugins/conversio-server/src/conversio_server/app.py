@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from conversio_server import convertapi
+from conversio_server.background import Background
 from conversio_server.middleware import RequestContextMiddleware
 from conversio_server.models import ErrorBody
 from conversio_server.responses import install_error_handlers
@@ -62,12 +63,16 @@ def create_app(settings: ServerSettings | None = None, conversio: Conversio | No
         app.state.server = server
         app.state.guard = server.guard
         sweeper = asyncio.create_task(_sweep_forever(server), name="conversio-sweep")
+        background = Background(settings, server)
+        await run_in_threadpool(background.start)
+        app.state.background = background
         try:
             yield
         finally:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
+            await run_in_threadpool(background.stop)
             server.close()
             if owned:
                 await run_in_threadpool(instance.close)
@@ -79,6 +84,7 @@ def create_app(settings: ServerSettings | None = None, conversio: Conversio | No
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    _document_request_bodies(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(v1_router(), prefix="/v1", tags=["v1"])
     app.include_router(convertapi.router)
@@ -86,12 +92,35 @@ def create_app(settings: ServerSettings | None = None, conversio: Conversio | No
     return app
 
 
-def _make_conversio(settings: ServerSettings) -> Conversio:
-    from conversio.api import Conversio
+def _document_request_bodies(app: FastAPI) -> None:
+    """Add the JSON bodies the routes read themselves (``ConvertRequest``, ``JobRequest``,
+    ``BatchRequest``) to the document's schemas, where the routes' ``$ref`` entries point."""
+    from pydantic.json_schema import models_json_schema
 
-    return Conversio(
-        store=settings.store_url, executor="process", workers=settings.workers, cache=settings.cache
-    )
+    from conversio_server.models import BatchRequest, ConvertRequest, JobRequest
+
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = generate()
+        _, defs = models_json_schema(
+            [(m, "validation") for m in (ConvertRequest, JobRequest, BatchRequest)],
+            ref_template="#/components/schemas/{model}",
+        )
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, schema in defs.get("$defs", {}).items():
+            schemas.setdefault(name, schema)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _make_conversio(settings: ServerSettings) -> Conversio:
+    from conversio_server.worker import make_conversio
+
+    return make_conversio(settings)
 
 
 async def _sweep_forever(server: Server) -> None:

@@ -49,3 +49,22 @@ def serve(log_level: str, url_allow: tuple[str, ...], as_json: bool, **flags: ob
         server_header=False,
     )
     uvicorn.Server(config).run()
+
+
+@click.command()
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Store and database folder."
+)
+@click.option("--store", "store_url", help="Store URL (the same as the server's).")
+@click.option("--database", "database_url", help="Database URL (the same as the server's).")
+@click.option("--dev", is_flag=True, default=None, help="Development mode (as the server).")
+@click.option("--public-url", help="Base URL of the result links in webhooks (the server's).")
+@handles_errors
+def worker(as_json: bool, **flags: object) -> None:
+    """Run a job worker: claim queued jobs from the server's database and run them until stopped."""
+    from conversio_server.settings import ServerSettings
+    from conversio_server.worker import run_worker
+
+    settings = ServerSettings.load(None, **flags)
+    click.secho(f"conversio worker: jobs from {settings.database_url}", err=True)
+    run_worker(settings)

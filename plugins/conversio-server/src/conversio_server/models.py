@@ -110,17 +110,112 @@ class ConvertResult(BaseModel):
     warnings: list[str]
 
 
+JobStatusName = Literal["queued", "processing", "completed", "failed", "cancelled"]
+
+
+class OutputTarget(_Strict):
+    """Where a job's results go besides this server's store: each is PUT to ``url`` (a pre-signed URL)."""
+
+    url: str = Field(..., max_length=4096, description="Pre-signed URL each result is PUT to.")
+
+
+class JobRequest(_Strict):
+    """``POST /v1/jobs`` (and each entry of ``POST /v1/batch``'s ``jobs``)."""
+
+    inputs: list[InputRef] = Field(..., min_length=1, max_length=1000)
+    outputFormat: str | None = Field(None, max_length=32)
+    via: list[str] = Field(default_factory=list, max_length=8)
+    options: dict[str, Any] = Field(default_factory=dict)
+    then: list[str | StepSpec] = Field(default_factory=list, max_length=32, description=THEN_DESCRIPTION)
+    webhook: str | None = Field(None, max_length=4096, description="URL the job's events are POSTed to.")
+    tag: str | None = Field(None, max_length=200, description="Free text to find the job by (`?tag=`).")
+    output: OutputTarget | None = Field(None, description="Also PUT each result to this pre-signed URL.")
+
+
+class JobAccepted(BaseModel):
+    """The 202 answer of ``POST /v1/jobs``."""
+
+    jobId: str
+    status: JobStatusName
+    estimatedDuration: float | None = Field(None, description="Seconds the job is expected to take.")
+    createdAt: str
+    url: str
+
+
+class JobStep(BaseModel):
+    index: int
+    converter: str
+    status: Literal["running", "completed", "cached", "failed"]
+    artifacts: list[str] = Field(default_factory=list, description="Ids of the stored results of the step.")
+
+
+class JobOutput(StoredFile):
+    deliveredTo: str | None = Field(None, description="The URL the result was PUT to (output.url).")
+
+
+class JobError(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
 class JobView(BaseModel):
     jobId: str
-    status: Literal["queued", "running", "completed", "failed"]
-    progress: float
-    step: str
+    status: JobStatusName
+    progress: float = Field(..., description="Percent done, 0 to 100.")
+    eta: float | None = Field(None, description="Seconds left, when known.")
+    step: str = Field("", description="The running step.")
+    steps: list[JobStep] = Field(default_factory=list)
+    outputs: list[JobOutput] = Field(default_factory=list)
+    files: list[StoredFile] = Field(default_factory=list, description="Same as outputs (older name).")
+    warnings: list[str] = Field(default_factory=list)
+    error: JobError | None = None
+    tag: str | None = None
+    batchId: str | None = None
+    attempts: int = 0
     createdAt: str
+    startedAt: str | None = None
+    finishedAt: str | None = None
     updatedAt: str
     url: str
-    files: list[StoredFile]
-    warnings: list[str]
-    error: dict[str, Any] | None
+
+
+class JobList(BaseModel):
+    jobs: list[JobView]
+
+
+class BatchRequest(_Strict):
+    """``POST /v1/batch``."""
+
+    jobs: list[JobRequest] = Field(..., min_length=1, max_length=1000)
+    webhook: str | None = Field(None, max_length=4096)
+    callbackMode: Literal["job", "batch", "both"] = Field(
+        "both", description="Events sent to `webhook`: each job's, `batch.completed` only, or both."
+    )
+    tag: str | None = Field(None, max_length=200)
+
+
+class BatchJobRef(BaseModel):
+    jobId: str
+    status: JobStatusName
+
+
+class BatchAccepted(BaseModel):
+    batchId: str
+    jobCount: int
+    status: Literal["queued", "processing", "completed"]
+    jobs: list[BatchJobRef]
+    createdAt: str
+    url: str
+
+
+class BatchView(BatchAccepted):
+    counts: dict[str, int] = Field(..., description="Jobs by status (queued, processing, completed, …).")
+    finishedAt: str | None = None
+
+
+class WebhookDeliveries(BaseModel):
+    deliveries: list[dict[str, Any]]
 
 
 class ErrorDetail(BaseModel):

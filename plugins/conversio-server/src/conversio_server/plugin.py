@@ -15,9 +15,10 @@ from conversio.hookspecs import hookimpl
 
 @hookimpl
 def register_commands(cli: Any) -> None:
-    from conversio_server.cli import serve
+    from conversio_server.cli import serve, worker
 
     cli.add_command(serve)
+    cli.add_command(worker)
     try:  # key management lives in its own module (``conversio keys``)
         keys_cli = importlib.import_module("conversio_server.keys_cli")
     except ImportError:

@@ -32,6 +32,7 @@ from conversio_server import signing
 from conversio_server.auth import Guard, Principal
 from conversio_server.errors import ApiError
 from conversio_server.jobs import Job, JobRegistry
+from conversio_server.jobstore import JobStore
 from conversio_server.metrics import Metrics
 from conversio_server.models import StepSpec
 from conversio_server.outbound import OutboundClient
@@ -88,8 +89,10 @@ class Server:
             signing.secret_path_for(settings.database_url, settings.data_dir)
         )
         self.outbound = OutboundClient(settings.outbound)
+        self.jobstore = JobStore(settings.database_url)
 
     def close(self) -> None:
+        self.jobstore.close()
         self.runner.close()
         self.guard.close()
         self.outbound.close()

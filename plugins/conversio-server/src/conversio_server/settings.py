@@ -87,6 +87,25 @@ class ServerSettings:
     #: ``CONVERSIO_SERVER_TIERS`` or the guide's table).
     auth: AuthConfig = attrs.field(default=attrs.Factory(_default_auth, takes_self=True))
     signing_secret: bytes | None = attrs.field(default=None, converter=_as_secret, repr=False)
+    #: Job worker processes ``conversio serve`` starts (``None``: half the cores, at least one; 0: none,
+    #: for deployments that run ``conversio worker`` separately).
+    job_workers: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(attrs.validators.ge(0))
+    )
+    #: A worker's lease on its job (seconds), renewed every ``job_heartbeat``; an expired lease frees the job.
+    job_lease: float = attrs.field(default=30.0, validator=_positive)
+    job_heartbeat: float = attrs.field(default=5.0, validator=_positive)
+    job_poll_interval: float = attrs.field(default=0.2, validator=_positive)
+    job_progress_interval: float = attrs.field(default=0.5, validator=_positive)
+    #: Unfinished (queued or running) jobs one key may have (429 beyond), and everybody (503 beyond).
+    max_jobs_per_key: int = attrs.field(default=1000, validator=_positive)
+    max_queued_jobs: int = attrs.field(default=10_000, validator=_positive)
+    #: Webhook dispatcher threads ``conversio serve`` runs (0: none, when dispatchers run elsewhere).
+    webhook_dispatchers: int = attrs.field(default=4, validator=attrs.validators.ge(0))
+    #: Retry schedule of webhook deliveries: delays in seconds, comma separated (default spans a day).
+    webhook_retry: str | None = None
+    #: Extra plugin modules (import paths) registered by the server and its workers (tests, local plugins).
+    extra_plugins: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     def __attrs_post_init__(self) -> None:
         if self.auth.dev != self.dev:
@@ -106,6 +125,12 @@ class ServerSettings:
     def concurrency(self) -> int:
         """How many worker processes convert: ``workers``, else one per core."""
         return self.workers or os.cpu_count() or 1
+
+    @property
+    def job_worker_count(self) -> int:
+        if self.job_workers is not None:
+            return self.job_workers
+        return max(1, (os.cpu_count() or 2) // 2)
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ServerSettings:
@@ -167,6 +192,15 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "workers": int,
     "max_queued": int,
     "url_allow": _as_list,
+    "extra_plugins": _as_list,
+    "job_workers": int,
+    "job_lease": float,
+    "job_heartbeat": float,
+    "job_poll_interval": float,
+    "job_progress_interval": float,
+    "max_jobs_per_key": int,
+    "max_queued_jobs": int,
+    "webhook_dispatchers": int,
     "data_dir": Path,
 }
 

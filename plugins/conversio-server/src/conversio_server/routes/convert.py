@@ -166,7 +166,8 @@ def _is_json(request: Request) -> bool:
 def _accepted(request: Request, job: Job) -> Response:
     """202 with the job to poll."""
     url = f"{base_url(request)}/v1/jobs/{job.id}"
-    body = {"jobId": job.id, "status": job.status.value, "url": url}
+    status = "processing" if job.status.value == "running" else job.status.value
+    body = {"jobId": job.id, "status": status, "url": url}
     return JSON(body, status_code=202, headers={"Location": url, "Retry-After": "1"})
 
 

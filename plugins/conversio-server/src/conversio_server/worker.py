@@ -1,0 +1,389 @@
+"""Job workers: processes that claim durable jobs with leases, run them and record the outcome.
+
+``conversio worker`` runs one :class:`Worker` loop; ``conversio serve`` starts ``job_workers`` of them
+as child processes (:class:`WorkerPool`). A worker claims a job (see :meth:`JobStore.claim`), renews its
+lease every ``heartbeat`` seconds from a thread that also polls the job's cancel flag (and then sets
+the ``cancel`` event given to the engine, which kills the engine's worker process), writes progress at
+most every ``progress_interval`` seconds, and ends the job only while it still holds the lease.
+A worker killed mid-job leaves its lease to expire; another worker then runs the job again (the
+engine's result cache makes finished steps free).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import multiprocessing
+import os
+import secrets
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from conversio.errors import Cancelled, ConversioError
+from conversio.events import Event, EventKind
+from conversio_server import signing
+from conversio_server.jobstore import CANCELLED, COMPLETED, FAILED, Claimed, JobStore
+from conversio_server.outbound import OutboundClient
+from conversio_server.settings import ServerSettings
+from conversio_server.webhooks import OutputInfo
+
+if TYPE_CHECKING:
+    from conversio.api import Conversio, Conversion
+    from conversio.stores.base import Artifact
+
+log = logging.getLogger("conversio_server.worker")
+
+
+class OutputDeliveryFailed(ConversioError):
+    """A result could not be PUT to the job's ``output.url``."""
+
+    code = "OUTPUT_DELIVERY_FAILED"
+
+
+def make_conversio(settings: ServerSettings, workers: int | None = None) -> Conversio:
+    """A conversio instance on the settings' store, with the settings' extra plugin modules."""
+    from conversio.api import Conversio
+
+    plugins = {name.rsplit(".", 1)[-1]: importlib.import_module(name) for name in settings.extra_plugins}
+    return Conversio(
+        plugins=plugins,
+        store=settings.store_url,
+        executor="process",
+        workers=workers if workers is not None else settings.workers,
+        cache=settings.cache,
+    )
+
+
+def download_url(artifact: Artifact, base_url: str, secret: bytes, ttl: float) -> str:
+    """A signed link to ``artifact``'s content (no key needed), never past the artifact's expiry."""
+    from urllib.parse import urlencode
+
+    expires = int(time.time() + ttl)
+    if artifact.expires is not None:
+        expires = min(expires, int(artifact.expires))
+    query = urlencode({"expires": expires, "signature": signing.sign(artifact.id, expires, secret)})
+    return f"{base_url}/v1/files/{artifact.id}/content?{query}"
+
+
+def server_base_url(settings: ServerSettings) -> str:
+    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
+class _Progress:
+    """Follows the engine's events: the steps (converter, status, artifacts), percent done and ETA."""
+
+    def __init__(self, steps: list[dict[str, Any]]) -> None:
+        self.steps = steps
+        self.planned = 1
+        self.done = 0
+        self.items: dict[int, float] = {}
+        self.fraction = 0.0
+        self.eta: float | None = None
+        self.step = ""
+        self.lock = threading.Lock()
+        self.changed = False
+
+    def observe(self, event: Event) -> None:
+        with self.lock:
+            self.changed = True
+            if event.kind is EventKind.STEP_STARTED:
+                self.step, self.items = event.message, {}
+                self._set(event, "running")
+            elif event.kind is EventKind.STEP_CACHED:
+                self._set(event, "cached", event.artifacts)
+                self.done += 1
+            elif event.kind is EventKind.STEP_FINISHED:
+                if any(s["index"] == event.step and s["status"] == "cached" for s in self.steps):
+                    return  # the engine reports a reused step as cached, then finished
+                self._set(event, "completed", event.artifacts)
+                self.done, self.items = self.done + 1, {}
+            elif event.kind is EventKind.STEP_FAILED:
+                self._set(event, "failed")
+            elif event.kind is EventKind.PROGRESS:
+                self.items[event.item] = max(self.items.get(event.item, 0.0), min(1.0, event.fraction))
+                current = sum(self.items.values()) / max(event.items, 1)
+                self.fraction = max(self.fraction, min(0.99, (self.done + current) / self.planned))
+                self.eta = event.eta
+            if event.kind in (EventKind.STEP_FINISHED, EventKind.STEP_CACHED):
+                self.fraction = max(self.fraction, min(0.99, self.done / self.planned))
+
+    def _set(self, event: Event, status: str, artifacts: tuple[str, ...] = ()) -> None:
+        for step in reversed(self.steps):
+            if step["index"] == event.step and step["status"] == "running":
+                step.update(status=status, converter=event.converter or step["converter"])
+                step["artifacts"] = list(artifacts)
+                return
+        self.steps.append(
+            {
+                "index": event.step,
+                "converter": event.converter,
+                "status": status,
+                "artifacts": list(artifacts),
+            }
+        )
+
+
+class Worker:
+    """One worker: claims and runs jobs until :meth:`stop` (or ``max_jobs`` jobs, for tests)."""
+
+    def __init__(
+        self,
+        settings: ServerSettings,
+        *,
+        name: str | None = None,
+        conversio: Conversio | None = None,
+    ) -> None:
+        self.settings = settings
+        self.name = name or f"worker-{os.getpid()}-{secrets.token_hex(3)}"
+        self.store = JobStore(settings.database_url)
+        self._conversio = conversio
+        self.outbound = OutboundClient(settings.outbound)
+        self.secret = settings.signing_secret or signing.load_or_create_secret(
+            signing.secret_path_for(settings.database_url, settings.data_dir)
+        )
+        self._stop = threading.Event()
+        self._current: threading.Event | None = None  # the running job's cancel event
+        self._abandoning = threading.Event()
+
+    @property
+    def conversio(self) -> Conversio:
+        if self._conversio is None:
+            self._conversio = make_conversio(self.settings, workers=1)
+        return self._conversio
+
+    def stop(self) -> None:
+        """Stop after the running job; :meth:`abandon` to hand that job back to the queue instead."""
+        self._stop.set()
+
+    def abandon(self) -> None:
+        """Stop now: the running job's work is stopped and the job queued again for another worker."""
+        self._abandoning.set()
+        self._stop.set()
+        current = self._current
+        if current is not None:
+            current.set()
+
+    def close(self) -> None:
+        if self._conversio is not None:
+            self._conversio.close()
+        self.outbound.close()
+        self.store.close()
+
+    def run(self, max_jobs: int | None = None) -> int:
+        """Claim and run jobs until stopped; returns how many ran."""
+        count = 0
+        self.conversio  # noqa: B018 - load the plugins before the first job, not during it
+        while not self._stop.is_set() and (max_jobs is None or count < max_jobs):
+            claimed = self.store.claim(self.name, self.settings.job_lease)
+            if claimed is None:
+                self._stop.wait(self.settings.job_poll_interval)
+                continue
+            self.run_job(claimed)
+            count += 1
+        return count
+
+    def run_job(self, job: Claimed) -> None:
+        cancel = threading.Event()
+        self._current = cancel
+        lost = threading.Event()
+        beating = threading.Event()
+        progress = _Progress([])
+        heart = threading.Thread(
+            target=self._beat,
+            args=(job.id, cancel, lost, beating),
+            name=f"{self.name}-heartbeat",
+            daemon=True,
+        )
+        heart.start()
+        writer = threading.Thread(
+            target=self._write_progress,
+            args=(job.id, progress, beating),
+            name=f"{self.name}-progress",
+            daemon=True,
+        )
+        writer.start()
+        try:
+            self._execute(job, progress, cancel, lost)
+        finally:
+            self._current = None
+            beating.set()
+            heart.join(timeout=5)
+            writer.join(timeout=5)
+
+    def _execute(
+        self, job: Claimed, progress: _Progress, cancel: threading.Event, lost: threading.Event
+    ) -> None:
+        spec = job.spec
+        try:
+            conversion, formats = self._conversion(spec)
+            routes = self.conversio.engine.plan(formats, conversion.stages, conversion.preferences)
+            progress.planned = max(1, sum(len(r.steps) for r in routes))
+            result = conversion.run(on_event=progress.observe, cancel=cancel)
+            if cancel.is_set():
+                raise Cancelled("the conversion was cancelled")
+            outputs = [{"artifactId": a.id, "deliveredTo": None} for a in result.artifacts]
+            target = (spec.get("output") or {}).get("url")
+            if target:
+                for record, artifact in zip(outputs, result.artifacts, strict=True):
+                    record["deliveredTo"] = self._deliver(artifact, str(target))
+        except Cancelled:
+            if self._abandoning.is_set() and not lost.is_set():  # shutting down, not a client's cancel
+                self.store.release(job.id, self.name)
+            elif not lost.is_set():
+                self.store.finish(job.id, self.name, CANCELLED, steps=progress.steps)
+            return
+        except ConversioError as exc:
+            if not lost.is_set():
+                self.store.finish(job.id, self.name, FAILED, steps=progress.steps, error=exc.to_dict())
+            return
+        except Exception:
+            log.exception("job %s failed unexpectedly", job.id)
+            error = {"code": "INTERNAL_ERROR", "message": "an unexpected error occurred", "details": {}}
+            self.store.finish(job.id, self.name, FAILED, steps=progress.steps, error=error)
+            return
+        base = server_base_url(self.settings)
+        info = [
+            OutputInfo(
+                url=download_url(a, base, self.secret, self.settings.signed_url_ttl),
+                format=a.format,
+                size=a.size,
+                expires_at=None if a.expires is None else datetime.fromtimestamp(a.expires, UTC),
+                filename=a.name,
+            )
+            for a in result.artifacts
+        ]
+        if not self.store.finish(
+            job.id,
+            self.name,
+            COMPLETED,
+            outputs=outputs,
+            steps=progress.steps,
+            warnings=result.warnings,
+            output_info=info,
+        ):
+            log.warning("job %s: the lease was lost; its outcome here is dropped", job.id)
+
+    def _conversion(self, spec: dict[str, Any]) -> tuple[Conversion, list[str]]:
+        inputs = [self.conversio.store.get(file_id) for file_id in spec["inputs"]]
+        conversion = self.conversio.convert(
+            inputs,
+            spec.get("outputFormat"),
+            via=tuple(spec.get("via") or ()),
+            options=spec.get("options") or {},
+        )
+        for step in spec.get("then") or ():
+            conversion = conversion.then(
+                step["step"], via=step.get("via") or (), **(step.get("options") or {})
+            )
+        return conversion, [a.format for a in inputs]
+
+    def _deliver(self, artifact: Artifact, url: str) -> str:
+        """PUT ``artifact`` to ``url`` through the SSRF-safe client; ``OUTPUT_DELIVERY_FAILED`` unless 2xx."""
+        store = self.conversio.store
+
+        def chunks() -> Iterator[bytes]:
+            with store.open(artifact.id) as reader:
+                while chunk := reader.read(1 << 20):
+                    yield chunk
+
+        reply = self.outbound.request(
+            "PUT",
+            url,
+            content=chunks(),
+            headers={"Content-Length": str(artifact.size), "Content-Type": "application/octet-stream"},
+        )
+        if not 200 <= reply.status_code < 300:
+            raise OutputDeliveryFailed(
+                f"the output URL answered {reply.status_code}", status=reply.status_code
+            )
+        return url.split("?", 1)[0]
+
+    def _beat(
+        self, job_id: str, cancel: threading.Event, lost: threading.Event, done: threading.Event
+    ) -> None:
+        while not done.wait(self.settings.job_heartbeat):
+            try:
+                state = self.store.heartbeat(job_id, self.name, self.settings.job_lease)
+            except Exception:
+                log.exception("heartbeat of job %s failed", job_id)
+                continue
+            if state is None:
+                lost.set()
+                cancel.set()
+            elif state:
+                cancel.set()
+
+    def _write_progress(self, job_id: str, progress: _Progress, done: threading.Event) -> None:
+        while not done.wait(self.settings.job_progress_interval):
+            with progress.lock:
+                if not progress.changed:
+                    continue
+                progress.changed = False
+                fraction, eta, step = progress.fraction, progress.eta, progress.step
+                steps = [dict(s) for s in progress.steps]
+            try:
+                self.store.progress(job_id, self.name, progress=fraction, eta=eta, step=step, steps=steps)
+            except Exception:
+                log.exception("recording the progress of job %s failed", job_id)
+
+
+def _portable(settings: ServerSettings) -> dict[str, Any]:
+    """The settings as picklable values (the key configuration is rebuilt from them in the child)."""
+    values = attrs.asdict(settings, recurse=False)
+    values.pop("auth")
+    return values
+
+
+def _run_pool_worker(values: dict[str, Any]) -> None:
+    run_worker(ServerSettings(**values))
+
+
+def run_worker(settings: ServerSettings) -> None:
+    """The body of a worker process: run until SIGTERM/SIGINT."""
+    worker = Worker(settings)
+    signal.signal(signal.SIGTERM, lambda *_: worker.abandon())
+    signal.signal(signal.SIGINT, lambda *_: worker.abandon())
+    try:
+        worker.run()
+    finally:
+        worker.close()
+
+
+class WorkerPool:
+    """``count`` worker processes (spawned: nothing of the server's threads is inherited)."""
+
+    def __init__(self, settings: ServerSettings, count: int) -> None:
+        self.settings = settings
+        context = multiprocessing.get_context("spawn")
+        self.processes = [
+            context.Process(
+                target=_run_pool_worker,
+                args=(_portable(settings),),
+                name=f"conversio-worker-{i}",
+                daemon=False,
+            )
+            for i in range(count)
+        ]
+
+    def start(self) -> None:
+        for process in self.processes:
+            process.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        for process in self.processes:
+            if process.pid is not None and process.is_alive():
+                process.terminate()
+        deadline = time.monotonic() + timeout
+        for process in self.processes:
+            if process.pid is None:
+                continue
+            process.join(max(0.1, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(5)

@@ -1,0 +1,1 @@
+"""Test-only plugins for the job tests (registered through the ``extra_plugins`` setting)."""
