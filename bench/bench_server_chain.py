@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
     work = Path(tempfile.mkdtemp(prefix="conversio-bench-chain-"))
     documents = Documents(work, args.pages)
     server, base = start_server(work / "server")
-    app = conversio.Conversio(store=(work / "store").as_uri() + "?durable=0", cache=False)
+    app = conversio.Conversio(store=(work / "store").as_uri(), cache=False)  # durable, as the server's
     try:
         with httpx.Client(base_url=base, timeout=120) as client:
             runs = {
@@ -153,8 +153,9 @@ def main(argv: list[str] | None = None) -> None:
             f"Median of {args.rounds} interleaved rounds; every round converts a new {args.pages}-page"
             f" document (no cache can answer). JPEG at {DPI} dpi.",
             "Server: `conversio serve --dev` on 127.0.0.1, its own worker processes (one per core)"
-            " and durable store; in-process: `conversio.Conversio` with its own workers, a store not"
-            " synced to disk, cache off. Both sides warmed first (a LibreOffice in every worker).",
+            " and durable store; in-process: `conversio.Conversio` with its own workers, a durable store"
+            " (synced to disk, as the server's), cache off. Both sides warmed first (a LibreOffice in"
+            " every worker).",
             "HTTP stored: POST /v1/files, then /v1/convert to pdf and to jpg with `store: true`, each"
             " naming the ids of the results before, then to zip (the zip downloaded).",
             "HTTP re-upload: the PDF downloaded and posted again, the page images unzipped and posted again.",
