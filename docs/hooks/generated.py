@@ -234,7 +234,8 @@ def server_guide() -> str:
     """The conversio-server README, less its title (the page has its own)."""
     text = (ROOT / "plugins" / "conversio-server" / "README.md").read_text(encoding="utf-8")
     body = text.split("\n", 1)[1]
-    return body.replace("](../../core)", "](../index.md)")
+    # links written for the repository, made relative to docs/how-to/
+    return body.replace("](../../core)", "](../index.md)").replace("](../../docs/", "](../")
 
 
 GENERATORS: dict[str, Callable[[], str]] = {
