@@ -144,6 +144,47 @@ def test_key_running_limit_and_full_queue(tmp_path: Path) -> None:
         store.close()
 
 
+def test_workers_racing_for_a_keys_last_slot_start_only_one_job(tmp_path: Path) -> None:
+    """Workers that all read "nothing running" before any of them claims still start one job of a key
+    limited to one: the limit is checked by the claiming statement itself."""
+    import threading
+
+    from conversio_server.jobstore import JobStore, NewJob
+
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    stores = [JobStore(url) for _ in range(6)]
+    try:
+        spec = {"inputs": ["x"], "outputFormat": "jpg"}
+        stores[0].create([NewJob(spec=spec, key_id="k1", max_running=1) for _ in range(6)])
+        ready = threading.Barrier(len(stores), timeout=30)
+        claimed = []
+
+        def race(store: JobStore, owner: str) -> None:
+            real_connect = store.engine.connect
+            calls = []
+
+            def wait_before_claiming() -> object:
+                calls.append(None)
+                if len(calls) == 2:  # the first connection read the counts; every worker has by now
+                    ready.wait()
+                return real_connect()
+
+            store.engine.connect = wait_before_claiming  # type: ignore[method-assign]
+            claimed.append(store.claim(owner, lease=30))
+
+        threads = [threading.Thread(target=race, args=(s, f"w{i}")) for i, s in enumerate(stores)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(claimed) == len(stores)
+        assert sum(c is not None for c in claimed) == 1
+        assert stores[0].counts("k1") == {"processing": 1, "queued": 5}
+    finally:
+        for store in stores:
+            store.close()
+
+
 def test_full_queue_answers_503_over_http(tmp_path: Path) -> None:
     server = start_server(job_settings(tmp_path, job_workers=0, max_queued_jobs=1))
     try:

@@ -311,8 +311,9 @@ class JobStore:
     # -- the worker's side ---------------------------------------------------------------------
     def claim(self, owner: str, lease: float) -> Claimed | None:
         """Take one job: the oldest queued one whose key is under its running limit, or one whose worker's
-        lease expired. The ``UPDATE`` only succeeds while the job is still claimable, so two workers never
-        both get it."""
+        lease expired. The ``UPDATE`` only succeeds while the job is still claimable and its key still under
+        its limit (counted in the same statement), so two workers never both get it nor both start a key's
+        last free slot; SQLite runs the statement under its write lock."""
         now = time.time()
         with self.engine.connect() as db:
             candidates = db.execute(
@@ -334,6 +335,16 @@ class JobStore:
                     .group_by(jobs.c.key_id)
                 )
             }
+        others = jobs.alias("others")
+        running_now = (
+            sa.select(sa.func.count())
+            .where(
+                others.c.key_id == jobs.c.key_id,
+                others.c.status == PROCESSING,
+                others.c.lease_expires >= now,
+            )
+            .scalar_subquery()
+        )
         for candidate in candidates:
             if (
                 candidate.max_running is not None
@@ -349,6 +360,7 @@ class JobStore:
                             jobs.c.status == QUEUED,
                             sa.and_(jobs.c.status == PROCESSING, jobs.c.lease_expires < now),
                         ),
+                        sa.or_(jobs.c.max_running.is_(None), running_now < jobs.c.max_running),
                     )
                     .values(
                         status=PROCESSING,
