@@ -136,9 +136,11 @@ def test_the_rate_limit_answers_429_with_retry_after(keyed: tuple[LiveServer, Ke
 
 def test_jobs_belong_to_their_key(keyed: tuple[LiveServer, Keys], tmp_path: Path) -> None:
     server, keys = keyed
-    job = server.app.state.server.jobs.create(owner="someone-else")
+    from conversio_server.jobstore import NewJob
+
+    (job,) = server.app.state.server.jobstore.create([NewJob(spec={"inputs": []}, key_id="someone-else")])
     with server.client(headers=_bearer(keys.convert)) as client:
-        assert client.get(f"/v1/jobs/{job.id}").status_code == 404
+        assert client.get(f"/v1/jobs/{job['id']}").status_code == 404
 
 
 def test_rate_limit_headers_also_come_with_streamed_files(keyed: tuple[LiveServer, Keys]) -> None:

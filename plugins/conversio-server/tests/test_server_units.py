@@ -107,21 +107,20 @@ def test_serve_refuses_dev_mode_on_a_public_address() -> None:
 
 
 def test_job_progress_counts_planned_steps_and_items() -> None:
-    from conversio_server.jobs import JobRegistry, JobStatus
+    from conversio_server.leases import JobProgress
 
     from conversio.events import Event, EventKind
 
-    job = JobRegistry(keep=60).create(owner="k")
-    job.start(steps_planned=2)
+    job = JobProgress()
+    job.planned = 2
     job.observe(Event(EventKind.STEP_STARTED, 0, "a", items=2, message="pdf → jpg"))
     job.observe(Event(EventKind.PROGRESS, 0, "a", item=0, items=2, fraction=1.0))
-    assert job.progress == pytest.approx(0.25) and job.step == "pdf → jpg"
-    job.observe(Event(EventKind.PROGRESS, 0, "a", item=1, items=2, fraction=0.5))
-    assert job.progress == pytest.approx(0.375)
+    assert job.fraction == pytest.approx(0.25) and job.step == "pdf → jpg"
+    job.observe(Event(EventKind.PROGRESS, 0, "a", item=1, items=2, fraction=0.5, eta=2.0))
+    assert job.fraction == pytest.approx(0.375) and job.eta == 2.0
     job.observe(Event(EventKind.STEP_FINISHED, 0, "a", items=5, fraction=1.0))
-    assert job.progress == pytest.approx(0.5)
+    assert job.fraction == pytest.approx(0.5)
     job.observe(Event(EventKind.STEP_STARTED, 1, "b", message="jpg → zip"))
     job.observe(Event(EventKind.PROGRESS, 1, "b", fraction=1.0))
-    assert job.progress == pytest.approx(0.99)  # never 1 before the job is done
-    job.succeed(())
-    assert (job.status, job.progress, job.finished) == (JobStatus.COMPLETED, 1.0, True)
+    assert job.fraction == pytest.approx(0.99)  # never 1 before the job is done
+    assert [(s["index"], s["status"]) for s in job.snapshot()] == [(0, "completed"), (1, "running")]

@@ -108,6 +108,35 @@ def not_found(job_id: str) -> ApiError:
     return ApiError("JOB_NOT_FOUND", f"no job has the id {job_id!r}", details={"jobId": job_id})
 
 
+def _new_row(new: NewJob, batch_id: str | None, created_at: float, now: float) -> dict[str, Any]:
+    """A queued job's row (``created_at`` orders a batch's jobs as given)."""
+    return {
+        "id": "job_" + secrets.token_urlsafe(16),
+        "key_id": new.key_id,
+        "batch_id": batch_id,
+        "idempotency_key": new.idempotency_key,
+        "request_hash": new.request_hash,
+        "spec": new.spec,
+        "tag": new.tag,
+        "webhook": new.webhook,
+        "job_events": new.job_events,
+        "max_running": new.max_running,
+        "status": QUEUED,
+        "progress": 0.0,
+        "eta": None,
+        "step": "",
+        "steps": [],
+        "outputs": [],
+        "warnings": [],
+        "error": None,
+        "attempts": 0,
+        "cancel_requested": False,
+        "revision": 0,
+        "created_at": created_at,
+        "updated_at": now,
+    }
+
+
 class JobStore:
     """The jobs of the database at ``database`` (a URL or an engine); safe from several processes."""
 
@@ -158,36 +187,30 @@ class JobStore:
             if batch is not None:
                 db.execute(batches.insert().values(**batch, job_count=len(new_jobs), created_at=now))
             for position, new in enumerate(new_jobs):
-                row: dict[str, Any] = {
-                    "id": "job_" + secrets.token_urlsafe(16),
-                    "key_id": new.key_id,
-                    "batch_id": None if batch is None else batch["id"],
-                    "idempotency_key": new.idempotency_key,
-                    "request_hash": new.request_hash,
-                    "spec": new.spec,
-                    "tag": new.tag,
-                    "webhook": new.webhook,
-                    "job_events": new.job_events,
-                    "max_running": new.max_running,
-                    "status": QUEUED,
-                    "progress": 0.0,
-                    "eta": None,
-                    "step": "",
-                    "steps": [],
-                    "outputs": [],
-                    "warnings": [],
-                    "error": None,
-                    "attempts": 0,
-                    "cancel_requested": False,
-                    "revision": 0,
-                    "created_at": now + position * 1e-6,  # keeps a batch's jobs in the order given
-                    "updated_at": now,
-                }
+                row = _new_row(new, None if batch is None else batch["id"], now + position * 1e-6, now)
                 db.execute(jobs.insert().values(**row))
                 self._notify(db, row, EventType.JOB_QUEUED)
                 rows.append(row)
         self.outbox.notify()
         return rows
+
+    def adopt(self, new: NewJob, owner: str, lease: float, started_at: float) -> dict[str, Any]:
+        """Record work already running (a synchronous conversion past the sync limit) as a job that
+        ``owner`` holds the lease of: it renews it like a worker, and when it stops renewing (the server
+        died) a worker runs the job again."""
+        now = time.time()
+        row = _new_row(new, None, started_at, now)
+        row.update(
+            status=PROCESSING,
+            attempts=1,
+            lease_owner=owner,
+            lease_expires=now + lease,
+            heartbeat_at=now,
+            started_at=started_at,
+        )
+        with self.engine.begin() as db:
+            db.execute(jobs.insert().values(**row))
+        return row
 
     def _check_room(self, db: sa.Connection, key_id: str, count: int, per_key: int, total: int) -> None:
         unfinished = jobs.c.status.in_((QUEUED, PROCESSING))

@@ -104,7 +104,6 @@ class StoredFiles(BaseModel):
 
 
 class ConvertResult(BaseModel):
-    jobId: str
     files: list[StoredFile]
     steps: list[str]
     warnings: list[str]

@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import logging
 import os
 import re
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Sequence
@@ -25,14 +27,14 @@ from starlette.concurrency import run_in_threadpool
 
 from conversio.api import Result, unique_name
 from conversio.converters import safe_filename, safe_relpath
-from conversio.errors import ConversioError, NoRoute, UnsupportedFormat
+from conversio.errors import Cancelled, ConversioError, NoRoute, UnsupportedFormat
 from conversio.formats import ANY
 from conversio.stores.base import Artifact
 from conversio_server import signing
 from conversio_server.auth import Guard, Principal
 from conversio_server.errors import ApiError
-from conversio_server.jobs import Job, JobRegistry
-from conversio_server.jobstore import JobStore
+from conversio_server.jobstore import CANCELLED, COMPLETED, FAILED, JobStore, NewJob
+from conversio_server.leases import JobProgress, LeaseKeeper
 from conversio_server.metrics import Metrics
 from conversio_server.models import StepSpec
 from conversio_server.outbound import OutboundClient
@@ -42,6 +44,8 @@ from conversio_server.uploads import too_large
 
 if TYPE_CHECKING:
     from conversio.api import Conversio, Conversion
+
+log = logging.getLogger("conversio_server.service")
 
 
 #: Paths of this server's stored files; a URL input matching one is used without downloading it.
@@ -69,6 +73,29 @@ class Order:
     then: tuple[StepSpec, ...] = ()
     store: bool = False
 
+    def spec(self) -> dict[str, Any]:
+        """The order as a durable job's spec (inputs by stored id)."""
+        first = self.inputs[0]
+        return {
+            "inputs": [a.id for a in self.inputs],
+            "outputFormat": self.target,
+            "via": list(self.via),
+            "options": dict(self.options),
+            "then": [s.model_dump() for s in self.then],
+            "inputSize": sum(a.size for a in self.inputs),
+            "input": {"filename": first.name, "format": first.format, "size": first.size},
+        }
+
+
+@attrs.frozen(eq=False)
+class Running:
+    """A conversion the server runs itself: what a synchronous request waits for."""
+
+    future: Future[Result]
+    progress: JobProgress
+    cancel: threading.Event
+    started: float
+
 
 class Server:
     """Settings, the conversio instance, metrics, jobs and the conversion runner of one app."""
@@ -79,7 +106,6 @@ class Server:
         self.conversio = conversio
         self.store = conversio.store
         self.metrics = Metrics()
-        self.jobs = JobRegistry(keep=settings.retention)
         # four conversions in flight per worker: while some wait on the disk (storing, syncing), the others
         # keep every worker busy; the worker pool itself queues those beyond its size
         self.runner = ConversionRunner(4 * settings.concurrency, settings.max_queued, self.metrics)
@@ -90,8 +116,15 @@ class Server:
         )
         self.outbound = OutboundClient(settings.outbound)
         self.jobstore = JobStore(settings.database_url)
+        #: The lease owner of synchronous conversions that became jobs; their keepers, to join on close.
+        self.name = f"server-{os.getpid()}-{secrets.token_hex(3)}"
+        self._keepers: set[threading.Thread] = set()
+        self._closing = threading.Event()
 
     def close(self) -> None:
+        self._closing.set()
+        for keeper in list(self._keepers):
+            keeper.join(timeout=10)
         self.jobstore.close()
         self.runner.close()
         self.guard.close()
@@ -99,8 +132,7 @@ class Server:
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
     def sweep(self) -> int:
-        """Delete expired files and forget old jobs (blocking); returns how many files went."""
-        self.jobs.prune()
+        """Delete expired files (blocking); returns how many went."""
         return self.store.sweep()
 
     # -- signed links --------------------------------------------------------------------------
@@ -237,8 +269,8 @@ class Server:
         """Formats some converter produces."""
         return sorted({c.target for c in self.conversio.registry.converters.values()} - {ANY})
 
-    def start(self, conversion: Conversion, principal: Principal) -> tuple[Job, Future[Result]]:
-        """Admit and queue a conversion as a job (blocking: the quota lives in the key database).
+    def start(self, conversion: Conversion, principal: Principal) -> Running:
+        """Admit and queue a conversion (blocking: the quota lives in the key database).
 
         Counts one conversion against the principal's monthly quota (403 ``QUOTA_EXCEEDED``; given
         back if the conversion fails), takes one of its concurrent-job slots until the conversion
@@ -251,11 +283,11 @@ class Server:
         except BaseException:
             guard.refund_conversions(principal)
             raise
-        job = self.jobs.create(owner=principal.key_id)
+        progress, cancel = JobProgress(), threading.Event()
 
         def work() -> Result:
             try:
-                return self.execute(job, conversion)
+                return self.execute(conversion, progress, cancel)
             except BaseException:
                 guard.refund_conversions(principal)
                 raise
@@ -265,34 +297,88 @@ class Server:
         try:
             future = self.runner.submit(work)
         except BaseException:
-            self.jobs.discard(job.id)
             guard.release_job(principal)
             guard.refund_conversions(principal)
             raise
-        return job, future
+        return Running(future, progress, cancel, time.time())
 
-    def execute(self, job: Job, conversion: Conversion) -> Result:
-        """Run ``conversion`` for ``job`` (blocking; on a runner thread), recording metrics."""
+    def execute(self, conversion: Conversion, progress: JobProgress, cancel: threading.Event) -> Result:
+        """Run ``conversion`` (blocking; on a runner thread), recording metrics."""
         formats = [a.format for a in conversion.inputs]
         source = formats[0] if len(set(formats)) == 1 else "mixed"
         target = _target_of(conversion)
         started = time.monotonic()
         try:
             routes = self.conversio.engine.plan(formats, conversion.stages, conversion.preferences)
-            job.start(steps_planned=sum(len(r.steps) for r in routes))
-            result = conversion.run(on_event=job.observe)
+            progress.planned = max(1, sum(len(r.steps) for r in routes))
+            result = conversion.run(on_event=progress.observe, cancel=cancel)
+            if cancel.is_set():
+                raise Cancelled("the conversion was cancelled")
         except ConversioError as exc:
             self.metrics.conversions.labels(source, target, exc.code).inc()
-            job.fail(exc.to_dict())
             raise
         except Exception:
             self.metrics.conversions.labels(source, target, "INTERNAL_ERROR").inc()
-            job.fail({"code": "INTERNAL_ERROR", "message": "an unexpected error occurred", "details": {}})
             raise
         self.metrics.conversions.labels(source, target, "ok").inc()
         self.metrics.duration.labels(source, target).observe(time.monotonic() - started)
-        job.succeed(result.artifacts, result.warnings)
         return result
+
+    def hand_off(self, running: Running, order: Order, principal: Principal) -> dict[str, Any]:
+        """Make a synchronous conversion that outlived the sync limit a durable job (blocking).
+
+        The conversion goes on here under a lease this server renews; ``DELETE /v1/jobs/{id}`` stops it,
+        and if the server dies a worker runs the job again once the lease expires.
+        """
+        row = self.jobstore.adopt(
+            NewJob(spec=order.spec(), key_id=principal.key_id),
+            self.name,
+            self.settings.job_lease,
+            running.started,
+        )
+        keeper = threading.Thread(
+            target=self._keep, args=(row["id"], running), name=f"keep-{row['id']}", daemon=True
+        )
+        self._keepers.add(keeper)
+        keeper.start()
+        return row
+
+    def _keep(self, job_id: str, running: Running) -> None:
+        store, progress = self.jobstore, running.progress
+        try:
+            with LeaseKeeper(store, self.settings, job_id, self.name, progress, running.cancel) as lease:
+                try:
+                    result = _wait(running, self._closing)
+                except Cancelled:
+                    if self._closing.is_set() and not lease.lost.is_set():
+                        store.release(job_id, self.name)  # shutting down: a worker runs it again
+                    elif not lease.lost.is_set():
+                        store.finish(job_id, self.name, CANCELLED, steps=progress.snapshot())
+                    return
+                except ConversioError as exc:
+                    error = exc.to_dict()
+                except Exception:
+                    error = {
+                        "code": "INTERNAL_ERROR",
+                        "message": "an unexpected error occurred",
+                        "details": {},
+                    }
+                else:
+                    outputs = [{"artifactId": a.id, "deliveredTo": None} for a in result.artifacts]
+                    store.finish(
+                        job_id,
+                        self.name,
+                        COMPLETED,
+                        outputs=outputs,
+                        steps=progress.snapshot(),
+                        warnings=result.warnings,
+                    )
+                    return
+                store.finish(job_id, self.name, FAILED, steps=progress.snapshot(), error=error)
+        except Exception:
+            log.exception("recording the outcome of job %s failed", job_id)
+        finally:
+            self._keepers.discard(threading.current_thread())
 
     # -- describing ----------------------------------------------------------------------------
     def describe(self, artifact: Artifact, base_url: str) -> dict[str, Any]:
@@ -335,3 +421,13 @@ class Server:
 def _target_of(conversion: Conversion) -> str:
     stage = conversion.stages[-1] if conversion.stages else None
     return str(getattr(stage, "target", None) or getattr(stage, "name", None) or "none")
+
+
+def _wait(running: Running, closing: threading.Event) -> Result:
+    """The conversion's result; on ``closing`` its work is stopped (then ``Cancelled``)."""
+    while True:
+        try:
+            return running.future.result(timeout=0.2)
+        except TimeoutError:
+            if closing.is_set():
+                running.cancel.set()

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from conversio.errors import Cancelled, ConversioError
-from conversio.events import Event, EventKind
 from conversio_server import signing
 from conversio_server.jobstore import CANCELLED, COMPLETED, FAILED, Claimed, JobStore
+from conversio_server.leases import JobProgress, LeaseKeeper
 from conversio_server.outbound import OutboundClient
 from conversio_server.settings import ServerSettings
 from conversio_server.webhooks import OutputInfo
@@ -73,60 +73,6 @@ def download_url(artifact: Artifact, base_url: str, secret: bytes, ttl: float) -
 
 def server_base_url(settings: ServerSettings) -> str:
     return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-
-
-class _Progress:
-    """Follows the engine's events: the steps (converter, status, artifacts), percent done and ETA."""
-
-    def __init__(self, steps: list[dict[str, Any]]) -> None:
-        self.steps = steps
-        self.planned = 1
-        self.done = 0
-        self.items: dict[int, float] = {}
-        self.fraction = 0.0
-        self.eta: float | None = None
-        self.step = ""
-        self.lock = threading.Lock()
-        self.changed = False
-
-    def observe(self, event: Event) -> None:
-        with self.lock:
-            self.changed = True
-            if event.kind is EventKind.STEP_STARTED:
-                self.step, self.items = event.message, {}
-                self._set(event, "running")
-            elif event.kind is EventKind.STEP_CACHED:
-                self._set(event, "cached", event.artifacts)
-                self.done += 1
-            elif event.kind is EventKind.STEP_FINISHED:
-                if any(s["index"] == event.step and s["status"] == "cached" for s in self.steps):
-                    return  # the engine reports a reused step as cached, then finished
-                self._set(event, "completed", event.artifacts)
-                self.done, self.items = self.done + 1, {}
-            elif event.kind is EventKind.STEP_FAILED:
-                self._set(event, "failed")
-            elif event.kind is EventKind.PROGRESS:
-                self.items[event.item] = max(self.items.get(event.item, 0.0), min(1.0, event.fraction))
-                current = sum(self.items.values()) / max(event.items, 1)
-                self.fraction = max(self.fraction, min(0.99, (self.done + current) / self.planned))
-                self.eta = event.eta
-            if event.kind in (EventKind.STEP_FINISHED, EventKind.STEP_CACHED):
-                self.fraction = max(self.fraction, min(0.99, self.done / self.planned))
-
-    def _set(self, event: Event, status: str, artifacts: tuple[str, ...] = ()) -> None:
-        for step in reversed(self.steps):
-            if step["index"] == event.step and step["status"] == "running":
-                step.update(status=status, converter=event.converter or step["converter"])
-                step["artifacts"] = list(artifacts)
-                return
-        self.steps.append(
-            {
-                "index": event.step,
-                "converter": event.converter,
-                "status": status,
-                "artifacts": list(artifacts),
-            }
-        )
 
 
 class Worker:
@@ -191,33 +137,15 @@ class Worker:
     def run_job(self, job: Claimed) -> None:
         cancel = threading.Event()
         self._current = cancel
-        lost = threading.Event()
-        beating = threading.Event()
-        progress = _Progress([])
-        heart = threading.Thread(
-            target=self._beat,
-            args=(job.id, cancel, lost, beating),
-            name=f"{self.name}-heartbeat",
-            daemon=True,
-        )
-        heart.start()
-        writer = threading.Thread(
-            target=self._write_progress,
-            args=(job.id, progress, beating),
-            name=f"{self.name}-progress",
-            daemon=True,
-        )
-        writer.start()
+        progress = JobProgress()
         try:
-            self._execute(job, progress, cancel, lost)
+            with LeaseKeeper(self.store, self.settings, job.id, self.name, progress, cancel) as lease:
+                self._execute(job, progress, cancel, lease.lost)
         finally:
             self._current = None
-            beating.set()
-            heart.join(timeout=5)
-            writer.join(timeout=5)
 
     def _execute(
-        self, job: Claimed, progress: _Progress, cancel: threading.Event, lost: threading.Event
+        self, job: Claimed, progress: JobProgress, cancel: threading.Event, lost: threading.Event
     ) -> None:
         spec = job.spec
         try:
@@ -303,34 +231,6 @@ class Worker:
                 f"the output URL answered {reply.status_code}", status=reply.status_code
             )
         return url.split("?", 1)[0]
-
-    def _beat(
-        self, job_id: str, cancel: threading.Event, lost: threading.Event, done: threading.Event
-    ) -> None:
-        while not done.wait(self.settings.job_heartbeat):
-            try:
-                state = self.store.heartbeat(job_id, self.name, self.settings.job_lease)
-            except Exception:
-                log.exception("heartbeat of job %s failed", job_id)
-                continue
-            if state is None:
-                lost.set()
-                cancel.set()
-            elif state:
-                cancel.set()
-
-    def _write_progress(self, job_id: str, progress: _Progress, done: threading.Event) -> None:
-        while not done.wait(self.settings.job_progress_interval):
-            with progress.lock:
-                if not progress.changed:
-                    continue
-                progress.changed = False
-                fraction, eta, step = progress.fraction, progress.eta, progress.step
-                steps = [dict(s) for s in progress.steps]
-            try:
-                self.store.progress(job_id, self.name, progress=fraction, eta=eta, step=step, steps=steps)
-            except Exception:
-                log.exception("recording the progress of job %s failed", job_id)
 
 
 def _portable(settings: ServerSettings) -> dict[str, Any]:

@@ -24,10 +24,12 @@ class Received:
 
 
 class Receiver:
-    """Records POSTs (webhooks) and PUTs (delivered outputs); answers 200."""
+    """Records POSTs (webhooks) and PUTs (delivered outputs) and answers each with the status ``answer``
+    gives it (200 by default); listens on ``port`` (0: a free one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0, answer: Callable[[Received], int] | None = None) -> None:
         self.requests: list[Received] = []
+        self.answer = answer or (lambda _: 200)
         self.lock = threading.Lock()
         owner = self
 
@@ -35,13 +37,10 @@ class Receiver:
             def _record(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                got = Received(self.path, self.command, {k.lower(): v for k, v in self.headers.items()}, body)
                 with owner.lock:
-                    owner.requests.append(
-                        Received(
-                            self.path, self.command, {k.lower(): v for k, v in self.headers.items()}, body
-                        )
-                    )
-                self.send_response(200)
+                    owner.requests.append(got)
+                self.send_response(owner.answer(got))
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -51,7 +50,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()

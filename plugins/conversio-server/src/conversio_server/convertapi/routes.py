@@ -139,11 +139,12 @@ async def convert(request: Request, source: str, target: str) -> Response:
     order = mapping.order(server, where, inputs, params, store)
     try:
         conversion = await run_in_threadpool(server.conversion, order)
-        _, future = await run_in_threadpool(server.start, conversion, principal)
-        result = await wait_for(future, timeout)
+        running = await run_in_threadpool(server.start, conversion, principal)
+        result = await wait_for(running.future, timeout)
     except InvalidOption as exc:
         raise mapping.option_error(exc, params) from None
     if result is None:
+        running.cancel.set()  # nobody will fetch the result: stop the work
         raise ConvertApiError(
             "TIMEOUT", f"The conversion did not finish within the Timeout of {timeout:g} seconds."
         )

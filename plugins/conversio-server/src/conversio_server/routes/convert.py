@@ -16,7 +16,6 @@ from conversio_server.access import Convert, upload_limit
 from conversio_server.auth import Principal
 from conversio_server.errors import ApiError
 from conversio_server.inputs import InputResolver
-from conversio_server.jobs import Job
 from conversio_server.models import (
     THEN_DESCRIPTION,
     ConvertRequest,
@@ -139,14 +138,14 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
                 "send multipart/form-data or application/json",
                 details={"contentType": request.headers.get("content-type", "")},
             )
-    job, future = await run_in_threadpool(lambda: server.start(server.conversion(order), principal))
-    result = await wait_for(future, server.settings.sync_timeout)
+    running = await run_in_threadpool(lambda: server.start(server.conversion(order), principal))
+    result = await wait_for(running.future, server.settings.sync_timeout)
     if result is None:
-        return _accepted(request, job)
+        row = await run_in_threadpool(server.hand_off, running, order, principal)
+        return _accepted(request, row["id"])
     artifacts = result.artifacts
     if order.store:
         body = {
-            "jobId": job.id,
             "files": [describe(request, a) for a in artifacts],
             "steps": list(result.steps),
             "warnings": list(result.warnings),
@@ -163,11 +162,10 @@ def _is_json(request: Request) -> bool:
     return kind == "application/json" or kind.endswith("+json")
 
 
-def _accepted(request: Request, job: Job) -> Response:
+def _accepted(request: Request, job_id: str) -> Response:
     """202 with the job to poll."""
-    url = f"{base_url(request)}/v1/jobs/{job.id}"
-    status = "processing" if job.status.value == "running" else job.status.value
-    body = {"jobId": job.id, "status": status, "url": url}
+    url = f"{base_url(request)}/v1/jobs/{job_id}"
+    body = {"jobId": job_id, "status": "processing", "url": url}
     return JSON(body, status_code=202, headers={"Location": url, "Retry-After": "1"})
 
 

@@ -108,16 +108,7 @@ async def _prepare(
             check_url(url, server.settings.outbound)
     tier_limit = principal.tier.concurrent_jobs
     return NewJob(
-        spec={
-            "inputs": [a.id for a in inputs],
-            "outputFormat": spec.outputFormat,
-            "via": list(spec.via),
-            "options": dict(spec.options),
-            "then": [s.model_dump() for s in then],
-            "output": None if spec.output is None else spec.output.model_dump(),
-            "inputSize": sum(a.size for a in inputs),
-            "input": {"filename": inputs[0].name, "format": inputs[0].format, "size": inputs[0].size},
-        },
+        spec={**order.spec(), "output": None if spec.output is None else spec.output.model_dump()},
         key_id=principal.key_id,
         tag=spec.tag,
         webhook=webhook,
@@ -253,49 +244,10 @@ def job_view(request: Request, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _legacy_view(request: Request, job_id: str, owner: str | None) -> dict[str, Any]:
-    """A job of the synchronous ``POST /v1/convert`` that outlived the sync limit (in-process)."""
-    server = server_of(request)
-    job = server.jobs.get(job_id, owner)
-    outputs = []
-    for artifact in job.outputs:
-        try:
-            outputs.append(describe(request, server.get(artifact.id)))
-        except ArtifactNotFound:
-            continue
-    status = {"running": "processing"}.get(job.status.value, job.status.value)
-    return {
-        "jobId": job.id,
-        "status": status,
-        "progress": round(100 * job.progress, 1),
-        "eta": None,
-        "step": job.step,
-        "steps": [],
-        "outputs": outputs,
-        "files": outputs,
-        "warnings": list(job.warnings),
-        "error": job.error,
-        "tag": None,
-        "batchId": None,
-        "attempts": 1,
-        "createdAt": iso(job.created),
-        "startedAt": None,
-        "finishedAt": None,
-        "updatedAt": iso(job.updated),
-        "url": f"{base_url(request)}/v1/jobs/{job.id}",
-    }
-
-
 @router.get("/jobs/{job_id}", summary="A job's status", response_model=JobView, responses=_NOT_FOUND)
 async def get_job(request: Request, job_id: str, principal: Principal = Read) -> Any:
     """Status, percent done and ETA, steps with their converters and results, outputs, error."""
-    owner = _owner(principal)
-    try:
-        row = await run_in_threadpool(_store(request).get, job_id, owner)
-    except ApiError as exc:
-        if exc.code != "JOB_NOT_FOUND":
-            raise
-        return _legacy_view(request, job_id, owner)
+    row = await run_in_threadpool(_store(request).get, job_id, _owner(principal))
     return job_view(request, row)
 
 
