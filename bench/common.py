@@ -69,14 +69,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``conversio serve --dev`` (cache off) on a free loopback port; waits at most 60 s for /healthz."""
+def start_server(data: Path, **settings: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``conversio serve --dev`` (cache off, and ``CONVERSIO_SERVER_<NAME>`` for each of ``settings``) on
+    a free loopback port; waits at most 60 s for /healthz."""
     import httpx  # only the server benchmarks need it
 
     port = free_port()
     command = [sys.executable, "-m", "conversio", "serve", "--dev", "--port", str(port)]
     command += ["--data-dir", str(data), "--log-level", "warning"]
     env = {**os.environ, "CONVERSIO_STORE": "", "CONVERSIO_SERVER_CACHE": "0"}
+    env.update({f"CONVERSIO_SERVER_{name.upper()}": value for name, value in settings.items()})
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
