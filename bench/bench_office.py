@@ -14,7 +14,6 @@ the way to get it is printed.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import os
 import random
@@ -26,13 +25,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pikepdf
 
 import conversio
 from bench.common import DATA, median_of, timed, write_report
 from conversio.stores import Artifact
+from conversio.testing.documents import PAGE_BREAK, docx_package
 
 SOFFICE = "soffice"
 UNOSERVER_HINT = (
@@ -108,19 +107,8 @@ def docx(pages: int, seed: int) -> bytes:
             body.append(_table(rng, rng.randint(3, 8), rng.randint(3, 5)))
             body.append(f"<w:p>{_run(_sentence(rng))}</w:p>")
         if page < pages:
-            body.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
-    package: bytes = _samples().docx_package(body)
-    return package
-
-
-def _samples() -> Any:
-    """examples/make_samples.py, which writes the project's own sample documents."""
-    path = Path(__file__).resolve().parents[1] / "examples" / "make_samples.py"
-    spec = importlib.util.spec_from_file_location("make_samples", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+            body.append(PAGE_BREAK)
+    return docx_package(body)
 
 
 def samples(count: int) -> tuple[list[Path], Path]:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from conversio.testing.documents import PAGE_BREAK, docx_package
+
 HERE = Path(__file__).resolve().parent
 SIZE = (800, 600)
 RGB = tuple[int, int, int]
@@ -78,34 +80,10 @@ def page(number: int) -> Image.Image:
     return image
 
 
-_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-_DOCX_PARTS = {
-    "[Content_Types].xml": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/word/document.xml" ContentType="application/'
-        'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'
-    ),
-    "_rels/.rels": (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/officeDocument" Target="word/document.xml"/></Relationships>'
-    ),
-}
 _CHAPTERS = (
     ("Quarterly report", "Sales grew in every region. The harbour office opened in March."),
     ("Operations", "Two new conversion servers run the document pipeline on their own hardware."),
     ("Outlook", "Next quarter brings the archive migration and a review of retention rules."),
-)
-
-
-# A4 with 2 cm margins, in twentieths of a point: the page size must not depend on the locale
-_A4 = (
-    '<w:sectPr><w:pgSz w:w="11906" w:h="16838"/>'
-    '<w:pgMar w:top="1134" w:right="1134" w:bottom="1134" w:left="1134"/></w:sectPr>'
 )
 
 
@@ -121,21 +99,8 @@ def report_docx() -> bytes:
         body.append(f"<w:p>{run(f'{number}. {title}', 48, bold=True)}</w:p>")
         body.extend(f"<w:p>{run(text, 24)}</w:p>" for _ in range(6))
         if number < len(_CHAPTERS):
-            body.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
+            body.append(PAGE_BREAK)
     return docx_package(body)
-
-
-def docx_package(body: list[str]) -> bytes:
-    """A minimal .docx (A4) whose body is the given WordprocessingML blocks (``<w:p>``, ``<w:tbl>``)."""
-    document = (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="{_W}">'
-        f"<w:body>{''.join(body)}{_A4}</w:body></w:document>"
-    )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in {**_DOCX_PARTS, "word/document.xml": document}.items():
-            zf.writestr(zipfile.ZipInfo(name, date_time=ZIP_DATE), text)
-    return buffer.getvalue()
 
 
 _ODP_NS = (

@@ -6,9 +6,8 @@ import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+from conversio.testing.documents import PAGE_BREAK, docx_package, paragraph
+
 _IMAGE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"
 
 
@@ -17,45 +16,22 @@ def write_docx(path: Path, pages: list[str], linked_images: tuple[str, ...] = ()
     body = []
     for i, text in enumerate(pages):
         if i:
-            body.append('<w:p><w:r><w:br w:type="page"/></w:r></w:p>')
-        body.append(f"<w:p><w:r><w:t>{escape(text)}</w:t></w:r></w:p>")
-    rels = []
-    for n, url in enumerate(linked_images, start=1):
-        rels.append(
-            f'<Relationship Id="rImg{n}" Type="{_IMAGE_REL}" Target={quoteattr(url)} TargetMode="External"/>'
-        )
-        body.append(_linked_picture(n))
-    document = (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w="{_W}" xmlns:r="{_R}" '
-        'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
-        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
-        'xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture">'
-        f"<w:body>{''.join(body)}</w:body></w:document>"
-    )
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0" encoding="UTF-8"?><Types '
-            'xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" '
-            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
-            'officedocument.wordprocessingml.document.main+xml"/></Types>',
-        )
-        zf.writestr(
-            "_rels/.rels",
-            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_REL}">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-            'relationships/officeDocument" Target="word/document.xml"/></Relationships>',
-        )
-        zf.writestr(
-            "word/_rels/document.xml.rels",
-            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{_REL}">'
-            f"{''.join(rels)}</Relationships>",
-        )
-        zf.writestr("word/document.xml", document)
+            body.append(PAGE_BREAK)
+        body.append(paragraph(text))
+    rels = [
+        f'<Relationship Id="rImg{n}" Type="{_IMAGE_REL}" Target={quoteattr(url)} TargetMode="External"/>'
+        for n, url in enumerate(linked_images, start=1)
+    ]
+    body += [_linked_picture(n) for n in range(1, len(linked_images) + 1)]
+    path.write_bytes(docx_package(body, relationships=rels, namespaces=_DRAWING_NS))
     return path
+
+
+_DRAWING_NS = (
+    'xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing" '
+    'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+    'xmlns:pic="http://schemas.openxmlformats.org/drawingml/2006/picture"'
+)
 
 
 def _linked_picture(n: int) -> str:
