@@ -49,10 +49,11 @@ log = logging.getLogger("conversio_server.service")
 
 
 #: Paths of this server's stored files; a URL input matching one is used without downloading it.
-#: The native links and the ConvertAPI download links (``/d/{id}/{name}``).
+#: The native links and the ConvertAPI download links (``/d/{id}/{name}``), under any path prefix
+#: (a server published below one).
 OWN_FILE_PATHS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"/v1/files/(?P<id>[A-Za-z0-9_-]{16,64})(?:/content)?"),
-    re.compile(r"/d/(?P<id>[A-Za-z0-9_-]{16,64})(?:/[^/]*)?"),
+    re.compile(r"(?:/.*)?/v1/files/(?P<id>[A-Za-z0-9_-]{1,128})(?:/content)?"),
+    re.compile(r"(?:/.*)?/d/(?P<id>[A-Za-z0-9_-]{1,128})(?:/[^/]*)?"),
 )
 
 

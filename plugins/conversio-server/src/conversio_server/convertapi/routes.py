@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import email.message
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,6 @@ router = APIRouter(route_class=ConvertApiRoute, tags=["convertapi"])
 
 #: The path of a stored file on the ConvertAPI routes (after any prefix of the public URL); such a URL
 #: is an input without a download.
-DOWNLOAD_PATH = re.compile(r"(?:/.*)?/d/(?P<id>[A-Za-z0-9_-]{1,128})(?:/[^/]*)?")
 
 #: ``Timeout`` (seconds): ConvertAPI's range, and the wait when a request gives none.
 MIN_TIMEOUT, MAX_TIMEOUT, DEFAULT_TIMEOUT = 1.0, 1200.0, 300.0
@@ -191,9 +189,6 @@ async def _resolve(request: Request, resolver: InputResolver, ref: FileRef, para
                 urlsplit(ref.url.strip())
             except ValueError as exc:
                 raise invalid_parameter(param, f"not a valid URL ({exc})") from None
-            own = _own_file_id(request, ref.url)
-            if own is not None:
-                return await resolver.file_id(own)
             return await resolver.url(ref.url, ref.name)
         assert ref.id is not None
         return await resolver.file_id(ref.id)
@@ -209,18 +204,6 @@ async def _resolve(request: Request, resolver: InputResolver, ref: FileRef, para
         shown = ref.id or urlsplit(ref.url or "").path  # never a link's signature
         message = f"File not found: {shown}"
         raise ConvertApiError("FILE_NOT_FOUND", message, invalid={param: [message]}) from None
-
-
-def _own_file_id(request: Request, url: str) -> str | None:
-    """The id when ``url`` is a ``/d/{id}/{name}`` link of this server."""
-    parts = urlsplit(url.strip())
-    origin = f"{parts.scheme}://{parts.netloc}".lower()
-    mine = {base_url(request).lower(), str(request.base_url).rstrip("/").lower()}
-    mine = {urlsplit(m)._replace(path="", query="", fragment="").geturl() for m in mine}
-    if origin not in mine:
-        return None
-    match = DOWNLOAD_PATH.fullmatch(parts.path)
-    return match.group("id") if match else None
 
 
 def _output_names(artifacts: Sequence[Artifact], wanted: str | None) -> list[str]:
