@@ -350,7 +350,7 @@ async def _download(request: Request, file_id: str, name: str | None) -> Respons
     else:
         admit(request, "read")
     artifact = await run_in_threadpool(server.get, file_id)
-    response = artifact_response(request, artifact)
+    response = await artifact_response(request, artifact)
     response.headers.update(rate_limit_headers(request))
     if name:
         response.headers["Content-Disposition"] = content_disposition(name)

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from fastapi import Request
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from conversio.stores.base import Artifact
@@ -43,9 +44,23 @@ def content_disposition(filename: str) -> str:
     return header
 
 
-def artifact_response(request: Request, artifact: Artifact) -> Response:
-    """The artifact's content as an attachment, streamed from the store."""
+async def artifact_response(request: Request, artifact: Artifact) -> Response:
+    """The artifact's content as an attachment: read in one go when it fits in one chunk (one thread hop,
+    no streaming machinery), else streamed from the store."""
     server = server_of(request)
+    headers = {
+        "Content-Disposition": content_disposition(artifact.name),
+        "Content-Length": str(artifact.size),
+    }
+    media_type = server.media_type(artifact.format)
+    server.metrics.bytes_out.inc(artifact.size)
+    if artifact.size <= CHUNK:
+
+        def read() -> bytes:
+            with server.store.open(artifact.id) as reader:
+                return reader.read()
+
+        return Response(await run_in_threadpool(read), media_type=media_type, headers=headers)
     reader = server.store.open(artifact.id)
 
     def chunks() -> Iterator[bytes]:
@@ -53,15 +68,7 @@ def artifact_response(request: Request, artifact: Artifact) -> Response:
             while chunk := reader.read(CHUNK):
                 yield chunk
 
-    server.metrics.bytes_out.inc(artifact.size)
-    return StreamingResponse(
-        chunks(),
-        media_type=server.media_type(artifact.format),
-        headers={
-            "Content-Disposition": content_disposition(artifact.name),
-            "Content-Length": str(artifact.size),
-        },
-    )
+    return StreamingResponse(chunks(), media_type=media_type, headers=headers)
 
 
 def temporary_file_response(request: Request, path: Path, filename: str, media_type: str) -> Response:

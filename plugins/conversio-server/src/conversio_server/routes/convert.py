@@ -152,7 +152,7 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
         }
         return JSON(body)
     if len(artifacts) == 1:
-        return artifact_response(request, artifacts[0])
+        return await artifact_response(request, artifacts[0])
     path = await run_in_threadpool(server.write_zip, artifacts, server.tmp_dir)
     return temporary_file_response(request, path, _bundle_name(order.inputs), "application/zip")
 

@@ -116,7 +116,7 @@ async def content(
     else:
         await authenticate(request, "read")
     artifact = await run_in_threadpool(server.get, file_id)
-    return artifact_response(request, artifact)
+    return await artifact_response(request, artifact)
 
 
 @router.delete(
