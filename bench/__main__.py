@@ -1,7 +1,27 @@
 """``python -m bench``: every benchmark, one after the other (see each module for options)."""
 
-from bench import bench_image_overhead, bench_media, bench_office, bench_pdf, bench_router, bench_startup
+from bench import (
+    bench_image_overhead,
+    bench_jobs,
+    bench_media,
+    bench_office,
+    bench_pdf,
+    bench_router,
+    bench_server,
+    bench_server_chain,
+    bench_startup,
+)
 
-for module in (bench_startup, bench_router, bench_image_overhead, bench_pdf, bench_office, bench_media):
+for module in (
+    bench_startup,
+    bench_router,
+    bench_image_overhead,
+    bench_pdf,
+    bench_office,
+    bench_media,
+    bench_server,
+    bench_server_chain,
+    bench_jobs,
+):
     print(f"\n== {module.__name__} ==")
     module.main([])
