@@ -17,6 +17,7 @@ from conversio_server.jobstore import PROCESSING, QUEUED, JobStore
 from conversio_server.outbound import OutboundClient
 from conversio_server.outbox import Dispatcher, RetrySchedule, register_webhook_metrics, webhook_policy
 from conversio_server.settings import ServerSettings
+from conversio_server.wakeup import WakeListener
 
 if TYPE_CHECKING:
     from conversio_server.service import Server
@@ -60,6 +61,7 @@ class Background:
         self.server = server
         self.pool: WorkerPool | None = None
         self.dispatcher: Dispatcher | None = None
+        self.wake_listener: WakeListener | None = None
         self._client: OutboundClient | None = None
         outbox = server.jobstore.outbox
         registry = server.metrics.registry
@@ -98,8 +100,14 @@ class Background:
                 metrics=self.webhook_metrics,
             )
             self.dispatcher.start()
+            self.wake_listener = WakeListener(
+                self.settings.webhook_wake_path, self.server.jobstore.outbox.notify
+            )
+            self.wake_listener.start()
 
     def stop(self) -> None:
+        if self.wake_listener is not None:
+            self.wake_listener.stop()
         if self.dispatcher is not None:
             self.dispatcher.stop(timeout=10.0)
         if self.pool is not None:

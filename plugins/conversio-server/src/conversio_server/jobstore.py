@@ -15,6 +15,7 @@ import json
 import secrets
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -140,12 +141,16 @@ def _new_row(new: NewJob, batch_id: str | None, created_at: float, now: float) -
 class JobStore:
     """The jobs of the database at ``database`` (a URL or an engine); safe from several processes."""
 
-    def __init__(self, database: str | sa.Engine, outbox: Outbox | None = None) -> None:
+    def __init__(
+        self, database: str | sa.Engine, outbox: Outbox | None = None, *, wake_path: Path | None = None
+    ) -> None:
+        """``wake_path``: the socket of the webhook dispatcher to wake when events are enqueued (a worker's
+        dispatcher lives in the server's process)."""
         self._owns_engine = isinstance(database, str)
         self.engine = create_engine(database) if isinstance(database, str) else database
         if not self._owns_engine:
             metadata.create_all(self.engine)
-        self.outbox = outbox if outbox is not None else Outbox(self.engine)
+        self.outbox = outbox if outbox is not None else Outbox(self.engine, wake_path)
 
     def close(self) -> None:
         if self._owns_engine:

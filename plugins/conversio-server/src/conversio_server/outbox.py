@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -47,6 +48,7 @@ from conversio.webhooks import Secrets, sign_webhook
 from conversio_server.database import create_engine, metadata, utc
 from conversio_server.errors import ApiError
 from conversio_server.outbound import OutboundClient, OutboundPolicy
+from conversio_server.wakeup import wake
 from conversio_server.webhooks import WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -344,7 +346,9 @@ class Outbox:
     Thread-safe, and safe to open from several processes on the same database.
     """
 
-    def __init__(self, database: str | sa.Engine) -> None:
+    def __init__(self, database: str | sa.Engine, wake_path: Path | None = None) -> None:
+        """``wake_path``: the Unix socket of a dispatcher in another process to wake on :meth:`notify`."""
+        self.wake_path = wake_path
         self._owns_engine = isinstance(database, str)
         self.engine = create_engine(database) if isinstance(database, str) else database
         if not self._owns_engine:
@@ -659,11 +663,14 @@ class Outbox:
             self._listeners.discard(wake)
 
     def notify(self) -> None:
-        """Wake this process's dispatchers (an enqueue without ``connection`` does it by itself)."""
+        """Wake this process's dispatchers, and the one at ``wake_path`` (an enqueue without
+        ``connection`` does it by itself)."""
         with self._lock:
             listeners = list(self._listeners)
-        for wake in listeners:
-            wake.set()
+        for event in listeners:
+            event.set()
+        if self.wake_path is not None:
+            wake(self.wake_path)
 
 
 # metrics

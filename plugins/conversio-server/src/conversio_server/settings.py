@@ -122,6 +122,11 @@ class ServerSettings:
             _check_allow_entry(entry)
 
     @property
+    def webhook_wake_path(self) -> Path:
+        """The Unix socket on which job workers wake the server's webhook dispatcher."""
+        return self.data_dir / "run" / "webhooks.sock"
+
+    @property
     def concurrency(self) -> int:
         """How many worker processes convert: ``workers``, else one per core."""
         return self.workers or os.cpu_count() or 1

@@ -87,7 +87,7 @@ class Worker:
     ) -> None:
         self.settings = settings
         self.name = name or f"worker-{os.getpid()}-{secrets.token_hex(3)}"
-        self.store = JobStore(settings.database_url)
+        self.store = JobStore(settings.database_url, wake_path=settings.webhook_wake_path)
         self._conversio = conversio
         self.outbound = OutboundClient(settings.outbound)
         self.secret = settings.signing_secret or signing.load_or_create_secret(

@@ -1,0 +1,55 @@
+"""Waking the webhook dispatcher from another process: a datagram on a Unix socket, best effort."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+
+from conversio_server.outbox import Outbox
+from conversio_server.wakeup import WakeListener, wake
+
+
+def _listener(path: Path) -> tuple[WakeListener, threading.Event]:
+    woken = threading.Event()
+    return WakeListener(path, woken.set), woken
+
+
+def test_a_notify_in_another_outbox_wakes_the_listener(tmp_path: Path) -> None:
+    path = tmp_path / "run" / "webhooks.sock"
+    listener, woken = _listener(path)
+    assert listener.start()
+    try:
+        outbox = Outbox(f"sqlite:///{tmp_path / 'db.sqlite3'}", wake_path=path)
+        try:
+            assert not woken.wait(0.3)  # nothing sent yet
+            outbox.notify()
+            assert woken.wait(5)
+        finally:
+            outbox.close()
+    finally:
+        listener.stop()
+    assert not path.exists()
+
+
+def test_a_stale_socket_is_replaced_but_a_live_one_is_not_taken(tmp_path: Path) -> None:
+    path = tmp_path / "webhooks.sock"
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dead.bind(os.fsencode(path))
+    dead.close()  # the file stays: a server that died
+    first, first_woken = _listener(path)
+    assert first.start()
+    try:
+        second, _ = _listener(path)
+        assert not second.start()  # someone listens: not stolen
+        wake(path)
+        assert first_woken.wait(5)
+    finally:
+        first.stop()
+
+
+def test_waking_nobody_or_an_unusable_path_is_harmless(tmp_path: Path) -> None:
+    wake(tmp_path / "nobody.sock")
+    listener, _ = _listener(tmp_path / ("x" * 200) / "webhooks.sock")  # too long for a Unix socket
+    assert not listener.start()
