@@ -84,6 +84,27 @@ def test_cheapest_path_wins_over_fewer_steps() -> None:
     assert found.formats == ["fa", "fb", "fc"]
 
 
+def test_a_router_remembers_its_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    router = make_router(edge("fa", "fb", 1), edge("fb", "fc", 1), edge("fa", "fc", 3))
+    searches = []
+    real_search = router._search
+
+    def counted(*args: Any) -> Route | None:
+        searches.append(args[:3])
+        return real_search(*args)
+
+    monkeypatch.setattr(router, "_search", counted)
+    first = router.route("fa", "fc")
+    assert router.route("fa", "fc") == first and len(searches) == 1
+    router.route("fa", "fc", preferences=RoutePreferences(avoid=("test.eng:fa->fb",)))
+    router.route("fa", "fc", via=["fb"])
+    assert len(searches) == 3  # other preferences or waypoints are other questions
+    for _ in range(2):
+        with pytest.raises(NoRoute):
+            router.route("fc", "fa")
+    assert len(searches) == 4  # "no route" is remembered too
+
+
 def test_cheaper_direct_edge_wins() -> None:
     router = make_router(edge("fa", "fb", 1), edge("fb", "fc", 1), edge("fa", "fc", 1.5))
     assert ids(router.route("fa", "fc")) == ["test.eng:fa->fc"]

@@ -178,6 +178,8 @@ _Edge = tuple[float, str, str]  # cost, converter id, target format
 REROUTE = "reroute"
 #: At most this many extra searches are spent looking for alternatives.
 MAX_ALTERNATIVE_SEARCHES = 24
+#: How many (source, target, waypoints, preferences) answers a router remembers.
+MAX_REMEMBERED_ROUTES = 4096
 
 
 def _advance(via: tuple[str, ...], fmt: str, index: int) -> int:
@@ -203,6 +205,8 @@ class Router:
             for name in (spec.id, spec.engine, spec.plugin):
                 self._named.setdefault(name, set()).add(spec.id)
         self._out: dict[str, tuple[list[_Edge], list[_Edge]]] = {}
+        #: best routes found so far (the converters are fixed once the router is built)
+        self._found: dict[tuple[object, ...], Route | None] = {}
 
     def _canonical(self, name: str) -> str:
         return self.registry.formats.canonical(name)
@@ -230,7 +234,14 @@ class Router:
         target = self._canonical(target)
         waypoints = tuple(self._canonical(v) for v in via)
         bundle = bundle or source == ANY
-        found = self._search(source, target, waypoints, bundle, prefs, frozenset(), unpack)
+        key = (source, target, waypoints, bundle, prefs, unpack)
+        try:
+            found = self._found[key]
+        except KeyError:
+            found = self._search(source, target, waypoints, bundle, prefs, frozenset(), unpack)
+            if len(self._found) >= MAX_REMEMBERED_ROUTES:
+                self._found.clear()
+            self._found[key] = found
         if found is None:
             raise self._no_route(source, target, waypoints, prefs)
         if alternatives > 0:
