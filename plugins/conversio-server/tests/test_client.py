@@ -164,7 +164,9 @@ def test_a_wait_that_runs_out_says_so(client: Client) -> None:
 
 def test_a_batch_is_waited_for_as_a_whole(client: Client) -> None:
     stored = client.upload(png_bytes((12, 8)))
-    specs = [JobSpec([stored], fmt) for fmt in ("jpg", "gif", "bmp")] + [JobSpec([("x.png", png_bytes()[:40])], "jpg")]
+    specs = [JobSpec([stored], fmt) for fmt in ("jpg", "gif", "bmp")] + [
+        JobSpec([("x.png", png_bytes()[:40])], "jpg")
+    ]
     batch = client.batch(specs, callback_mode="batch")
     jobs = batch.wait_all(timeout=60)
     assert [j.id for j in jobs] == list(batch.job_ids)
@@ -275,3 +277,21 @@ def test_a_rate_limited_key_backs_off_and_succeeds(keyed: tuple[LiveServer, str]
         for _ in range(3):
             impatient.list_jobs()
     assert limited.value.retry_after is not None and limited.value.retry_after >= 1
+
+
+def test_the_quickstart_example_runs(server: LiveServer, tmp_path: Path) -> None:
+    needs("office", "archive")
+    import subprocess
+    import sys
+
+    script = Path(__file__).parents[3] / "examples" / "client_quickstart.py"
+    command = [sys.executable, str(script), server.url, str(tmp_path)]
+    run = subprocess.run(command, check=False, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    with pikepdf.open(tmp_path / "report.pdf") as pdf:
+        assert len(pdf.pages) == 3
+    with zipfile.ZipFile(tmp_path / "pages.zip") as archive:
+        assert len(archive.namelist()) == 3
+        assert all(_image(archive.read(n)).format == "JPEG" for n in archive.namelist())
+    assert _image((tmp_path / "sunset.webp").read_bytes()).format == "WEBP"
+    assert run.stdout.count("batch job") == 3 and "completed" in run.stdout
