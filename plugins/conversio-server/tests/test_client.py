@@ -153,6 +153,13 @@ def test_cancel_and_a_failed_job(client: Client) -> None:
     assert failed.value.code == "CORRUPT_FILE"
     assert client.wait(broken, timeout=30, check=False).error["code"] == "CORRUPT_FILE"  # type: ignore[index]
 
+    # a retried job is queued again under the same id, runs again, and fails again the same way
+    again = client.retry_job(broken)
+    assert again.id == broken.id and again.status in ("queued", "processing", "failed")
+    with pytest.raises(JobFailed) as failed_again:
+        client.wait(again, timeout=30)
+    assert failed_again.value.code == "CORRUPT_FILE"
+
 
 def test_a_wait_that_runs_out_says_so(client: Client) -> None:
     job = client.create_job(("s.png", png_bytes()), None, then=[{"step": "sleep", "options": {"seconds": 5}}])

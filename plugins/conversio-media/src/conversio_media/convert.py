@@ -21,6 +21,7 @@ from conversio.converters import ConversionRequest, Output, with_extension
 from conversio.errors import CorruptFile, FileTooLarge, InvalidOption, UnsupportedFormat
 from conversio_media.arguments import audio_encoder, scale_args, video_encoder, window
 from conversio_media.catalogue import AUDIO, FORMATS
+from conversio_media.headers import wav_info
 from conversio_media.probe import MediaInfo, probe
 from conversio_media.runner import check_complete, command, run_ffmpeg
 from conversio_media.sandbox import input_options, tool, url
@@ -214,12 +215,15 @@ def _still_images(
 
 def _probe(request: ConversionRequest, *, need_video: bool = False) -> MediaInfo:
     """What the input holds; an empty file is ``CORRUPT_FILE``, frames over ``max_pixels``
-    ``FILE_TOO_LARGE`` (a tiny file can declare huge frames)."""
+    ``FILE_TOO_LARGE`` (a tiny file can declare huge frames). A plain PCM WAV is read from its
+    header (see :mod:`~conversio_media.headers`), anything else by ffprobe."""
     item = request.input
     tool("ffmpeg")
     if item.path.stat().st_size == 0:
         raise CorruptFile(f"{item.name} is empty", file=item.name)
-    info = probe(item.path, item.format, item.name, timeout=min(request.limits.timeout, 60.0))
+    info = wav_info(item.path) if item.format == "wav" else None
+    if info is None:
+        info = probe(item.path, item.format, item.name, timeout=min(request.limits.timeout, 60.0))
     if need_video and info.video is None:
         raise UnsupportedFormat(f"{item.name} has no video stream", file=item.name)
     limit = request.limits.max_pixels
