@@ -6,6 +6,7 @@ Usage: python3 uno_load_with_macros.py PIPE INPUT_URL
 
 from __future__ import annotations
 
+import os
 import sys
 
 import uno  # type: ignore[import-not-found]
@@ -28,7 +29,12 @@ def main() -> None:
     desktop = context.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", context)
     settings = (prop("Hidden", True), prop("MacroExecutionMode", ALWAYS_EXECUTE_NO_WARN))
     desktop.loadComponentFromURL(source, "_blank", 0, settings).close(True)
+    print("loaded")
 
 
 if __name__ == "__main__":
     main()
+    # pyuno can crash tearing down its bridge at interpreter exit (seen as SIGSEGV after the
+    # work was done): leave without that teardown.
+    sys.stdout.flush()
+    os._exit(0)
