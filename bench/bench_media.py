@@ -190,8 +190,9 @@ def main(argv: list[str] | None = None) -> None:
             "the input, probing it (ffprobe, about 50 ms of it loading the FFmpeg libraries; a plain PCM",
             "WAV's header is read instead), storing input and output (hash + copy/rename) and progress",
             "parsing. ffmpeg: the same arguments (demuxer forced, file protocol only), run once.",
-            "What is left of the wav → mp3 overhead is storing the input before the conversion starts",
-            "(compare the row of the input already stored).",
+            "The input is stored (hashed and copied) while ffmpeg already reads the caller's file",
+            "(result cache off: nothing waits for the hash); the row of the input already stored",
+            "shows the conversion without that work on the second core.",
             "",
             f"Memory: {large.stat().st_size / mb:.0f} MB wav → flac in {seconds:.1f} s "
             f"(output {output / mb:.0f} MB). Peak RSS of the calling Python process "

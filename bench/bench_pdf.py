@@ -271,8 +271,9 @@ def main(argv: list[str] | None = None) -> None:
             f"Merging: (vector) the {len(small)} PDFs of 1–4 vector pages above ({total_pages} pages, "
             f"{sum(p.stat().st_size for p in small) / 1e6:.1f} MB);",
             f"(scans) {len(scanned)} one-page PDFs, each an A4 150-dpi JPEG embedded by img2pdf.",
-            "conversio stores the inputs (hash + copy each), then runs the merge and the encryption as",
-            "two steps (two saves, the merged PDF stored in between); the pikepdf rows show one save",
+            "conversio stores the inputs (hash + copy each, in a thread while the merge reads the",
+            "callers' files), and runs the merge and the encryption as two steps in its worker",
+            "processes (two saves, the merged PDF stored in between); the pikepdf rows show one save",
             "with encryption and the same two saves; qpdf: two CLI calls.",
             f"conversio: {os.cpu_count()} worker processes, a filesystem store not synced to disk,",
             "result cache off.",

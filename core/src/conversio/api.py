@@ -7,8 +7,9 @@ import atexit
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeAlias
 
@@ -16,7 +17,8 @@ import attrs
 
 from conversio.converters import ConverterSpec, safe_relpath
 from conversio.engine.executors import Executor, make_executor
-from conversio.engine.runner import ConvertStage, Engine, OperationStage, Stage
+from conversio.engine.incoming import Incoming, file_state, settled
+from conversio.engine.runner import ConvertStage, Engine, Item, OperationStage, Stage
 from conversio.errors import ConversioError, InvalidRequest
 from conversio.events import Event, EventHandler, EventKind
 from conversio.formats import ANY, Format
@@ -179,43 +181,60 @@ class Conversio:
         except ConversioError:
             return "bin"
 
-    def _ingest(self, items: Iterable[Input], warnings: list[str]) -> list[Artifact]:
-        """Artifacts for the inputs; local files are sniffed and stored, several at a time."""
+    @contextmanager
+    def _ingesting(self, items: Sequence[Input], warnings: list[str]) -> Iterator[list[Item]]:
+        """The inputs as the engine takes them; every local file is stored before this ends.
 
-        def one(item: Input) -> tuple[list[Artifact], str | None]:
-            if isinstance(item, Result):
-                return list(item.artifacts), None
-            if isinstance(item, Artifact):
-                return [self.store.get(item.id)], None
-            artifact, sniffed = self.put(item)
-            return [artifact], sniffed.warning and f"{artifact.name}: {sniffed.warning}"
+        Local files are sniffed here and stored by background threads. With the
+        result cache off, or inputs big enough (:data:`EARLY_START_BYTES`), the
+        first step reads them in place meanwhile (:class:`~conversio.engine.incoming.Incoming`);
+        otherwise the engine gets them stored, so a cached result can answer at once.
+        """
+        paths = [Path(item) for item in items if not isinstance(item, Artifact | Result)]
+        early = bool(paths) and (not self.engine.cache or _total_size(paths) >= EARLY_START_BYTES)
+        with ThreadPoolExecutor(max_workers=_put_threads(paths), thread_name_prefix="conversio-put") as pool:
+            found: list[Item] = []
+            for item in items:
+                if isinstance(item, Result):
+                    found.extend(item.artifacts)
+                elif isinstance(item, Artifact):
+                    found.append(self.store.get(item.id))
+                else:
+                    found.append(self._incoming(Path(item), pool, warnings))
+            yield found if early else [settled(i) for i in found]
 
-        items = list(items)
-        if not _worth_threads(items):
-            found = [one(item) for item in items]
-        else:  # hashing and copying release the GIL: threads use every core
-            with ThreadPoolExecutor(
-                max_workers=os.cpu_count() or 1, thread_name_prefix="conversio-put"
-            ) as pool:
-                found = list(pool.map(one, items))
-        warnings.extend(w for _, w in found if w)
-        return [a for artifacts, _ in found for a in artifacts]
+    def _incoming(self, local: Path, pool: ThreadPoolExecutor, warnings: list[str]) -> Incoming:
+        """``local`` sniffed, and on its way into the store."""
+        sniffed = self.sniff(local)
+        if sniffed.warning:
+            warnings.append(f"{local.name}: {sniffed.warning}")
+        state = file_state(local)
+        stored = pool.submit(self.store.put_file, local, name=local.name, format=sniffed.format)
+        return Incoming(local, local.name, sniffed.format, stored, state)
 
 
 #: Local inputs are stored several at a time only when they are this big on average: for
 #: smaller ones the threads cost more than they save (50 PDFs of 18 KB: 46 ms threaded, 22 ms not).
 THREADED_INGEST_BYTES = 512 * 1024
+#: With the result cache on, the first step waits for its inputs to be stored (their hashes
+#: find a cached result) unless they are this big together: then storing them costs more
+#: than a speculative start the cache may stop (:meth:`Conversio._ingesting`).
+EARLY_START_BYTES = 16 * 1024 * 1024
 
 
-def _worth_threads(items: Sequence[Input]) -> bool:
-    paths = [item for item in items if not isinstance(item, Artifact | Result)]
-    if len(paths) < 2:
-        return False
+def _total_size(paths: Sequence[Path]) -> int:
+    """The local files' size together; 0 if one is missing (sniffing reports it)."""
     try:
-        total = sum(os.stat(path).st_size for path in paths)
+        return sum(path.stat().st_size for path in paths)
     except OSError:
-        return False  # the serial path reports the missing file
-    return total >= THREADED_INGEST_BYTES * len(paths)
+        return 0
+
+
+def _put_threads(paths: Sequence[Path]) -> int:
+    """Threads to store local files with: one a core for several big files (hashing and
+    copying release the GIL), else one."""
+    big = len(paths) > 1 and _total_size(paths) >= THREADED_INGEST_BYTES * len(paths)
+    return (os.cpu_count() or 1) if big else 1
 
 
 @attrs.frozen
@@ -258,7 +277,6 @@ class Conversion:
     def run(self, *, on_event: EventHandler | None = None, cancel: threading.Event | None = None) -> Result:
         """Run the chain; every intermediate result stays in the store."""
         warnings: list[str] = []
-        artifacts = self.app._ingest(self.inputs, warnings)
         steps: list[str] = []
 
         def record(event: Event) -> None:
@@ -267,14 +285,15 @@ class Conversion:
             if on_event is not None:
                 on_event(event)
 
-        outputs = self.app.engine.run(
-            artifacts,
-            self.stages,
-            preferences=self.preferences,
-            on_event=record,
-            cancel=cancel,
-            warnings=warnings,
-        )
+        with self.app._ingesting(self.inputs, warnings) as items:
+            outputs = self.app.engine.run(
+                items,
+                self.stages,
+                preferences=self.preferences,
+                on_event=record,
+                cancel=cancel,
+                warnings=warnings,
+            )
         return Result(tuple(outputs), self.app.store, tuple(steps), tuple(warnings))
 
     def save(self, dest: str | os.PathLike[str]) -> list[Path]:

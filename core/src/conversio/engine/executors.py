@@ -23,6 +23,12 @@ _POLL_SECONDS = 0.05
 _STOP_GRACE = 3.0
 
 
+class CancelFlag(Protocol):
+    """What tells a running task to stop (a :class:`threading.Event` is one)."""
+
+    def is_set(self) -> bool: ...
+
+
 class Executor(Protocol):
     """Runs tasks. ``run`` blocks the calling thread; several threads may call it."""
 
@@ -34,7 +40,7 @@ class Executor(Protocol):
         task: Task,
         *,
         timeout: float,
-        cancel: threading.Event | None = None,
+        cancel: CancelFlag | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> list[Produced]: ...
 
@@ -55,7 +61,7 @@ class InlineExecutor:
         task: Task,
         *,
         timeout: float,
-        cancel: threading.Event | None = None,
+        cancel: CancelFlag | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> list[Produced]:
         if cancel is not None and cancel.is_set():
@@ -171,7 +177,7 @@ class ProcessPoolExecutor:
         task: Task,
         *,
         timeout: float,
-        cancel: threading.Event | None = None,
+        cancel: CancelFlag | None = None,
         on_progress: ProgressCallback | None = None,
     ) -> list[Produced]:
         worker = self._acquire()

@@ -22,7 +22,8 @@ import attrs
 
 from conversio._typing import str_tuple
 from conversio.converters import Cardinality, InputFile
-from conversio.engine.executors import Executor
+from conversio.engine.executors import CancelFlag, Executor
+from conversio.engine.incoming import Incoming, settled
 from conversio.engine.task import Task
 from conversio.errors import Cancelled, ConversioError, ConversionFailed, InvalidRequest, NoRoute
 from conversio.events import Event, EventHandler, EventKind
@@ -59,7 +60,32 @@ class OperationStage:
 
 
 Stage = ConvertStage | OperationStage
+#: What a stage works on: stored artifacts, and before the first step, callers' files on their way in.
+Item = Artifact | Incoming
 Sniffer = Callable[[Path, str], str]
+
+
+@attrs.frozen
+class _Place:
+    """Where a task sits in a run: its step, and which of the step's items it is."""
+
+    index: int
+    item: int
+    items: int
+
+    def event(self, kind: EventKind, converter: str, fraction: float, **fields: Any) -> Event:
+        return Event(kind, self.index, converter, self.item, self.items, fraction, **fields)
+
+
+@attrs.frozen
+class _Either:
+    """A cancel flag that is set when either of two events is."""
+
+    first: threading.Event
+    second: threading.Event
+
+    def is_set(self) -> bool:
+        return self.first.is_set() or self.second.is_set()
 
 
 @attrs.define
@@ -103,7 +129,7 @@ class Engine:
     # -- public ------------------------------------------------------------
     def run(
         self,
-        inputs: Sequence[Artifact],
+        inputs: Sequence[Item],
         stages: Sequence[Stage],
         *,
         preferences: RoutePreferences | None = None,
@@ -113,8 +139,9 @@ class Engine:
     ) -> list[Artifact]:
         """Run every stage in order; returns the final artifacts.
 
-        Warnings a user should see (a converter failed and another route was
-        taken) are appended to ``warnings``.
+        Inputs may be :class:`~conversio.engine.incoming.Incoming` files still being
+        stored: the first step reads them in place. Warnings a user should see (a
+        converter failed and another route was taken) are appended to ``warnings``.
         """
         if not inputs:
             raise InvalidRequest("no input files were given")
@@ -125,16 +152,17 @@ class Engine:
         if warnings is not None:
             run.warnings = warnings
         emit(Event(EventKind.PLAN_STARTED, items=len(inputs)))
-        items = list(inputs)
+        items: Sequence[Item] = list(inputs)
         try:
             for stage in stages:
                 run.check()
                 items = self._run_stage(stage, items, run)
+            artifacts = [settled(a) for a in items]  # a stage with nothing to do passes inputs on
         except ConversioError as exc:
             emit(Event(EventKind.PLAN_FAILED, error=exc.to_dict(), message=exc.message))
             raise
-        emit(Event(EventKind.PLAN_FINISHED, items=len(items), artifacts=tuple(a.id for a in items)))
-        return items
+        emit(Event(EventKind.PLAN_FINISHED, items=len(artifacts), artifacts=tuple(a.id for a in artifacts)))
+        return artifacts
 
     def _emitter(self, on_event: EventHandler | None) -> Callable[[Event], None]:
         """One function that passes an event to the observers and ``on_event``, one at a time."""
@@ -185,7 +213,7 @@ class Engine:
         return routes
 
     # -- stages ------------------------------------------------------------
-    def _run_stage(self, stage: Stage, items: list[Artifact], run: _Run) -> list[Artifact]:
+    def _run_stage(self, stage: Stage, items: Sequence[Item], run: _Run) -> Sequence[Item]:
         fmt, bundle = _state([a.format for a in items])
         if isinstance(stage, OperationStage):
             step = self.router.operation(stage.name, fmt, bundle)
@@ -213,13 +241,13 @@ class Engine:
                 prefs = run.preferences = attrs.evolve(prefs, avoid=(*prefs.avoid, str(converter)))
 
     def _run_route(
-        self, route: Route, options: Mapping[str, Any], items: list[Artifact], run: _Run
-    ) -> list[Artifact]:
+        self, route: Route, options: Mapping[str, Any], items: Sequence[Item], run: _Run
+    ) -> Sequence[Item]:
         return self._run_lanes(route, options, [items], run)[0]
 
     def _run_lanes(
-        self, route: Route, options: Mapping[str, Any], lanes: list[list[Artifact]], run: _Run
-    ) -> list[list[Artifact]]:
+        self, route: Route, options: Mapping[str, Any], lanes: Sequence[Sequence[Item]], run: _Run
+    ) -> Sequence[Sequence[Item]]:
         """Run ``route`` on each lane (a list of files) independently, steps in lock-step.
 
         A stage's route runs on one lane holding all its files; a reroute runs
@@ -237,20 +265,20 @@ class Engine:
 
     # -- steps -------------------------------------------------------------
     def _run_step(
-        self, step: RouteStep, options: dict[str, Any], lanes: list[list[Artifact]], run: _Run
+        self, step: RouteStep, options: dict[str, Any], lanes: Sequence[Sequence[Item]], run: _Run
     ) -> list[list[Artifact]]:
         """One converter over every lane: a many-to-one step takes a lane whole, others each file."""
         spec = step.spec
         assert spec is not None
         index = next(run.steps)
         consumes = spec.cardinality is Cardinality.MANY_TO_ONE
-        jobs: list[tuple[int, list[Artifact]]] = []
+        jobs: list[tuple[int, Sequence[Item]]] = []
         for n, lane in enumerate(lanes):
             jobs.extend([(n, lane)] if consumes else [(n, [item]) for item in lane])
         run.emit(Event(EventKind.STEP_STARTED, index, spec.id, items=len(jobs), message=step.describe()))
         try:
             results = self._map(
-                lambda job: self._run_task(step, options, job[1][1], run, index, job[0], len(jobs)),
+                lambda job: self._run_task(step, options, job[1][1], run, _Place(index, job[0], len(jobs))),
                 list(enumerate(jobs)),
             )
         except ConversioError as exc:
@@ -266,38 +294,109 @@ class Engine:
         return out
 
     def _run_task(
-        self,
-        step: RouteStep,
-        options: dict[str, Any],
-        inputs: list[Artifact],
-        run: _Run,
-        index: int,
-        item: int,
-        items: int,
+        self, step: RouteStep, options: dict[str, Any], inputs: Sequence[Item], run: _Run, place: _Place
     ) -> list[Artifact]:
+        """One converter call, answered from the cache when it can be."""
         spec = step.spec
         assert spec is not None
         run.check()
-        key = cache_key(spec.id, spec.version, options, inputs)
-        if self.cache:
-            cached = self.store.cache_get(key)
-            if cached is not None:
-                artifacts = [self.store.get(i) for i in cached]
-                run.emit(
-                    Event(EventKind.STEP_CACHED, index, spec.id, item, items, 1.0, artifacts=tuple(cached))
-                )
-                return artifacts
+        if any(isinstance(a, Incoming) for a in inputs):
+            return self._run_early(step, options, inputs, run, place)
+        key = cache_key(spec.id, spec.version, options, [settled(a) for a in inputs])
+        cached = self._cached(key, spec.id, run, place)
+        if cached is not None:
+            return cached
+        artifacts = self._execute(step, options, inputs, run, place, run.cancel)
+        self._remember(key, artifacts)
+        return artifacts
 
+    def _run_early(
+        self, step: RouteStep, options: dict[str, Any], inputs: Sequence[Item], run: _Run, place: _Place
+    ) -> list[Artifact]:
+        """Run the task on the callers' own files while the store takes its copies.
+
+        The task runs in this thread, as any other (an engine may tie its processes to
+        the thread that started them); another thread waits for the copies and asks
+        the cache, and a hit stops the task. A result is kept only if every file is
+        still what was sniffed; otherwise the step runs again on the stored copies.
+        """
+        stop = threading.Event()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="conversio-early") as pool:
+            lookup = pool.submit(self._when_stored, step, options, inputs, run, place, stop)
+            failure: ConversioError | None = None
+            try:
+                artifacts = self._execute(step, options, inputs, run, place, _Either(run.cancel, stop))
+            except ConversioError as exc:
+                artifacts, failure = [], exc
+            stored, key, cached = lookup.result()
+        if cached is not None or not _unchanged(inputs):
+            for artifact in artifacts:
+                self.store.delete(artifact.id)
+            return cached if cached is not None else self._run_task(step, options, stored, run, place)
+        if failure is not None:
+            raise failure
+        self._remember(key, artifacts)
+        return artifacts
+
+    def _when_stored(
+        self,
+        step: RouteStep,
+        options: dict[str, Any],
+        inputs: Sequence[Item],
+        run: _Run,
+        place: _Place,
+        stop: threading.Event,
+    ) -> tuple[list[Artifact], str, list[Artifact] | None]:
+        """The inputs once stored, their cache key and the cached result; ``stop`` is set when
+        the running task is no longer wanted (a cached result, or an input that could not be stored)."""
+        spec = step.spec
+        assert spec is not None
+        try:
+            stored = [settled(a) for a in inputs]
+            key = cache_key(spec.id, spec.version, options, stored)
+            cached = self._cached(key, spec.id, run, place)
+        except BaseException:
+            stop.set()
+            raise
+        if cached is not None:
+            stop.set()
+        return stored, key, cached
+
+    def _cached(self, key: str, converter: str, run: _Run, place: _Place) -> list[Artifact] | None:
+        """The artifacts the cache holds for ``key`` (announced as a cached step), if any."""
+        if not self.cache:
+            return None
+        cached = self.store.cache_get(key)
+        if cached is None:
+            return None
+        artifacts = [self.store.get(i) for i in cached]
+        run.emit(place.event(EventKind.STEP_CACHED, converter, 1.0, artifacts=tuple(cached)))
+        return artifacts
+
+    def _remember(self, key: str, artifacts: list[Artifact]) -> None:
+        if self.cache:
+            self.store.cache_put(key, [a.id for a in artifacts])
+
+    def _execute(
+        self,
+        step: RouteStep,
+        options: dict[str, Any],
+        inputs: Sequence[Item],
+        run: _Run,
+        place: _Place,
+        cancel: CancelFlag,
+    ) -> list[Artifact]:
+        """Run the converter on ``inputs`` in the executor and store what it produced."""
+        spec = step.spec
+        assert spec is not None
         started = time.monotonic()
 
         def progress(fraction: float, message: str) -> None:
             eta = estimate_remaining(time.monotonic() - started, fraction)
-            run.emit(Event(EventKind.PROGRESS, index, spec.id, item, items, fraction, message, eta))
+            run.emit(place.event(EventKind.PROGRESS, spec.id, fraction, message=message, eta=eta))
 
         with ExitStack() as stack:
-            files = tuple(
-                InputFile(stack.enter_context(self.store.local_path(a.id)), a.name, a.format) for a in inputs
-            )
+            files = tuple(self._input_file(stack, a) for a in inputs)
             out_dir = stack.enter_context(self.store.scratch_dir())
             task = Task(
                 spec.id,
@@ -311,21 +410,25 @@ class Engine:
                 self.limits,
             )
             produced = self.executor.run(
-                task, timeout=self.limits.timeout, cancel=run.cancel, on_progress=progress
+                task, timeout=self.limits.timeout, cancel=cancel, on_progress=progress
             )
             artifacts = []
             for out in produced:
                 path = out_dir / out.relpath
                 fmt = spec.target if spec.target != ANY else self.sniffer(path, out.name)
                 artifacts.append(self.store.put_file(path, name=out.name, format=fmt, move=True))
-        if self.cache:
-            self.store.cache_put(key, [a.id for a in artifacts])
         progress(1.0, "")
         return artifacts
 
+    def _input_file(self, stack: ExitStack, item: Item) -> InputFile:
+        """A converter's view of an input: the caller's own file, or the stored one."""
+        if isinstance(item, Incoming):
+            return InputFile(item.path, item.name, item.format)
+        return InputFile(stack.enter_context(self.store.local_path(item.id)), item.name, item.format)
+
     def _reroute(
-        self, target: str, items: list[Artifact], run: _Run, options: Mapping[str, Any]
-    ) -> list[Artifact]:
+        self, target: str, items: Sequence[Item], run: _Run, options: Mapping[str, Any]
+    ) -> list[Item]:
         """Route each item on its own, from its sniffed format to ``target``; order is kept.
 
         Items of one format share a route and run together; a nested archive
@@ -346,7 +449,7 @@ class Engine:
         unknown = [k for k in options if k not in {o.name for o in valid}]
         if unknown:
             raise unknown_options(unknown, valid)
-        results: dict[int, list[Artifact]] = {}
+        results: dict[int, Sequence[Item]] = {}
         for fmt, route in routes.items():
             positions = [i for i, item in enumerate(items) if item.format == fmt]
             lanes = self._run_lanes(route, _declared(route, options), [[items[i]] for i in positions], run)
@@ -360,6 +463,11 @@ class Engine:
             return [fn(item) for item in items]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="conversio-map") as pool:
             return list(pool.map(fn, items))
+
+
+def _unchanged(items: Sequence[Item]) -> bool:
+    """Whether no caller's file among ``items`` changed since it was sniffed."""
+    return all(item.unchanged() for item in items if isinstance(item, Incoming))
 
 
 def _state(formats: Sequence[str]) -> tuple[str, bool]:

@@ -1,0 +1,47 @@
+"""A caller's local file on its way into the store, which the first step may read in place.
+
+Storing an input (hash and copy) takes time in proportion to its size: about 60 ms for
+a 55 MB WAV, a fixed share of every conversion of it. An :class:`Incoming` lets the
+engine start the first step on the caller's own file while the store takes its copy;
+the step's result is kept only if the file did not change while it was read.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Future
+from pathlib import Path
+
+import attrs
+
+from conversio.stores.base import Artifact
+
+
+def file_state(path: Path) -> tuple[int, int, int, int]:
+    """What tells that a file changed: device, inode, size and modification time (ns)."""
+    info = os.stat(path)
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+
+
+@attrs.frozen(eq=False)
+class Incoming:
+    """``path`` as sniffed (``format``, shown as ``name``); ``stored`` gives its artifact."""
+
+    path: Path
+    name: str
+    format: str
+    stored: Future[Artifact]
+    #: :func:`file_state` before the file was sniffed.
+    state: tuple[int, int, int, int]
+
+    def unchanged(self) -> bool:
+        """Whether the file is still what it was before it was sniffed and stored."""
+        try:
+            return file_state(self.path) == self.state
+        except OSError:
+            return False
+
+
+def settled(item: Artifact | Incoming) -> Artifact:
+    """The artifact of ``item``, waiting for it to be stored if need be."""
+    return item.stored.result() if isinstance(item, Incoming) else item
