@@ -635,3 +635,20 @@ def test_non_durable_store_never_serves_a_blob_cut_short(tmp_path: Path) -> None
     assert info.value.code == "FILE_NOT_FOUND"
     with pytest.raises(ConversioError), store.local_path(artifact.id):
         pass
+
+
+def test_fs_a_metadata_write_that_fails_leaves_no_id_and_no_temporary_file(
+    fs: FilesystemStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(fd: int, data: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "write", disk_full)
+        with pytest.raises(OSError, match="No space left"):
+            fs.put_stream(io.BytesIO(b"metadata never written"), name="a.bin", format="bin")
+    assert list(fs.list()) == []
+    assert list((fs.root / "meta").iterdir()) == []
+    assert list((fs.root / "tmp").iterdir()) == []
+    artifact_id = put(fs, b"metadata written")
+    assert json.loads((fs.root / "meta" / f"{artifact_id}.json").read_text()) == fs.get(artifact_id).to_dict()

@@ -151,8 +151,7 @@ class FilesystemStore:
 
     def _spool(self, stream: BinaryIO) -> tuple[Path, str, int]:
         """Copy ``stream`` into a new file under ``tmp/``, hashing it; return (path, sha256, size)."""
-        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
-        path = Path(name)
+        fd, path = self._new_tmp("put-")
         try:
             with os.fdopen(fd, "wb") as out:
                 fcntl.flock(out.fileno(), fcntl.LOCK_SH)  # in use: sweep leaves it alone
@@ -173,8 +172,7 @@ class FilesystemStore:
         to one pass, where hash and copy come from the same bytes).
         """
         before = source.stat()
-        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
-        path = Path(name)
+        fd, path = self._new_tmp("put-")
         failure: list[BaseException] = []
 
         def copy() -> None:
@@ -247,18 +245,29 @@ class FilesystemStore:
         return stat.S_ISREG(info.st_mode) and info.st_nlink == 1 and info.st_dev == self._device
 
     def _write_json(self, path: Path, data: dict[str, Any]) -> None:
-        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="json-")
+        """Replace ``path`` atomically with ``data`` as JSON, written in one piece."""
+        content = json.dumps(data).encode()
+        fd, tmp = self._new_tmp("json-")
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(data, out)
-                out.flush()
+            try:
+                _write_all(fd, content)
                 if self.durable:
-                    os.fsync(out.fileno())
-            os.replace(name, path)
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, path)
         except BaseException:
-            Path(name).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         _fsync_dir(path.parent, self.durable)
+
+    def _new_tmp(self, prefix: str) -> tuple[int, Path]:
+        """A new, empty file under ``tmp/`` that only this call created, open for reading and writing.
+
+        Its name is random (128 bits), so unlike :func:`tempfile.mkstemp` it needs no retry loop.
+        """
+        path = self._tmp / f"{prefix}{new_artifact_id()}"
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), path
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -482,6 +491,13 @@ def _hash_file(path: Path, sync: bool) -> tuple[str, int]:
         if sync:
             os.fsync(source.fileno())
     return sha, size
+
+
+def _write_all(fd: int, content: bytes) -> None:
+    """Write all of ``content`` to ``fd`` (``os.write`` may write less than asked)."""
+    view = memoryview(content)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _load_artifact(path: Path) -> Artifact | None:
