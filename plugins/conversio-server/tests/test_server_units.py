@@ -14,8 +14,10 @@ from conversio_server.errors import ApiError
 from conversio_server.metrics import Metrics
 from conversio_server.runner import ConversionRunner
 from conversio_server.settings import ServerSettings
+from conversio_server.uploads import Scratch
 
 from conversio.errors import InvalidOption
+from conversio.stores.filesystem import FilesystemStore
 
 
 def test_settings_from_environment_and_overrides(tmp_path: Path) -> None:
@@ -50,6 +52,18 @@ def test_invalid_settings_are_refused(tmp_path: Path) -> None:
         ServerSettings.load({}, sync_timeout=0, data_dir=tmp_path)
     with pytest.raises(InvalidOption):
         ServerSettings.load({}, url_allow=("http://x/",), data_dir=tmp_path)
+
+
+def test_a_request_scratch_folder_is_made_on_first_use_and_removed_with_its_files(tmp_path: Path) -> None:
+    store = FilesystemStore(tmp_path / "store", durable=False)
+    tmp = tmp_path / "store" / "tmp"
+    with Scratch(store):
+        assert not any(tmp.iterdir())  # a request without files costs no folder
+    with Scratch(store) as scratch:
+        folder = scratch.folder
+        assert scratch.folder == folder and folder.parent == tmp
+        (folder / "part").write_bytes(b"upload")
+    assert not folder.exists() and not any(tmp.iterdir())
 
 
 def test_runner_answers_503_when_running_and_queued_work_is_full() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
@@ -10,42 +10,55 @@ from starlette.requests import Request
 
 from conversio.stores.base import Artifact
 from conversio_server.models import InputRef
-from conversio_server.uploads import UploadedFile
+from conversio_server.uploads import Scratch, UploadedFile
 
 if TYPE_CHECKING:
     from conversio_server.service import Server
 
+Pending = Callable[[], Artifact]
+
 
 class InputResolver:
-    """Stores the inputs of one request; files are written under ``folder`` before they are stored."""
+    """Stores the inputs of one request; files are written to its scratch folder before they are stored.
 
-    def __init__(self, server: Server, request: Request, folder: Path, max_bytes: int) -> None:
-        self.server = server
-        self.request = request
-        self.folder = folder
-        self.max_bytes = max_bytes
+    Every method but :meth:`all` blocks (disk and network): a route lists the inputs it needs as
+    calls and hands them to :meth:`all`, which makes them in order on one worker thread.
+    """
 
-    async def resolve(self, ref: InputRef) -> Artifact:
-        if ref.fileId is not None:
-            return await self.file_id(ref.fileId)
-        if ref.url is not None:
-            return await self.url(ref.url, ref.name)
-        assert ref.base64 is not None
-        return await run_in_threadpool(
-            self.server.store_base64, ref.base64, ref.name, self.folder, self.max_bytes
-        )
-
-    async def upload(self, part: UploadedFile) -> Artifact:
-        return await run_in_threadpool(self.server.store_file, part.path, part.filename)
-
-    async def file_id(self, file_id: str) -> Artifact:
-        return await run_in_threadpool(self.server.get, file_id.strip())
-
-    async def url(self, url: str, name: str | None = None) -> Artifact:
-        """A stored file of this server by its URL (no download), else the content fetched safely."""
+    def __init__(self, server: Server, request: Request, scratch: Scratch, max_bytes: int) -> None:
         from conversio_server.routes.common import base_url
 
-        own = self.server.own_file_id(url.strip(), [base_url(self.request), str(self.request.base_url)])
+        self.server = server
+        self.scratch = scratch
+        self.max_bytes = max_bytes
+        self._own_urls = [base_url(request), str(request.base_url)]
+
+    async def all(self, pending: Sequence[Pending]) -> list[Artifact]:
+        """The artifacts of ``pending``, in order, made off the event loop in one thread hop."""
+        if not pending:
+            return []
+        return await run_in_threadpool(lambda: [call() for call in pending])
+
+    def resolve(self, ref: InputRef) -> Artifact:
+        if ref.fileId is not None:
+            return self.file_id(ref.fileId)
+        if ref.url is not None:
+            return self.url(ref.url, ref.name)
+        assert ref.base64 is not None
+        return self.base64(ref.base64, ref.name)
+
+    def upload(self, part: UploadedFile) -> Artifact:
+        return self.server.store_file(part.path, part.filename)
+
+    def file_id(self, file_id: str) -> Artifact:
+        return self.server.get(file_id.strip())
+
+    def base64(self, data: str, name: str | None) -> Artifact:
+        return self.server.store_base64(data, name, self.scratch.folder, self.max_bytes)
+
+    def url(self, url: str, name: str | None = None) -> Artifact:
+        """A stored file of this server by its URL (no download), else the content fetched safely."""
+        own = self.server.own_file_id(url.strip(), self._own_urls)
         if own is not None:
-            return await self.file_id(own)
-        return await self.server.fetch_url(url.strip(), name, self.folder, self.max_bytes)
+            return self.file_id(own)
+        return self.server.fetch_url(url.strip(), name, self.scratch.folder, self.max_bytes)

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 import attrs
-from starlette.concurrency import run_in_threadpool
 
 from conversio.api import Result, unique_name
 from conversio.converters import safe_filename, safe_relpath
@@ -201,11 +200,11 @@ class Server:
                 return match.group("id")
         return None
 
-    async def fetch_url(self, url: str, name: str | None, folder: Path, max_bytes: int) -> Artifact:
-        """Fetch ``url`` through the outbound client (SSRF-safe) and store it."""
-        fetched = await run_in_threadpool(self.outbound.fetch_to_file, url, folder, max_bytes=max_bytes)
+    def fetch_url(self, url: str, name: str | None, folder: Path, max_bytes: int) -> Artifact:
+        """Fetch ``url`` through the outbound client (SSRF-safe) into ``folder`` and store it. Blocking."""
+        fetched = self.outbound.fetch_to_file(url, folder, max_bytes=max_bytes)
         self.metrics.bytes_in.inc(fetched.size)
-        return await run_in_threadpool(self.store_file, fetched.path, name or fetched.name)
+        return self.store_file(fetched.path, name or fetched.name)
 
     # -- conversions ---------------------------------------------------------------------------
     def conversion(self, order: Order) -> Conversion:

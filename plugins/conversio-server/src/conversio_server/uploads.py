@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextlib import ExitStack
 from pathlib import Path
+from types import TracebackType
 from typing import IO
 
 import attrs
@@ -17,6 +19,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from conversio.stores.base import ArtifactStore
 from conversio_server.errors import ApiError
 
 #: Text fields are small (format names, JSON options): all of them together at most this much.
@@ -44,6 +47,30 @@ class UploadedFile:
 Part = Field | UploadedFile
 
 
+class Scratch:
+    """A request's temporary folder on the store's filesystem, made when a file first needs it and
+    removed with everything in it when the block ends (a request without files makes none)."""
+
+    def __init__(self, store: ArtifactStore) -> None:
+        self._store = store
+        self._stack = ExitStack()
+        self._folder: Path | None = None
+
+    @property
+    def folder(self) -> Path:
+        if self._folder is None:
+            self._folder = self._stack.enter_context(self._store.scratch_dir())
+        return self._folder
+
+    def __enter__(self) -> Scratch:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stack.close()
+
+
 def too_large(limit: int, what: str = "the file") -> ApiError:
     return ApiError(
         "FILE_TOO_LARGE",
@@ -62,8 +89,8 @@ def check_declared_length(request: Request, limit: int) -> None:
 class _MultipartWriter:
     """The callbacks of the push parser: headers per part, text fields in memory, files on disk."""
 
-    def __init__(self, folder: Path, max_file_bytes: int, max_files: int) -> None:
-        self.folder = folder
+    def __init__(self, scratch: Scratch, max_file_bytes: int, max_files: int) -> None:
+        self.scratch = scratch
         self.max_file_bytes = max_file_bytes
         self.max_files = max_files
         self.parts: list[Part] = []
@@ -130,7 +157,7 @@ class _MultipartWriter:
                     f"at most {self.max_files} files per request",
                     details={"maxFiles": self.max_files},
                 )
-            self._path = self.folder / f"part-{secrets.token_hex(8)}"
+            self._path = self.scratch.folder / f"part-{secrets.token_hex(8)}"
             self._file = self._path.open("wb")
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
@@ -185,10 +212,10 @@ def multipart_boundary(request: Request) -> bytes | None:
 
 
 async def read_multipart(
-    request: Request, boundary: bytes, folder: Path, *, max_file_bytes: int, max_files: int
+    request: Request, boundary: bytes, scratch: Scratch, *, max_file_bytes: int, max_files: int
 ) -> tuple[list[Part], int]:
     """Parse the body as it arrives; returns its parts in order, and the bytes of its files."""
-    writer = _MultipartWriter(folder, max_file_bytes, max_files)
+    writer = _MultipartWriter(scratch, max_file_bytes, max_files)
     parser = MultipartParser(boundary, writer.callbacks())  # type: ignore[arg-type]
     try:
         async for chunk in request.stream():
@@ -205,10 +232,10 @@ async def read_multipart(
     return writer.parts, writer.bytes_in
 
 
-async def read_raw(request: Request, folder: Path, *, max_bytes: int) -> tuple[Path, int]:
-    """Write the raw body to a file in ``folder``; 413 as soon as it crosses ``max_bytes``."""
+async def read_raw(request: Request, scratch: Scratch, *, max_bytes: int) -> tuple[Path, int]:
+    """Write the raw body to a file in the scratch folder; 413 as soon as it crosses ``max_bytes``."""
     check_declared_length(request, max_bytes)
-    path = folder / f"body-{secrets.token_hex(8)}"
+    path = scratch.folder / f"body-{secrets.token_hex(8)}"
     size = 0
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -28,6 +27,7 @@ from conversio_server.convertapi.errors import ConvertApiError, invalid_paramete
 from conversio_server.uploads import (
     MAX_FIELD_BYTES,
     Field,
+    Scratch,
     UploadedFile,
     check_declared_length,
     multipart_boundary,
@@ -186,17 +186,17 @@ def from_pairs(pairs: Iterable[tuple[str, str]]) -> Parameters:
 
 
 async def read_parameters(
-    request: Request, folder: Path, *, max_file_bytes: int, max_files: int
+    request: Request, scratch: Scratch, *, max_file_bytes: int, max_files: int
 ) -> Parameters:
     """Every parameter of ``request``: its body's (form, multipart or JSON) over its query string's.
 
-    Uploaded file parts are written to ``folder`` as they arrive (413 past ``max_file_bytes``).
+    Uploaded file parts are written to the scratch folder as they arrive (413 past ``max_file_bytes``).
     """
     boundary = multipart_boundary(request)
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if boundary is not None:
         parts, _ = await read_multipart(
-            request, boundary, folder, max_file_bytes=max_file_bytes, max_files=max_files
+            request, boundary, scratch, max_file_bytes=max_file_bytes, max_files=max_files
         )
         params = Parameters()
         for part in parts:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import email.message
 from collections.abc import Sequence
-from pathlib import Path
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -36,7 +36,7 @@ from conversio_server.responses import JSON
 from conversio_server.routes.common import artifact_response, base_url, content_disposition, server_of
 from conversio_server.runner import wait_for
 from conversio_server.service import Server
-from conversio_server.uploads import UploadedFile, multipart_boundary, read_multipart, read_raw
+from conversio_server.uploads import Scratch, UploadedFile, multipart_boundary, read_multipart, read_raw
 
 router = APIRouter(route_class=ConvertApiRoute, tags=["convertapi"])
 
@@ -127,13 +127,13 @@ async def convert(request: Request, source: str, target: str) -> Response:
     await run_in_threadpool(guard_of(request).check_quota, principal)
     where = mapping.endpoint(server, source, target)
     limit = principal.upload_limit(server.settings.max_upload_bytes)
-    with server.store.scratch_dir() as folder:
+    with Scratch(server.store) as scratch:
         params = await read_parameters(
-            request, folder, max_file_bytes=limit, max_files=server.settings.max_files
+            request, scratch, max_file_bytes=limit, max_files=server.settings.max_files
         )
         store = params.flag("StoreFile", default=False)
         timeout = params.number("Timeout", low=MIN_TIMEOUT, high=MAX_TIMEOUT) or DEFAULT_TIMEOUT
-        inputs = await _inputs(request, server, params, folder, limit)
+        inputs = await _inputs(request, server, params, scratch, limit)
     order = mapping.order(server, where, inputs, params, store)
     try:
         conversion = await run_in_threadpool(server.conversion, order)
@@ -155,43 +155,43 @@ async def convert(request: Request, source: str, target: str) -> Response:
 
 
 async def _inputs(
-    request: Request, server: Server, params: Parameters, folder: Path, limit: int
+    request: Request, server: Server, params: Parameters, scratch: Scratch, limit: int
 ) -> list[Artifact]:
     """The stored inputs: ``File``, ``Files`` (in order), then ``Url``."""
     for param in params:
         name = param.name.lower()
         if is_file_parameter(param.name) and name not in ("file", "files"):
             raise invalid_parameter(param.name, "this server takes its inputs from File, Files or Url only")
-    resolver = InputResolver(server, request, folder, limit)
-    inputs: list[Artifact] = []
-    for name in ("File", "Files", "Url"):
-        for ref in params.files(name):
-            inputs.append(await _resolve(request, resolver, ref, params.spelling(name)))
-    if not inputs:
+    resolver = InputResolver(server, request, scratch, limit)
+    pending = [
+        partial(_resolve, resolver, ref, params.spelling(name))
+        for name in ("File", "Files", "Url")
+        for ref in params.files(name)
+    ]
+    if not pending:
         raise ConvertApiError(
             "INVALID_REQUEST",
             "Parameter validation error: File: a file is required (File, Files or Url).",
             invalid={"File": ["a file is required (File, Files or Url)"]},
         )
-    return inputs
+    return await resolver.all(pending)
 
 
-async def _resolve(request: Request, resolver: InputResolver, ref: FileRef, param: str) -> Artifact:
+def _resolve(resolver: InputResolver, ref: FileRef, param: str) -> Artifact:
+    """The stored input of ``ref`` (blocking); an error names the parameter it came from."""
     try:
         if ref.upload is not None:
-            return await resolver.upload(ref.upload)
+            return resolver.upload(ref.upload)
         if ref.data is not None:
-            return await run_in_threadpool(
-                resolver.server.store_base64, ref.data, ref.name, resolver.folder, resolver.max_bytes
-            )
+            return resolver.base64(ref.data, ref.name)
         if ref.url is not None:
             try:
                 urlsplit(ref.url.strip())
             except ValueError as exc:
                 raise invalid_parameter(param, f"not a valid URL ({exc})") from None
-            return await resolver.url(ref.url, ref.name)
+            return resolver.url(ref.url, ref.name)
         assert ref.id is not None
-        return await resolver.file_id(ref.id)
+        return resolver.file_id(ref.id)
     except ApiError as exc:
         if exc.status >= 500 or exc.code in ("FILE_TOO_LARGE", "RATE_LIMITED"):
             raise
@@ -275,23 +275,24 @@ async def upload(request: Request) -> Response:
     principal = admit(request, "convert")
     limit = principal.upload_limit(server.settings.max_upload_bytes)
     filename: str | None
-    with server.store.scratch_dir() as folder:
+    with Scratch(server.store) as scratch:
         url = _query(request, "url")
         if url is not None:
-            resolver = InputResolver(server, request, folder, limit)
+            resolver = InputResolver(server, request, scratch, limit)
             ref = FileRef(url=url, name=_query(request, "filename"))
-            return _uploaded(request, await _resolve(request, resolver, ref, "url"))
+            (artifact,) = await resolver.all([partial(_resolve, resolver, ref, "url")])
+            return _uploaded(request, artifact)
         boundary = multipart_boundary(request)
         if boundary is not None:
             parts, received = await read_multipart(
-                request, boundary, folder, max_file_bytes=limit, max_files=1
+                request, boundary, scratch, max_file_bytes=limit, max_files=1
             )
             uploads = [p for p in parts if isinstance(p, UploadedFile)]
             if not uploads:
                 raise invalid_parameter("File", "the form has no file")
             path, filename = uploads[0].path, uploads[0].filename or None
         else:
-            path, received = await read_raw(request, folder, max_bytes=limit)
+            path, received = await read_raw(request, scratch, max_bytes=limit)
             filename = _query(request, "filename") or disposition_filename(
                 request.headers.get("content-disposition", "")
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,7 +16,7 @@ from conversio.stores.base import Artifact
 from conversio_server.access import Convert, upload_limit
 from conversio_server.auth import Principal
 from conversio_server.errors import ApiError
-from conversio_server.inputs import InputResolver
+from conversio_server.inputs import InputResolver, Pending
 from conversio_server.models import (
     THEN_DESCRIPTION,
     ConvertRequest,
@@ -36,6 +37,7 @@ from conversio_server.runner import wait_for
 from conversio_server.service import Order
 from conversio_server.uploads import (
     Field,
+    Scratch,
     UploadedFile,
     check_declared_length,
     multipart_boundary,
@@ -121,12 +123,12 @@ answers **202** with a job to poll at `GET /v1/jobs/{id}`."""
 async def convert(request: Request, principal: Principal = Convert) -> Response:
     server = server_of(request)
     limit = upload_limit(principal, server.settings.max_upload_bytes)
-    with server.store.scratch_dir() as folder:
-        resolver = InputResolver(server, request, folder, limit)
+    with Scratch(server.store) as scratch:
+        resolver = InputResolver(server, request, scratch, limit)
         boundary = multipart_boundary(request)
         if boundary is not None:
             parts, received = await read_multipart(
-                request, boundary, folder, max_file_bytes=limit, max_files=server.settings.max_files
+                request, boundary, scratch, max_file_bytes=limit, max_files=server.settings.max_files
             )
             server.metrics.bytes_in.inc(received)
             order = await _order_from_form(parts, resolver)
@@ -175,7 +177,7 @@ def _bundle_name(inputs: Sequence[Artifact]) -> str:
 
 
 async def _order_from_form(parts: Sequence[Field | UploadedFile], resolver: InputResolver) -> Order:
-    inputs: list[Artifact] = []
+    inputs: list[Pending] = []
     target: str | None = None
     via: list[str] = []
     then: list[StepSpec] = []
@@ -185,13 +187,13 @@ async def _order_from_form(parts: Sequence[Field | UploadedFile], resolver: Inpu
         if isinstance(part, UploadedFile):
             if part.name != "file":
                 raise ApiError("INVALID_REQUEST", f"files go in the field 'file', not {part.name!r}")
-            inputs.append(await resolver.upload(part))
+            inputs.append(partial(resolver.upload, part))
         elif part.name == "file":
             raise ApiError("INVALID_REQUEST", "the field 'file' must be a file (with a filename)")
         elif part.name == "fileId":
-            inputs.append(await resolver.file_id(part.value))
+            inputs.append(partial(resolver.file_id, part.value))
         elif part.name == "url":
-            inputs.append(await resolver.url(part.value))
+            inputs.append(partial(resolver.url, part.value))
         elif part.name == "outputFormat":
             target = part.value.strip() or None
         elif part.name == "via":
@@ -204,7 +206,7 @@ async def _order_from_form(parts: Sequence[Field | UploadedFile], resolver: Inpu
             store = _flag(part.value, "store")
         else:
             options[part.name] = part.value
-    return Order(tuple(inputs), target, tuple(via), options, tuple(then), store)
+    return Order(tuple(await resolver.all(inputs)), target, tuple(via), options, tuple(then), store)
 
 
 async def _order_from_json(request: Request, resolver: InputResolver, limit: int) -> Order:
@@ -220,7 +222,7 @@ async def _order_from_json(request: Request, resolver: InputResolver, limit: int
         data = ConvertRequest.model_validate_json(bytes(body))
     except ValidationError as exc:
         raise _invalid(exc) from None
-    inputs = [await resolver.resolve(ref) for ref in data.inputs]
+    inputs = await resolver.all([partial(resolver.resolve, ref) for ref in data.inputs])
     return Order(
         tuple(inputs),
         data.outputFormat,

@@ -14,7 +14,7 @@ from conversio_server.auth import Principal
 from conversio_server.errors import ApiError
 from conversio_server.models import ErrorBody, StoredFile, StoredFiles
 from conversio_server.routes.common import artifact_response, describe, server_of
-from conversio_server.uploads import UploadedFile, multipart_boundary, read_multipart, read_raw
+from conversio_server.uploads import Scratch, UploadedFile, multipart_boundary, read_multipart, read_raw
 
 router = APIRouter()
 
@@ -58,18 +58,18 @@ async def upload(
 ) -> Any:
     server = server_of(request)
     limit = upload_limit(principal, server.settings.max_upload_bytes)
-    with server.store.scratch_dir() as folder:
+    with Scratch(server.store) as scratch:
         boundary = multipart_boundary(request)
         if boundary is not None:
             parts, received = await read_multipart(
-                request, boundary, folder, max_file_bytes=limit, max_files=server.settings.max_files
+                request, boundary, scratch, max_file_bytes=limit, max_files=server.settings.max_files
             )
             uploads = [p for p in parts if isinstance(p, UploadedFile)]
             if not uploads:
                 raise ApiError("INVALID_REQUEST", "the form has no 'file' part")
-            stored = [await run_in_threadpool(server.store_file, p.path, p.filename) for p in uploads]
+            stored = await run_in_threadpool(lambda: [server.store_file(p.path, p.filename) for p in uploads])
         else:
-            path, received = await read_raw(request, folder, max_bytes=limit)
+            path, received = await read_raw(request, scratch, max_bytes=limit)
             filename = name or _filename(request.headers.get("content-disposition", "")) or "file"
             stored = [await run_in_threadpool(server.store_file, path, filename)]
     server.metrics.bytes_in.inc(received)

@@ -15,6 +15,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -45,6 +46,7 @@ from conversio_server.outbound import check_url
 from conversio_server.responses import JSON
 from conversio_server.routes.common import base_url, describe, server_of
 from conversio_server.service import Order, iso
+from conversio_server.uploads import Scratch
 
 router = APIRouter()
 
@@ -89,7 +91,7 @@ async def _prepare(
     request: Request,
     principal: Principal,
     spec: JobRequest,
-    folder: Any,
+    scratch: Scratch,
     *,
     webhook: str | None,
     job_events: bool,
@@ -97,9 +99,9 @@ async def _prepare(
     """Store the inputs, check the chain plans and the URLs are allowed: the row to insert."""
     server = server_of(request)
     resolver = InputResolver(
-        server, request, folder, upload_limit(principal, server.settings.max_upload_bytes)
+        server, request, scratch, upload_limit(principal, server.settings.max_upload_bytes)
     )
-    inputs = [await resolver.resolve(ref) for ref in spec.inputs]
+    inputs = await resolver.all([partial(resolver.resolve, ref) for ref in spec.inputs])
     then = parse_then(spec.then)
     order = Order(tuple(inputs), spec.outputFormat, tuple(spec.via), dict(spec.options), tuple(then))
     await run_in_threadpool(server.conversion, order)
@@ -164,8 +166,8 @@ async def create_job(
         replay = await run_in_threadpool(_replay, store, principal.key_id, idempotency_key, digest)
         if replay is not None:
             return JSON(_accepted(request, replay), status_code=202, headers={"Idempotent-Replayed": "true"})
-    with server.store.scratch_dir() as folder:
-        new = await _prepare(request, principal, spec, folder, webhook=spec.webhook, job_events=True)
+    with Scratch(server.store) as scratch:
+        new = await _prepare(request, principal, spec, scratch, webhook=spec.webhook, job_events=True)
     new = NewJob(**{**_fields(new), "idempotency_key": idempotency_key, "request_hash": digest})
     await run_in_threadpool(server.guard.consume_conversions, principal)
     try:
@@ -403,12 +405,12 @@ async def create_batch(request: Request, principal: Principal = Convert) -> Resp
     except ValidationError as exc:
         raise _invalid(exc) from None
     news = []
-    with server.store.scratch_dir() as folder:
+    with Scratch(server.store) as scratch:
         for item in spec.jobs:
             webhook = item.webhook or spec.webhook
             job_events = item.webhook is not None or spec.callbackMode in ("job", "both")
             news.append(
-                await _prepare(request, principal, item, folder, webhook=webhook, job_events=job_events)
+                await _prepare(request, principal, item, scratch, webhook=webhook, job_events=job_events)
             )
     if spec.webhook:
         check_url(spec.webhook, server.settings.outbound)
