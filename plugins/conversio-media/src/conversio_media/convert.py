@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from conversio.errors import CorruptFile, FileTooLarge, InvalidOption, Unsupport
 from conversio_media.arguments import audio_encoder, scale_args, video_encoder, window
 from conversio_media.catalogue import AUDIO, FORMATS
 from conversio_media.headers import wav_info
+from conversio_media.matroska import matroska_info
 from conversio_media.probe import MediaInfo, probe
 from conversio_media.runner import check_complete, command, run_ffmpeg
 from conversio_media.sandbox import input_options, tool, url
@@ -38,7 +39,7 @@ def transcode(request: ConversionRequest) -> list[Output]:
     info = _probe(request)
     options = request.options
     span = window(options, info)
-    source = ffmpeg.input(url(item.path), **input_options(item.format, item.name), **span.input_args())
+    source = _input(request, **span.input_args())
     streams: list[Any] = []
     args: dict[str, Any] = {"f": target.muxer, "max_muxing_queue_size": 1024, **span.output_args()}
     if target.kind == AUDIO:
@@ -84,7 +85,7 @@ def to_gif(request: ConversionRequest) -> list[Output]:
     options = request.options
     span = window(options, info)
     width = min(int(options["width"]), info.video.width)
-    source = ffmpeg.input(url(item.path), **input_options(item.format, item.name), **span.input_args())
+    source = _input(request, **span.input_args())
     frames = source["V:0"].filter("fps", fps=options["fps"]).filter("scale", w=width, h=-1, flags="lanczos")
     split = frames.split()
     palette = split[0].filter("palettegen", stats_mode="diff")
@@ -195,8 +196,7 @@ def _still_images(
     selector: tuple[str, dict[str, Any]] | None = None,
 ) -> Any:
     """The ffmpeg-python stream writing JPEG or PNG images of the first video stream to ``path``."""
-    item = request.input
-    source = ffmpeg.input(url(item.path), **input_options(item.format, item.name), **input_args)
+    source = _input(request, **input_args)
     video = source["V:0"]
     if selector is not None:
         video = video.filter(selector[0], **selector[1])
@@ -213,15 +213,25 @@ def _still_images(
     return ffmpeg.output(video, url(path), **args)
 
 
+#: The formats whose header a conversion may read in Python instead of starting ffprobe.
+HEADER_READERS: dict[str, Callable[[Path], MediaInfo | None]] = {
+    "wav": wav_info,
+    "mkv": matroska_info,
+    "webm": matroska_info,
+}
+
+
 def _probe(request: ConversionRequest, *, need_video: bool = False) -> MediaInfo:
     """What the input holds; an empty file is ``CORRUPT_FILE``, frames over ``max_pixels``
-    ``FILE_TOO_LARGE`` (a tiny file can declare huge frames). A plain PCM WAV is read from its
-    header (see :mod:`~conversio_media.headers`), anything else by ffprobe."""
+    ``FILE_TOO_LARGE`` (a tiny file can declare huge frames). A plain PCM WAV and a plain
+    Matroska or WebM file are read from their headers (:data:`HEADER_READERS`), anything
+    else by ffprobe."""
     item = request.input
     tool("ffmpeg")
     if item.path.stat().st_size == 0:
         raise CorruptFile(f"{item.name} is empty", file=item.name)
-    info = wav_info(item.path) if item.format == "wav" else None
+    reader = HEADER_READERS.get(item.format)
+    info = reader(item.path) if reader is not None else None
     if info is None:
         info = probe(item.path, item.format, item.name, timeout=min(request.limits.timeout, 60.0))
     if need_video and info.video is None:
@@ -235,6 +245,13 @@ def _probe(request: ConversionRequest, *, need_video: bool = False) -> MediaInfo
             maximum=limit,
         )
     return info
+
+
+def _input(request: ConversionRequest, **args: Any) -> Any:
+    """The ffmpeg input of the request's file, read within the sandbox's bounds."""
+    item = request.input
+    options = input_options(item.format, item.name, request.limits.max_pixels)
+    return ffmpeg.input(url(item.path), **options, **args)
 
 
 def _run(request: ConversionRequest, stream: Any, expected: float | None) -> float:

@@ -20,7 +20,14 @@ import time
 from collections.abc import Callable, Sequence
 from typing import IO
 
-from conversio.errors import ConversioError, ConversionFailed, CorruptFile, InvalidOption, Timeout
+from conversio.errors import (
+    ConversioError,
+    ConversionFailed,
+    CorruptFile,
+    FileTooLarge,
+    InvalidOption,
+    Timeout,
+)
 from conversio_media.sandbox import GLOBAL_ARGS, clean_message
 
 #: Seconds ffmpeg gets to exit after SIGTERM before SIGKILL.
@@ -45,6 +52,8 @@ _OPTION_MARKS = (
 )
 #: ffmpeg messages about the machine, not the input.
 _SYSTEM_MARKS = ("no space left", "permission denied", "read-only file system", "cannot allocate memory")
+#: What a decoder prints when a frame is over the ``max_pixels`` input option.
+_PIXELS_MARK = "exceeds specified max pixel count"
 
 
 def _die_with_parent() -> None:
@@ -87,11 +96,18 @@ def run_ffmpeg(
     assert process.stdout is not None and process.stderr is not None
     lines: queue.Queue[str | None] = queue.Queue()
     errors: collections.deque[str] = collections.deque(maxlen=30)
+    over_pixels = threading.Event()  # a decoder met a frame over max_pixels (and skipped it)
+
+    def on_error(line: str) -> None:
+        errors.append(line)
+        if _PIXELS_MARK in line.lower():
+            over_pixels.set()
+
     readers = [
         threading.Thread(
             target=_pump, args=(process.stdout, lines.put, lambda: lines.put(_EOF)), daemon=True
         ),
-        threading.Thread(target=_pump, args=(process.stderr, errors.append, lambda: None), daemon=True),
+        threading.Thread(target=_pump, args=(process.stderr, on_error, lambda: None), daemon=True),
     ]
     for reader in readers:
         reader.start()
@@ -122,8 +138,8 @@ def run_ffmpeg(
             reader.join(timeout=1.0)
     finally:
         stop(process)
-    if returncode != 0:
-        raise failure(returncode, list(errors), what)
+    if returncode != 0 or over_pixels.is_set():
+        raise failure(returncode, list(errors), what, over_pixels=over_pixels.is_set())
     return written
 
 
@@ -162,12 +178,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def failure(returncode: int, errors: list[str], what: str) -> ConversioError:
+def failure(returncode: int, errors: list[str], what: str, *, over_pixels: bool = False) -> ConversioError:
     """The error for an ffmpeg that exited with ``returncode`` after printing ``errors``.
 
-    Killed, or failing for a reason of the machine's: ``CONVERSION_FAILED``; an encoder
-    refusing its settings: ``INVALID_OPTION``; anything else: the input could not be read,
-    ``CORRUPT_FILE``.
+    Killed, or failing for a reason of the machine's: ``CONVERSION_FAILED``; a frame over the
+    pixel limit (ffmpeg skips it and may exit 0): ``FILE_TOO_LARGE``; an encoder refusing its
+    settings: ``INVALID_OPTION``; anything else: the input could not be read, ``CORRUPT_FILE``.
     """
     last = clean_message(errors[-1]) if errors else f"ffmpeg exit code {returncode}"
     text = " ".join(errors).lower()
@@ -175,6 +191,8 @@ def failure(returncode: int, errors: list[str], what: str) -> ConversioError:
         return ConversionFailed(f"{what}: ffmpeg was killed by signal {-returncode}", ffmpeg=last)
     if any(mark in text for mark in _SYSTEM_MARKS):
         return ConversionFailed(f"{what}: ffmpeg failed: {last}", ffmpeg=last)
+    if over_pixels or _PIXELS_MARK in text:
+        return FileTooLarge(f"{what}: a frame has more pixels than the limit allows", limit="max_pixels")
     if any(mark in text for mark in _OPTION_MARKS):
         return InvalidOption(f"{what}: the encoder refused these settings: {last}", ffmpeg=last)
     return CorruptFile(f"{what}: the input cannot be decoded: {last}", ffmpeg=last)

@@ -42,10 +42,16 @@ def demuxer(fmt: str, name: str = "") -> str:
     return media.demuxer
 
 
-def input_options(fmt: str, name: str = "") -> dict[str, str]:
-    """ffmpeg input options (``-f`` and the two allow-lists) for a file of ``fmt``."""
+def input_options(fmt: str, name: str, max_pixels: int) -> dict[str, str]:
+    """ffmpeg input options for a file of ``fmt``: ``-f`` and the two allow-lists, and the
+    decoders' cap on the pixels of every frame (a stream can grow its frames midway)."""
     forced = demuxer(fmt, name)
-    return {"f": forced, "format_whitelist": forced, "protocol_whitelist": PROTOCOLS}
+    return {
+        "f": forced,
+        "format_whitelist": forced,
+        "protocol_whitelist": PROTOCOLS,
+        "max_pixels": str(max_pixels),
+    }
 
 
 def url(path: Path) -> str:
