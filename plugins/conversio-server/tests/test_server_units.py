@@ -17,7 +17,6 @@ from conversio_server.settings import ServerSettings
 from conversio_server.uploads import Scratch
 
 from conversio.errors import InvalidOption
-from conversio.stores.filesystem import FilesystemStore
 
 
 def test_settings_from_environment_and_overrides(tmp_path: Path) -> None:
@@ -54,16 +53,18 @@ def test_invalid_settings_are_refused(tmp_path: Path) -> None:
         ServerSettings.load({}, url_allow=("http://x/",), data_dir=tmp_path)
 
 
-def test_a_request_scratch_folder_is_made_on_first_use_and_removed_with_its_files(tmp_path: Path) -> None:
-    store = FilesystemStore(tmp_path / "store", durable=False)
-    tmp = tmp_path / "store" / "tmp"
-    with Scratch(store):
-        assert not any(tmp.iterdir())  # a request without files costs no folder
-    with Scratch(store) as scratch:
-        folder = scratch.folder
-        assert scratch.folder == folder and folder.parent == tmp
-        (folder / "part").write_bytes(b"upload")
-    assert not folder.exists() and not any(tmp.iterdir())
+def test_a_request_removes_what_it_left_at_its_scratch_paths_and_nothing_else(tmp_path: Path) -> None:
+    other = tmp_path / "another-request.part"
+    other.write_bytes(b"not mine")
+    with Scratch(tmp_path) as scratch:
+        upload, fetched, stored = scratch.path("part-"), scratch.path("fetch-"), scratch.path("part-")
+        assert len({upload, fetched, stored}) == 3 and all(p.parent == tmp_path for p in (upload, fetched))
+        upload.write_bytes(b"upload")
+        (fetched / "inner").mkdir(parents=True)
+        (fetched / "inner" / "file").write_bytes(b"fetched")
+        stored.write_bytes(b"moved into the store")
+        stored.rename(tmp_path.parent / f"{tmp_path.name}-stored")  # as put_file(move=True) does
+    assert sorted(tmp_path.iterdir()) == [other]
 
 
 def test_runner_answers_503_when_running_and_queued_work_is_full() -> None:

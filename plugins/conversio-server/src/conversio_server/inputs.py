@@ -19,7 +19,7 @@ Pending = Callable[[], Artifact]
 
 
 class InputResolver:
-    """Stores the inputs of one request; files are written to its scratch folder before they are stored.
+    """Stores the inputs of one request; files are written to its scratch files before they are stored.
 
     Every method but :meth:`all` blocks (disk and network): a route lists the inputs it needs as
     calls and hands them to :meth:`all`, which makes them in order on one worker thread.
@@ -54,11 +54,11 @@ class InputResolver:
         return self.server.get(file_id.strip())
 
     def base64(self, data: str, name: str | None) -> Artifact:
-        return self.server.store_base64(data, name, self.scratch.folder, self.max_bytes)
+        return self.server.store_base64(data, name, self.scratch.path("base64-"), self.max_bytes)
 
     def url(self, url: str, name: str | None = None) -> Artifact:
         """A stored file of this server by its URL (no download), else the content fetched safely."""
         own = self.server.own_file_id(url.strip(), self._own_urls)
         if own is not None:
             return self.file_id(own)
-        return self.server.fetch_url(url.strip(), name, self.scratch.folder, self.max_bytes)
+        return self.server.fetch_url(url.strip(), name, self.scratch.path("fetch-"), self.max_bytes)

@@ -10,13 +10,13 @@ import logging
 import os
 import re
 import secrets
-import shutil
 import tempfile
 import threading
 import time
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import Future
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -110,7 +110,10 @@ class Server:
         # keep every worker busy; the worker pool itself queues those beyond its size
         self.runner = ConversionRunner(4 * settings.concurrency, settings.max_queued, self.metrics)
         self.started = time.time()
-        self.tmp_dir = Path(tempfile.mkdtemp(prefix="conversio-server-"))
+        self._scratch = ExitStack()
+        #: Where requests write their temporary files (uploads, bundles): on the store's filesystem,
+        #: kept for the server's life (a folder a request, made and removed, costs more than its files).
+        self.scratch_folder = self._scratch.enter_context(self.store.scratch_dir())
         self.secret = settings.signing_secret or signing.load_or_create_secret(
             signing.secret_path_for(settings.database_url, settings.data_dir)
         )
@@ -129,7 +132,7 @@ class Server:
         self.runner.close()
         self.guard.close()
         self.outbound.close()
-        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        self._scratch.close()
 
     def sweep(self) -> int:
         """Delete expired files (blocking); returns how many went."""
@@ -163,7 +166,7 @@ class Server:
             fmt = "bin"
         return self.store.put_file(path, name=name, format=fmt, move=True)
 
-    def store_base64(self, data: str, filename: str | None, folder: Path, max_bytes: int) -> Artifact:
+    def store_base64(self, data: str, filename: str | None, path: Path, max_bytes: int) -> Artifact:
         """Decode base64 content to a file and store it. Blocking."""
         if len(data) > (max_bytes // 3 + 1) * 4 + 4:
             raise too_large(max_bytes)
@@ -173,7 +176,6 @@ class Server:
             raise ApiError("INVALID_REQUEST", "an input's base64 content is not valid base64") from None
         if len(content) > max_bytes:
             raise too_large(max_bytes)
-        path = folder / f"base64-{secrets.token_hex(8)}"
         path.write_bytes(content)
         self.metrics.bytes_in.inc(len(content))
         return self.store_file(path, filename or "file")
@@ -201,7 +203,7 @@ class Server:
         return None
 
     def fetch_url(self, url: str, name: str | None, folder: Path, max_bytes: int) -> Artifact:
-        """Fetch ``url`` through the outbound client (SSRF-safe) into ``folder`` and store it. Blocking."""
+        """Fetch ``url`` through the outbound client (SSRF-safe) under ``folder`` and store it. Blocking."""
         fetched = self.outbound.fetch_to_file(url, folder, max_bytes=max_bytes)
         self.metrics.bytes_in.inc(fetched.size)
         return self.store_file(fetched.path, name or fetched.name)

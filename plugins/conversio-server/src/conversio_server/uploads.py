@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from contextlib import ExitStack
+import shutil
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -19,7 +19,6 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from conversio.stores.base import ArtifactStore
 from conversio_server.errors import ApiError
 
 #: Text fields are small (format names, JSON options): all of them together at most this much.
@@ -48,19 +47,19 @@ Part = Field | UploadedFile
 
 
 class Scratch:
-    """A request's temporary folder on the store's filesystem, made when a file first needs it and
-    removed with everything in it when the block ends (a request without files makes none)."""
+    """A request's temporary files: fresh names in the server's scratch folder (on the store's
+    filesystem, so storing a file is a rename); whatever is still at them when the block ends is
+    removed. A request makes no folder of its own."""
 
-    def __init__(self, store: ArtifactStore) -> None:
-        self._store = store
-        self._stack = ExitStack()
-        self._folder: Path | None = None
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._given: list[Path] = []
 
-    @property
-    def folder(self) -> Path:
-        if self._folder is None:
-            self._folder = self._stack.enter_context(self._store.scratch_dir())
-        return self._folder
+    def path(self, prefix: str) -> Path:
+        """A name nothing else uses, for one file or folder of this request."""
+        path = self._folder / f"{prefix}{secrets.token_hex(8)}"
+        self._given.append(path)
+        return path
 
     def __enter__(self) -> Scratch:
         return self
@@ -68,7 +67,11 @@ class Scratch:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._stack.close()
+        for path in self._given:
+            try:
+                path.unlink(missing_ok=True)
+            except IsADirectoryError:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def too_large(limit: int, what: str = "the file") -> ApiError:
@@ -157,7 +160,7 @@ class _MultipartWriter:
                     f"at most {self.max_files} files per request",
                     details={"maxFiles": self.max_files},
                 )
-            self._path = self.scratch.folder / f"part-{secrets.token_hex(8)}"
+            self._path = self.scratch.path("part-")
             self._file = self._path.open("wb")
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
@@ -233,9 +236,9 @@ async def read_multipart(
 
 
 async def read_raw(request: Request, scratch: Scratch, *, max_bytes: int) -> tuple[Path, int]:
-    """Write the raw body to a file in the scratch folder; 413 as soon as it crosses ``max_bytes``."""
+    """Write the raw body to a scratch file; 413 as soon as it crosses ``max_bytes``."""
     check_declared_length(request, max_bytes)
-    path = scratch.folder / f"body-{secrets.token_hex(8)}"
+    path = scratch.path("body-")
     size = 0
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:

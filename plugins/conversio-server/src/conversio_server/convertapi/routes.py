@@ -127,7 +127,7 @@ async def convert(request: Request, source: str, target: str) -> Response:
     await run_in_threadpool(guard_of(request).check_quota, principal)
     where = mapping.endpoint(server, source, target)
     limit = principal.upload_limit(server.settings.max_upload_bytes)
-    with Scratch(server.store) as scratch:
+    with Scratch(server.scratch_folder) as scratch:
         params = await read_parameters(
             request, scratch, max_file_bytes=limit, max_files=server.settings.max_files
         )
@@ -275,7 +275,7 @@ async def upload(request: Request) -> Response:
     principal = admit(request, "convert")
     limit = principal.upload_limit(server.settings.max_upload_bytes)
     filename: str | None
-    with Scratch(server.store) as scratch:
+    with Scratch(server.scratch_folder) as scratch:
         url = _query(request, "url")
         if url is not None:
             resolver = InputResolver(server, request, scratch, limit)

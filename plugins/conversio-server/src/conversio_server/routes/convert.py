@@ -123,7 +123,7 @@ answers **202** with a job to poll at `GET /v1/jobs/{id}`."""
 async def convert(request: Request, principal: Principal = Convert) -> Response:
     server = server_of(request)
     limit = upload_limit(principal, server.settings.max_upload_bytes)
-    with Scratch(server.store) as scratch:
+    with Scratch(server.scratch_folder) as scratch:
         resolver = InputResolver(server, request, scratch, limit)
         boundary = multipart_boundary(request)
         if boundary is not None:
@@ -155,7 +155,7 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
         return JSON(body)
     if len(artifacts) == 1:
         return await artifact_response(request, artifacts[0])
-    path = await run_in_threadpool(server.write_zip, artifacts, server.tmp_dir)
+    path = await run_in_threadpool(server.write_zip, artifacts, server.scratch_folder)
     return temporary_file_response(request, path, _bundle_name(order.inputs), "application/zip")
 
 

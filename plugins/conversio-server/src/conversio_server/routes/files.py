@@ -58,7 +58,7 @@ async def upload(
 ) -> Any:
     server = server_of(request)
     limit = upload_limit(principal, server.settings.max_upload_bytes)
-    with Scratch(server.store) as scratch:
+    with Scratch(server.scratch_folder) as scratch:
         boundary = multipart_boundary(request)
         if boundary is not None:
             parts, received = await read_multipart(

@@ -166,7 +166,7 @@ async def create_job(
         replay = await run_in_threadpool(_replay, store, principal.key_id, idempotency_key, digest)
         if replay is not None:
             return JSON(_accepted(request, replay), status_code=202, headers={"Idempotent-Replayed": "true"})
-    with Scratch(server.store) as scratch:
+    with Scratch(server.scratch_folder) as scratch:
         new = await _prepare(request, principal, spec, scratch, webhook=spec.webhook, job_events=True)
     new = NewJob(**{**_fields(new), "idempotency_key": idempotency_key, "request_hash": digest})
     await run_in_threadpool(server.guard.consume_conversions, principal)
@@ -405,7 +405,7 @@ async def create_batch(request: Request, principal: Principal = Convert) -> Resp
     except ValidationError as exc:
         raise _invalid(exc) from None
     news = []
-    with Scratch(server.store) as scratch:
+    with Scratch(server.scratch_folder) as scratch:
         for item in spec.jobs:
             webhook = item.webhook or spec.webhook
             job_events = item.webhook is not None or spec.callbackMode in ("job", "both")
