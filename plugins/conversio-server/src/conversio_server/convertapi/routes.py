@@ -136,8 +136,7 @@ async def convert(request: Request, source: str, target: str) -> Response:
         inputs = await _inputs(request, server, params, scratch, limit)
     order = mapping.order(server, where, inputs, params, store)
     try:
-        conversion = await run_in_threadpool(server.conversion, order)
-        running = await run_in_threadpool(server.start, conversion, principal)
+        running = await run_in_threadpool(lambda: server.start(server.conversion(order), principal))
         result = await wait_for(running.future, timeout)
     except InvalidOption as exc:
         raise mapping.option_error(exc, params) from None

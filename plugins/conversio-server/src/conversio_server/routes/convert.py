@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+import attrs
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -34,7 +35,7 @@ from conversio_server.routes.common import (
     temporary_file_response,
 )
 from conversio_server.runner import wait_for
-from conversio_server.service import Order
+from conversio_server.service import Order, Running, Server
 from conversio_server.uploads import (
     Field,
     Scratch,
@@ -131,16 +132,16 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
                 request, boundary, scratch, max_file_bytes=limit, max_files=server.settings.max_files
             )
             server.metrics.bytes_in.inc(received)
-            order = await _order_from_form(parts, resolver)
+            draft, inputs = _order_from_form(parts, resolver)
         elif _is_json(request):
-            order = await _order_from_json(request, resolver, limit)
+            draft, inputs = await _order_from_json(request, resolver, limit)
         else:
             raise ApiError(
                 "UNSUPPORTED_MEDIA_TYPE",
                 "send multipart/form-data or application/json",
                 details={"contentType": request.headers.get("content-type", "")},
             )
-    running = await run_in_threadpool(lambda: server.start(server.conversion(order), principal))
+        order, running = await run_in_threadpool(_start, server, draft, inputs, principal)
     result = await wait_for(running.future, server.settings.sync_timeout)
     if result is None:
         row = await run_in_threadpool(server.hand_off, running, order, principal)
@@ -157,6 +158,14 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
         return await artifact_response(request, artifacts[0])
     path = await run_in_threadpool(server.write_zip, artifacts, server.scratch_folder)
     return temporary_file_response(request, path, _bundle_name(order.inputs), "application/zip")
+
+
+def _start(
+    server: Server, draft: Order, inputs: Sequence[Pending], principal: Principal
+) -> tuple[Order, Running]:
+    """The order with its inputs stored, and its conversion started: one thread hop for both (blocking)."""
+    order = attrs.evolve(draft, inputs=tuple(call() for call in inputs))
+    return order, server.start(server.conversion(order), principal)
 
 
 def _is_json(request: Request) -> bool:
@@ -176,7 +185,10 @@ def _bundle_name(inputs: Sequence[Artifact]) -> str:
     return f"{stem or 'results'}.zip"
 
 
-async def _order_from_form(parts: Sequence[Field | UploadedFile], resolver: InputResolver) -> Order:
+def _order_from_form(
+    parts: Sequence[Field | UploadedFile], resolver: InputResolver
+) -> tuple[Order, list[Pending]]:
+    """The order a form asks for, and the calls that store its inputs."""
     inputs: list[Pending] = []
     target: str | None = None
     via: list[str] = []
@@ -206,10 +218,13 @@ async def _order_from_form(parts: Sequence[Field | UploadedFile], resolver: Inpu
             store = _flag(part.value, "store")
         else:
             options[part.name] = part.value
-    return Order(tuple(await resolver.all(inputs)), target, tuple(via), options, tuple(then), store)
+    return Order((), target, tuple(via), options, tuple(then), store), inputs
 
 
-async def _order_from_json(request: Request, resolver: InputResolver, limit: int) -> Order:
+async def _order_from_json(
+    request: Request, resolver: InputResolver, limit: int
+) -> tuple[Order, list[Pending]]:
+    """The order a JSON body asks for, and the calls that store or look up its inputs."""
     # base64 inputs are for small files (larger ones go to /v1/files first): the body is held in memory
     max_body = min((limit // 3 + 1) * 4 + 1024 * 1024, MAX_JSON_BYTES)
     check_declared_length(request, max_body)
@@ -222,15 +237,9 @@ async def _order_from_json(request: Request, resolver: InputResolver, limit: int
         data = ConvertRequest.model_validate_json(bytes(body))
     except ValidationError as exc:
         raise _invalid(exc) from None
-    inputs = await resolver.all([partial(resolver.resolve, ref) for ref in data.inputs])
-    return Order(
-        tuple(inputs),
-        data.outputFormat,
-        tuple(data.via),
-        dict(data.options),
-        tuple(parse_then(data.then)),
-        data.store,
-    )
+    then = tuple(parse_then(data.then))
+    order = Order((), data.outputFormat, tuple(data.via), dict(data.options), then, data.store)
+    return order, [partial(resolver.resolve, ref) for ref in data.inputs]
 
 
 def _invalid(exc: ValidationError) -> ApiError:
