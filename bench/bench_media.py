@@ -26,6 +26,7 @@ from conversio_media.probe import probe
 
 import conversio
 from bench.common import DATA, median_of, write_report
+from conversio.limits import Limits
 from conversio.stores.base import Artifact
 
 FOLDER = DATA / "media"
@@ -74,7 +75,8 @@ def direct(source: Path, out: Path, demuxer: str, args: list[str]) -> None:
     """The command conversio-media runs, without conversio (same input restrictions, no progress pipe)."""
     subprocess.run(
         ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-nostats",
-         "-f", demuxer, "-format_whitelist", demuxer, "-protocol_whitelist", "file", "-i", f"file:{source}",
+         "-f", demuxer, "-format_whitelist", demuxer, "-protocol_whitelist", "file",
+         "-max_pixels", str(Limits().max_pixels), "-i", f"file:{source}",
          *args, f"file:{out}", "-y"],
         check=True,
     )  # fmt: skip
@@ -187,9 +189,10 @@ def main(argv: list[str] | None = None) -> None:
         [
             f"Median of {args.rounds} interleaved rounds. conversio: Python API, {os.cpu_count()} worker",
             "processes, filesystem store not synced to disk, result cache off; its time includes sniffing",
-            "the input, probing it (ffprobe, about 50 ms of it loading the FFmpeg libraries; a plain PCM",
-            "WAV's header is read instead), storing input and output (hash + copy/rename) and progress",
-            "parsing. ffmpeg: the same arguments (demuxer forced, file protocol only), run once.",
+            "the input, reading what it holds (a plain PCM WAV's or Matroska file's header; other inputs",
+            "ask ffprobe, about 50 ms of it loading the FFmpeg libraries), storing input and output",
+            "(hash + copy/rename) and progress parsing. ffmpeg: the same arguments (demuxer forced, file",
+            "protocol only, the decoders' pixel cap), run once.",
             "The input is stored (hashed and copied) while ffmpeg already reads the caller's file",
             "(result cache off: nothing waits for the hash); the row of the input already stored",
             "shows the conversion without that work on the second core.",
