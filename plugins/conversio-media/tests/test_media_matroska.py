@@ -55,6 +55,20 @@ def test_header_agrees_with_ffprobe(
     assert (info.video.width, info.video.height, info.video.fps) == (352, 288, 30.0)
 
 
+def test_ntsc_rate_and_several_audio_tracks(tmp_path: Path) -> None:
+    path = tmp_path / "ntsc.mkv"
+    ffmpeg(
+        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30000/1001:duration=2",
+        "-f", "lavfi", "-i", "sine=duration=2:sample_rate=32000", "-f", "lavfi", "-i", "sine=duration=2",
+        "-map", "0", "-map", "1", "-map", "2", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac",
+        str(path),
+    )  # fmt: skip
+    info = matroska_info(path)
+    _agrees(info, path, "mkv")
+    assert info is not None and info.video is not None and info.video.fps == 30000 / 1001
+    assert info.audio_rate == 32000  # the first audio track's
+
+
 def test_video_alone_and_audio_alone(tmp_path: Path) -> None:
     silent = make_video(tmp_path / "silent.mkv", audio=False)
     _agrees(matroska_info(silent), silent, "mkv")

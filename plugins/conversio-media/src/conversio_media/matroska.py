@@ -114,7 +114,7 @@ def _video(head: bytes, start: int, end: int) -> VideoStream:
     frame = _uint(_required_value(head, start, end, _DEFAULT_DURATION))  # nanoseconds a frame
     if not (0 < width <= 65535 and 0 < height <= 65535 and frame > 0):
         raise _Unreadable
-    return VideoStream(width, height, float(Fraction(10**9, frame).limit_denominator(30000)))
+    return VideoStream(width, height, _rate(frame))
 
 
 def _audio(head: bytes, start: int, end: int) -> tuple[int, int]:
@@ -127,6 +127,15 @@ def _audio(head: bytes, start: int, end: int) -> tuple[int, int]:
     if not (1 <= channels <= 64 and rate == int(rate) and 1000 <= rate <= 768_000):
         raise _Unreadable
     return channels, int(rate)
+
+
+def _rate(frame: int) -> float:
+    """Frames a second for ``frame`` nanoseconds a frame, as the nearest fraction of terms up
+    to 30000 (as FFmpeg's demuxer states it: 33366667 ns is 30000/1001)."""
+    exact = Fraction(10**9, frame)
+    if exact >= 1:
+        return float(1 / (1 / exact).limit_denominator(30000))
+    return float(exact.limit_denominator(30000))
 
 
 def _required(head: bytes, start: int, end: int, wanted: int) -> tuple[int, int]:
