@@ -52,7 +52,7 @@ def matroska_info(path: Path) -> MediaInfo | None:
         return None
     try:
         return _read(head)
-    except (_Unreadable, struct.error):
+    except _Unreadable:
         return None
 
 
