@@ -3,7 +3,10 @@ unusual goes to ffprobe; and the decoders hold every frame to the pixel limit th
 
 from __future__ import annotations
 
+import math
 import random
+import re
+import struct
 import time
 from pathlib import Path
 
@@ -113,6 +116,18 @@ def test_damaged_headers_never_raise_and_are_read_quickly(tmp_path: Path) -> Non
         assert info is None or isinstance(info, MediaInfo)
     assert time.monotonic() - started < 10
     assert HEADER_LIMIT <= 1024 * 1024  # what a header read may cost in memory
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -1.0, 44100.5])
+def test_a_nonsense_sample_rate_is_left_to_ffprobe(tmp_path: Path, value: float) -> None:
+    data = bytearray(make_audio(tmp_path / "sound.mka", codec=("-c:a", "flac")).read_bytes())
+    found = re.search(rb"\xb5([\x84\x88])", data[:HEADER_LIMIT])  # SamplingFrequency, 4 or 8 bytes
+    assert found is not None
+    width = found.group(1)[0] & 0x0F
+    data[found.end() : found.end() + width] = struct.pack(">f" if width == 4 else ">d", value)
+    (tmp_path / "odd.mka").write_bytes(bytes(data))
+    assert matroska_info(tmp_path / "sound.mka") is not None
+    assert matroska_info(tmp_path / "odd.mka") is None
 
 
 def test_a_plain_matroska_file_converts_without_ffprobe(

@@ -124,7 +124,7 @@ def _audio(head: bytes, start: int, end: int) -> tuple[int, int]:
     if output is not None and _float(output) != rate:
         raise _Unreadable  # SBR and the like: the decoder's rate is not the stored one
     channels = _uint(_required_value(head, astart, aend, _CHANNELS))
-    if not (1 <= channels <= 64 and rate == int(rate) and 1000 <= rate <= 768_000):
+    if not (1 <= channels <= 64 and 1000 <= rate <= 768_000 and rate == int(rate)):  # NaN fails first
         raise _Unreadable
     return channels, int(rate)
 
