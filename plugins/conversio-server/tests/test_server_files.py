@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import time
 from collections.abc import Iterator
 
 import httpx
-from conftest import LiveServer
+from conftest import FileHost, LiveServer
 from PIL import Image
 from server_samples import png_bytes
 
@@ -85,3 +87,42 @@ def test_multipart_file_over_the_limit_is_refused(client: httpx.Client) -> None:
     )
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "FILE_TOO_LARGE"
+
+
+def test_requests_leave_nothing_in_the_scratch_folder(
+    live: LiveServer, client: httpx.Client, file_host: FileHost
+) -> None:
+    """Uploads, base64 and URL inputs, bundles and refused or broken bodies: once answered, none of
+    them has left a file behind (a request removes what it wrote; a stored upload was moved)."""
+    scratch = live.app.state.server.scratch_folder
+    file_host.files["/scratch.png"] = png_bytes((12, 9))
+    png64 = base64.b64encode(png_bytes((10, 8))).decode()
+    answers = [
+        client.post("/v1/convert", files={"file": ("a.png", png_bytes())}, data={"outputFormat": "jpg"}),
+        client.post("/v1/files", content=png_bytes(), headers={"content-type": "application/octet-stream"}),
+        client.post(
+            "/v1/convert", json={"inputs": [{"base64": png64, "name": "b.png"}], "outputFormat": "jpg"}
+        ),
+        client.post(
+            "/v1/convert", json={"inputs": [{"url": f"{file_host.url}/scratch.png"}], "outputFormat": "jpg"}
+        ),
+        client.post(
+            "/v1/convert",
+            files=[("file", ("c.png", png_bytes())), ("file", ("d.png", png_bytes((5, 5))))],
+            data={"outputFormat": "jpg"},
+        ),
+        client.post(
+            "/v1/files", content=_stream(1_500_000), headers={"content-type": "application/octet-stream"}
+        ),
+        client.post(
+            "/v1/convert",
+            content=b'--x\r\nContent-Disposition: form-data; name="file"; filename="e.png"\r\n\r\nhalf',
+            headers={"content-type": "multipart/form-data; boundary=x"},
+        ),
+    ]
+    assert [a.status_code for a in answers] == [200, 201, 200, 200, 200, 413, 400]
+    assert answers[4].headers["content-type"] == "application/zip"
+    deadline = time.monotonic() + 5  # a bundle is removed by a task that runs once it is sent
+    while any(scratch.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(scratch.iterdir()) == []
