@@ -21,8 +21,8 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from conversio_media.headers import wav_info
 from conversio_media.probe import probe
+from conversio_media.wav import wav_info
 
 import conversio
 from bench.common import DATA, median_of, write_report

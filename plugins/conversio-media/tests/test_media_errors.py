@@ -96,6 +96,7 @@ def test_video_of_odd_container_converts(app: conversio.Conversio, tmp_path: Pat
         ),
         (1, ["av_interleaved_write_frame(): No space left on device"], "CONVERSION_FAILED"),
         (-9, [], "CONVERSION_FAILED"),
+        (0, ["[h264 @ 0x1] Picture size 1280x720 exceeds specified max pixel count 1000"], "FILE_TOO_LARGE"),
     ],
 )
 def test_ffmpeg_failures_get_codes(returncode: int, lines: list[str], code: str) -> None:

@@ -21,11 +21,11 @@ from conversio.converters import ConversionRequest, Output, with_extension
 from conversio.errors import CorruptFile, FileTooLarge, InvalidOption, UnsupportedFormat
 from conversio_media.arguments import audio_encoder, scale_args, video_encoder, window
 from conversio_media.catalogue import AUDIO, FORMATS
-from conversio_media.headers import wav_info
 from conversio_media.matroska import matroska_info
 from conversio_media.probe import MediaInfo, probe
 from conversio_media.runner import check_complete, command, run_ffmpeg
 from conversio_media.sandbox import input_options, tool, url
+from conversio_media.wav import wav_info
 
 #: mp4-family outputs get their index first, so players start before the download ends.
 _FASTSTART = {"mp4", "mov", "ipod"}

@@ -96,12 +96,12 @@ def run_ffmpeg(
     assert process.stdout is not None and process.stderr is not None
     lines: queue.Queue[str | None] = queue.Queue()
     errors: collections.deque[str] = collections.deque(maxlen=30)
-    over_pixels = threading.Event()  # a decoder met a frame over max_pixels (and skipped it)
+    over_pixels: list[str] = []  # a decoder's first frame over max_pixels (skipped, maybe with exit 0)
 
     def on_error(line: str) -> None:
         errors.append(line)
-        if _PIXELS_MARK in line.lower():
-            over_pixels.set()
+        if not over_pixels and _PIXELS_MARK in line.lower():
+            over_pixels.append(line)
 
     readers = [
         threading.Thread(
@@ -138,8 +138,8 @@ def run_ffmpeg(
             reader.join(timeout=1.0)
     finally:
         stop(process)
-    if returncode != 0 or over_pixels.is_set():
-        raise failure(returncode, list(errors), what, over_pixels=over_pixels.is_set())
+    if returncode != 0 or over_pixels:
+        raise failure(returncode, [*over_pixels, *errors], what)
     return written
 
 
@@ -178,7 +178,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def failure(returncode: int, errors: list[str], what: str, *, over_pixels: bool = False) -> ConversioError:
+def failure(returncode: int, errors: list[str], what: str) -> ConversioError:
     """The error for an ffmpeg that exited with ``returncode`` after printing ``errors``.
 
     Killed, or failing for a reason of the machine's: ``CONVERSION_FAILED``; a frame over the
@@ -191,7 +191,7 @@ def failure(returncode: int, errors: list[str], what: str, *, over_pixels: bool 
         return ConversionFailed(f"{what}: ffmpeg was killed by signal {-returncode}", ffmpeg=last)
     if any(mark in text for mark in _SYSTEM_MARKS):
         return ConversionFailed(f"{what}: ffmpeg failed: {last}", ffmpeg=last)
-    if over_pixels or _PIXELS_MARK in text:
+    if _PIXELS_MARK in text:
         return FileTooLarge(f"{what}: a frame has more pixels than the limit allows", limit="max_pixels")
     if any(mark in text for mark in _OPTION_MARKS):
         return InvalidOption(f"{what}: the encoder refused these settings: {last}", ffmpeg=last)

@@ -6,8 +6,8 @@ import struct
 from pathlib import Path
 
 import pytest
-from conversio_media.headers import wav_info
 from conversio_media.probe import probe
+from conversio_media.wav import wav_info
 from media_helpers import ffmpeg
 
 import conversio
