@@ -144,3 +144,23 @@ def test_a_missing_input_is_reported_before_anything_runs(tmp_path: Path) -> Non
         app.convert([write_fake(tmp_path / "a.fa", "fa"), tmp_path / "gone.fa"], to="fb").run()
     assert info.value.code == "INVALID_REQUEST"
     assert "gone.fa" in info.value.message
+
+
+class FailingToStore(MemoryStore):
+    """A store whose disk fills up while it copies a caller's file (results of steps still go in)."""
+
+    def put_file(
+        self, path: Path, *, name: str, format: str, ttl: float | None = None, move: bool = False
+    ) -> Artifact:
+        if not move:
+            time.sleep(0.2)  # the step started on the caller's file finishes first
+            raise OSError(28, "No space left on device")
+        return super().put_file(path, name=name, format=format, ttl=ttl, move=move)
+
+
+def test_an_input_that_cannot_be_stored_takes_the_early_results_with_it(tmp_path: Path) -> None:
+    store = FailingToStore()
+    app = make_conversio(FakePlugin(own("record_path")), store=store, cache=False)
+    with pytest.raises(OSError, match="No space left"):
+        app.convert(write_fake(tmp_path / "x.fa", "fa"), to="fb").run()
+    assert list(store.list()) == []  # the step's result, made from the caller's file, is gone too

@@ -191,8 +191,10 @@ class Conversio:
         otherwise the engine gets them stored, so a cached result can answer at once.
         """
         paths = [Path(item) for item in items if not isinstance(item, Artifact | Result)]
-        early = bool(paths) and (not self.engine.cache or _total_size(paths) >= EARLY_START_BYTES)
-        with ThreadPoolExecutor(max_workers=_put_threads(paths), thread_name_prefix="conversio-put") as pool:
+        total = _total_size(paths)
+        early = bool(paths) and (not self.engine.cache or total >= EARLY_START_BYTES)
+        threads = _put_threads(len(paths), total)
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="conversio-put") as pool:
             found: list[Item] = []
             for item in items:
                 if isinstance(item, Result):
@@ -230,10 +232,10 @@ def _total_size(paths: Sequence[Path]) -> int:
         return 0
 
 
-def _put_threads(paths: Sequence[Path]) -> int:
-    """Threads to store local files with: one a core for several big files (hashing and
-    copying release the GIL), else one."""
-    big = len(paths) > 1 and _total_size(paths) >= THREADED_INGEST_BYTES * len(paths)
+def _put_threads(count: int, total: int) -> int:
+    """Threads to store ``count`` local files of ``total`` bytes with: one a core for several
+    big files (hashing and copying release the GIL), else one."""
+    big = count > 1 and total >= THREADED_INGEST_BYTES * count
     return (os.cpu_count() or 1) if big else 1
 
 

@@ -328,15 +328,22 @@ class Engine:
                 artifacts = self._execute(step, options, inputs, run, place, _Either(run.cancel, stop))
             except ConversioError as exc:
                 artifacts, failure = [], exc
-            stored, key, cached = lookup.result()
+            try:
+                stored, key, cached = lookup.result()
+            except BaseException:  # an input could not be stored: its step's results go too
+                self._discard(artifacts)
+                raise
         if cached is not None or not _unchanged(inputs):
-            for artifact in artifacts:
-                self.store.delete(artifact.id)
+            self._discard(artifacts)
             return cached if cached is not None else self._run_task(step, options, stored, run, place)
         if failure is not None:
             raise failure
         self._remember(key, artifacts)
         return artifacts
+
+    def _discard(self, artifacts: Sequence[Artifact]) -> None:
+        for artifact in artifacts:
+            self.store.delete(artifact.id)
 
     def _when_stored(
         self,
