@@ -144,6 +144,7 @@ def test_a_missing_input_is_reported_before_anything_runs(tmp_path: Path) -> Non
         app.convert([write_fake(tmp_path / "a.fa", "fa"), tmp_path / "gone.fa"], to="fb").run()
     assert info.value.code == "INVALID_REQUEST"
     assert "gone.fa" in info.value.message
+    assert list(app.store.list()) == []  # every input is sniffed before any is stored
 
 
 class FailingToStore(MemoryStore):

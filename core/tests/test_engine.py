@@ -61,6 +61,67 @@ def own(source: str, target: str, fn: str, **kwargs: Any) -> ConverterSpec:
     return attrs.evolve(spec(source, target, **kwargs), run=f"{HERE}:{fn}")
 
 
+def _apply(operation: str, options: dict[str, Any], bodies: list[str]) -> list[str]:
+    if operation == "join":
+        return ["+".join(bodies)]
+    if operation == "tag":
+        return [body + options["suffix"] for body in bodies]
+    assert operation == "split"
+    return [part for body in bodies for part in body.split("+")]
+
+
+def run_ops(
+    request: ConversionRequest, steps: list[tuple[str, dict[str, Any]]] | None = None
+) -> list[Output]:
+    """The fuse function of the fake operations join (n→1), tag (1→1) and split (1→n).
+
+    Each output's body ends with how many steps this call ran, so a test can tell fused
+    steps (one call) from steps run one at a time.
+    """
+    steps = steps if steps is not None else request.options["steps"]
+    bodies = [i.path.read_text().split("\n")[1] for i in request.inputs]
+    for operation, options in steps:
+        bodies = _apply(operation, options, bodies)
+    outputs = []
+    for number, body in enumerate(bodies, start=1):
+        out = request.output(f"{request.input.name.rsplit('.', 1)[0]}-{number}.fa")
+        out.path.write_text(f"FAKE:fa\n{body} [{len(steps)}]\n")
+        outputs.append(out)
+    return outputs
+
+
+def join_op(request: ConversionRequest) -> list[Output]:
+    return run_ops(request, [("join", request.options)])
+
+
+def tag_op(request: ConversionRequest) -> list[Output]:
+    return run_ops(request, [("tag", request.options)])
+
+
+def split_op(request: ConversionRequest) -> list[Output]:
+    return run_ops(request, [("split", request.options)])
+
+
+def operation(name: str, cardinality: Cardinality, fuse: str = f"{HERE}:run_ops") -> ConverterSpec:
+    """A fake operation on ``fa`` that ``fuse`` can run together with the others."""
+    return own(
+        "fa",
+        "fa",
+        f"{name}_op",
+        id=f"fake.ops:{name}(fa)",
+        operation=name,
+        cardinality=cardinality,
+        fuse=fuse,
+    )
+
+
+OPERATIONS = (
+    operation("join", PACK),
+    operation("tag", Cardinality.ONE_TO_ONE),
+    operation("split", MANY),
+)
+
+
 # -- fixtures ---------------------------------------------------------------------------------
 
 
@@ -151,6 +212,79 @@ def test_operation_by_name(tmp_path: Path) -> None:
     assert result.read_bytes().decode() == "FAKE:fb\nfirst\nsecond\n"
     # the router never picks the operation on its own
     assert app.route("fa", "fb").formats == ["fa", "fb"]
+
+
+def _steps(events: list[Event]) -> list[tuple[str, int]]:
+    return [(e.converter, e.items) for e in events if e.kind is EventKind.STEP_STARTED]
+
+
+def test_consecutive_fusable_operations_run_as_one_step(executor: str | Executor, tmp_path: Path) -> None:
+    app = app_with(executor, *OPERATIONS)
+    inputs = [fake(tmp_path, "a.fa", "a"), fake(tmp_path, "b.fa", "b")]
+    events: list[Event] = []
+    conversion = (
+        app.convert(inputs).then("join").then("tag", suffix="!").then("tag", suffix="?").then("split")
+    )
+    result = conversion.run(on_event=events.append)
+    # one call ran all four, as the operations would have given them one at a time
+    assert [read(app, a.id) for a in result.artifacts] == ["FAKE:fa\na [4]\n", "FAKE:fa\nb!? [4]\n"]
+    fused = "fake.ops:join(fa)+fake.ops:tag(fa)+fake.ops:tag(fa)+fake.ops:split(fa)"
+    assert _steps(events) == [(fused, 1)]
+    assert result.steps == (f"fa → fa (all → one)  [{fused}]",)
+
+
+def test_operations_are_not_fused_after_one_to_many_or_before_many_to_one(tmp_path: Path) -> None:
+    app = app_with("inline", *OPERATIONS)
+    events: list[Event] = []
+    source = fake(tmp_path, "a.fa", "x+y")
+    conversion = (
+        app.convert(source).then("split").then("tag", suffix="!").then("tag", suffix="?").then("join")
+    )
+    result = conversion.run(on_event=events.append)
+    # the two tags still run as one, on each part of the split
+    assert _steps(events) == [
+        ("fake.ops:split(fa)", 1),
+        ("fake.ops:tag(fa)+fake.ops:tag(fa)", 2),
+        ("fake.ops:join(fa)", 1),
+    ]
+    assert result.read_bytes().decode() == "FAKE:fa\nx [1]!? [2]+y [1]!? [2] [1]\n"
+
+
+def test_operations_of_another_fuse_function_or_none_run_on_their_own(tmp_path: Path) -> None:
+    other = attrs.evolve(operation("tag", Cardinality.ONE_TO_ONE), fuse="")
+    app = app_with("inline", operation("join", PACK), other)
+    events: list[Event] = []
+    result = (
+        app.convert([fake(tmp_path, "a.fa", "a")])
+        .then("join")
+        .then("tag", suffix="!")
+        .run(on_event=events.append)
+    )
+    assert _steps(events) == [("fake.ops:join(fa)", 1), ("fake.ops:tag(fa)", 1)]
+    assert result.read_bytes().decode() == "FAKE:fa\na [1]! [1]\n"
+
+
+def test_a_bad_option_of_a_later_operation_is_reported_as_ever(tmp_path: Path) -> None:
+    app = app_with("inline", *OPERATIONS)
+    with pytest.raises(ConversioError) as caught:
+        app.convert([fake(tmp_path, "a.fa")]).then("join").then("tag", colour="red").run()
+    assert caught.value.code == "INVALID_OPTION"
+
+
+def test_fused_operations_are_cached_as_one_step(tmp_path: Path) -> None:
+    app = app_with("inline", *OPERATIONS, cache=True)
+    source = fake(tmp_path, "a.fa", "a")
+    first = app.convert([source]).then("join").then("tag", suffix="!").run()
+    events: list[Event] = []
+    again = app.convert([source]).then("join").then("tag", suffix="!").run(on_event=events.append)
+    assert [e.converter for e in events if e.kind is EventKind.STEP_CACHED] == [
+        "fake.ops:join(fa)+fake.ops:tag(fa)"
+    ]
+    assert again.artifacts == first.artifacts
+    # other options for one of the fused operations are another step
+    events.clear()
+    app.convert([source]).then("join").then("tag", suffix="?").run(on_event=events.append)
+    assert EventKind.STEP_CACHED not in kinds(events)
 
 
 # -- events, cache and resume ------------------------------------------------------------------

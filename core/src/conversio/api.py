@@ -17,7 +17,7 @@ import attrs
 
 from conversio.converters import ConverterSpec, safe_relpath
 from conversio.engine.executors import Executor, make_executor
-from conversio.engine.incoming import Incoming, file_state, settled
+from conversio.engine.incoming import FileState, Incoming, file_state, settled
 from conversio.engine.runner import ConvertStage, Engine, Item, OperationStage, Stage
 from conversio.errors import ConversioError, InvalidRequest
 from conversio.events import Event, EventHandler, EventKind
@@ -194,25 +194,31 @@ class Conversio:
         total = _total_size(paths)
         early = bool(paths) and (not self.engine.cache or total >= EARLY_START_BYTES)
         threads = _put_threads(len(paths), total)
+        # every file sniffed before any is stored: a bad input stores nothing, and the sniffing
+        # does not wait on the storing threads for the interpreter lock
+        found: list[Artifact | tuple[Path, str, FileState]] = []
+        for item in items:
+            if isinstance(item, Result):
+                found.extend(item.artifacts)
+            elif isinstance(item, Artifact):
+                found.append(self.store.get(item.id))
+            else:
+                found.append(self._sniffed(Path(item), warnings))
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="conversio-put") as pool:
-            found: list[Item] = []
-            for item in items:
-                if isinstance(item, Result):
-                    found.extend(item.artifacts)
-                elif isinstance(item, Artifact):
-                    found.append(self.store.get(item.id))
-                else:
-                    found.append(self._incoming(Path(item), pool, warnings))
-            yield found if early else [settled(i) for i in found]
+            incoming = [i if isinstance(i, Artifact) else self._incoming(*i, pool) for i in found]
+            yield incoming if early else [settled(i) for i in incoming]
 
-    def _incoming(self, local: Path, pool: ThreadPoolExecutor, warnings: list[str]) -> Incoming:
-        """``local`` sniffed, and on its way into the store."""
+    def _sniffed(self, local: Path, warnings: list[str]) -> tuple[Path, str, FileState]:
+        """``local``, its sniffed format and its :func:`file_state`."""
         sniffed = self.sniff(local)
         if sniffed.warning:
             warnings.append(f"{local.name}: {sniffed.warning}")
-        state = file_state(local)
-        stored = pool.submit(self.store.put_file, local, name=local.name, format=sniffed.format)
-        return Incoming(local, local.name, sniffed.format, stored, state)
+        return local, sniffed.format, file_state(local)
+
+    def _incoming(self, local: Path, fmt: str, state: FileState, pool: ThreadPoolExecutor) -> Incoming:
+        """``local`` on its way into the store."""
+        stored = pool.submit(self.store.put_file, local, name=local.name, format=fmt)
+        return Incoming(local, local.name, fmt, stored, state)
 
 
 #: Local inputs are stored several at a time only when they are this big on average: for

@@ -38,6 +38,14 @@ class ConverterSpec:
     run when asked for by name, never picked by the router. A ``terminal``
     converter only ever ends a route: its output is not converted further (an
     animated GIF made into a video has no sound to take on to an audio format).
+
+    ``fuse`` names a function (``"module:function"``) that runs several operations
+    of one plugin in a single call. When a chain asks for consecutive operations
+    with the same ``fuse``, the engine runs them as one step through it. The function
+    receives ``options={"steps": [[operation, options], ...]}``, each step's options
+    validated. It keeps the document in memory between them and stores no
+    intermediate result. The engine never fuses after a ``1->n`` operation or
+    before an ``n->1`` one.
     """
 
     id: str = attrs.field(validator=attrs.validators.matches_re(_ID))
@@ -54,6 +62,7 @@ class ConverterSpec:
     description: str = ""
     plugin: str = ""
     terminal: bool = False
+    fuse: str = ""
 
     @property
     def engine(self) -> str:

@@ -16,8 +16,11 @@ import attrs
 
 from conversio.stores.base import Artifact
 
+#: Device, inode, size and modification time (ns) of a file.
+FileState = tuple[int, int, int, int]
 
-def file_state(path: Path) -> tuple[int, int, int, int]:
+
+def file_state(path: Path) -> FileState:
     """What tells that a file changed: device, inode, size and modification time (ns)."""
     info = os.stat(path)
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
@@ -31,8 +34,8 @@ class Incoming:
     name: str
     format: str
     stored: Future[Artifact]
-    #: :func:`file_state` before the file was sniffed.
-    state: tuple[int, int, int, int]
+    #: :func:`file_state` when the file was sniffed.
+    state: FileState
 
     def unchanged(self) -> bool:
         """Whether the file is still what it was before it was sniffed and stored."""

@@ -2,7 +2,9 @@
 
 Every step's outputs are stored, so any intermediate result can be fetched or
 reused, and a failed run resumes from the failed step through the cache
-(keyed by input hashes, converter id and version, and options).
+(keyed by input hashes, converter id and version, and options). Consecutive
+operations a plugin declares fusable (:attr:`~conversio.converters.ConverterSpec.fuse`)
+are one step: a PDF merged then encrypted is opened and saved once.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from conversio.errors import Cancelled, ConversioError, ConversionFailed, Invali
 from conversio.events import Event, EventHandler, EventKind
 from conversio.formats import ANY
 from conversio.limits import Limits
-from conversio.options import unknown_options
+from conversio.options import OptionsSchema, unknown_options
 from conversio.registry import Registry
 from conversio.routing import Route, RoutePreferences, Router, RouteStep
 from conversio.stores.base import Artifact, ArtifactStore
@@ -153,10 +155,12 @@ class Engine:
             run.warnings = warnings
         emit(Event(EventKind.PLAN_STARTED, items=len(inputs)))
         items: Sequence[Item] = list(inputs)
+        remaining = tuple(stages)
         try:
-            for stage in stages:
+            while remaining:
                 run.check()
-                items = self._run_stage(stage, items, run)
+                used, items = self._run_stage(remaining, items, run)
+                remaining = remaining[used:]
             artifacts = [settled(a) for a in items]  # a stage with nothing to do passes inputs on
         except ConversioError as exc:
             emit(Event(EventKind.PLAN_FAILED, error=exc.to_dict(), message=exc.message))
@@ -213,13 +217,45 @@ class Engine:
         return routes
 
     # -- stages ------------------------------------------------------------
-    def _run_stage(self, stage: Stage, items: Sequence[Item], run: _Run) -> Sequence[Item]:
+    def _run_stage(
+        self, stages: Sequence[Stage], items: Sequence[Item], run: _Run
+    ) -> tuple[int, Sequence[Item]]:
+        """Run the first of ``stages`` (with the operations fused to it); (stages done, results)."""
+        stage = stages[0]
         fmt, bundle = _state([a.format for a in items])
         if isinstance(stage, OperationStage):
             step = self.router.operation(stage.name, fmt, bundle)
             assert step.spec is not None
-            options = step.spec.options.validate(stage.options)
-            return self._run_step(step, options, [items], run)[0]
+            group = [(step, step.spec.options.validate(stage.options)), *self._fusable(step, stages[1:])]
+            step, options = _fused(group) if len(group) > 1 else group[0]
+            return len(group), self._run_step(step, options, [items], run)[0]
+        return 1, self._run_conversion(stage, fmt, bundle, items, run)
+
+    def _fusable(self, step: RouteStep, stages: Sequence[Stage]) -> list[tuple[RouteStep, dict[str, Any]]]:
+        """The operations among the first of ``stages`` that can run in one step after ``step``.
+
+        Only an optimisation: a stage that cannot be planned here ends the group and
+        reports its error when its turn comes.
+        """
+        group: list[tuple[RouteStep, dict[str, Any]]] = []
+        for stage in stages:
+            if not isinstance(stage, OperationStage):
+                break
+            try:
+                following = self.router.operation(stage.name, step.target, step.bundle_out)
+                assert following.spec is not None
+                if not _fuses(step, following):
+                    break
+                group.append((following, following.spec.options.validate(stage.options)))
+            except ConversioError:
+                break
+            step = following
+        return group
+
+    def _run_conversion(
+        self, stage: ConvertStage, fmt: str, bundle: bool, items: Sequence[Item], run: _Run
+    ) -> Sequence[Item]:
+        """A conversion stage: routed, and routed again without a converter that failed."""
         errors: list[tuple[Route, ConversioError]] = []
         prefs = run.preferences
         while True:
@@ -482,6 +518,46 @@ def _state(formats: Sequence[str]) -> tuple[str, bool]:
     if len(distinct) == 1:
         return formats[0], len(formats) > 1
     return ANY, True
+
+
+def _fuses(step: RouteStep, following: RouteStep) -> bool:
+    """Whether ``following`` can run in the same call as ``step`` (:attr:`ConverterSpec.fuse`)."""
+    first, then = step.spec, following.spec
+    return bool(
+        first
+        and then
+        and first.fuse
+        and first.fuse == then.fuse
+        and first.cardinality is not Cardinality.ONE_TO_MANY
+        and then.cardinality is not Cardinality.MANY_TO_ONE
+    )
+
+
+def _fused(group: Sequence[tuple[RouteStep, dict[str, Any]]]) -> tuple[RouteStep, dict[str, Any]]:
+    """One step running the operations of ``group`` through their ``fuse`` function.
+
+    It takes its input as the first operation does (a many-to-one step takes the
+    whole bundle) and ends as the last one does; its cache key covers every
+    operation, each with its options.
+    """
+    first, last = group[0][0], group[-1][0]
+    specs = [step.spec for step, _ in group if step.spec is not None]
+    head, tail = specs[0], specs[-1]
+    spec = attrs.evolve(
+        head,
+        id="+".join(s.id for s in specs),
+        target=tail.target,
+        run=head.fuse,
+        cardinality=head.cardinality if head.cardinality is Cardinality.MANY_TO_ONE else tail.cardinality,
+        operation="+".join(str(s.operation) for s in specs),
+        version="+".join(s.version for s in specs),
+        options=OptionsSchema(),
+        description=" then ".join(s.description for s in specs),
+    )
+    step = attrs.evolve(
+        first, target=last.target, spec=spec, cost=sum(s.cost for s, _ in group), bundle_out=last.bundle_out
+    )
+    return step, {"steps": [[s.operation, options] for s, (_, options) in zip(specs, group, strict=True)]}
 
 
 def _declared(route: Route, options: Mapping[str, Any]) -> dict[str, Any]:

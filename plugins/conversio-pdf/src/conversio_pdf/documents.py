@@ -76,6 +76,11 @@ def engine_errors(name: str) -> Iterator[None]:
 def save_pdf(pdf: pikepdf.Pdf, request: ConversionRequest, name: str, **save_options: object) -> Output:
     """Write ``pdf`` as ``name`` in the request's output folder (fresh /ID, no qpdf version noise)."""
     out = request.output(name)
-    with engine_errors(name):
-        pdf.save(out.path, fix_metadata_version=False, **save_options)  # type: ignore[arg-type]
+    write_pdf(pdf, out.path, name, **save_options)
     return out
+
+
+def write_pdf(pdf: pikepdf.Pdf, path: Path, name: str, **save_options: object) -> None:
+    """Write ``pdf`` to ``path``; a qpdf failure is ``CORRUPT_FILE`` about ``name``."""
+    with engine_errors(name):
+        pdf.save(path, fix_metadata_version=False, **save_options)  # type: ignore[arg-type]

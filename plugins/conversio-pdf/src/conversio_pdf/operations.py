@@ -1,84 +1,125 @@
-"""Same-format PDF operations with pikepdf (qpdf): merge, split, encrypt, rotate, ..."""
+"""Same-format PDF operations with pikepdf (qpdf): merge, split, encrypt, rotate, ...
+
+Each operation works on a PDF held in memory (:class:`Working`). :func:`run_steps` runs
+a sequence of them in one call, opening the inputs once and saving once: the engine
+fuses consecutive operations through it (``ConverterSpec.fuse``), and each operation
+on its own is a sequence of one. An operation that decides how the PDF is saved
+(encrypt, compress, linearize) is saved and opened again before another one follows,
+so a sequence gives what its operations would give one at a time.
+"""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, ExitStack
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import PurePosixPath
+from typing import Any
 
+import attrs
 import pikepdf
 
 from conversio.converters import ConversionRequest, InputFile, Output
 from conversio.errors import FileTooLarge, InvalidOption
 from conversio_pdf.compression import recompress_images
-from conversio_pdf.documents import engine_errors, open_pdf, save_pdf
+from conversio_pdf.documents import engine_errors, open_pdf, save_pdf, write_pdf
 from conversio_pdf.page_ranges import chunks, ordered, parse_pages
 from conversio_pdf.stamping import stamp_text
 
-
-def _open(request: ConversionRequest, source: InputFile | None = None) -> AbstractContextManager[pikepdf.Pdf]:
-    """Context manager of the (first) input, checked, opened with the ``password`` option."""
-    source = source or request.input
-    return open_pdf(source.path, source.name, request.options.get("password"), request.limits)
+Options = dict[str, Any]
 
 
-def _stem(source: InputFile) -> str:
-    return PurePosixPath(source.name).stem or "document"
+@attrs.define
+class Working:
+    """The PDF the operations work on, what it is called and how it is to be saved.
+
+    Every PDF opened or made along the way stays open (in ``stack``) until the last
+    save: pages copied from one PDF into another read their content from the first.
+    """
+
+    request: ConversionRequest
+    stack: ExitStack
+    pdf: pikepdf.Pdf
+    name: str
+    #: ``Pdf.save`` keywords the last operation asked for (encryption, linearize, ...)
+    save: Options = attrs.field(factory=dict)
+
+    def keep(self, pdf: pikepdf.Pdf) -> pikepdf.Pdf:
+        return self.stack.enter_context(pdf)
+
+    def saved_and_reopened(self, options: Options, number: int) -> None:
+        """Save as the last operation asked and open the result again (with ``password``)."""
+        path = self.request.output_dir / f".step{number}.pdf"  # no output's name starts with a dot
+        self.stack.callback(path.unlink, missing_ok=True)
+        write_pdf(self.pdf, path, self.name, **self.save)
+        self.pdf = _open(self.request, self.stack, InputFile(path, self.name, "pdf"), options)
+        self.save = {}
 
 
-def _assemble(parts: list[tuple[pikepdf.Pdf, list[int]]]) -> pikepdf.Pdf:
+def _open(request: ConversionRequest, stack: ExitStack, source: InputFile, options: Options) -> pikepdf.Pdf:
+    """``source`` opened with the ``password`` option and checked, open until ``stack`` closes."""
+    return stack.enter_context(open_pdf(source.path, source.name, options.get("password"), request.limits))
+
+
+def _opened(request: ConversionRequest, stack: ExitStack, options: Options) -> Working:
+    """The single input, opened."""
+    return Working(request, stack, _open(request, stack, request.input, options), request.input.name)
+
+
+def _stem(name: str) -> str:
+    return PurePosixPath(name).stem or "document"
+
+
+def _assemble(name: str, parts: list[tuple[pikepdf.Pdf, list[int]]]) -> pikepdf.Pdf:
     """A new PDF of the pages ``(pdf, 0-based indexes)``, in that order, form fields kept."""
     result = pikepdf.new()
-    for pdf, indexes in parts:
-        result.add_pages_from(pdf, indexes)
+    try:
+        with engine_errors(name):
+            for pdf, indexes in parts:
+                result.add_pages_from(pdf, indexes)
+    except BaseException:
+        result.close()
+        raise
     return result
 
 
-def merge(request: ConversionRequest) -> list[Output]:
+def _merged(request: ConversionRequest, stack: ExitStack, options: Options) -> Working:
     """The inputs' pages one after the other (natural name order unless ``order=given``)."""
-    sources = ordered(request.inputs, [i.name for i in request.inputs], request.options["order"])
-    with ExitStack() as stack:
-        pdfs = [stack.enter_context(_open(request, source)) for source in sources]
-        total = sum(len(pdf.pages) for pdf in pdfs)
-        if total > request.limits.max_pages:
-            raise FileTooLarge(
-                f"the merged PDF would have {total} pages, more than the limit of {request.limits.max_pages}",
-                pages=total,
-                limit=request.limits.max_pages,
-            )
-        with engine_errors("merged.pdf"):
-            result = stack.enter_context(_assemble([(pdf, list(range(len(pdf.pages)))) for pdf in pdfs]))
-        name = f"{_stem(sources[0])}-merged.pdf" if len(sources) == 1 else "merged.pdf"
-        return [save_pdf(result, request, name)]
-
-
-def split(request: ConversionRequest) -> list[Output]:
-    """One PDF per range of ``ranges``, else per ``every`` pages: ``<stem>-part001.pdf``, ..."""
-    source = request.input
-    outputs = []
-    with _open(request) as pdf:
-        count = len(pdf.pages)
-        ranges = request.options.get("ranges")
-        parts = (
-            [parse_pages(text, count, "ranges") for text in ranges]
-            if ranges
-            else chunks(count, request.options["every"])
+    sources = ordered(request.inputs, [i.name for i in request.inputs], options["order"])
+    pdfs = [_open(request, stack, source, options) for source in sources]
+    total = sum(len(pdf.pages) for pdf in pdfs)
+    if total > request.limits.max_pages:
+        raise FileTooLarge(
+            f"the merged PDF would have {total} pages, more than the limit of {request.limits.max_pages}",
+            pages=total,
+            limit=request.limits.max_pages,
         )
-        width = max(3, len(str(len(parts))))
-        for number, indexes in enumerate(parts, start=1):
-            with engine_errors(source.name), _assemble([(pdf, indexes)]) as part:
-                outputs.append(save_pdf(part, request, f"{_stem(source)}-part{number:0{width}d}.pdf"))
-            request.progress(number / len(parts))
+    name = f"{_stem(sources[0].name)}-merged.pdf" if len(sources) == 1 else "merged.pdf"
+    merged = stack.enter_context(_assemble(name, [(pdf, list(range(len(pdf.pages)))) for pdf in pdfs]))
+    return Working(request, stack, merged, name)
+
+
+def _split(work: Working, options: Options) -> list[Output]:
+    """One PDF per range of ``ranges``, else per ``every`` pages: ``<stem>-part001.pdf``, ..."""
+    count = len(work.pdf.pages)
+    ranges = options.get("ranges")
+    parts = (
+        [parse_pages(text, count, "ranges") for text in ranges] if ranges else chunks(count, options["every"])
+    )
+    width = max(3, len(str(len(parts))))
+    outputs = []
+    for number, indexes in enumerate(parts, start=1):
+        with _assemble(work.name, [(work.pdf, indexes)]) as part:
+            outputs.append(save_pdf(part, work.request, f"{_stem(work.name)}-part{number:0{width}d}.pdf"))
+        work.request.progress(number / len(parts))
     return outputs
 
 
-def extract_pages(request: ConversionRequest) -> list[Output]:
+def _extract_pages(work: Working, options: Options) -> None:
     """A PDF of the ``pages`` chosen, in the order written ("3,1-2" puts page 3 first)."""
-    if not request.options.get("pages"):
+    if not options.get("pages"):
         raise InvalidOption("extract-pages needs the option 'pages' (e.g. \"1-3,5\")", option="pages")
-    with _open(request) as pdf:
-        indexes = parse_pages(request.options["pages"], len(pdf.pages))
-        with engine_errors(request.input.name), _assemble([(pdf, indexes)]) as result:
-            return [save_pdf(result, request, request.input.name)]
+    indexes = parse_pages(options["pages"], len(work.pdf.pages))
+    work.pdf = work.keep(_assemble(work.name, [(work.pdf, indexes)]))
 
 
 #: permission name → the pikepdf.Permissions fields it grants
@@ -104,96 +145,142 @@ def _permissions(names: list[str]) -> pikepdf.Permissions:
     return pikepdf.Permissions(accessibility=True, **{field: field in granted for field in every})
 
 
-def encrypt(request: ConversionRequest) -> list[Output]:
+def _encrypt(work: Working, options: Options) -> None:
     """AES-256 (R6): ``user_password`` opens, ``owner_password`` (default: the user's) rules."""
-    user = request.options.get("user_password") or ""
-    owner = request.options.get("owner_password") or user
+    user = options.get("user_password") or ""
+    owner = options.get("owner_password") or user
     if not owner:
         raise InvalidOption("encrypt needs 'user_password' or 'owner_password'", option="user_password")
-    allow = _permissions(request.options["permissions"])
-    with _open(request) as pdf:
-        encryption = pikepdf.Encryption(user=user, owner=owner, R=6, aes=True, allow=allow)
-        return [save_pdf(pdf, request, request.input.name, encryption=encryption)]
+    allow = _permissions(options["permissions"])
+    work.save = {"encryption": pikepdf.Encryption(user=user, owner=owner, R=6, aes=True, allow=allow)}
 
 
-def decrypt(request: ConversionRequest) -> list[Output]:
-    """The same PDF without encryption (opened with ``password``)."""
-    with _open(request) as pdf:
-        return [save_pdf(pdf, request, request.input.name)]
-
-
-def compress(request: ConversionRequest) -> list[Output]:
+def _compress(work: Working, options: Options) -> None:
     """Object streams, recompressed streams and (``images``) photos re-encoded as JPEG when smaller.
 
-    The bytes saved are reported in the final progress message.
+    The bytes saved are reported in the final progress message (:func:`run_steps`).
     """
-    before = request.input.path.stat().st_size
-    with _open(request) as pdf:
-        if request.options["images"]:
-            with engine_errors(request.input.name):
-                recompress_images(pdf, request.options["quality"], request.limits.max_pixels)
-        out = save_pdf(
-            pdf,
-            request,
-            request.input.name,
-            object_stream_mode=pikepdf.ObjectStreamMode.generate,
-            compress_streams=True,
-            recompress_flate=True,
-        )
-    after = out.path.stat().st_size
-    saved = before - after
-    request.progress(1.0, f"saved {saved} bytes ({saved / before:.0%}): {before} -> {after}")
-    return [out]
+    if options["images"]:
+        with engine_errors(work.name):
+            recompress_images(work.pdf, options["quality"], work.request.limits.max_pixels)
+    work.save = {
+        "object_stream_mode": pikepdf.ObjectStreamMode.generate,
+        "compress_streams": True,
+        "recompress_flate": True,
+    }
 
 
-def linearize(request: ConversionRequest) -> list[Output]:
+def _linearize(work: Working, options: Options) -> None:
     """The same PDF linearized ("fast web view")."""
-    with _open(request) as pdf:
-        return [save_pdf(pdf, request, request.input.name, linearize=True)]
+    work.save = {"linearize": True}
 
 
-def rotate(request: ConversionRequest) -> list[Output]:
+def _rotate(work: Working, options: Options) -> None:
     """The chosen ``pages`` (default all) turned clockwise by ``angle`` (their /Rotate)."""
-    with _open(request) as pdf:
-        for index in parse_pages(request.options.get("pages"), len(pdf.pages)):
-            with engine_errors(request.input.name):
-                pdf.pages[index].rotate(request.options["angle"], relative=True)
-        return [save_pdf(pdf, request, request.input.name)]
+    for index in parse_pages(options.get("pages"), len(work.pdf.pages)):
+        with engine_errors(work.name):
+            work.pdf.pages[index].rotate(options["angle"], relative=True)
 
 
-def watermark(request: ConversionRequest) -> list[Output]:
+def _watermark(work: Working, options: Options) -> None:
     """``text`` stamped on the chosen pages (Helvetica, ``opacity``, ``position``, ``font_size``)."""
-    text = request.options.get("text")
+    text = options.get("text")
     if not text:
         raise InvalidOption("watermark needs the option 'text'", option="text")
-    options = request.options
-    with _open(request) as pdf:
-        for index in parse_pages(options.get("pages"), len(pdf.pages)):
-            with engine_errors(request.input.name):
-                stamp_text(
-                    pdf, pdf.pages[index], text, options["opacity"], options["position"], options["font_size"]
-                )
-        return [save_pdf(pdf, request, request.input.name)]
+    pdf = work.pdf
+    for index in parse_pages(options.get("pages"), len(pdf.pages)):
+        with engine_errors(work.name):
+            stamp_text(
+                pdf, pdf.pages[index], text, options["opacity"], options["position"], options["font_size"]
+            )
 
 
 #: option → XMP property (the document information dictionary follows the XMP)
 _XMP = {"title": "dc:title", "author": "dc:creator", "subject": "dc:description", "keywords": "pdf:Keywords"}
 
 
-def set_metadata(request: ConversionRequest) -> list[Output]:
+def _set_metadata(work: Working, options: Options) -> None:
     """``title``, ``author``, ``subject`` and ``keywords`` set in XMP and the info dictionary."""
-    values = {key: request.options.get(key) for key in _XMP}
+    values = {key: options.get(key) for key in _XMP}
     if all(value is None for value in values.values()):
         raise InvalidOption(f"metadata needs at least one of {', '.join(_XMP)}", option="title")
-    with _open(request) as pdf:
-        with engine_errors(request.input.name), pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
-            for key, value in values.items():
-                if value is not None:
-                    meta[_XMP[key]] = [value] if key == "author" else value
-        return [save_pdf(pdf, request, request.input.name)]
+    with engine_errors(work.name), work.pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
+        for key, value in values.items():
+            if value is not None:
+                meta[_XMP[key]] = [value] if key == "author" else value
 
 
-def repair(request: ConversionRequest) -> list[Output]:
-    """The PDF rewritten by qpdf: cross-reference table rebuilt, damaged objects dropped."""
-    with _open(request) as pdf:
-        return [save_pdf(pdf, request, request.input.name)]
+def _unchanged(work: Working, options: Options) -> None:
+    """decrypt (the PDF was opened with ``password`` and is saved plainly) and repair (qpdf
+    rebuilds the cross-reference table and drops damaged objects as it saves)."""
+
+
+#: operation → what it does to the working PDF (merge and split: see :func:`run_steps`)
+EDITS: dict[str, Callable[[Working, Options], None]] = {
+    "extract-pages": _extract_pages,
+    "encrypt": _encrypt,
+    "decrypt": _unchanged,
+    "compress": _compress,
+    "linearize": _linearize,
+    "rotate": _rotate,
+    "watermark": _watermark,
+    "metadata": _set_metadata,
+    "repair": _unchanged,
+}
+
+
+def run_steps(request: ConversionRequest, steps: Sequence[tuple[str, Options]] | None = None) -> list[Output]:
+    """Run ``steps`` (``request.options["steps"]`` unless given): ``[operation, options]`` pairs.
+
+    ``merge`` may only come first and ``split`` only last; the first operation's
+    ``password`` opens the inputs, a later one's the PDF saved before it.
+    """
+    steps = steps if steps is not None else request.options["steps"]
+    with ExitStack() as stack:
+        work: Working | None = None
+        for number, (operation, options) in enumerate(steps):
+            if work is None:
+                work = (
+                    _merged(request, stack, options)
+                    if operation == "merge"
+                    else _opened(request, stack, options)
+                )
+                if operation == "merge":
+                    continue
+            elif work.save:
+                work.saved_and_reopened(options, number)
+            if operation == "split":
+                return _split(work, options)
+            EDITS[operation](work, options)
+        assert work is not None
+        out = save_pdf(work.pdf, request, work.name, **work.save)
+    if any(operation == "compress" for operation, _ in steps):
+        before = sum(source.path.stat().st_size for source in request.inputs)
+        after = out.path.stat().st_size
+        saved = before - after
+        request.progress(1.0, f"saved {saved} bytes ({saved / before:.0%}): {before} -> {after}")
+    return [out]
+
+
+def _single(operation: str) -> Callable[[ConversionRequest], list[Output]]:
+    """The converter function of ``operation`` alone."""
+
+    def run(request: ConversionRequest) -> list[Output]:
+        return run_steps(request, [(operation, request.options)])
+
+    run.__name__ = run.__qualname__ = operation.replace("-", "_")
+    run.__doc__ = (EDITS[operation].__doc__ if operation in EDITS else None) or f"The {operation} operation."
+    return run
+
+
+merge = _single("merge")
+split = _single("split")
+extract_pages = _single("extract-pages")
+encrypt = _single("encrypt")
+decrypt = _single("decrypt")
+compress = _single("compress")
+linearize = _single("linearize")
+rotate = _single("rotate")
+watermark = _single("watermark")
+set_metadata = _single("metadata")
+repair = _single("repair")

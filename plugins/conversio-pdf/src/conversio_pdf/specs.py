@@ -191,6 +191,7 @@ def operation_specs() -> list[ConverterSpec]:
             run=f"conversio_pdf.operations:{function}",
             cardinality=cardinality,
             operation=operation,
+            fuse="conversio_pdf.operations:run_steps",
             lossy=operation == "compress",
             options=OptionsSchema.of(*options),
             install_hint=INSTALL_HINT,
