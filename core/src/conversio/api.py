@@ -190,13 +190,9 @@ class Conversio:
         first step reads them in place meanwhile (:class:`~conversio.engine.incoming.Incoming`);
         otherwise the engine gets them stored, so a cached result can answer at once.
         """
-        paths = [Path(item) for item in items if not isinstance(item, Artifact | Result)]
-        total = _total_size(paths)
-        early = bool(paths) and (not self.engine.cache or total >= EARLY_START_BYTES)
-        threads = _put_threads(len(paths), total)
         # every file sniffed before any is stored: a bad input stores nothing, and the sniffing
         # does not wait on the storing threads for the interpreter lock
-        found: list[Artifact | tuple[Path, str, FileState]] = []
+        found: list[Artifact | _Sniffed] = []
         for item in items:
             if isinstance(item, Result):
                 found.extend(item.artifacts)
@@ -204,21 +200,32 @@ class Conversio:
                 found.append(self.store.get(item.id))
             else:
                 found.append(self._sniffed(Path(item), warnings))
+        sizes = [i.state.size for i in found if isinstance(i, _Sniffed)]
+        early = bool(sizes) and (not self.engine.cache or sum(sizes) >= EARLY_START_BYTES)
+        threads = _put_threads(len(sizes), sum(sizes))
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="conversio-put") as pool:
-            incoming = [i if isinstance(i, Artifact) else self._incoming(*i, pool) for i in found]
+            incoming = [self._incoming(i, pool) if isinstance(i, _Sniffed) else i for i in found]
             yield incoming if early else [settled(i) for i in incoming]
 
-    def _sniffed(self, local: Path, warnings: list[str]) -> tuple[Path, str, FileState]:
-        """``local``, its sniffed format and its :func:`file_state`."""
+    def _sniffed(self, local: Path, warnings: list[str]) -> _Sniffed:
         sniffed = self.sniff(local)
         if sniffed.warning:
             warnings.append(f"{local.name}: {sniffed.warning}")
-        return local, sniffed.format, file_state(local)
+        return _Sniffed(local, sniffed.format, file_state(local))
 
-    def _incoming(self, local: Path, fmt: str, state: FileState, pool: ThreadPoolExecutor) -> Incoming:
+    def _incoming(self, local: _Sniffed, pool: ThreadPoolExecutor) -> Incoming:
         """``local`` on its way into the store."""
-        stored = pool.submit(self.store.put_file, local, name=local.name, format=fmt)
-        return Incoming(local, local.name, fmt, stored, state)
+        stored = pool.submit(self.store.put_file, local.path, name=local.path.name, format=local.format)
+        return Incoming(local.path, local.path.name, local.format, stored, local.state)
+
+
+@attrs.frozen
+class _Sniffed:
+    """A caller's file, its sniffed format and its state when sniffed."""
+
+    path: Path
+    format: str
+    state: FileState
 
 
 #: Local inputs are stored several at a time only when they are this big on average: for
@@ -228,14 +235,6 @@ THREADED_INGEST_BYTES = 512 * 1024
 #: find a cached result) unless they are this big together: then storing them costs more
 #: than a speculative start the cache may stop (:meth:`Conversio._ingesting`).
 EARLY_START_BYTES = 16 * 1024 * 1024
-
-
-def _total_size(paths: Sequence[Path]) -> int:
-    """The local files' size together; 0 if one is missing (sniffing reports it)."""
-    try:
-        return sum(path.stat().st_size for path in paths)
-    except OSError:
-        return 0
 
 
 def _put_threads(count: int, total: int) -> int:

@@ -11,19 +11,26 @@ from __future__ import annotations
 import os
 from concurrent.futures import Future
 from pathlib import Path
+from typing import NamedTuple
 
 import attrs
 
 from conversio.stores.base import Artifact
 
-#: Device, inode, size and modification time (ns) of a file.
-FileState = tuple[int, int, int, int]
+
+class FileState(NamedTuple):
+    """What tells that a file changed."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
 
 
 def file_state(path: Path) -> FileState:
-    """What tells that a file changed: device, inode, size and modification time (ns)."""
+    """The :class:`FileState` of ``path`` now."""
     info = os.stat(path)
-    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
+    return FileState(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 @attrs.frozen(eq=False)
