@@ -231,6 +231,8 @@ def test_consecutive_fusable_operations_run_as_one_step(executor: str | Executor
     fused = "fake.ops:join(fa)+fake.ops:tag(fa)+fake.ops:tag(fa)+fake.ops:split(fa)"
     assert _steps(events) == [(fused, 1)]
     assert result.steps == (f"fa → fa (all → one)  [{fused}]",)
+    # the plan shows what runs: one route of one step
+    assert [[step.converter for step in route.steps] for route in conversion.plan()] == [[fused]]
 
 
 def test_operations_are_not_fused_after_one_to_many_or_before_many_to_one(tmp_path: Path) -> None:

@@ -202,17 +202,24 @@ class Engine:
     def plan(
         self, formats: Sequence[str], stages: Sequence[Stage], preferences: RoutePreferences | None = None
     ) -> list[Route]:
-        """The routes the stages would take for inputs of ``formats`` (nothing runs)."""
+        """The routes the stages would take for inputs of ``formats`` (nothing runs).
+
+        Operations that would run fused are one route of one step.
+        """
         prefs = preferences or RoutePreferences()
         fmt, bundle = _state(formats)
         routes = []
-        for stage in stages:
+        remaining = tuple(stages)
+        while remaining:
+            stage = remaining[0]
             if isinstance(stage, OperationStage):
-                step = self.router.operation(stage.name, fmt, bundle)
+                step, _, used = self._operation_step(remaining, fmt, bundle)
                 route = Route(fmt, step.target, (step,), step.cost, bundle_in=bundle)
             else:
                 route = self.router.route(fmt, stage.target, via=stage.via, bundle=bundle, preferences=prefs)
+                used = 1
             routes.append(route)
+            remaining = remaining[used:]
             fmt, bundle = route.target, route.bundle_out
         return routes
 
@@ -224,12 +231,22 @@ class Engine:
         stage = stages[0]
         fmt, bundle = _state([a.format for a in items])
         if isinstance(stage, OperationStage):
-            step = self.router.operation(stage.name, fmt, bundle)
-            assert step.spec is not None
-            group = [(step, step.spec.options.validate(stage.options)), *self._fusable(step, stages[1:])]
-            step, options = _fused(group) if len(group) > 1 else group[0]
-            return len(group), self._run_step(step, options, [items], run)[0]
+            step, options, used = self._operation_step(stages, fmt, bundle)
+            return used, self._run_step(step, options, [items], run)[0]
         return 1, self._run_conversion(stage, fmt, bundle, items, run)
+
+    def _operation_step(
+        self, stages: Sequence[Stage], fmt: str, bundle: bool
+    ) -> tuple[RouteStep, dict[str, Any], int]:
+        """The step of the operation ``stages[0]`` (fused with those that follow when they can be),
+        its validated options and how many stages it does."""
+        stage = stages[0]
+        assert isinstance(stage, OperationStage)
+        step = self.router.operation(stage.name, fmt, bundle)
+        assert step.spec is not None
+        group = [(step, step.spec.options.validate(stage.options)), *self._fusable(step, stages[1:])]
+        step, options = _fused(group) if len(group) > 1 else group[0]
+        return step, options, len(group)
 
     def _fusable(self, step: RouteStep, stages: Sequence[Stage]) -> list[tuple[RouteStep, dict[str, Any]]]:
         """The operations among the first of ``stages`` that can run in one step after ``step``.
