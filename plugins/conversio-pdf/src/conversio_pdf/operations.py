@@ -43,9 +43,6 @@ class Working:
     #: ``Pdf.save`` keywords the last operation asked for (encryption, linearize, ...)
     save: Options = attrs.field(factory=dict)
 
-    def keep(self, pdf: pikepdf.Pdf) -> pikepdf.Pdf:
-        return self.stack.enter_context(pdf)
-
     def saved_and_reopened(self, options: Options, number: int) -> None:
         """Save as the last operation asked and open the result again (with ``password``)."""
         path = self.request.output_dir / f".step{number}.pdf"  # no output's name starts with a dot
@@ -119,7 +116,7 @@ def _extract_pages(work: Working, options: Options) -> None:
     if not options.get("pages"):
         raise InvalidOption("extract-pages needs the option 'pages' (e.g. \"1-3,5\")", option="pages")
     indexes = parse_pages(options["pages"], len(work.pdf.pages))
-    work.pdf = work.keep(_assemble(work.name, [(work.pdf, indexes)]))
+    work.pdf = work.stack.enter_context(_assemble(work.name, [(work.pdf, indexes)]))
 
 
 #: permission name → the pikepdf.Permissions fields it grants
@@ -236,23 +233,19 @@ def run_steps(request: ConversionRequest, steps: Sequence[tuple[str, Options]] |
     ``password`` opens the inputs, a later one's the PDF saved before it.
     """
     steps = steps if steps is not None else request.options["steps"]
+    (first, first_options), *_ = steps
     with ExitStack() as stack:
-        work: Working | None = None
+        work = (_merged if first == "merge" else _opened)(request, stack, first_options)
         for number, (operation, options) in enumerate(steps):
-            if work is None:
-                work = (
-                    _merged(request, stack, options)
-                    if operation == "merge"
-                    else _opened(request, stack, options)
-                )
-                if operation == "merge":
-                    continue
-            elif work.save:
+            if operation == "merge":
+                assert number == 0, "merge only ever comes first"
+                continue  # the inputs were merged as they were opened
+            if work.save:
                 work.saved_and_reopened(options, number)
             if operation == "split":
+                assert number == len(steps) - 1, "split only ever comes last"
                 return _split(work, options)
             EDITS[operation](work, options)
-        assert work is not None
         out = save_pdf(work.pdf, request, work.name, **work.save)
     if any(operation == "compress" for operation, _ in steps):
         before = sum(source.path.stat().st_size for source in request.inputs)
