@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import conversio.api
 from conversio.api import Conversio
 from conversio.converters import ConversionRequest, ConverterSpec, Output, with_extension
 from conversio.engine.executors import ProcessPoolExecutor
+from conversio.engine.incoming import Incoming, file_state
 from conversio.events import Event, EventKind
 from conversio.options import Option, OptionsSchema
 from conversio.stores.base import Artifact
@@ -102,6 +104,23 @@ def test_without_the_cache_the_first_step_reads_the_callers_file(
     # waits for the stored copy, whose hash may find a result made before
     assert (read_from == source) is not cache
     assert stored_input(app, "x.fa") == source.read_bytes()  # stored all the same
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_a_file_the_caller_stores_itself_follows_the_same_rule(
+    pool: ProcessPoolExecutor, tmp_path: Path, cache: bool
+) -> None:
+    app = make_conversio(FakePlugin(own("record_path")), executor=pool, cache=cache)
+    upload = write_fake(tmp_path / "upload-1234", "fa")  # a server's scratch file, named by its client
+    with ThreadPoolExecutor(1) as storing:
+        stored = storing.submit(app.store.put_file, upload, name="report.fa", format="fa")
+        incoming = Incoming(upload, "report.fa", "fa", stored, file_state(upload))
+        assert [route.target for route in app.convert(incoming, to="fb").plan()] == ["fb"]
+        result = app.convert(incoming, to="fb").run()
+    read_from = Path(result.read_bytes().decode().split("\n")[1])
+    assert (read_from == upload) is not cache
+    assert result.artifact.name == "report.fb"
+    assert stored_input(app, "report.fa") == upload.read_bytes()
 
 
 def test_a_file_changed_while_read_in_place_is_converted_again_from_its_stored_copy(

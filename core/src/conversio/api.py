@@ -28,7 +28,9 @@ from conversio.routing import Route, RoutePreferences
 from conversio.sniffing import Sniffed, sniff
 from conversio.stores.base import Artifact, ArtifactStore
 
-Input: TypeAlias = "str | os.PathLike[str] | Artifact | Result"
+#: A local file, a stored artifact, the result of another conversion, or a file the caller is
+#: storing itself (:class:`~conversio.engine.incoming.Incoming`, already sniffed).
+Input: TypeAlias = "str | os.PathLike[str] | Artifact | Result | Incoming"
 
 
 #: How long the default per-user store keeps files (a cache: content can be made again).
@@ -189,20 +191,24 @@ class Conversio:
         result cache off, or inputs big enough (:data:`EARLY_START_BYTES`), the
         first step reads them in place meanwhile (:class:`~conversio.engine.incoming.Incoming`);
         otherwise the engine gets them stored, so a cached result can answer at once.
+        An ``Incoming`` the caller made (and stores itself) follows the same rule.
         """
         # every file sniffed before any is stored: a bad input stores nothing, and the sniffing
         # does not wait on the storing threads for the interpreter lock
-        found: list[Artifact | _Sniffed] = []
+        found: list[Item | _Sniffed] = []
         for item in items:
             if isinstance(item, Result):
                 found.extend(item.artifacts)
             elif isinstance(item, Artifact):
                 found.append(self.store.get(item.id))
+            elif isinstance(item, Incoming):
+                found.append(item)
             else:
                 found.append(self._sniffed(Path(item), warnings))
-        sizes = [i.state.size for i in found if isinstance(i, _Sniffed)]
+        local = [i for i in found if isinstance(i, _Sniffed)]
+        sizes = [i.state.size for i in found if isinstance(i, _Sniffed | Incoming)]
         early = bool(sizes) and (not self.engine.cache or sum(sizes) >= EARLY_START_BYTES)
-        threads = _put_threads(len(sizes), sum(sizes))
+        threads = _put_threads(len(local), sum(i.state.size for i in local))
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="conversio-put") as pool:
             incoming = [self._incoming(i, pool) if isinstance(i, _Sniffed) else i for i in found]
             yield incoming if early else [settled(i) for i in incoming]
@@ -277,6 +283,8 @@ class Conversion:
                 formats.extend(a.format for a in item.artifacts)
             elif isinstance(item, Artifact):
                 formats.append(self.app.store.get(item.id).format)
+            elif isinstance(item, Incoming):
+                formats.append(item.format)
             else:
                 formats.append(self.app.sniff(item).format)
         return self.app.engine.plan(formats, self.stages, self.preferences)

@@ -4,6 +4,8 @@ cancelled by ``DELETE``, and run again by a worker when the server stops in the 
 from __future__ import annotations
 
 import io
+import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +78,32 @@ def test_a_stopped_server_hands_the_job_to_a_worker(tmp_path: Path) -> None:
             assert Image.open(io.BytesIO(http.get(output["contentUrl"]).content)).size == (40, 30)
     finally:
         second.stop()
+
+
+def test_an_upload_is_read_where_it_arrived_until_the_job_it_became_ends(tmp_path: Path) -> None:
+    """Without a result cache to ask, the conversion starts on the request's own copy of the upload while
+    the store takes its copy; when it outlives the sync limit, the job keeps that file until it ends."""
+    server = start_server(job_settings(tmp_path, job_workers=0, sync_timeout=0.2, cache=False))
+    record = tmp_path / "read-from.txt"
+    steps = [{"step": "sleep", "options": {"seconds": 1.0, "record": str(record)}}]
+    try:
+        scratch = server.app.state.server.scratch_folder
+        with server.client() as http:
+            files = {"file": ("photo.png", png_bytes((40, 30)))}
+            reply = http.post("/v1/convert", files=files, data={"then": json.dumps(steps)})
+            assert reply.status_code == 202, reply.text
+            job = wait_job(http, reply.json()["jobId"])
+            assert job["status"] == "completed"
+            # read in place, and only once: a step run again on the stored copy would record the store's path
+            assert Path(record.read_text()).parent == scratch
+            (output,) = job["outputs"]
+            assert Image.open(io.BytesIO(http.get(output["contentUrl"]).content)).size == (40, 30)
+            (input_id,) = server.app.state.server.jobstore.get(job["jobId"])["spec"]["inputs"]
+            stored = http.get(f"/v1/files/{input_id}").json()  # the job's input, stored all the same
+            assert (stored["name"], stored["size"]) == ("photo.png", len(files["file"][1]))
+        deadline = time.monotonic() + 5  # removed once the job has ended
+        while any(scratch.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(scratch.iterdir()) == []
+    finally:
+        server.stop()

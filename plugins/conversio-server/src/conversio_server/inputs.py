@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from conversio.engine.incoming import Incoming
 from conversio.stores.base import Artifact
 from conversio_server.models import InputRef
 from conversio_server.uploads import Scratch, UploadedFile
@@ -15,7 +17,9 @@ from conversio_server.uploads import Scratch, UploadedFile
 if TYPE_CHECKING:
     from conversio_server.service import Server
 
-Pending = Callable[[], Artifact]
+#: An input the route will have: stored, or for an upload on its way into the store.
+Pending = Callable[[], Artifact | Incoming]
+T = TypeVar("T")
 
 
 class InputResolver:
@@ -33,8 +37,8 @@ class InputResolver:
         self.max_bytes = max_bytes
         self._own_urls = [base_url(request), str(request.base_url)]
 
-    async def all(self, pending: Sequence[Pending]) -> list[Artifact]:
-        """The artifacts of ``pending``, in order, made off the event loop in one thread hop."""
+    async def all(self, pending: Sequence[Callable[[], T]]) -> list[T]:
+        """The inputs of ``pending``, in order, made off the event loop in one thread hop."""
         if not pending:
             return []
         return await run_in_threadpool(lambda: [call() for call in pending])
@@ -47,8 +51,10 @@ class InputResolver:
         assert ref.base64 is not None
         return self.base64(ref.base64, ref.name)
 
-    def upload(self, part: UploadedFile) -> Artifact:
-        return self.server.store_file(part.path, part.filename)
+    def upload(self, part: UploadedFile) -> Incoming:
+        """An uploaded file on its way into the store: keep the request's scratch files until
+        :func:`stored` says it arrived."""
+        return self.server.arriving(part.path, part.filename)
 
     def file_id(self, file_id: str) -> Artifact:
         return self.server.get(file_id.strip())
@@ -62,3 +68,12 @@ class InputResolver:
         if own is not None:
             return self.file_id(own)
         return self.server.fetch_url(url.strip(), name, self.scratch.path("fetch-"), self.max_bytes)
+
+
+async def stored(inputs: Iterable[Artifact | Incoming]) -> None:
+    """Wait (on the event loop) until every upload among ``inputs`` is stored, or failed to be."""
+    pending = [
+        asyncio.wrap_future(i.stored) for i in inputs if isinstance(i, Incoming) and not i.stored.done()
+    ]
+    if pending:
+        await asyncio.wait(pending)

@@ -15,7 +15,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +26,7 @@ import attrs
 
 from conversio.api import Result, unique_name
 from conversio.converters import safe_filename, safe_relpath
+from conversio.engine.incoming import Incoming, file_state, settled
 from conversio.errors import Cancelled, ConversioError, NoRoute, UnsupportedFormat
 from conversio.formats import ANY
 from conversio.stores.base import Artifact
@@ -66,7 +67,8 @@ def iso(timestamp: float | None) -> str | None:
 class Order:
     """What a client asked for: inputs (already stored), a target, waypoints, options, further steps."""
 
-    inputs: tuple[Artifact, ...]
+    #: stored, or on their way into the store (:meth:`Server.arriving`)
+    inputs: tuple[Artifact | Incoming, ...]
     target: str | None
     via: tuple[str, ...] = ()
     options: dict[str, Any] = attrs.field(factory=dict)
@@ -74,15 +76,16 @@ class Order:
     store: bool = False
 
     def spec(self) -> dict[str, Any]:
-        """The order as a durable job's spec (inputs by stored id)."""
-        first = self.inputs[0]
+        """The order as a durable job's spec (inputs by stored id; blocks until they are stored)."""
+        inputs = [settled(a) for a in self.inputs]
+        first = inputs[0]
         return {
-            "inputs": [a.id for a in self.inputs],
+            "inputs": [a.id for a in inputs],
             "outputFormat": self.target,
             "via": list(self.via),
             "options": dict(self.options),
             "then": [s.model_dump() for s in self.then],
-            "inputSize": sum(a.size for a in self.inputs),
+            "inputSize": sum(a.size for a in inputs),
             "input": {"filename": first.name, "format": first.format, "size": first.size},
         }
 
@@ -110,6 +113,8 @@ class Server:
         # keep every worker busy; the worker pool itself queues those beyond its size
         self.runner = ConversionRunner(4 * settings.concurrency, settings.max_queued, self.metrics)
         self.started = time.time()
+        #: Stores uploads while their conversion starts on the scratch file (:meth:`arriving`).
+        self._storing = ThreadPoolExecutor(max_workers=4, thread_name_prefix="conversio-server-store")
         self._scratch = ExitStack()
         #: Where requests write their temporary files (uploads, bundles): on the store's filesystem,
         #: kept for the server's life (a folder a request, made and removed, costs more than its files).
@@ -132,6 +137,7 @@ class Server:
         self.runner.close()
         self.guard.close()
         self.outbound.close()
+        self._storing.shutdown(wait=True)
         self._scratch.close()
 
     def sweep(self) -> int:
@@ -159,12 +165,28 @@ class Server:
 
         Blocking: call from a thread.
         """
+        name, fmt = self._sniffed(path, filename)
+        return self.store.put_file(path, name=name, format=fmt, move=True)
+
+    def arriving(self, path: Path, filename: str) -> Incoming:
+        """Sniff a local file and start copying it into the store, so that a conversion can start on
+        it meanwhile (as the Python API does with its callers' files). Blocking: call from a thread.
+
+        The caller keeps ``path`` until the copy is stored (:func:`~conversio_server.inputs.stored`).
+        """
+        name, fmt = self._sniffed(path, filename)
+        state = file_state(path)
+        return Incoming(
+            path, name, fmt, self._storing.submit(self.store.put_file, path, name=name, format=fmt), state
+        )
+
+    def _sniffed(self, path: Path, filename: str) -> tuple[str, str]:
+        """The safe name and the format of a local file; unrecognised content is ``bin``."""
         name = safe_filename(filename or "file")
         try:
-            fmt = self.conversio.sniff(path, name=name).format
+            return name, self.conversio.sniff(path, name=name).format
         except UnsupportedFormat:
-            fmt = "bin"
-        return self.store.put_file(path, name=name, format=fmt, move=True)
+            return name, "bin"
 
     def store_base64(self, data: str, filename: str | None, path: Path, max_bytes: int) -> Artifact:
         """Decode base64 content to a file and store it. Blocking."""
@@ -326,11 +348,14 @@ class Server:
         self.metrics.duration.labels(source, target).observe(time.monotonic() - started)
         return result
 
-    def hand_off(self, running: Running, order: Order, principal: Principal) -> dict[str, Any]:
+    def hand_off(
+        self, running: Running, order: Order, principal: Principal, leftovers: Sequence[Path] = ()
+    ) -> dict[str, Any]:
         """Make a synchronous conversion that outlived the sync limit a durable job (blocking).
 
         The conversion goes on here under a lease this server renews; ``DELETE /v1/jobs/{id}`` stops it,
-        and if the server dies a worker runs the job again once the lease expires.
+        and if the server dies a worker runs the job again once the lease expires. ``leftovers`` (the
+        request's uploads, which the conversion may still read) are removed when it ends.
         """
         row = self.jobstore.adopt(
             NewJob(spec=order.spec(), key_id=principal.key_id),
@@ -339,13 +364,13 @@ class Server:
             running.started,
         )
         keeper = threading.Thread(
-            target=self._keep, args=(row["id"], running), name=f"keep-{row['id']}", daemon=True
+            target=self._keep, args=(row["id"], running, leftovers), name=f"keep-{row['id']}", daemon=True
         )
         self._keepers.add(keeper)
         keeper.start()
         return row
 
-    def _keep(self, job_id: str, running: Running) -> None:
+    def _keep(self, job_id: str, running: Running, leftovers: Sequence[Path]) -> None:
         store, progress = self.jobstore, running.progress
         try:
             with LeaseKeeper(store, self.settings, job_id, self.name, progress, running.cancel) as lease:
@@ -380,6 +405,8 @@ class Server:
         except Exception:
             log.exception("recording the outcome of job %s failed", job_id)
         finally:
+            for path in leftovers:
+                path.unlink(missing_ok=True)
             self._keepers.discard(threading.current_thread())
 
     # -- describing ----------------------------------------------------------------------------

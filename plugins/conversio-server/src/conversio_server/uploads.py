@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -60,6 +61,12 @@ class Scratch:
         path = self._folder / f"{prefix}{secrets.token_hex(8)}"
         self._given.append(path)
         return path
+
+    def release(self, paths: Sequence[Path]) -> list[Path]:
+        """Leave ``paths`` to the caller (who removes them): they outlive the request."""
+        given = set(paths)
+        self._given = [path for path in self._given if path not in given]
+        return list(paths)
 
     def __enter__(self) -> Scratch:
         return self

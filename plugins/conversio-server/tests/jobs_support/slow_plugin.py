@@ -1,5 +1,6 @@
-"""A test-only plugin: ``sleep`` (copies a PNG after waiting, reporting progress) and ``flaky`` (fails
-while a marker file exists) operations on png, to make jobs slow or fail at a chosen step."""
+"""A test-only plugin: ``sleep`` (copies a PNG after waiting, reporting progress; ``record`` names a file to
+write the input's path to) and ``flaky`` (fails while a marker file exists) operations on png, to make jobs
+slow or fail at a chosen step."""
 
 from __future__ import annotations
 
@@ -24,7 +25,11 @@ def register_converters(converters: Any) -> None:
             run="jobs_support.slow_plugin:sleep",
             operation="sleep",
             options=OptionsSchema(
-                (Option("seconds", "float", default=1.0, min=0, max=60), Option("pidfile", "str", default=""))
+                (
+                    Option("seconds", "float", default=1.0, min=0, max=60),
+                    Option("pidfile", "str", default=""),
+                    Option("record", "str", default=""),
+                )
             ),
         )
     )
@@ -42,10 +47,13 @@ def register_converters(converters: Any) -> None:
 
 def sleep(request: ConversionRequest) -> list[Output]:
     seconds = float(request.options["seconds"])
-    pid_file = str(request.options["pidfile"])
+    pid_file, record = str(request.options["pidfile"]), str(request.options["record"])
     if pid_file:
         with open(pid_file, "w") as handle:
             handle.write(str(os.getpid()))
+    if record:  # the file this call reads (the caller's own, or the stored copy)
+        with open(record, "w") as handle:
+            handle.write(str(request.inputs[0].path))
     steps = max(1, int(seconds / 0.1))
     for i in range(steps):
         time.sleep(seconds / steps)

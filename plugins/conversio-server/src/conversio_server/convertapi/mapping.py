@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from conversio.converters import ConverterSpec
+from conversio.engine.incoming import Incoming
 from conversio.errors import ConversioError, InvalidOption
 from conversio.options import Option
 from conversio.stores.base import Artifact
@@ -159,7 +160,7 @@ def endpoint(server: Server, source: str, target: str) -> Endpoint:
 
 
 def order(
-    server: Server, where: Endpoint, inputs: Sequence[Artifact], params: Parameters, store: bool
+    server: Server, where: Endpoint, inputs: Sequence[Artifact | Incoming], params: Parameters, store: bool
 ) -> Order:
     """The conversion to run for ``inputs``, with the parameters mapped onto the options of its steps.
 

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from conversio.engine.incoming import Incoming
 from conversio.errors import ConversioError, InvalidOption
 from conversio.stores.base import Artifact
 from conversio_server.auth import CONVERTAPI_QUERY_NAMES, Principal, guard_of, rate_limit_headers
@@ -31,7 +32,7 @@ from conversio_server.convertapi.params import (
     read_parameters,
 )
 from conversio_server.errors import ApiError
-from conversio_server.inputs import InputResolver
+from conversio_server.inputs import InputResolver, stored
 from conversio_server.responses import JSON
 from conversio_server.routes.common import artifact_response, base_url, content_disposition, server_of
 from conversio_server.runner import wait_for
@@ -134,12 +135,14 @@ async def convert(request: Request, source: str, target: str) -> Response:
         store = params.flag("StoreFile", default=False)
         timeout = params.number("Timeout", low=MIN_TIMEOUT, high=MAX_TIMEOUT) or DEFAULT_TIMEOUT
         inputs = await _inputs(request, server, params, scratch, limit)
-    order = mapping.order(server, where, inputs, params, store)
-    try:
-        running = await run_in_threadpool(lambda: server.start(server.conversion(order), principal))
-        result = await wait_for(running.future, timeout)
-    except InvalidOption as exc:
-        raise mapping.option_error(exc, params) from None
+        try:
+            order = mapping.order(server, where, inputs, params, store)
+            running = await run_in_threadpool(lambda: server.start(server.conversion(order), principal))
+            result = await wait_for(running.future, timeout)
+        except InvalidOption as exc:
+            raise mapping.option_error(exc, params) from None
+        finally:
+            await stored(inputs)  # uploads are read from the scratch files until stored
     if result is None:
         running.cancel.set()  # nobody will fetch the result: stop the work
         raise ConvertApiError(
@@ -155,8 +158,8 @@ async def convert(request: Request, source: str, target: str) -> Response:
 
 async def _inputs(
     request: Request, server: Server, params: Parameters, scratch: Scratch, limit: int
-) -> list[Artifact]:
-    """The stored inputs: ``File``, ``Files`` (in order), then ``Url``."""
+) -> list[Artifact | Incoming]:
+    """The inputs (uploads on their way into the store): ``File``, ``Files`` (in order), then ``Url``."""
     for param in params:
         name = param.name.lower()
         if is_file_parameter(param.name) and name not in ("file", "files"):
@@ -176,7 +179,7 @@ async def _inputs(
     return await resolver.all(pending)
 
 
-def _resolve(resolver: InputResolver, ref: FileRef, param: str) -> Artifact:
+def _resolve(resolver: InputResolver, ref: FileRef, param: str) -> Artifact | Incoming:
     """The stored input of ``ref`` (blocking); an error names the parameter it came from."""
     try:
         if ref.upload is not None:
@@ -279,8 +282,9 @@ async def upload(request: Request) -> Response:
         if url is not None:
             resolver = InputResolver(server, request, scratch, limit)
             ref = FileRef(url=url, name=_query(request, "filename"))
-            (artifact,) = await resolver.all([partial(_resolve, resolver, ref, "url")])
-            return _uploaded(request, artifact)
+            (fetched,) = await resolver.all([partial(_resolve, resolver, ref, "url")])
+            assert isinstance(fetched, Artifact)  # a URL's content is fetched and stored
+            return _uploaded(request, fetched)
         boundary = multipart_boundary(request)
         if boundary is not None:
             parts, received = await read_multipart(

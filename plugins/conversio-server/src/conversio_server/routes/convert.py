@@ -13,11 +13,12 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from conversio.engine.incoming import Incoming
 from conversio.stores.base import Artifact
 from conversio_server.access import Convert, upload_limit
 from conversio_server.auth import Principal
 from conversio_server.errors import ApiError
-from conversio_server.inputs import InputResolver, Pending
+from conversio_server.inputs import InputResolver, Pending, stored
 from conversio_server.models import (
     THEN_DESCRIPTION,
     ConvertRequest,
@@ -142,10 +143,14 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
                 details={"contentType": request.headers.get("content-type", "")},
             )
         order, running = await run_in_threadpool(_start, server, draft, inputs, principal)
-    result = await wait_for(running.future, server.settings.sync_timeout)
-    if result is None:
-        row = await run_in_threadpool(server.hand_off, running, order, principal)
-        return _accepted(request, row["id"])
+        try:
+            result = await wait_for(running.future, server.settings.sync_timeout)
+            if result is None:  # the conversion goes on as a job, which may still read the uploads
+                uploads = scratch.release([i.path for i in order.inputs if isinstance(i, Incoming)])
+                row = await run_in_threadpool(server.hand_off, running, order, principal, uploads)
+                return _accepted(request, row["id"])
+        finally:
+            await stored(order.inputs)  # uploads are read from the scratch files until stored
     artifacts = result.artifacts
     if order.store:
         body = {
@@ -180,7 +185,7 @@ def _accepted(request: Request, job_id: str) -> Response:
     return JSON(body, status_code=202, headers={"Location": url, "Retry-After": "1"})
 
 
-def _bundle_name(inputs: Sequence[Artifact]) -> str:
+def _bundle_name(inputs: Sequence[Artifact | Incoming]) -> str:
     stem = inputs[0].name.rsplit(".", 1)[0] if inputs else "results"
     return f"{stem or 'results'}.zip"
 
