@@ -51,9 +51,9 @@ class InputResolver:
         assert ref.base64 is not None
         return self.base64(ref.base64, ref.name)
 
-    def upload(self, part: UploadedFile) -> Incoming:
-        """An uploaded file on its way into the store: keep the request's scratch files until
-        :func:`stored` says it arrived."""
+    def upload(self, part: UploadedFile) -> Artifact | Incoming:
+        """An uploaded file, stored or (a big one) on its way into the store: keep the request's
+        scratch files until :func:`stored` says it arrived."""
         return self.server.arriving(part.path, part.filename)
 
     def file_id(self, file_id: str) -> Artifact:

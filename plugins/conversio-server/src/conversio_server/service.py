@@ -168,17 +168,20 @@ class Server:
         name, fmt = self._sniffed(path, filename)
         return self.store.put_file(path, name=name, format=fmt, move=True)
 
-    def arriving(self, path: Path, filename: str) -> Incoming:
-        """Sniff a local file and start copying it into the store, so that a conversion can start on
-        it meanwhile (as the Python API does with its callers' files). Blocking: call from a thread.
+    def arriving(self, path: Path, filename: str) -> Artifact | Incoming:
+        """An upload, sniffed: stored (moved into the store), or when it is big (``early_start_bytes``)
+        on its way there, copied while a conversion starts on ``path`` as the Python API does with
+        its callers' files. The caller keeps ``path`` until it is stored
+        (:func:`~conversio_server.inputs.stored`).
 
-        The caller keeps ``path`` until the copy is stored (:func:`~conversio_server.inputs.stored`).
+        Blocking: call from a thread.
         """
         name, fmt = self._sniffed(path, filename)
         state = file_state(path)
-        return Incoming(
-            path, name, fmt, self._storing.submit(self.store.put_file, path, name=name, format=fmt), state
-        )
+        if state.size < self.settings.early_start_bytes:
+            return self.store.put_file(path, name=name, format=fmt, move=True)
+        stored = self._storing.submit(self.store.put_file, path, name=name, format=fmt)
+        return Incoming(path, name, fmt, stored, state)
 
     def _sniffed(self, path: Path, filename: str) -> tuple[str, str]:
         """The safe name and the format of a local file; unrecognised content is ``bin``."""

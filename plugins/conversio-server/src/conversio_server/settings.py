@@ -80,6 +80,9 @@ class ServerSettings:
     url_allow: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     public_url: str | None = None
     cache: bool = True
+    #: Uploads at least this big start converting while the store copies them; smaller ones are moved
+    #: into the store first (a rename costs less than the copy a conversion reading the upload needs).
+    early_start_bytes: int = attrs.field(default=16 * MB, validator=attrs.validators.ge(0))
     sweep_interval: float = attrs.field(default=60.0, validator=_positive)
     #: The outbound client's policy for input URLs (default: ``url_allow``, and the upload limit).
     outbound: OutboundPolicy = attrs.field(default=attrs.Factory(_default_outbound, takes_self=True))
@@ -193,6 +196,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "sync_timeout": float,
     "sweep_interval": float,
     "max_upload_bytes": int,
+    "early_start_bytes": int,
     "max_files": int,
     "workers": int,
     "max_queued": int,
