@@ -299,6 +299,30 @@ def test_fs_move_renames_without_copying(fs: FilesystemStore) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o444
 
 
+def test_fs_share_takes_the_file_as_its_copy_and_leaves_the_path(fs: FilesystemStore) -> None:
+    with fs.scratch_dir() as scratch:
+        upload = scratch / "upload"
+        upload.write_bytes(b"shared content")
+        artifact = fs.put_file(upload, name="u.bin", format="bin", share=True)
+        assert upload.read_bytes() == b"shared content"  # still there for whoever reads it meanwhile
+        with fs.local_path(artifact.id) as path:
+            assert path.stat().st_ino == upload.stat().st_ino  # no copy
+        again = fs.put_file(upload, name="v.bin", format="bin", share=True)  # known content: no new blob
+        upload.unlink()
+    assert again.sha256 == artifact.sha256
+    assert read(fs, artifact.id) == read(fs, again.id) == b"shared content"
+    assert not list((fs.root / "tmp").glob("link-*"))
+
+
+def test_share_is_a_copy_where_a_link_cannot_be(store: ArtifactStore, tmp_path: Path) -> None:
+    source = tmp_path / "elsewhere"  # another filesystem for the memory store; two links for neither
+    source.write_bytes(b"mine")
+    os.link(source, tmp_path / "second-name")
+    artifact = store.put_file(source, name="m.bin", format="bin", share=True)
+    source.write_bytes(b"edited")
+    assert read(store, artifact.id) == b"mine"
+
+
 def test_fs_move_of_known_content_drops_the_new_file(fs: FilesystemStore) -> None:
     first = fs.put_stream(io.BytesIO(b"known"), name="1", format="bin")
     blob = fs.root / "blobs" / first.sha256[:2] / first.sha256

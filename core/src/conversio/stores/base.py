@@ -47,9 +47,20 @@ class ArtifactStore(Protocol):
     url: str
 
     def put_file(
-        self, path: Path, *, name: str, format: str, ttl: float | None = None, move: bool = False
+        self,
+        path: Path,
+        *,
+        name: str,
+        format: str,
+        ttl: float | None = None,
+        move: bool = False,
+        share: bool = False,
     ) -> Artifact:
-        """Store the file at ``path``; with ``move`` it may be renamed into the store."""
+        """Store the file at ``path``; with ``move`` it may be renamed into the store (``path`` is gone).
+
+        With ``share`` the store may take the file itself as its copy (a hard link; ``path`` stays):
+        only for a file the caller never writes again, such as a server's upload.
+        """
         ...
 
     def put_stream(self, stream: BinaryIO, *, name: str, format: str, ttl: float | None = None) -> Artifact:

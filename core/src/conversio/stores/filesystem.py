@@ -113,18 +113,25 @@ class FilesystemStore:
     # -- writing ---------------------------------------------------------------------------
 
     def put_file(
-        self, path: Path, *, name: str, format: str, ttl: float | None = None, move: bool = False
+        self,
+        path: Path,
+        *,
+        name: str,
+        format: str,
+        ttl: float | None = None,
+        move: bool = False,
+        share: bool = False,
     ) -> Artifact:
-        """Store the file at ``path``; with ``move`` it is renamed into the store when it can be
-        (same filesystem, a regular file with no other hard link), else copied and removed."""
+        """Store the file at ``path``. With ``move`` it is renamed into the store, with ``share`` hard-linked
+        (``path`` stays), when it can be: same filesystem, a regular file with no other hard link.
+        Otherwise it is copied (and with ``move`` removed)."""
         check_ttl(ttl)
         source = Path(path)
-        if move and self._can_rename(source):
-            sha, size = _hash_file(source, self.durable)
+        if (move or share) and self._can_rename(source):
             try:
-                return self._commit(source, sha, size, name=name, format=format, ttl=ttl)
+                return self._adopt(source, share, name=name, format=format, ttl=ttl)
             except OSError as error:  # another mount of the same filesystem: copy instead
-                if error.errno != errno.EXDEV:
+                if error.errno not in (errno.EXDEV, errno.EPERM):
                     raise
         # a second thread pays off only for big files; small ones are copied and hashed in one pass
         spooled = self._spool_copy(source) if source.stat().st_size >= PARALLEL_COPY_BYTES else None
@@ -139,6 +146,20 @@ class FilesystemStore:
         if move:
             source.unlink(missing_ok=True)
         return artifact
+
+    def _adopt(self, source: Path, share: bool, *, name: str, format: str, ttl: float | None) -> Artifact:
+        """``source``'s own inode as the artifact's content: renamed in, or a new name linked to it."""
+        content = source
+        if share:
+            content = self._tmp / f"link-{new_artifact_id()}"
+            os.link(source, content)
+        try:
+            sha, size = _hash_file(content, self.durable)
+            return self._commit(content, sha, size, name=name, format=format, ttl=ttl)
+        except BaseException:
+            if share:
+                content.unlink(missing_ok=True)
+            raise
 
     def put_stream(self, stream: BinaryIO, *, name: str, format: str, ttl: float | None = None) -> Artifact:
         check_ttl(ttl)

@@ -45,7 +45,14 @@ class MemoryStore:
     # -- writing ---------------------------------------------------------------------------
 
     def put_file(
-        self, path: Path, *, name: str, format: str, ttl: float | None = None, move: bool = False
+        self,
+        path: Path,
+        *,
+        name: str,
+        format: str,
+        ttl: float | None = None,
+        move: bool = False,
+        share: bool = False,
     ) -> Artifact:
         with open(path, "rb") as source:
             artifact = self.put_stream(source, name=name, format=format, ttl=ttl)

@@ -170,9 +170,9 @@ class Server:
 
     def arriving(self, path: Path, filename: str) -> Artifact | Incoming:
         """An upload, sniffed: stored (moved into the store), or when it is big (``early_start_bytes``)
-        on its way there, copied while a conversion starts on ``path`` as the Python API does with
-        its callers' files. The caller keeps ``path`` until it is stored
-        (:func:`~conversio_server.inputs.stored`).
+        on its way there (hashed, and linked into the store: no copy) while a conversion starts on
+        ``path`` as the Python API does with its callers' files. The caller keeps ``path`` until it
+        is stored (:func:`~conversio_server.inputs.stored`) and never writes it again.
 
         Blocking: call from a thread.
         """
@@ -180,7 +180,7 @@ class Server:
         state = file_state(path)
         if state.size < self.settings.early_start_bytes:
             return self.store.put_file(path, name=name, format=fmt, move=True)
-        stored = self._storing.submit(self.store.put_file, path, name=name, format=fmt)
+        stored = self._storing.submit(self.store.put_file, path, name=name, format=fmt, share=True)
         return Incoming(path, name, fmt, stored, state)
 
     def _sniffed(self, path: Path, filename: str) -> tuple[str, str]:

@@ -80,8 +80,8 @@ class ServerSettings:
     url_allow: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     public_url: str | None = None
     cache: bool = True
-    #: Uploads at least this big start converting while the store copies them; smaller ones are moved
-    #: into the store first (a rename costs less than the copy a conversion reading the upload needs).
+    #: Uploads at least this big start converting while the store takes them in (hashes them); smaller
+    #: ones are stored first (measured: running every small upload early costs more CPU than it saves).
     early_start_bytes: int = attrs.field(default=16 * MB, validator=attrs.validators.ge(0))
     sweep_interval: float = attrs.field(default=60.0, validator=_positive)
     #: The outbound client's policy for input URLs (default: ``url_allow``, and the upload limit).
