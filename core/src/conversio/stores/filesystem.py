@@ -130,7 +130,7 @@ class FilesystemStore:
         if (move or share) and self._can_rename(source):
             try:
                 return self._adopt(source, share, name=name, format=format, ttl=ttl)
-            except OSError as error:  # another mount of the same filesystem: copy instead
+            except OSError as error:  # another mount of the same filesystem, or no links there: copy
                 if error.errno not in (errno.EXDEV, errno.EPERM):
                     raise
         # a second thread pays off only for big files; small ones are copied and hashed in one pass

@@ -65,7 +65,7 @@ def iso(timestamp: float | None) -> str | None:
 
 @attrs.frozen
 class Order:
-    """What a client asked for: inputs (already stored), a target, waypoints, options, further steps."""
+    """What a client asked for: inputs, a target, waypoints, options, further steps."""
 
     #: stored, or on their way into the store (:meth:`Server.arriving`)
     inputs: tuple[Artifact | Incoming, ...]

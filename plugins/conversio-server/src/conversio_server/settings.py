@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from conversio.api import EARLY_START_BYTES
 from conversio.errors import InvalidOption
 from conversio_server.auth import AuthConfig
 from conversio_server.outbound import OutboundPolicy
@@ -82,7 +83,8 @@ class ServerSettings:
     cache: bool = True
     #: Uploads at least this big start converting while the store takes them in (hashes them); smaller
     #: ones are stored first (measured: running every small upload early costs more CPU than it saves).
-    early_start_bytes: int = attrs.field(default=16 * MB, validator=attrs.validators.ge(0))
+    #: The default is the size from which the Python API starts early with its result cache on.
+    early_start_bytes: int = attrs.field(default=EARLY_START_BYTES, validator=attrs.validators.ge(0))
     sweep_interval: float = attrs.field(default=60.0, validator=_positive)
     #: The outbound client's policy for input URLs (default: ``url_allow``, and the upload limit).
     outbound: OutboundPolicy = attrs.field(default=attrs.Factory(_default_outbound, takes_self=True))
