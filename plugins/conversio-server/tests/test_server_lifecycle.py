@@ -98,7 +98,8 @@ def test_private_urls_are_refused_without_an_allow_list(short: LiveServer, file_
 
 
 def test_a_saturated_server_answers_503_with_retry_after(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """One worker, four conversions in flight, none queued: the rest are refused at once, not piled up."""
+    """One worker, four conversions in flight, none queued: the rest are refused at once, not piled up,
+    and before their uploads are stored."""
     from concurrent.futures import ThreadPoolExecutor
 
     settings = dev_settings(tmp_path_factory.mktemp("busy"), workers=1, max_queued=0, cache=False)
@@ -114,10 +115,14 @@ def test_a_saturated_server_answers_503_with_retry_after(tmp_path_factory: pytes
 
         with ThreadPoolExecutor(len(images)) as pool:
             answers = list(pool.map(convert, images))
+        stored = list(server.app.state.server.store.list())
     finally:
         server.stop()
     statuses = sorted(a.status_code for a in answers)
     assert statuses.count(200) >= 4 and 503 in statuses, statuses
+    # refused before anything was stored: an upload and its JPEG for each conversion that ran
+    ran = statuses.count(200)
+    assert sorted(a.format for a in stored) == ["jpg"] * ran + ["png"] * ran, stored
     refused = next(a for a in answers if a.status_code == 503)
     assert refused.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
     assert int(refused.headers["retry-after"]) > 0

@@ -26,7 +26,8 @@ class InputResolver:
     """Stores the inputs of one request; files are written to its scratch files before they are stored.
 
     Every method but :meth:`all` blocks (disk and network): a route lists the inputs it needs as
-    calls and hands them to :meth:`all`, which makes them in order on one worker thread.
+    calls and has them made in order on one thread: by :meth:`all`, or by the conversion's own
+    thread (:meth:`~conversio_server.service.Server.start`).
     """
 
     def __init__(self, server: Server, request: Request, scratch: Scratch, max_bytes: int) -> None:

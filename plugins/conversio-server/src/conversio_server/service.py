@@ -14,12 +14,12 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import attrs
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from conversio.api import Conversio, Conversion
 
 log = logging.getLogger("conversio_server.service")
+A = TypeVar("A")
 
 
 #: Paths of this server's stored files; a URL input matching one is used without downloading it.
@@ -90,14 +91,34 @@ class Order:
         }
 
 
-@attrs.frozen(eq=False)
-class Running:
-    """A conversion the server runs itself: what a synchronous request waits for."""
+@attrs.frozen
+class Outcome(Generic[A]):
+    """A finished conversion, and what its request made of the result on the conversion's thread."""
 
-    future: Future[Result]
+    order: Order
+    result: Result
+    answer: A
+
+
+def no_answer(result: Result) -> None:
+    """For :meth:`Server.start` when the response needs nothing read from the result."""
+
+
+@attrs.frozen(eq=False)
+class Running(Generic[A]):
+    """A conversion the server runs itself (:meth:`Server.start`): what a synchronous request waits for."""
+
+    #: the order, once its inputs are stored
+    order: Future[Order]
+    future: Future[Outcome[A]]
     progress: JobProgress
     cancel: threading.Event
     started: float
+
+    def inputs(self) -> tuple[Artifact | Incoming, ...]:
+        """The order's inputs, if it was made (none when making it failed or has not begun)."""
+        made = self.order.done() and not self.order.cancelled() and self.order.exception() is None
+        return self.order.result().inputs if made else ()
 
 
 class Server:
@@ -296,38 +317,47 @@ class Server:
         """Formats some converter produces."""
         return sorted({c.target for c in self.conversio.registry.converters.values()} - {ANY})
 
-    def start(self, conversion: Conversion, principal: Principal) -> Running:
-        """Admit and queue a conversion (blocking: the quota lives in the key database).
+    def start(
+        self, prepare: Callable[[], Order], principal: Principal, answer: Callable[[Result], A]
+    ) -> Running[A]:
+        """Queue a conversion (503 ``SERVICE_UNAVAILABLE`` when the server is full), then on one runner
+        thread, so that a synchronous request costs one thread hop:
 
-        Counts one conversion against the principal's monthly quota (403 ``QUOTA_EXCEEDED``; given
-        back if the conversion fails), takes one of its concurrent-job slots until the conversion
-        ends (429 ``RATE_LIMITED``), and queues it (503 ``SERVICE_UNAVAILABLE`` when the server is full).
+        - ``prepare`` makes the order, storing its inputs (blocking);
+        - the conversion is checked, counts one against the principal's monthly quota (403
+          ``QUOTA_EXCEEDED``; given back if it fails) and takes one of its concurrent-job slots until
+          it ends (429 ``RATE_LIMITED``; the quota lives in the key database);
+        - ``answer`` makes what the response needs of the result (a small file's content, say).
         """
         guard = self.guard
-        guard.consume_conversions(principal)
-        try:
-            guard.acquire_job(principal)
-        except BaseException:
-            guard.refund_conversions(principal)
-            raise
-        progress, cancel = JobProgress(), threading.Event()
+        progress, cancel, order = JobProgress(), threading.Event(), Future[Order]()
 
-        def work() -> Result:
+        def work() -> Outcome[A]:
             try:
-                return self.execute(conversion, progress, cancel)
+                made = prepare()
+            except BaseException as exc:
+                order.set_exception(exc)
+                raise
+            order.set_result(made)
+            conversion = self.conversion(made)
+            guard.consume_conversions(principal)
+            try:
+                guard.acquire_job(principal)
+            except BaseException:
+                guard.refund_conversions(principal)
+                raise
+            try:
+                result = self.execute(conversion, progress, cancel)
             except BaseException:
                 guard.refund_conversions(principal)
                 raise
             finally:
                 guard.release_job(principal)
+            return Outcome(made, result, answer(result))
 
-        try:
-            future = self.runner.submit(work)
-        except BaseException:
-            guard.release_job(principal)
-            guard.refund_conversions(principal)
-            raise
-        return Running(future, progress, cancel, time.time())
+        future = self.runner.submit(work)
+        future.add_done_callback(lambda done: done.cancelled() and order.cancel())  # dropped unstarted
+        return Running(order, future, progress, cancel, time.time())
 
     def execute(self, conversion: Conversion, progress: JobProgress, cancel: threading.Event) -> Result:
         """Run ``conversion`` (blocking; on a runner thread), recording metrics."""
@@ -352,7 +382,7 @@ class Server:
         return result
 
     def hand_off(
-        self, running: Running, order: Order, principal: Principal, leftovers: Sequence[Path] = ()
+        self, running: Running[Any], order: Order, principal: Principal, leftovers: Sequence[Path] = ()
     ) -> dict[str, Any]:
         """Make a synchronous conversion that outlived the sync limit a durable job (blocking).
 
@@ -373,7 +403,7 @@ class Server:
         keeper.start()
         return row
 
-    def _keep(self, job_id: str, running: Running, leftovers: Sequence[Path]) -> None:
+    def _keep(self, job_id: str, running: Running[Any], leftovers: Sequence[Path]) -> None:
         store, progress = self.jobstore, running.progress
         try:
             with LeaseKeeper(store, self.settings, job_id, self.name, progress, running.cancel) as lease:
@@ -455,11 +485,11 @@ def _target_of(conversion: Conversion) -> str:
     return str(getattr(stage, "target", None) or getattr(stage, "name", None) or "none")
 
 
-def _wait(running: Running, closing: threading.Event) -> Result:
+def _wait(running: Running[Any], closing: threading.Event) -> Result:
     """The conversion's result; on ``closing`` its work is stopped (then ``Cancelled``)."""
     while True:
         try:
-            return running.future.result(timeout=0.2)
+            return running.future.result(timeout=0.2).result
         except TimeoutError:
             if closing.is_set():
                 running.cancel.set()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import email.message
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from conversio.api import Result
 from conversio.engine.incoming import Incoming
 from conversio.errors import ConversioError, InvalidOption
 from conversio.stores.base import Artifact
@@ -32,11 +33,11 @@ from conversio_server.convertapi.params import (
     read_parameters,
 )
 from conversio_server.errors import ApiError
-from conversio_server.inputs import InputResolver, stored
+from conversio_server.inputs import InputResolver, Pending, stored
 from conversio_server.responses import JSON
 from conversio_server.routes.common import artifact_response, base_url, content_disposition, server_of
 from conversio_server.runner import wait_for
-from conversio_server.service import Server
+from conversio_server.service import Order, Server, no_answer
 from conversio_server.uploads import Scratch, UploadedFile, multipart_boundary, read_multipart, read_raw
 
 router = APIRouter(route_class=ConvertApiRoute, tags=["convertapi"])
@@ -134,38 +135,47 @@ async def convert(request: Request, source: str, target: str) -> Response:
         )
         store = params.flag("StoreFile", default=False)
         timeout = params.number("Timeout", low=MIN_TIMEOUT, high=MAX_TIMEOUT) or DEFAULT_TIMEOUT
-        inputs = await _inputs(request, server, params, scratch, limit)
+        pending = _pending(request, server, params, scratch, limit)
+        wanted = params.text("FileName")
+        answer: Callable[[Result], list[dict[str, Any]] | None]
+        answer = no_answer if store else partial(_inline, server, wanted)
+        running = server.start(partial(_made, server, where, pending, params, store), principal, answer)
         try:
-            order = mapping.order(server, where, inputs, params, store)
-            running = await run_in_threadpool(lambda: server.start(server.conversion(order), principal))
-            result = await wait_for(running.future, timeout)
+            outcome = await wait_for(running.future, timeout)
         except InvalidOption as exc:
             raise mapping.option_error(exc, params) from None
         finally:
-            await stored(inputs)  # uploads are read from the scratch files until stored
-    if result is None:
+            await stored(running.inputs())  # uploads are read from the scratch files until stored
+    if outcome is None:
         running.cancel.set()  # nobody will fetch the result: stop the work
         raise ConvertApiError(
             "TIMEOUT", f"The conversion did not finish within the Timeout of {timeout:g} seconds."
         )
-    names = _output_names(result.artifacts, params.text("FileName"))
-    if store:
-        files = [_stored(request, a, name) for a, name in zip(result.artifacts, names, strict=True)]
-    else:
-        files = await run_in_threadpool(_inline, server, result.artifacts, names)
+    files = outcome.answer
+    if files is None:
+        artifacts = outcome.result.artifacts
+        names = _output_names(artifacts, wanted)
+        files = [_stored(request, a, name) for a, name in zip(artifacts, names, strict=True)]
     return _json(request, {"ConversionCost": 1, "Files": files})
 
 
-async def _inputs(
+def _made(
+    server: Server, where: mapping.Endpoint, pending: Sequence[Pending], params: Parameters, store: bool
+) -> Order:
+    """The order, its inputs stored (blocking)."""
+    return mapping.order(server, where, [call() for call in pending], params, store)
+
+
+def _pending(
     request: Request, server: Server, params: Parameters, scratch: Scratch, limit: int
-) -> list[Artifact | Incoming]:
-    """The inputs (uploads on their way into the store): ``File``, ``Files`` (in order), then ``Url``."""
+) -> list[Pending]:
+    """The calls that store the inputs: ``File``, ``Files`` (in order), then ``Url``."""
     for param in params:
         name = param.name.lower()
         if is_file_parameter(param.name) and name not in ("file", "files"):
             raise invalid_parameter(param.name, "this server takes its inputs from File, Files or Url only")
     resolver = InputResolver(server, request, scratch, limit)
-    pending = [
+    pending: list[Pending] = [
         partial(_resolve, resolver, ref, params.spelling(name))
         for name in ("File", "Files", "Url")
         for ref in params.files(name)
@@ -176,7 +186,7 @@ async def _inputs(
             "Parameter validation error: File: a file is required (File, Files or Url).",
             invalid={"File": ["a file is required (File, Files or Url)"]},
         )
-    return await resolver.all(pending)
+    return pending
 
 
 def _resolve(resolver: InputResolver, ref: FileRef, param: str) -> Artifact | Incoming:
@@ -241,10 +251,12 @@ def _stored(request: Request, artifact: Artifact, name: str) -> dict[str, Any]:
     }
 
 
-def _inline(server: Server, artifacts: Sequence[Artifact], names: Sequence[str]) -> list[dict[str, Any]]:
-    """The results with their content as ``FileData`` (blocking). They stay stored until they expire."""
+def _inline(server: Server, wanted: str | None, result: Result) -> list[dict[str, Any]]:
+    """The results with their content as ``FileData`` (blocking), named after ``FileName`` if
+    ``wanted``. They stay stored until they expire."""
     files = []
-    for artifact, name in zip(artifacts, names, strict=True):
+    artifacts = result.artifacts
+    for artifact, name in zip(artifacts, _output_names(artifacts, wanted), strict=True):
         with server.store.open(artifact.id) as reader:
             data = base64.b64encode(reader.read()).decode("ascii")
         server.metrics.bytes_out.inc(artifact.size)

@@ -44,9 +44,17 @@ def content_disposition(filename: str) -> str:
     return header
 
 
-async def artifact_response(request: Request, artifact: Artifact) -> Response:
-    """The artifact's content as an attachment: read in one go when it fits in one chunk (one thread hop,
-    no streaming machinery), else streamed from the store."""
+def small_content(server: Server, artifact: Artifact) -> bytes | None:
+    """The artifact's content when it fits in one chunk, else ``None`` (it is streamed). Blocking."""
+    if artifact.size > CHUNK:
+        return None
+    with server.store.open(artifact.id) as reader:
+        return reader.read()
+
+
+async def artifact_response(request: Request, artifact: Artifact, content: bytes | None = None) -> Response:
+    """The artifact's content as an attachment: ``content`` when the caller read it already, read in
+    one go when it fits in one chunk (no streaming machinery), else streamed from the store."""
     server = server_of(request)
     headers = {
         "Content-Disposition": content_disposition(artifact.name),
@@ -54,13 +62,10 @@ async def artifact_response(request: Request, artifact: Artifact) -> Response:
     }
     media_type = server.media_type(artifact.format)
     server.metrics.bytes_out.inc(artifact.size)
-    if artifact.size <= CHUNK:
-
-        def read() -> bytes:
-            with server.store.open(artifact.id) as reader:
-                return reader.read()
-
-        return Response(await run_in_threadpool(read), media_type=media_type, headers=headers)
+    if content is None and artifact.size <= CHUNK:
+        content = await run_in_threadpool(small_content, server, artifact)
+    if content is not None:
+        return Response(content, media_type=media_type, headers=headers)
     reader = server.store.open(artifact.id)
 
     def chunks() -> Iterator[bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from functools import partial
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from conversio.api import Result
 from conversio.engine.incoming import Incoming
 from conversio.stores.base import Artifact
 from conversio_server.access import Convert, upload_limit
@@ -33,10 +35,11 @@ from conversio_server.routes.common import (
     base_url,
     describe,
     server_of,
+    small_content,
     temporary_file_response,
 )
 from conversio_server.runner import wait_for
-from conversio_server.service import Order, Running, Server
+from conversio_server.service import Order, Server, no_answer
 from conversio_server.uploads import (
     Field,
     Scratch,
@@ -142,35 +145,40 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
                 "send multipart/form-data or application/json",
                 details={"contentType": request.headers.get("content-type", "")},
             )
-        order, running = await run_in_threadpool(_start, server, draft, inputs, principal)
+        answer = no_answer if draft.store else partial(_single_small, server)
+        running = server.start(partial(_made, draft, inputs), principal, answer)
         try:
-            result = await wait_for(running.future, server.settings.sync_timeout)
-            if result is None:  # the conversion goes on as a job, which may still read the uploads
+            outcome = await wait_for(running.future, server.settings.sync_timeout)
+            if outcome is None:  # the conversion goes on as a job, which may still read the uploads
+                # (a conversion still queued has no order yet: it becomes a job once its inputs are stored)
+                order = await asyncio.wrap_future(running.order)
                 uploads = scratch.release([i.path for i in order.inputs if isinstance(i, Incoming)])
                 row = await run_in_threadpool(server.hand_off, running, order, principal, uploads)
                 return _accepted(request, row["id"])
         finally:
-            await stored(order.inputs)  # uploads are read from the scratch files until stored
-    artifacts = result.artifacts
+            await stored(running.inputs())  # uploads are read from the scratch files until stored
+    order, artifacts = outcome.order, outcome.result.artifacts
     if order.store:
         body = {
             "files": [describe(request, a) for a in artifacts],
-            "steps": list(result.steps),
-            "warnings": list(result.warnings),
+            "steps": list(outcome.result.steps),
+            "warnings": list(outcome.result.warnings),
         }
         return JSON(body)
     if len(artifacts) == 1:
-        return await artifact_response(request, artifacts[0])
+        return await artifact_response(request, artifacts[0], outcome.answer)
     path = await run_in_threadpool(server.write_zip, artifacts, server.scratch_folder)
     return temporary_file_response(request, path, _bundle_name(order.inputs), "application/zip")
 
 
-def _start(
-    server: Server, draft: Order, inputs: Sequence[Pending], principal: Principal
-) -> tuple[Order, Running]:
-    """The order with its inputs stored, and its conversion started: one thread hop for both (blocking)."""
-    order = attrs.evolve(draft, inputs=tuple(call() for call in inputs))
-    return order, server.start(server.conversion(order), principal)
+def _made(draft: Order, inputs: Sequence[Pending]) -> Order:
+    """The order with its inputs stored (blocking)."""
+    return attrs.evolve(draft, inputs=tuple(call() for call in inputs))
+
+
+def _single_small(server: Server, result: Result) -> bytes | None:
+    """The content of a result that is one small file, read on the conversion's thread."""
+    return small_content(server, result.artifacts[0]) if len(result.artifacts) == 1 else None
 
 
 def _is_json(request: Request) -> bool:
