@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -294,3 +296,26 @@ def test_outputs_delivered_to_a_presigned_url(http: httpx.Client, receiver: Rece
     assert job["outputs"][0]["deliveredTo"] == f"{receiver.url}/bucket/result.jpg"
     put = receiver.wait_for(lambda r: r.method == "PUT" and r.path.startswith("/bucket/result.jpg"))
     assert Image.open(io.BytesIO(put[0].body)).size == (40, 30)
+
+
+def test_an_idle_worker_is_woken_for_a_new_job(_plugin_path: None) -> None:
+    """Workers that look at the queue once a minute still start a new job at once: the server wakes
+    them, and they leave no socket behind when they stop."""
+    data = Path(tempfile.mkdtemp(prefix="cv-", dir="/tmp"))  # short: a Unix socket path has a limit
+    sockets = data / "run" / "workers"
+    live = start_server(job_settings(data, job_poll_interval=60.0))
+    try:
+        deadline = time.monotonic() + 30
+        while len(list(sockets.glob("*.sock"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(list(sockets.glob("*.sock"))) == 2
+        time.sleep(1.0)  # past their first look at the queue: both sleep now
+        with live.client() as http:
+            file_id = upload(http, png_bytes((40, 30)))
+            reply = http.post("/v1/jobs", json={"inputs": [{"fileId": file_id}], "outputFormat": "jpg"})
+            assert reply.status_code == 202, reply.text
+            assert wait_job(http, reply.json()["jobId"], timeout=20)["status"] == "completed"
+    finally:
+        live.stop()
+    assert not list(sockets.glob("*.sock"))
+    shutil.rmtree(data)

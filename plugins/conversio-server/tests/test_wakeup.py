@@ -1,4 +1,5 @@
-"""Waking the webhook dispatcher from another process: a datagram on a Unix socket, best effort."""
+"""Waking the webhook dispatcher and job workers from another process: a datagram on a Unix socket,
+best effort."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 from pathlib import Path
 
 from conversio_server.outbox import Outbox
-from conversio_server.wakeup import WakeListener, wake
+from conversio_server.wakeup import WakeListener, wake, wake_all
 
 
 def _listener(path: Path) -> tuple[WakeListener, threading.Event]:
@@ -53,3 +54,22 @@ def test_waking_nobody_or_an_unusable_path_is_harmless(tmp_path: Path) -> None:
     wake(tmp_path / "nobody.sock")
     listener, _ = _listener(tmp_path / ("x" * 200) / "webhooks.sock")  # too long for a Unix socket
     assert not listener.start()
+
+
+def test_wake_all_wakes_every_listener_and_clears_the_dead(tmp_path: Path) -> None:
+    folder = tmp_path / "workers"
+    listeners = [_listener(folder / f"w{i}.sock") for i in range(2)]
+    for listener, _ in listeners:
+        assert listener.start()
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    dead.bind(os.fsencode(folder / "dead.sock"))
+    dead.close()  # a worker that died: its socket file stays
+    (folder / "notes.txt").write_text("not a socket")
+    try:
+        wake_all(folder)
+        assert all(woken.wait(5) for _, woken in listeners)
+    finally:
+        for listener, _ in listeners:
+            listener.stop()
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+    wake_all(tmp_path / "nobody")  # no folder: nothing to do

@@ -54,6 +54,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     verified: Any  # the payload, or the WebhookVerificationError
+    arrived: float = attrs.field(factory=time.monotonic)
 
 
 class Receiver:
@@ -328,6 +329,19 @@ def test_retries_keep_the_event_id(outbox: Outbox, client: OutboundClient, recei
     assert delivery.attempt_log[0].error == "HTTP 500"
     assert registry.get_sample_value("conversio_webhook_deliveries_total", {"outcome": "retry"}) == 2
     assert registry.get_sample_value("conversio_webhook_deliveries_total", {"outcome": "delivered"}) == 1
+
+
+def test_a_retry_goes_out_when_due_not_at_the_next_poll(
+    outbox: Outbox, client: OutboundClient, receiver: Receiver
+) -> None:
+    """The dispatcher wakes itself for the retries it schedules: no minute-long poll delays them."""
+    receiver.scripts["/once"] = [500]
+    outbox.enqueue(completed(), receiver.url("/once"), key_id=KEY)
+    schedule = RetrySchedule(delays=(0.3, 0.3), jitter=False)
+    with dispatcher(outbox, client, schedule=schedule, poll_interval=60.0):
+        wait_until(finished(outbox, "job_1"))
+    first, second = (r.arrived for r in receiver.at("/once"))
+    assert 0.3 <= second - first < 5.0
 
 
 def test_it_gives_up_after_the_last_attempt(

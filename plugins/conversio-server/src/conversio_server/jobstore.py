@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from conversio_server.database import create_engine, metadata
 from conversio_server.errors import ApiError
 from conversio_server.outbox import Outbox
+from conversio_server.wakeup import wake_all
 from conversio_server.webhooks import EventType, InputInfo, OutputInfo, batch_event, job_event
 
 QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED = "queued", "processing", "completed", "failed", "cancelled"
@@ -142,15 +143,22 @@ class JobStore:
     """The jobs of the database at ``database`` (a URL or an engine); safe from several processes."""
 
     def __init__(
-        self, database: str | sa.Engine, outbox: Outbox | None = None, *, wake_path: Path | None = None
+        self,
+        database: str | sa.Engine,
+        outbox: Outbox | None = None,
+        *,
+        wake_path: Path | None = None,
+        wake_workers: Path | None = None,
     ) -> None:
         """``wake_path``: the socket of the webhook dispatcher to wake when events are enqueued (a worker's
-        dispatcher lives in the server's process)."""
+        dispatcher lives in the server's process); ``wake_workers``: the folder of the sockets of the job
+        workers to wake when a job is queued."""
         self._owns_engine = isinstance(database, str)
         self.engine = create_engine(database) if isinstance(database, str) else database
         if not self._owns_engine:
             metadata.create_all(self.engine)
         self.outbox = outbox if outbox is not None else Outbox(self.engine, wake_path)
+        self.wake_workers = wake_workers
 
     def close(self) -> None:
         if self._owns_engine:
@@ -197,6 +205,7 @@ class JobStore:
                 self._notify(db, row, EventType.JOB_QUEUED)
                 rows.append(row)
         self.outbox.notify()
+        self._queued()
         return rows
 
     def adopt(self, new: NewJob, owner: str, lease: float, started_at: float) -> dict[str, Any]:
@@ -334,6 +343,7 @@ class JobStore:
             row = dict(db.execute(sa.select(jobs).where(jobs.c.id == job_id)).one()._mapping)
             self._notify(db, row, EventType.JOB_QUEUED)
         self.outbox.notify()
+        self._queued()
         return row
 
     # -- the worker's side ---------------------------------------------------------------------
@@ -428,13 +438,19 @@ class JobStore:
         """Give a running job back to the queue (a worker shutting down); the next claim resumes it."""
         now = time.time()
         with self.engine.begin() as db:
-            return bool(
-                db.execute(
-                    jobs.update()
-                    .where(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status == PROCESSING)
-                    .values(status=QUEUED, lease_owner=None, lease_expires=None, updated_at=now)
-                ).rowcount
-            )
+            released = db.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status == PROCESSING)
+                .values(status=QUEUED, lease_owner=None, lease_expires=None, updated_at=now)
+            ).rowcount
+        if released:
+            self._queued()
+        return bool(released)
+
+    def _queued(self) -> None:
+        """Wake the idle workers of this host: a job was queued."""
+        if self.wake_workers is not None:
+            wake_all(self.wake_workers)
 
     def progress(
         self, job_id: str, owner: str, *, progress: float, eta: float | None, step: str, steps: list[Any]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import heapq
 import logging
 import math
 import random
@@ -751,7 +752,8 @@ class Dispatcher:
     ``secret_for`` gives the secret(s) of a key id (e.g. ``KeyStore.webhook_secret``).
     ``lease`` (default: the client's total timeout plus 30 s) is how long a claimed delivery
     is reserved; ``poll_interval`` how often the database is asked for due deliveries when
-    nothing wakes the dispatcher (an enqueue in this process does).
+    nothing wakes the dispatcher: an enqueue in this process does, a worker's datagram does, and so
+    does the time of a retry this dispatcher scheduled.
     """
 
     def __init__(
@@ -762,7 +764,7 @@ class Dispatcher:
         *,
         schedule: RetrySchedule | None = None,
         concurrency: int = 4,
-        poll_interval: float = 0.25,
+        poll_interval: float = 2.0,
         lease: float | None = None,
         metrics: WebhookMetrics | None = None,
         name: str | None = None,
@@ -780,6 +782,8 @@ class Dispatcher:
         self.name = name or f"dispatcher-{secrets.token_hex(4)}"
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._retry_lock = threading.Lock()
+        self._retries: list[float] = []  # heap: time.monotonic() of the retries this dispatcher scheduled
         self._slots = threading.Semaphore(concurrency)
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -845,7 +849,21 @@ class Dispatcher:
                 self._slots_release(free - claimed)
             if free and claimed == free:
                 continue  # there may be more due: look again as soon as a slot is free
-            self._wake.wait(self.poll_interval)
+            self._wake.wait(self._until_next_look())
+
+    def _until_next_look(self) -> float:
+        """Seconds to sleep: the poll interval, or less when a retry scheduled here is due sooner."""
+        now = time.monotonic()
+        with self._retry_lock:
+            if self._retries and self._retries[0] <= now:
+                while self._retries and self._retries[0] <= now:  # due: the next claim takes them
+                    heapq.heappop(self._retries)
+                return 0.0
+            return min(self.poll_interval, self._retries[0] - now) if self._retries else self.poll_interval
+
+    def _retry_at(self, when: float) -> None:
+        with self._retry_lock:
+            heapq.heappush(self._retries, when)
 
     def _free_slots(self) -> int:
         """Take every free slot (the unused ones are given back after claiming)."""
@@ -966,5 +984,7 @@ class Dispatcher:
         )
         if not self.outbox.finish(claim, attempt, retry_in=retry_in, disable_reason=disable):
             log.warning("%s: the lease of delivery %s expired before its attempt ended", self.name, claim.id)
+        elif retry_in is not None:
+            self._retry_at(time.monotonic() + retry_in)
         if self.metrics is not None:
             self.metrics.observe(claim, attempt)

@@ -144,7 +144,7 @@ class Server:
             signing.secret_path_for(settings.database_url, settings.data_dir)
         )
         self.outbound = OutboundClient(settings.outbound)
-        self.jobstore = JobStore(settings.database_url)
+        self.jobstore = JobStore(settings.database_url, wake_workers=settings.job_wake_dir)
         #: The lease owner of synchronous conversions that became jobs; their keepers, to join on close.
         self.name = f"server-{os.getpid()}-{secrets.token_hex(3)}"
         self._keepers: set[threading.Thread] = set()

@@ -100,7 +100,9 @@ class ServerSettings:
     #: A worker's lease on its job (seconds), renewed every ``job_heartbeat``; an expired lease frees the job.
     job_lease: float = attrs.field(default=30.0, validator=_positive)
     job_heartbeat: float = attrs.field(default=5.0, validator=_positive)
-    job_poll_interval: float = attrs.field(default=0.2, validator=_positive)
+    #: How often an idle worker asks the database for a job: it is woken at once when this host's
+    #: server queues one, so the poll finds only expired leases and jobs other hosts queued.
+    job_poll_interval: float = attrs.field(default=2.0, validator=_positive)
     job_progress_interval: float = attrs.field(default=0.5, validator=_positive)
     #: Unfinished (queued or running) jobs one key may have (429 beyond), and everybody (503 beyond).
     max_jobs_per_key: int = attrs.field(default=1000, validator=_positive)
@@ -130,6 +132,11 @@ class ServerSettings:
     def webhook_wake_path(self) -> Path:
         """The Unix socket on which job workers wake the server's webhook dispatcher."""
         return self.data_dir / "run" / "webhooks.sock"
+
+    @property
+    def job_wake_dir(self) -> Path:
+        """The folder of the job workers' Unix sockets, on which the server wakes them for new jobs."""
+        return self.data_dir / "run" / "workers"
 
     @property
     def concurrency(self) -> int:

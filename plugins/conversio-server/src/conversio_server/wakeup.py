@@ -1,10 +1,10 @@
-"""Waking the webhook dispatcher from another process on the same host: one datagram on a Unix socket.
+"""Waking a thread of another process on the same host: one datagram on a Unix socket.
 
-Job workers run in processes of their own; when one commits a job's event to the outbox it sends an
-empty datagram to the socket the server listens on (in its data directory), and the dispatcher claims
-the delivery at once instead of at its next poll. Everything here is best effort: a missing listener,
-a full socket buffer or a path too long for a Unix socket only means the dispatcher's poll finds the
-delivery a little later.
+Two kinds of sleepers listen: the server's webhook dispatcher (job workers commit events to the
+outbox in processes of their own) and job workers (the server queues jobs), each on a socket of its
+own in a folder of the data directory. Everything here is best effort: a missing listener, a full
+socket buffer or a path too long for a Unix socket only means the sleeper's next poll finds the work
+a little later.
 """
 
 from __future__ import annotations
@@ -19,12 +19,33 @@ from pathlib import Path
 
 log = logging.getLogger("conversio_server.wakeup")
 
+#: What the listeners' socket files end with (:func:`wake_all` sends to those).
+SOCKET_SUFFIX = ".sock"
+
 
 def wake(path: Path) -> None:
     """Send one wake-up datagram to ``path`` (never blocks, never raises)."""
     with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
         sender.setblocking(False)
         sender.sendto(b"", os.fsencode(path))
+
+
+def wake_all(folder: Path) -> None:
+    """Wake every listener with a socket in ``folder``; a socket nobody listens on any more (its
+    process died) is removed. Never blocks, never raises."""
+    try:
+        paths = [p for p in folder.iterdir() if p.suffix == SOCKET_SUFFIX]
+    except OSError:
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+        sender.setblocking(False)
+        for path in paths:
+            try:
+                sender.sendto(b"", os.fsencode(path))
+            except ConnectionRefusedError:
+                path.unlink(missing_ok=True)
+            except OSError:
+                continue
 
 
 class WakeListener:
@@ -50,7 +71,7 @@ class WakeListener:
                 listener.bind(os.fsencode(self.path))
         except OSError as exc:
             listener.close()
-            log.warning("webhook wake-ups off (%s: %s); the dispatcher polls", self.path, exc)
+            log.warning("wake-ups off (%s: %s); polling instead", self.path, exc)
             return False
         listener.settimeout(0.5)
         self._socket = listener

@@ -6,7 +6,8 @@ lease every ``heartbeat`` seconds from a thread that also polls the job's cancel
 the ``cancel`` event given to the engine, which kills the engine's worker process), writes progress at
 most every ``progress_interval`` seconds, and ends the job only while it still holds the lease.
 A worker killed mid-job leaves its lease to expire; another worker then runs the job again (the
-engine's result cache makes finished steps free).
+engine's result cache makes finished steps free). An idle worker sleeps until the server that queues a
+job wakes it (:mod:`conversio_server.wakeup`), or ``job_poll_interval`` has passed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from conversio_server.jobstore import CANCELLED, COMPLETED, FAILED, Claimed, Job
 from conversio_server.leases import JobProgress, LeaseKeeper
 from conversio_server.outbound import OutboundClient
 from conversio_server.settings import ServerSettings
+from conversio_server.wakeup import SOCKET_SUFFIX, WakeListener
 from conversio_server.webhooks import OutputInfo
 
 if TYPE_CHECKING:
@@ -87,13 +89,16 @@ class Worker:
     ) -> None:
         self.settings = settings
         self.name = name or f"worker-{os.getpid()}-{secrets.token_hex(3)}"
-        self.store = JobStore(settings.database_url, wake_path=settings.webhook_wake_path)
+        self.store = JobStore(
+            settings.database_url, wake_path=settings.webhook_wake_path, wake_workers=settings.job_wake_dir
+        )
         self._conversio = conversio
         self.outbound = OutboundClient(settings.outbound)
         self.secret = settings.signing_secret or signing.load_or_create_secret(
             signing.secret_path_for(settings.database_url, settings.data_dir)
         )
         self._stop = threading.Event()
+        self._wake = threading.Event()  # set by the server when it queues a job, and to stop
         self._current: threading.Event | None = None  # the running job's cancel event
         self._abandoning = threading.Event()
 
@@ -106,11 +111,13 @@ class Worker:
     def stop(self) -> None:
         """Stop after the running job; :meth:`abandon` to hand that job back to the queue instead."""
         self._stop.set()
+        self._wake.set()
 
     def abandon(self) -> None:
         """Stop now: the running job's work is stopped and the job queued again for another worker."""
         self._abandoning.set()
         self._stop.set()
+        self._wake.set()
         current = self._current
         if current is not None:
             current.set()
@@ -125,13 +132,19 @@ class Worker:
         """Claim and run jobs until stopped; returns how many ran."""
         count = 0
         self.conversio  # noqa: B018 - load the plugins before the first job, not during it
-        while not self._stop.is_set() and (max_jobs is None or count < max_jobs):
-            claimed = self.store.claim(self.name, self.settings.job_lease)
-            if claimed is None:
-                self._stop.wait(self.settings.job_poll_interval)
-                continue
-            self.run_job(claimed)
-            count += 1
+        listener = WakeListener(self.settings.job_wake_dir / f"{self.name}{SOCKET_SUFFIX}", self._wake.set)
+        listener.start()
+        try:
+            while not self._stop.is_set() and (max_jobs is None or count < max_jobs):
+                self._wake.clear()  # before claiming: a job queued meanwhile wakes the wait below
+                claimed = self.store.claim(self.name, self.settings.job_lease)
+                if claimed is None:
+                    self._wake.wait(self.settings.job_poll_interval)
+                    continue
+                self.run_job(claimed)
+                count += 1
+        finally:
+            listener.stop()
         return count
 
     def run_job(self, job: Claimed) -> None:
