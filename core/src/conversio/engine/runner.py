@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TypeVar
@@ -369,23 +369,23 @@ class Engine:
         """Run the task on the callers' own files while the store takes its copies.
 
         The task runs in this thread, as any other (an engine may tie its processes to
-        the thread that started them); another thread waits for the copies and asks
-        the cache, and a hit stops the task. A result is kept only if every file is
-        still what was sniffed; otherwise the step runs again on the stored copies.
+        the thread that started them). Once the last copy is stored, the thread that
+        stored it asks the cache (no thread of its own), and a hit stops the task. A
+        result is kept only if every file is still what was sniffed; otherwise the step
+        runs again on the stored copies.
         """
         stop = threading.Event()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="conversio-early") as pool:
-            lookup = pool.submit(self._when_stored, step, options, inputs, run, place, stop)
-            failure: ConversioError | None = None
-            try:
-                artifacts = self._execute(step, options, inputs, run, place, _Either(run.cancel, stop))
-            except ConversioError as exc:
-                artifacts, failure = [], exc
-            try:
-                stored, key, cached = lookup.result()
-            except BaseException:  # an input could not be stored: its step's results go too
-                self._discard(artifacts)
-                raise
+        lookup = self._when_stored(step, options, inputs, run, place, stop)
+        failure: ConversioError | None = None
+        try:
+            artifacts = self._execute(step, options, inputs, run, place, _Either(run.cancel, stop))
+        except ConversioError as exc:
+            artifacts, failure = [], exc
+        try:
+            stored, key, cached = lookup.result()
+        except BaseException:  # an input could not be stored: its step's results go too
+            self._discard(artifacts)
+            raise
         if cached is not None or not _unchanged(inputs):
             self._discard(artifacts)
             return cached if cached is not None else self._run_task(step, options, stored, run, place)
@@ -406,21 +406,38 @@ class Engine:
         run: _Run,
         place: _Place,
         stop: threading.Event,
-    ) -> tuple[list[Artifact], str, list[Artifact] | None]:
-        """The inputs once stored, their cache key and the cached result; ``stop`` is set when
-        the running task is no longer wanted (a cached result, or an input that could not be stored)."""
+    ) -> Future[tuple[list[Artifact], str, list[Artifact] | None]]:
+        """The inputs once stored, their cache key and the cached result, looked up by whichever thread
+        stores the last of them; ``stop`` is set when the running task is no longer wanted (a cached
+        result, or an input that could not be stored)."""
         spec = step.spec
         assert spec is not None
-        try:
-            stored = [settled(a) for a in inputs]
-            key = cache_key(spec.id, spec.version, options, stored)
-            cached = self._cached(key, spec.id, run, place)
-        except BaseException:
-            stop.set()
-            raise
-        if cached is not None:
-            stop.set()
-        return stored, key, cached
+        found: Future[tuple[list[Artifact], str, list[Artifact] | None]] = Future()
+        pending = [item.stored for item in inputs if isinstance(item, Incoming)]
+        left, lock = [len(pending)], threading.Lock()
+
+        def arrived(done: Future[Artifact]) -> None:
+            if done.cancelled() or done.exception() is not None:
+                stop.set()  # an input that cannot be stored takes the task's result with it
+            with lock:
+                left[0] -= 1
+                if left[0]:
+                    return
+            try:
+                stored = [settled(a) for a in inputs]
+                key = cache_key(spec.id, spec.version, options, stored)
+                cached = self._cached(key, spec.id, run, place)
+            except BaseException as exc:
+                stop.set()
+                found.set_exception(exc)
+                return
+            if cached is not None:
+                stop.set()
+            found.set_result((stored, key, cached))
+
+        for future in pending:
+            future.add_done_callback(arrived)
+        return found
 
     def _cached(self, key: str, converter: str, run: _Run, place: _Place) -> list[Artifact] | None:
         """The artifacts the cache holds for ``key`` (announced as a cached step), if any."""
