@@ -14,10 +14,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conversio.builtin import CATALOGUE
 from conversio.errors import ConversioError
-from conversio.formats import Format, Magic
+from conversio.formats import Format, FormatRegistry, Kind, Magic
 from conversio.plugins import PluginHost
 from conversio.registry import Registry
 from conversio.sniffing import HEAD_SIZE, Sniffed, sniff
@@ -67,6 +69,42 @@ def test_every_signature_of_the_catalogue(tmp_path: Path, fmt: Format, magics: t
         head[magic.offset : magic.offset + len(magic.data)] = magic.data
     found = sniffed(write(tmp_path, f"sample.{fmt.extension}", bytes(head)))
     assert found == Sniffed(fmt.name, fmt.name)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    case=st.sampled_from(signature_cases()),
+    noise=st.lists(st.tuples(st.integers(0, 300), st.integers(0, 255)), max_size=6),
+    size=st.integers(0, 400),
+)
+def test_the_first_byte_index_finds_what_a_scan_of_every_format_finds(
+    case: tuple[Format, tuple[Magic, ...]], noise: list[tuple[int, int]], size: int
+) -> None:
+    """Signatures with a few bytes changed, cut short, or none at all: the same answer either way."""
+    head = bytearray(max(size, 1))
+    for magic in case[1]:
+        head[magic.offset : magic.offset + len(magic.data)] = magic.data
+    for position, value in noise:
+        if position < len(head):
+            head[position] = value
+    data = bytes(head[:size])
+    formats = REGISTRY.formats
+    assert formats.identify(data) == next((f.name for f in formats if f.matches(data)), None)
+
+
+def test_the_first_byte_index_keeps_signatures_away_from_the_start() -> None:
+    """A format with one signature at the start and one further in is found by either (no index
+    bucket may drop it); ``magic_all`` formats by their first signature; name order decides ties."""
+    formats = FormatRegistry()
+    formats.add(Format("mixed", Kind.DATA, magic=(Magic(b"MX"), Magic(b"deep", offset=10))))
+    formats.add(Format("both", Kind.DATA, magic=(Magic(b"B"), Magic(b"th", offset=2)), magic_all=True))
+    formats.add(Format("again", Kind.DATA, magic=(Magic(b"MX"),)))
+    assert formats.identify(b"MX") == "again"
+    assert formats.identify(b"..........deep") == "mixed"
+    assert formats.identify(b"B.th") == "both"
+    assert formats.identify(b"B.xx") is None and formats.identify(b"") is None
+    formats.add(Format("late", Kind.DATA, magic=(Magic(b"L"),)))  # the index follows new formats
+    assert formats.identify(b"L") == "late"
 
 
 @pytest.mark.parametrize(

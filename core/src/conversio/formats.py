@@ -82,6 +82,15 @@ class Format:
         test = all if self.magic_all else any
         return test(m.matches(head) for m in self.magic)
 
+    def first_bytes(self) -> frozenset[int] | None:
+        """The values the first byte of a file that :meth:`matches` can have; ``None`` for any."""
+        at_start = [m.data[0] for m in self.magic if m.offset == 0 and m.data]
+        if self.magic_all and at_start:
+            return frozenset(at_start[:1])  # every signature must match: one of them decides
+        if not self.magic_all and len(at_start) == len(self.magic):
+            return frozenset(at_start)
+        return None
+
 
 class FormatRegistry:
     """Every known format, looked up by name, alias, extension or media type."""
@@ -91,6 +100,8 @@ class FormatRegistry:
         self._owners: dict[str, str] = {}
         self._lookup: dict[str, str] = {}
         self._by_extension: dict[str, str] = {}
+        #: the formats with magic, by the first byte of a head they may match (built on first use)
+        self._by_first_byte: tuple[tuple[Format, ...], ...] | None = None
 
     def add(self, fmt: Format, owner: str = "?") -> None:
         """Register ``fmt``; a second plugin declaring the same name is an error."""
@@ -105,6 +116,7 @@ class FormatRegistry:
             )
         self._formats[fmt.name] = fmt
         self._owners[fmt.name] = owner
+        self._by_first_byte = None
         self._lookup.setdefault(fmt.name, fmt.name)
         for alias in fmt.aliases:
             self._lookup.setdefault(alias, fmt.name)
@@ -119,6 +131,20 @@ class FormatRegistry:
         twin._lookup = dict(self._lookup)
         twin._by_extension = dict(self._by_extension)
         return twin
+
+    def identify(self, head: bytes) -> str | None:
+        """The first format, in name order, whose magic matches ``head`` (a file's first bytes)."""
+        if not head:
+            return None
+        if self._by_first_byte is None:
+            self._by_first_byte = self._first_byte_index()
+        return next((f.name for f in self._by_first_byte[head[0]] if f.matches(head)), None)
+
+    def _first_byte_index(self) -> tuple[tuple[Format, ...], ...]:
+        sniffable = [(f, f.first_bytes()) for f in self if f.magic]
+        return tuple(
+            tuple(f for f, first in sniffable if first is None or value in first) for value in range(256)
+        )
 
     def __iter__(self) -> Iterator[Format]:
         return iter(sorted(self._formats.values(), key=lambda f: f.name))

@@ -56,7 +56,7 @@ def sniff(
         raise CorruptFile(f"{display} is empty", file=display)
     found = hook(head, path) if hook else None
     if found is None:
-        found = next((f.name for f in formats if f.matches(head)), None)
+        found = formats.identify(head)
     if found is None:
         found = _sniff_text(head, claimed)
     if found is None:
