@@ -5,7 +5,8 @@ concurrent clients on loopback, against the same conversions in-process.
 
 Goal: HTTP throughput ≥ 0.8× in-process at 8 clients. A real ``conversio serve --dev`` runs on
 127.0.0.1 in its own process (worker processes: one per core, durable store, result cache off);
-in-process is a ``conversio.Conversio`` with the same kind of store and workers, cache off, called
+its clients are processes of their own, one connection each, as separate programs would be.
+In-process is a ``conversio.Conversio`` with the same kind of store and workers, cache off, called
 from as many threads as there are clients, each reading the JPEG back as an HTTP client would.
 Clients and server share the machine's cores, as they would on one host.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -21,7 +23,9 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
@@ -32,6 +36,8 @@ import conversio
 from bench.common import start_server, write_report
 
 LEVELS = (1, 8, 32)
+#: Also measured with the clients as threads of one process (they then share one interpreter lock).
+THREADED_LEVEL = 8
 
 
 def sample_png(size: tuple[int, int]) -> bytes:
@@ -88,14 +94,94 @@ def run_level(clients: int, seconds: float, make_call: Callable[[], Call]) -> tu
     return len(latencies) / elapsed, latencies
 
 
+def post_png(client: httpx.Client, png: bytes, size: tuple[int, int]) -> None:
+    """One request as every HTTP client here makes it: the PNG as multipart, the JPEG checked."""
+    answer = client.post("/v1/convert", files={"file": ("photo.png", png)}, data={"outputFormat": "jpg"})
+    answer.raise_for_status()
+    check_jpeg(answer.content, size)
+
+
+def _client_process(conn: Connection, base: str, png: bytes, size: tuple[int, int]) -> None:
+    """A client program: on ``(start, stop)`` (``time.monotonic()``, the same clock in every process of
+    the host) it posts until ``stop`` and answers its latencies; ``None`` ends it."""
+    with httpx.Client(base_url=base, timeout=120) as client:
+        post_png(client, png, size)  # connected, imports done
+        conn.send([])
+        while (window := conn.recv()) is not None:
+            start, stop = window
+            time.sleep(max(0.0, start - time.monotonic()))
+            latencies = []
+            while time.monotonic() < stop:
+                began = time.perf_counter()
+                post_png(client, png, size)
+                latencies.append(time.perf_counter() - began)
+            conn.send(latencies)
+
+
+class ClientProcesses:
+    """``count`` HTTP clients, each a process with one connection to ``base``."""
+
+    def __init__(self, count: int, base: str, png: bytes, size: tuple[int, int]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.processes = []
+        for _ in range(count):
+            mine, theirs = context.Pipe()
+            process = context.Process(target=_client_process, args=(theirs, base, png, size), daemon=True)
+            process.start()
+            self.pipes.append(mine)
+            self.processes.append(process)
+        for pipe in self.pipes:
+            if not pipe.poll(120):
+                raise RuntimeError("a client process did not start within 120 s")
+            pipe.recv()
+
+    def run(self, clients: int, seconds: float) -> tuple[float, list[float], float]:
+        """The first ``clients`` post for ``seconds``: (requests/s, latencies, their CPU seconds)."""
+        active = self.pipes[:clients]
+        meter = CpuMeter([psutil.Process(p.pid) for p in self.processes[:clients]], children=False)
+        start = time.monotonic() + 0.2
+        for pipe in active:
+            pipe.send((start, start + seconds))
+        with meter:
+            time.sleep(max(0.0, start - time.monotonic()))
+            latencies = [value for pipe in active for value in _answer(pipe, seconds + 120)]
+        return len(latencies) / seconds, latencies, meter.used
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            pipe.send(None)
+        for process in self.processes:
+            process.join(10)
+            if process.is_alive():
+                process.kill()
+
+
+def _answer(pipe: Connection, timeout: float) -> list[float]:
+    if not pipe.poll(timeout):
+        raise RuntimeError(f"a client process did not answer within {timeout:g} s")
+    latencies: list[float] = pipe.recv()
+    return latencies
+
+
+@contextmanager
+def client_processes(count: int, base: str, png: bytes, size: tuple[int, int]) -> Iterator[ClientProcesses]:
+    pool = ClientProcesses(count, base, png, size)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
 class CpuMeter:
     """CPU seconds (user + system) a set of processes use during a ``with`` block.
 
     Sampled per process id every 0.2 s, so that a worker that exits during the block (workers are
-    recycled after a number of tasks) still counts with what it used up to its last sample.
+    recycled after a number of tasks) still counts with what it used up to its last sample. With
+    ``children``, the roots' descendants count too, except ``exclude`` and theirs.
     """
 
-    def __init__(self, roots: list[psutil.Process], *, children: bool, exclude: int | None = None) -> None:
+    def __init__(self, roots: list[psutil.Process], *, children: bool, exclude: Sequence[int] = ()) -> None:
         self.roots, self.children, self.exclude = roots, children, exclude
         self.start: dict[int, float] = {}
         self.last: dict[int, float] = {}
@@ -105,13 +191,16 @@ class CpuMeter:
 
     def _sample(self) -> dict[int, float]:
         processes = list(self.roots)
-        if self.children:
-            for root in self.roots:
-                processes += root.children(recursive=True)
-        if self.exclude is not None:
-            excluded = psutil.Process(self.exclude)
-            skip = {self.exclude, *(p.pid for p in excluded.children(recursive=True))}
-            processes = [p for p in processes if p.pid not in skip]
+        if self.children:  # the roots' descendants but the excluded ones and theirs, from one scan
+            kids: dict[int, list[psutil.Process]] = {}
+            for process in psutil.process_iter(["ppid"]):
+                kids.setdefault(process.info["ppid"], []).append(process)
+            stack = [root.pid for root in self.roots]
+            while stack:
+                for child in kids.get(stack.pop(), []):
+                    if child.pid not in self.exclude:
+                        processes.append(child)
+                        stack.append(child.pid)
         seconds = {}
         for process in processes:
             try:
@@ -136,6 +225,42 @@ class CpuMeter:
         self._sampler.join()
         self.last.update(self._sample())
         self.used = sum(cpu - self.start.get(pid, 0.0) for pid, cpu in self.last.items())
+
+
+class Tally:
+    """One side's rounds at one level: request rates, every latency, CPU seconds."""
+
+    def __init__(self) -> None:
+        self.rates: list[float] = []
+        self.latencies: list[float] = []
+        self.cpu = 0.0
+
+    def add(self, rate: float, latencies: list[float], cpu: float) -> None:
+        self.rates.append(rate)
+        self.latencies += latencies
+        self.cpu += cpu
+
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+    def cpu_ms(self) -> float:
+        return self.cpu / len(self.latencies) * 1000
+
+    def lat(self) -> str:
+        return f"{statistics.median(self.latencies) * 1000:.0f} / {quantile(self.latencies, 0.99) * 1000:.0f}"
+
+    def against(self, http: Tally, goal: str) -> list[str]:
+        """The report's cells comparing this (in-process) side with ``http``, after the level's."""
+        local_ms, http_ms = self.cpu_ms(), http.cpu_ms()
+        return [
+            f"{self.rate():.1f}",
+            f"{http.rate():.1f}",
+            f"{http.rate() / self.rate():.2f}×",
+            goal,
+            self.lat(),
+            http.lat(),
+            f"{local_ms:.1f} / {http_ms:.1f} ({local_ms / http_ms:.2f}×)",
+        ]
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -163,14 +288,7 @@ def main(argv: list[str] | None = None) -> None:
 
         def http_call() -> Callable[[], None]:
             client = httpx.Client(base_url=base, timeout=120)
-
-            def call() -> None:
-                files = {"file": ("photo.png", png)}
-                answer = client.post("/v1/convert", files=files, data={"outputFormat": "jpg"})
-                answer.raise_for_status()
-                check_jpeg(answer.content, size)
-
-            return call
+            return lambda: post_png(client, png, size)
 
         def in_process_call() -> Callable[[], None]:
             def call() -> None:
@@ -183,40 +301,28 @@ def main(argv: list[str] | None = None) -> None:
                 warm()
         rows = []
         load_before = os.getloadavg()[0]
-        for clients in LEVELS:
-            local_rates, http_rates, local_lat, http_lat = [], [], [], []
-            local_cpu, http_cpu = 0.0, 0.0
-            for _ in range(args.rounds):  # interleaved: noise from the machine hits both sides alike
-                with CpuMeter([me], children=True, exclude=process.pid) as meter:
-                    rate, latencies = run_level(clients, args.seconds, in_process_call)
-                local_rates.append(rate)
-                local_lat += latencies
-                local_cpu += meter.used
-                # the server with its workers, and this process (the clients; the in-process side is idle)
-                with (
-                    CpuMeter([server_process], children=True) as meter,
-                    CpuMeter([me], children=False) as own,
-                ):
-                    rate, latencies = run_level(clients, args.seconds, http_call)
-                http_rates.append(rate)
-                http_lat += latencies
-                http_cpu += meter.used + own.used
-            local_rate, http_rate = statistics.median(local_rates), statistics.median(http_rates)
-            local_ms = local_cpu / len(local_lat) * 1000
-            http_ms = http_cpu / len(http_lat) * 1000
-            goal = "≥ 0.8×" if clients == 8 else "—"
-            rows.append(
-                [
-                    str(clients),
-                    f"{local_rate:.1f}",
-                    f"{http_rate:.1f}",
-                    f"{http_rate / local_rate:.2f}×",
-                    goal,
-                    f"{statistics.median(local_lat) * 1000:.0f} / {quantile(local_lat, 0.99) * 1000:.0f}",
-                    f"{statistics.median(http_lat) * 1000:.0f} / {quantile(http_lat, 0.99) * 1000:.0f}",
-                    f"{local_ms:.1f} / {http_ms:.1f} ({local_ms / http_ms:.2f}×)",
-                ]
-            )
+        with client_processes(max(LEVELS), base, png, size) as clients_pool:
+            idle_clients = [p.pid for p in clients_pool.processes if p.pid is not None]
+            for clients in LEVELS:
+                local, http, threaded = Tally(), Tally(), Tally()
+                for _ in range(args.rounds):  # interleaved: noise from the machine hits both sides alike
+                    with CpuMeter([me], children=True, exclude=[process.pid, *idle_clients]) as meter:
+                        rate, latencies = run_level(clients, args.seconds, in_process_call)
+                    local.add(rate, latencies, meter.used)
+                    with CpuMeter([server_process], children=True) as meter:
+                        rate, latencies, client_cpu = clients_pool.run(clients, args.seconds)
+                    http.add(rate, latencies, meter.used + client_cpu)
+                    if clients == THREADED_LEVEL:  # the same clients as threads of this process, for scale
+                        with (
+                            CpuMeter([server_process], children=True) as meter,
+                            CpuMeter([me], children=False) as own,
+                        ):
+                            rate, latencies = run_level(clients, args.seconds, http_call)
+                        threaded.add(rate, latencies, meter.used + own.used)
+                goal = "≥ 0.8×" if clients == 8 else "—"
+                rows.append([str(clients), *local.against(http, goal)])
+                if threaded.rates:
+                    rows.append([f"{clients}, as threads of one process", *local.against(threaded, "—")])
         load_after = os.getloadavg()[0]
     finally:
         app.close()
@@ -244,8 +350,11 @@ def main(argv: list[str] | None = None) -> None:
             f"Each level: {args.rounds} interleaved rounds of {args.seconds:g} s per side; requests/s is the "
             "median round, latencies are over every request. Every answer is decoded and checked.",
             "Server: `conversio serve --dev` (one worker process per core, durable filesystem store, result "
-            "cache off) in its own process; clients are httpx in threads of the benchmark process, one "
-            "connection each, posting the PNG as multipart and reading the JPEG from the response.",
+            "cache off) in its own process; clients are httpx in processes of their own, one connection "
+            "each (as separate programs would be), posting the PNG as multipart and reading the JPEG from "
+            f"the response. The row '{THREADED_LEVEL}, as threads of one process' runs the same clients in "
+            "threads of the benchmark process instead, as this benchmark did until 2026-11-23: they then "
+            "share one interpreter lock, which costs them about 0.9 ms of CPU a request.",
             "In-process: `conversio.Conversio(executor='process', cache=False)` with a durable filesystem "
             "store, called from as many threads; each call stores the PNG, converts and reads the JPEG back.",
             "CPU ms per request: user + system time of every process of that side (in-process: this process "
