@@ -183,14 +183,19 @@ class Conversio:
         except ConversioError:
             return "bin"
 
+    def starts_early(self, size: int) -> bool:
+        """Whether inputs of ``size`` bytes (together) are converted while the store takes them in:
+        with the result cache off, or when they are big (:data:`EARLY_START_BYTES`)."""
+        return not self.engine.cache or size >= EARLY_START_BYTES
+
     @contextmanager
     def _ingesting(self, items: Sequence[Input], warnings: list[str]) -> Iterator[list[Item]]:
         """The inputs as the engine takes them; every local file is stored before this ends.
 
-        Local files are sniffed here and stored by background threads. With the
-        result cache off, or inputs big enough (:data:`EARLY_START_BYTES`), the
-        first step reads them in place meanwhile (:class:`~conversio.engine.incoming.Incoming`);
-        otherwise the engine gets them stored, so a cached result can answer at once.
+        Local files are sniffed here and stored by background threads. When
+        :meth:`starts_early` says so, the first step reads them in place meanwhile
+        (:class:`~conversio.engine.incoming.Incoming`); otherwise the engine gets them
+        stored, so a cached result can answer at once.
         An ``Incoming`` the caller made (and stores itself) follows the same rule.
         """
         # every file sniffed before any is stored: a bad input stores nothing, and the sniffing
@@ -207,7 +212,7 @@ class Conversio:
                 found.append(self._sniffed(Path(item), warnings))
         local = [i for i in found if isinstance(i, _Sniffed)]
         sizes = [i.state.size for i in found if isinstance(i, _Sniffed | Incoming)]
-        early = bool(sizes) and (not self.engine.cache or sum(sizes) >= EARLY_START_BYTES)
+        early = bool(sizes) and self.starts_early(sum(sizes))
         threads = _put_threads(len(local), sum(i.state.size for i in local))
         with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="conversio-put") as pool:
             incoming = [self._incoming(i, pool) if isinstance(i, _Sniffed) else i for i in found]

@@ -139,3 +139,33 @@ def test_job_progress_counts_planned_steps_and_items() -> None:
     job.observe(Event(EventKind.PROGRESS, 1, "b", fraction=1.0))
     assert job.fraction == pytest.approx(0.99)  # never 1 before the job is done
     assert [(s["index"], s["status"]) for s in job.snapshot()] == [(0, "completed"), (1, "running")]
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_an_upload_starts_early_by_the_python_apis_rule(tmp_path: Path, cache: bool) -> None:
+    """With the result cache on, a small upload is stored (moved) before it converts, so a cached
+    result can answer; with it off, it converts while the store links it in (the API's own rule)."""
+    from conversio_server.service import Server
+    from conversio_server.worker import make_conversio
+
+    from conversio.engine.incoming import Incoming
+
+    settings = ServerSettings.load(environ={}, dev=True, data_dir=tmp_path / "data", cache=cache)
+    conversio = make_conversio(settings, workers=1)
+    server = Server(settings, conversio)
+    try:
+        upload = server.scratch_folder / "part-upload"
+        upload.write_text("a,b\n1,2\n")
+        arrived = server.arriving(upload, "table.csv")
+        if cache:
+            assert not isinstance(arrived, Incoming) and not upload.exists()
+            stored = arrived
+        else:
+            assert isinstance(arrived, Incoming) and arrived.path == upload
+            stored = arrived.stored.result(timeout=10)
+            assert upload.read_text() == "a,b\n1,2\n"  # still readable where it arrived
+        with server.store.open(stored.id) as content:
+            assert stored.format == "csv" and content.read() == b"a,b\n1,2\n"
+    finally:
+        server.close()
+        conversio.close()

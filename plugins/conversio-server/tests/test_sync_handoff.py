@@ -81,9 +81,9 @@ def test_a_stopped_server_hands_the_job_to_a_worker(tmp_path: Path) -> None:
 
 
 def test_an_upload_is_read_where_it_arrived_until_the_job_it_became_ends(tmp_path: Path) -> None:
-    """A big upload (here: any) starts converting on the request's own copy while the store takes its
-    copy; when the conversion outlives the sync limit, the job keeps that file until it ends."""
-    settings = job_settings(tmp_path, job_workers=0, sync_timeout=0.2, cache=False, early_start_bytes=0)
+    """An upload (with the cache off: any) starts converting on the request's own copy while the store
+    takes its copy; when the conversion outlives the sync limit, the job keeps that file until it ends."""
+    settings = job_settings(tmp_path, job_workers=0, sync_timeout=0.2, cache=False)
     server = start_server(settings)
     record = tmp_path / "read-from.txt"
     steps = [{"step": "sleep", "options": {"seconds": 1.0, "record": str(record)}}]

@@ -190,16 +190,17 @@ class Server:
         return self.store.put_file(path, name=name, format=fmt, move=True)
 
     def arriving(self, path: Path, filename: str) -> Artifact | Incoming:
-        """An upload, sniffed: stored (moved into the store), or when it is big (``early_start_bytes``)
-        on its way there (hashed, and linked into the store: no copy) while a conversion starts on
-        ``path`` as the Python API does with its callers' files. The caller keeps ``path`` until it
-        is stored (:func:`~conversio_server.inputs.stored`) and never writes it again.
+        """An upload, sniffed: stored (moved into the store), or when the Python API would start on a
+        caller's file of its size early (:meth:`~conversio.api.Conversio.starts_early`) on its way
+        there (hashed, and linked into the store: no copy) while a conversion starts on ``path``.
+        The caller keeps ``path`` until it is stored (:func:`~conversio_server.inputs.stored`) and
+        never writes it again.
 
         Blocking: call from a thread.
         """
         name, fmt = self._sniffed(path, filename)
         state = file_state(path)
-        if state.size < self.settings.early_start_bytes:
+        if not self.conversio.starts_early(state.size):
             return self.store.put_file(path, name=name, format=fmt, move=True)
         stored = self._storing.submit(self.store.put_file, path, name=name, format=fmt, share=True)
         return Incoming(path, name, fmt, stored, state)

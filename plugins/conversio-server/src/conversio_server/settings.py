@@ -10,7 +10,6 @@ from typing import Any
 
 import attrs
 
-from conversio.api import EARLY_START_BYTES
 from conversio.errors import InvalidOption
 from conversio_server.auth import AuthConfig
 from conversio_server.outbound import OutboundPolicy
@@ -81,10 +80,6 @@ class ServerSettings:
     url_allow: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     public_url: str | None = None
     cache: bool = True
-    #: Uploads at least this big start converting while the store takes them in (hashes them); smaller
-    #: ones are stored first (measured: running every small upload early costs more CPU than it saves).
-    #: The default is the size from which the Python API starts early with its result cache on.
-    early_start_bytes: int = attrs.field(default=EARLY_START_BYTES, validator=attrs.validators.ge(0))
     sweep_interval: float = attrs.field(default=60.0, validator=_positive)
     #: The outbound client's policy for input URLs (default: ``url_allow``, and the upload limit).
     outbound: OutboundPolicy = attrs.field(default=attrs.Factory(_default_outbound, takes_self=True))
@@ -205,7 +200,6 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "sync_timeout": float,
     "sweep_interval": float,
     "max_upload_bytes": int,
-    "early_start_bytes": int,
     "max_files": int,
     "workers": int,
     "max_queued": int,
