@@ -4,12 +4,17 @@ best effort."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 import threading
+import time
 from pathlib import Path
 
 from conversio_server.outbox import Outbox
+from conversio_server.settings import ServerSettings
 from conversio_server.wakeup import WakeListener, wake, wake_all
+from conversio_server.worker import Worker
 
 
 def _listener(path: Path) -> tuple[WakeListener, threading.Event]:
@@ -73,3 +78,28 @@ def test_wake_all_wakes_every_listener_and_clears_the_dead(tmp_path: Path) -> No
             listener.stop()
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
     wake_all(tmp_path / "nobody")  # no folder: nothing to do
+
+
+def test_a_sleeping_worker_stops_at_once() -> None:
+    """A worker that looks at the queue once a minute still stops as soon as it is told to."""
+    data = Path(tempfile.mkdtemp(prefix="cv-", dir="/tmp"))  # short: a Unix socket path has a limit
+    settings = ServerSettings.load(environ={}, dev=True, data_dir=data, job_poll_interval=60.0)
+    worker = Worker(settings)
+    runner = threading.Thread(target=worker.run)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not list(settings.job_wake_dir.glob("*.sock")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert list(settings.job_wake_dir.glob("*.sock")), "the worker never listened"
+        time.sleep(0.3)  # asleep now
+        stopped = time.monotonic()
+        worker.stop()
+        runner.join(5)
+        assert not runner.is_alive() and time.monotonic() - stopped < 2.0
+        assert not list(settings.job_wake_dir.glob("*.sock"))
+    finally:
+        worker.stop()
+        runner.join(5)
+        worker.close()
+        shutil.rmtree(data)

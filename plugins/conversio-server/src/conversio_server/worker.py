@@ -139,7 +139,8 @@ class Worker:
                 self._wake.clear()  # before claiming: a job queued meanwhile wakes the wait below
                 claimed = self.store.claim(self.name, self.settings.job_lease)
                 if claimed is None:
-                    self._wake.wait(self.settings.job_poll_interval)
+                    if not self._stop.is_set():  # a stop before the clear left no wake-up behind
+                        self._wake.wait(self.settings.job_poll_interval)
                     continue
                 self.run_job(claimed)
                 count += 1
