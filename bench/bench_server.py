@@ -23,8 +23,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -148,7 +147,14 @@ class ClientProcesses:
             latencies = [value for pipe in active for value in _answer(pipe, seconds + 120)]
         return len(latencies) / seconds, latencies, meter.used
 
-    def close(self) -> None:
+    @property
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes if p.pid is not None]
+
+    def __enter__(self) -> ClientProcesses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         for pipe in self.pipes:
             pipe.send(None)
         for process in self.processes:
@@ -162,15 +168,6 @@ def _answer(pipe: Connection, timeout: float) -> list[float]:
         raise RuntimeError(f"a client process did not answer within {timeout:g} s")
     latencies: list[float] = pipe.recv()
     return latencies
-
-
-@contextmanager
-def client_processes(count: int, base: str, png: bytes, size: tuple[int, int]) -> Iterator[ClientProcesses]:
-    pool = ClientProcesses(count, base, png, size)
-    try:
-        yield pool
-    finally:
-        pool.close()
 
 
 class CpuMeter:
@@ -301,12 +298,11 @@ def main(argv: list[str] | None = None) -> None:
                 warm()
         rows = []
         load_before = os.getloadavg()[0]
-        with client_processes(max(LEVELS), base, png, size) as clients_pool:
-            idle_clients = [p.pid for p in clients_pool.processes if p.pid is not None]
+        with ClientProcesses(max(LEVELS), base, png, size) as clients_pool:
             for clients in LEVELS:
                 local, http, threaded = Tally(), Tally(), Tally()
                 for _ in range(args.rounds):  # interleaved: noise from the machine hits both sides alike
-                    with CpuMeter([me], children=True, exclude=[process.pid, *idle_clients]) as meter:
+                    with CpuMeter([me], children=True, exclude=[process.pid, *clients_pool.pids]) as meter:
                         rate, latencies = run_level(clients, args.seconds, in_process_call)
                     local.add(rate, latencies, meter.used)
                     with CpuMeter([server_process], children=True) as meter:

@@ -53,8 +53,9 @@ class InputResolver:
         return self.base64(ref.base64, ref.name)
 
     def upload(self, part: UploadedFile) -> Artifact | Incoming:
-        """An uploaded file, stored or (a big one) on its way into the store: keep the request's
-        scratch files until :func:`stored` says it arrived."""
+        """An uploaded file, stored or on its way into the store
+        (:meth:`~conversio_server.service.Server.arriving`): keep the request's scratch files until
+        :func:`stored` says it arrived."""
         return self.server.arriving(part.path, part.filename)
 
     def file_id(self, file_id: str) -> Artifact:

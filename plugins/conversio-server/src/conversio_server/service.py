@@ -92,10 +92,9 @@ class Order:
 
 
 @attrs.frozen
-class Outcome(Generic[A]):
-    """A finished conversion, and what its request made of the result on the conversion's thread."""
+class Finished(Generic[A]):
+    """A finished conversion's result, and what its request made of it on the conversion's thread."""
 
-    order: Order
     result: Result
     answer: A
 
@@ -110,7 +109,7 @@ class Running(Generic[A]):
 
     #: the order, once its inputs are stored
     order: Future[Order]
-    future: Future[Outcome[A]]
+    future: Future[Finished[A]]
     progress: JobProgress
     cancel: threading.Event
     started: float
@@ -333,7 +332,7 @@ class Server:
         guard = self.guard
         progress, cancel, order = JobProgress(), threading.Event(), Future[Order]()
 
-        def work() -> Outcome[A]:
+        def work() -> Finished[A]:
             try:
                 made = prepare()
             except BaseException as exc:
@@ -354,7 +353,7 @@ class Server:
                 raise
             finally:
                 guard.release_job(principal)
-            return Outcome(made, result, answer(result))
+            return Finished(result, answer(result))
 
         future = self.runner.submit(work)
         future.add_done_callback(lambda done: done.cancelled() and order.cancel())  # dropped unstarted

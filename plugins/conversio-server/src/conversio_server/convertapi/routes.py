@@ -141,19 +141,19 @@ async def convert(request: Request, source: str, target: str) -> Response:
         answer = no_answer if store else partial(_inline, server, wanted)
         running = server.start(partial(_made, server, where, pending, params, store), principal, answer)
         try:
-            outcome = await wait_for(running.future, timeout)
+            finished = await wait_for(running.future, timeout)
         except InvalidOption as exc:
             raise mapping.option_error(exc, params) from None
         finally:
             await stored(running.inputs())  # uploads are read from the scratch files until stored
-    if outcome is None:
+    if finished is None:
         running.cancel.set()  # nobody will fetch the result: stop the work
         raise ConvertApiError(
             "TIMEOUT", f"The conversion did not finish within the Timeout of {timeout:g} seconds."
         )
-    files = outcome.answer
+    files = finished.answer
     if files is None:
-        artifacts = outcome.result.artifacts
+        artifacts = finished.result.artifacts
         names = _output_names(artifacts, wanted)
         files = [_stored(request, a, name) for a, name in zip(artifacts, names, strict=True)]
     return _json(request, {"ConversionCost": 1, "Files": files})

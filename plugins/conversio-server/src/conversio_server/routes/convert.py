@@ -148,8 +148,8 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
         answer = no_answer if draft.store else partial(_single_small, server)
         running = server.start(partial(_made, draft, inputs), principal, answer)
         try:
-            outcome = await wait_for(running.future, server.settings.sync_timeout)
-            if outcome is None:  # the conversion goes on as a job, which may still read the uploads
+            finished = await wait_for(running.future, server.settings.sync_timeout)
+            if finished is None:  # the conversion goes on as a job, which may still read the uploads
                 # (a conversion still queued has no order yet: it becomes a job once its inputs are stored)
                 order = await asyncio.wrap_future(running.order)
                 uploads = scratch.release([i.path for i in order.inputs if isinstance(i, Incoming)])
@@ -157,16 +157,16 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
                 return _accepted(request, row["id"])
         finally:
             await stored(running.inputs())  # uploads are read from the scratch files until stored
-    order, artifacts = outcome.order, outcome.result.artifacts
+    order, artifacts = running.order.result(), finished.result.artifacts
     if order.store:
         body = {
             "files": [describe(request, a) for a in artifacts],
-            "steps": list(outcome.result.steps),
-            "warnings": list(outcome.result.warnings),
+            "steps": list(finished.result.steps),
+            "warnings": list(finished.result.warnings),
         }
         return JSON(body)
     if len(artifacts) == 1:
-        return await artifact_response(request, artifacts[0], outcome.answer)
+        return await artifact_response(request, artifacts[0], finished.answer)
     path = await run_in_threadpool(server.write_zip, artifacts, server.scratch_folder)
     return temporary_file_response(request, path, _bundle_name(order.inputs), "application/zip")
 
