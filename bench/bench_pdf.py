@@ -27,7 +27,7 @@ from PIL import Image
 
 import conversio
 from bench.bench_office import WORDS
-from bench.common import DATA, median_of, write_report
+from bench.common import DATA, filesystem_of, median_of, write_report
 
 A4 = (595, 842)
 DPI = 150
@@ -276,7 +276,8 @@ def main(argv: list[str] | None = None) -> None:
             "(one open, one save) and stores the result (hash + rename); the pikepdf rows show one",
             "save with encryption, and the merged PDF saved then encrypted; qpdf: two CLI calls.",
             f"conversio: {os.cpu_count()} worker processes, a filesystem store not synced to disk,",
-            "result cache off.",
+            f"result cache off. The store and every tool's output are in {work.parent} "
+            f"({filesystem_of(work.parent)}; the folder is TMPDIR's).",
         ],
     )
 

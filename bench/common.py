@@ -31,6 +31,22 @@ def machine() -> str:
     return f"{system}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def filesystem_of(path: Path) -> str:
+    """The type of the filesystem ``path`` is on (``tmpfs``, ``ext4``, ...), from /proc/mounts."""
+    best, kind = "", "unknown"
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return kind
+    resolved = str(path.resolve())
+    for line in mounts:
+        _, point, fstype, *_ = line.split()
+        inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, kind = point, fstype
+    return kind
+
+
 def timed(fn: Callable[[], object]) -> float:
     """Wall-clock seconds of one call."""
     start = time.perf_counter()

@@ -69,12 +69,12 @@ class SlowToStore(MemoryStore):
         self.slow = False
 
     def put_file(
-        self, path: Path, *, name: str, format: str, ttl: float | None = None, move: bool = False
+        self, path: Path, *, name: str, format: str, ttl: float | None = None, move: bool = False, **more: Any
     ) -> Artifact:
         deadline = time.monotonic() + 10
         while self.slow and not move and not self.marker.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
-        return super().put_file(path, name=name, format=format, ttl=ttl, move=move)
+        return super().put_file(path, name=name, format=format, ttl=ttl, move=move, **more)
 
 
 @pytest.fixture(scope="module")
@@ -170,12 +170,12 @@ class FailingToStore(MemoryStore):
     """A store whose disk fills up while it copies a caller's file (results of steps still go in)."""
 
     def put_file(
-        self, path: Path, *, name: str, format: str, ttl: float | None = None, move: bool = False
+        self, path: Path, *, name: str, format: str, ttl: float | None = None, move: bool = False, **more: Any
     ) -> Artifact:
         if not move:
             time.sleep(0.2)  # the step started on the caller's file finishes first
             raise OSError(28, "No space left on device")
-        return super().put_file(path, name=name, format=format, ttl=ttl, move=move)
+        return super().put_file(path, name=name, format=format, ttl=ttl, move=move, **more)
 
 
 def test_an_input_that_cannot_be_stored_takes_the_early_results_with_it(tmp_path: Path) -> None:

@@ -7,12 +7,13 @@ module from the same ``sys.path``).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 import pytest
@@ -25,6 +26,8 @@ from conversio.errors import ConversioError
 from conversio.events import Event, EventKind
 from conversio.limits import Limits
 from conversio.options import Option, OptionsSchema
+from conversio.stores.base import Artifact, Digest
+from conversio.stores.filesystem import FilesystemStore
 from conversio.testing import make_conversio
 from conversio.testing.fakes import FakePlugin, chain_plugin, relabel, sleep, spec, write_fake
 
@@ -54,6 +57,29 @@ def slow_for_early_items(request: ConversionRequest) -> list[Output]:
     number = int(request.input.path.read_text().split("\n")[1])
     time.sleep(max(0.0, 0.3 - 0.05 * number))
     return relabel(request)
+
+
+def stream_lines(request: ConversionRequest) -> list[Output]:
+    """1→n: one output per body line, written piece by piece through ``request.write``; with
+    ``grow``, a line is appended to each once all are written (an engine breaking its contract)."""
+    body = request.input.path.read_text().split("\n", 1)[1]
+    outputs = []
+    for number, line in enumerate(body.splitlines(), 1):
+
+        def pieces(stream: BinaryIO, line: str = line) -> None:
+            stream.write(f"FAKE:{request.target}\n".encode())
+            for _ in range(4):
+                stream.flush()
+                time.sleep(0.01)  # the engine sees the file grow
+                stream.write(line.encode() * 10_000)
+            stream.write(b"\n")
+
+        outputs.append(request.write(f"part-{number}.{request.target}", pieces))
+    if request.options.get("grow"):
+        for out in outputs:
+            with out.path.open("ab") as late:
+                late.write(b"late\n")
+    return outputs
 
 
 def own(source: str, target: str, fn: str, **kwargs: Any) -> ConverterSpec:
@@ -629,6 +655,52 @@ def test_nothing_to_do_is_invalid_request(tmp_path: Path) -> None:
         with pytest.raises(ConversioError) as info:
             conversion.run()
         assert info.value.code == "INVALID_REQUEST"
+
+
+# -- storing results ---------------------------------------------------------------------------
+
+
+class DigestRecordingStore(FilesystemStore):
+    """A filesystem store that keeps the digest the engine passed with each file it stored."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root, durable=False)
+        self.digests: dict[str, Digest | None] = {}
+
+    def put_file(self, path: Path, *, name: str, digest: Digest | None = None, **kwargs: Any) -> Artifact:
+        self.digests[name] = digest
+        return super().put_file(path, name=name, digest=digest, **kwargs)
+
+
+@pytest.mark.parametrize("grow", [False, True])
+def test_outputs_written_through_write_are_hashed_by_the_engine_as_the_worker_writes(
+    pool: ProcessPoolExecutor, tmp_path: Path, grow: bool
+) -> None:
+    store = DigestRecordingStore(tmp_path / "store")
+    streaming = own(
+        "fa", "fb", "stream_lines", cardinality=MANY, options=OptionsSchema.of(Option("grow", "bool"))
+    )
+    app = make_conversio(FakePlugin(streaming), executor=pool, store=store, cache=False)
+    result = app.convert(fake(tmp_path, "x.fa", "a\nb\nc"), to="fb", options={"grow": grow}).run()
+    assert [a.name for a in result.artifacts] == ["part-1.fb", "part-2.fb", "part-3.fb"]
+    for artifact, line in zip(result.artifacts, "abc", strict=True):
+        content = store.open(artifact.id).read()
+        written = b"FAKE:fb\n" + line.encode() * 40_000 + b"\n"
+        assert content == written + (b"late\n" if grow else b"")
+        assert artifact.sha256 == hashlib.sha256(content).hexdigest()
+        # the engine hashed each file until the next one was started (the last: until the task
+        # ended); a digest that misses what came later has the wrong size, and the store hashed again
+        hashed = content if artifact is result.artifacts[-1] else written
+        assert store.digests[artifact.name] == Digest(hashlib.sha256(hashed).hexdigest(), len(hashed))
+
+
+def test_an_inline_executor_leaves_the_hashing_to_the_store(tmp_path: Path) -> None:
+    store = DigestRecordingStore(tmp_path / "store")
+    app = make_conversio(FakePlugin(own("fa", "fb", "stream_lines", cardinality=MANY)), store=store)
+    result = app.convert(fake(tmp_path, "x.fa", "a"), to="fb").run()
+    content = result.read_bytes()
+    assert result.artifacts[0].sha256 == hashlib.sha256(content).hexdigest()
+    assert store.digests["part-1.fb"] is None
 
 
 # -- saving results ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import pytest
 
 from conversio.errors import ConversioError
 from conversio.stores import ArtifactStore, open_filesystem_store, open_memory_store
+from conversio.stores.base import Digest
 from conversio.stores.filesystem import STALE_AFTER, FilesystemStore
 from conversio.stores.memory import MemoryStore
 
@@ -321,6 +322,19 @@ def test_share_is_a_copy_where_a_link_cannot_be(store: ArtifactStore, tmp_path: 
     artifact = store.put_file(source, name="m.bin", format="bin", share=True)
     source.write_bytes(b"edited")
     assert read(store, artifact.id) == b"mine"
+
+
+def test_fs_move_takes_the_callers_digest_when_the_size_agrees(fs: FilesystemStore) -> None:
+    with fs.scratch_dir() as scratch:
+        (scratch / "a").write_bytes(b"hashed while written")
+        vouched = Digest("ab" * 32, len(b"hashed while written"))
+        taken = fs.put_file(scratch / "a", name="a", format="bin", move=True, digest=vouched)
+        (scratch / "b").write_bytes(b"grew after it was hashed")
+        stale = Digest("cd" * 32, 3)
+        checked = fs.put_file(scratch / "b", name="b", format="bin", move=True, digest=stale)
+    assert taken.sha256 == "ab" * 32  # not read again: the engine vouches for what it hashed
+    assert checked.sha256 == hashlib.sha256(b"grew after it was hashed").hexdigest()
+    assert read(fs, checked.id) == b"grew after it was hashed"
 
 
 def test_fs_move_of_known_content_drops_the_new_file(fs: FilesystemStore) -> None:

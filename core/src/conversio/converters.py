@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import io
+import os
 import re
 from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 
@@ -132,8 +134,9 @@ class Output:
 class ConversionRequest:
     """What a converter function receives.
 
-    Converters read ``inputs``, write into ``output_dir`` (use :meth:`output`),
-    honour ``limits`` and may call :meth:`progress`. They raise a
+    Converters read ``inputs``, write into ``output_dir`` (use :meth:`output`, or
+    :meth:`write` for a file written front to back), honour ``limits`` and may call
+    :meth:`progress`. They raise a
     :class:`~conversio.errors.ConversioError` for anything a user should see.
     """
 
@@ -144,6 +147,8 @@ class ConversionRequest:
     options: dict[str, Any] = attrs.field(factory=dict)
     limits: Limits = attrs.field(factory=Limits)
     on_progress: Callable[[float, str], None] | None = attrs.field(default=None, eq=False)
+    #: Told the name of each output :meth:`write` starts, so the engine can hash it meanwhile.
+    on_write: Callable[[str], None] | None = attrs.field(default=None, eq=False)
 
     @property
     def input(self) -> InputFile:
@@ -166,6 +171,34 @@ class ConversionRequest:
         path = self.output_dir / safe
         path.parent.mkdir(parents=True, exist_ok=True)
         return Output(path, safe)
+
+    def write(self, name: str, writer: Callable[[BinaryIO], object]) -> Output:
+        """The output called ``name`` (as :meth:`output`), written by ``writer`` into the file
+        object it is given.
+
+        Every write is appended (the file is opened append-only), so this is for engines that
+        write front to back, like qpdf; the engine hashes the file as it grows, on another
+        core, and storing it then reads nothing again. The file is final when this returns.
+        """
+        out = self.output(name)
+        fd = os.open(out.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        with io.BufferedWriter(_AppendOnlyFile(fd, "wb")) as stream:
+            if self.on_write is not None:
+                self.on_write(out.name)
+            writer(stream)
+        return out
+
+
+class _AppendOnlyFile(io.FileIO):
+    """A file opened append-only that refuses to move anywhere but its end (a writer that
+    seeks back to patch a header fails loudly instead of scrambling the file)."""
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET, /) -> int:
+        end = os.fstat(self.fileno()).st_size
+        start = {os.SEEK_SET: 0, os.SEEK_CUR: self.tell(), os.SEEK_END: end}.get(whence, -1)
+        if start + offset != end:
+            raise io.UnsupportedOperation("an output written through ConversionRequest.write is append-only")
+        return super().seek(offset, whence)
 
 
 _DRIVE = re.compile(r"^[A-Za-z]:")

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import attrs
 
-from conversio.engine.task import Produced, ProgressCallback, Task, execute
+from conversio.engine.task import Produced, ProgressCallback, Task, WriteCallback, execute
 from conversio.errors import Cancelled, ConversioError, ConversionFailed, InvalidRequest, Timeout
 
 _POLL_SECONDS = 0.05
@@ -30,7 +30,11 @@ class CancelFlag(Protocol):
 
 
 class Executor(Protocol):
-    """Runs tasks. ``run`` blocks the calling thread; several threads may call it."""
+    """Runs tasks. ``run`` blocks the calling thread; several threads may call it.
+
+    ``on_progress`` gets a task's progress reports; ``on_write``, where the executor finds it
+    worth it, the name of each output the task starts to write.
+    """
 
     #: How many tasks may run at once.
     size: int
@@ -42,6 +46,7 @@ class Executor(Protocol):
         timeout: float,
         cancel: CancelFlag | None = None,
         on_progress: ProgressCallback | None = None,
+        on_write: WriteCallback | None = None,
     ) -> list[Produced]: ...
 
     def close(self) -> None: ...
@@ -63,9 +68,12 @@ class InlineExecutor:
         timeout: float,
         cancel: CancelFlag | None = None,
         on_progress: ProgressCallback | None = None,
+        on_write: WriteCallback | None = None,
     ) -> list[Produced]:
         if cancel is not None and cancel.is_set():
             raise Cancelled("the conversion was cancelled")
+        # ``on_write`` is not passed on: hashing beside a converter in the same process only
+        # competes with it for the GIL (qpdf's writing holds it); the store hashes afterwards
         return execute(task, on_progress)
 
     def close(self) -> None:
@@ -179,6 +187,7 @@ class ProcessPoolExecutor:
         timeout: float,
         cancel: CancelFlag | None = None,
         on_progress: ProgressCallback | None = None,
+        on_write: WriteCallback | None = None,
     ) -> list[Produced]:
         worker = self._acquire()
         healthy = False
@@ -210,6 +219,10 @@ class ProcessPoolExecutor:
                 if kind == "progress":
                     if on_progress is not None:
                         on_progress(message[1], message[2])
+                    continue
+                if kind == "writing":
+                    if on_write is not None:
+                        on_write(message[1])
                     continue
                 healthy = True
                 if kind == "ok":

@@ -25,6 +25,7 @@ import attrs
 from conversio._typing import str_tuple
 from conversio.converters import Cardinality, InputFile
 from conversio.engine.executors import CancelFlag, Executor
+from conversio.engine.hashing import OutputHasher
 from conversio.engine.incoming import Incoming, settled
 from conversio.engine.task import Task
 from conversio.errors import Cancelled, ConversioError, ConversionFailed, InvalidRequest, NoRoute
@@ -486,14 +487,24 @@ class Engine:
                 options,
                 self.limits,
             )
+            hasher = OutputHasher(out_dir)
+            stack.callback(hasher.close)
             produced = self.executor.run(
-                task, timeout=self.limits.timeout, cancel=cancel, on_progress=progress
+                task,
+                timeout=self.limits.timeout,
+                cancel=cancel,
+                on_progress=progress,
+                on_write=hasher.follow,
             )
+            digests = hasher.digests()
             artifacts = []
             for out in produced:
                 path = out_dir / out.relpath
                 fmt = spec.target if spec.target != ANY else self.sniffer(path, out.name)
-                artifacts.append(self.store.put_file(path, name=out.name, format=fmt, move=True))
+                digest = digests.get(out.relpath)
+                artifacts.append(
+                    self.store.put_file(path, name=out.name, format=fmt, move=True, digest=digest)
+                )
         progress(1.0, "")
         return artifacts
 

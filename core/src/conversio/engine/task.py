@@ -14,6 +14,8 @@ from conversio.formats import ANY
 from conversio.limits import Limits
 
 ProgressCallback = Callable[[float, str], None]
+#: Told the name of each output a task starts to write (``ConversionRequest.write``).
+WriteCallback = Callable[[str], None]
 
 
 @attrs.frozen
@@ -39,7 +41,11 @@ class Produced:
     name: str
 
 
-def execute(task: Task, on_progress: ProgressCallback | None = None) -> list[Produced]:
+def execute(
+    task: Task,
+    on_progress: ProgressCallback | None = None,
+    on_write: WriteCallback | None = None,
+) -> list[Produced]:
     """Run ``task`` here and now; every failure becomes a :class:`ConversioError`."""
     fn = load_callable(task.run, hint=task.install_hint, what=task.converter)
     request = ConversionRequest(
@@ -50,6 +56,7 @@ def execute(task: Task, on_progress: ProgressCallback | None = None) -> list[Pro
         options=dict(task.options),
         limits=task.limits,
         on_progress=on_progress,
+        on_write=on_write,
     )
     try:
         outputs = fn(request)

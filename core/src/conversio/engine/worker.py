@@ -1,8 +1,9 @@
 """A worker process: ``python -m conversio.engine.worker FD``.
 
 Receives :class:`~conversio.engine.task.Task` objects over the connection on
-file descriptor ``FD`` and answers ``("progress", fraction, message)`` any
-number of times, then ``("ok", [Produced, ...])`` or ``("error", {...})``.
+file descriptor ``FD`` and answers ``("progress", fraction, message)`` and
+``("writing", name)`` (an output it starts to write) any number of times, then
+``("ok", [Produced, ...])`` or ``("error", {...})``.
 ``None`` asks it to exit.
 """
 
@@ -23,6 +24,9 @@ def serve(conn: Connection) -> None:
     def report(fraction: float, message: str) -> None:
         conn.send(("progress", fraction, message))
 
+    def writing(name: str) -> None:
+        conn.send(("writing", name))
+
     while True:
         try:
             task = conn.recv()
@@ -32,7 +36,7 @@ def serve(conn: Connection) -> None:
             return
         try:
             with memory_cap(task.limits.max_memory):
-                produced = execute(task, report)
+                produced = execute(task, report, writing)
             conn.send(("ok", produced))
         except ConversioError as exc:
             conn.send(("error", exc.to_dict()))

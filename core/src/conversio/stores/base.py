@@ -13,6 +13,14 @@ import attrs
 
 
 @attrs.frozen
+class Digest:
+    """The sha256 (hex) and size of a file's content."""
+
+    sha256: str
+    size: int
+
+
+@attrs.frozen
 class Artifact:
     """An immutable stored file.
 
@@ -55,11 +63,17 @@ class ArtifactStore(Protocol):
         ttl: float | None = None,
         move: bool = False,
         share: bool = False,
+        digest: Digest | None = None,
     ) -> Artifact:
         """Store the file at ``path``; with ``move`` it may be renamed into the store (``path`` is gone).
 
         With ``share`` the store may take the file itself as its copy (a hard link; ``path`` stays):
         only for a file the caller never writes again, such as a server's upload.
+
+        ``digest`` is the content's digest when the caller has it already (the engine hashes
+        what its workers write as they write it): a store may take it instead of reading the
+        file again, while the file's size agrees. Only the engine passes one; it runs as the
+        store's user and could write into the store anyway.
         """
         ...
 

@@ -9,6 +9,7 @@ import secrets
 from typing import BinaryIO
 
 from conversio.errors import ArtifactNotFound, InvalidOption
+from conversio.stores.base import Digest
 
 #: Content is read, hashed and written in pieces of this size; never as a whole.
 CHUNK_SIZE = 1 << 20
@@ -58,8 +59,8 @@ def check_cache_key(key: str) -> str:
     return key
 
 
-def copy_hashing(source: BinaryIO, target: BinaryIO | None = None) -> tuple[str, int]:
-    """Read ``source`` to its end chunk by chunk, copying to ``target``; return (sha256, size)."""
+def copy_hashing(source: BinaryIO, target: BinaryIO | None = None) -> Digest:
+    """Read ``source`` to its end chunk by chunk, copying to ``target``; return its digest."""
     digest = hashlib.sha256()
     size = 0
     while chunk := source.read(CHUNK_SIZE):
@@ -67,4 +68,4 @@ def copy_hashing(source: BinaryIO, target: BinaryIO | None = None) -> tuple[str,
         size += len(chunk)
         if target is not None:
             target.write(chunk)
-    return digest.hexdigest(), size
+    return Digest(digest.hexdigest(), size)

@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from conversio.errors import ArtifactNotFound, InvalidOption
-from conversio.stores.base import Artifact
+from conversio.stores.base import Artifact, Digest
 from conversio.stores.common import (
     check_cache_key,
     check_ttl,
@@ -121,15 +121,17 @@ class FilesystemStore:
         ttl: float | None = None,
         move: bool = False,
         share: bool = False,
+        digest: Digest | None = None,
     ) -> Artifact:
         """Store the file at ``path``. With ``move`` it is renamed into the store, with ``share`` hard-linked
-        (``path`` stays), when it can be: same filesystem, a regular file with no other hard link.
-        Otherwise it is copied (and with ``move`` removed)."""
+        (``path`` stays), when it can be: same filesystem, a regular file with no other hard link;
+        then a ``digest`` of the same size spares reading it. Otherwise it is copied (and with
+        ``move`` removed)."""
         check_ttl(ttl)
         source = Path(path)
         if (move or share) and self._can_rename(source):
             try:
-                return self._adopt(source, share, name=name, format=format, ttl=ttl)
+                return self._adopt(source, share, digest, name=name, format=format, ttl=ttl)
             except OSError as error:  # another mount of the same filesystem, or no links there: copy
                 if error.errno not in (errno.EXDEV, errno.EPERM):
                     raise
@@ -147,15 +149,21 @@ class FilesystemStore:
             source.unlink(missing_ok=True)
         return artifact
 
-    def _adopt(self, source: Path, share: bool, *, name: str, format: str, ttl: float | None) -> Artifact:
+    def _adopt(
+        self, source: Path, share: bool, digest: Digest | None, *, name: str, format: str, ttl: float | None
+    ) -> Artifact:
         """``source``'s own inode as the artifact's content: renamed in, or a new name linked to it."""
         content = source
         if share:
             content = self._tmp / f"link-{new_artifact_id()}"
             os.link(source, content)
         try:
-            sha, size = _hash_file(content, self.durable)
-            return self._commit(content, sha, size, name=name, format=format, ttl=ttl)
+            with content.open("rb") as handle:
+                if digest is None or os.fstat(handle.fileno()).st_size != digest.size:
+                    digest = copy_hashing(handle)
+                if self.durable:
+                    os.fsync(handle.fileno())
+            return self._commit(content, digest, name=name, format=format, ttl=ttl)
         except BaseException:
             if share:
                 content.unlink(missing_ok=True)
@@ -163,29 +171,29 @@ class FilesystemStore:
 
     def put_stream(self, stream: BinaryIO, *, name: str, format: str, ttl: float | None = None) -> Artifact:
         check_ttl(ttl)
-        spooled, sha, size = self._spool(stream)
+        spooled, digest = self._spool(stream)
         try:
-            return self._commit(spooled, sha, size, name=name, format=format, ttl=ttl)
+            return self._commit(spooled, digest, name=name, format=format, ttl=ttl)
         except BaseException:
             spooled.unlink(missing_ok=True)
             raise
 
-    def _spool(self, stream: BinaryIO) -> tuple[Path, str, int]:
-        """Copy ``stream`` into a new file under ``tmp/``, hashing it; return (path, sha256, size)."""
+    def _spool(self, stream: BinaryIO) -> tuple[Path, Digest]:
+        """Copy ``stream`` into a new file under ``tmp/``, hashing it; return (path, digest)."""
         fd, path = self._new_tmp("put-")
         try:
             with os.fdopen(fd, "wb") as out:
                 fcntl.flock(out.fileno(), fcntl.LOCK_SH)  # in use: sweep leaves it alone
-                sha, size = copy_hashing(stream, out)
+                digest = copy_hashing(stream, out)
                 out.flush()
                 if self.durable:
                     os.fsync(out.fileno())
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        return path, sha, size
+        return path, digest
 
-    def _spool_copy(self, source: Path) -> tuple[Path, str, int] | None:
+    def _spool_copy(self, source: Path) -> tuple[Path, Digest] | None:
         """Copy ``source`` into ``tmp/`` with the kernel while this thread hashes it.
 
         Both release the GIL, so on two cores this costs about the time of the
@@ -208,14 +216,15 @@ class FilesystemStore:
                 copier = threading.Thread(target=copy, name="conversio-copy")
                 copier.start()
                 try:
-                    sha, size = _hash_file(source, sync=False)
+                    with source.open("rb") as reading:
+                        digest = copy_hashing(reading)
                 finally:
                     copier.join()
                 if failure:
                     raise failure[0]
                 after = source.stat()
                 unchanged = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
-                if not unchanged or path.stat().st_size != size:
+                if not unchanged or path.stat().st_size != digest.size:
                     path.unlink()
                     return None
                 if self.durable:
@@ -224,14 +233,15 @@ class FilesystemStore:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        return path, sha, size
+        return path, digest
 
     def _commit(
-        self, content: Path, sha: str, size: int, *, name: str, format: str, ttl: float | None
+        self, content: Path, digest: Digest, *, name: str, format: str, ttl: float | None
     ) -> Artifact:
         """Make ``content`` — a complete, synced file on the store's filesystem — an artifact:
         the blob first, then its reference, then the metadata that makes the id visible."""
         artifact_id = new_artifact_id()
+        sha = digest.sha256
         with self._writing(sha):
             blob = self._blob_path(sha)
             if blob.exists():
@@ -250,7 +260,7 @@ class FilesystemStore:
                 id=artifact_id,
                 name=name,
                 format=format,
-                size=size,
+                size=digest.size,
                 sha256=sha,
                 created=created,
                 expires=expires_at(created, ttl, self.default_ttl),
@@ -503,15 +513,6 @@ def _in_use(path: Path) -> bool:
     finally:
         os.close(fd)
     return False
-
-
-def _hash_file(path: Path, sync: bool) -> tuple[str, int]:
-    """The sha256 and size of a file, read chunk by chunk; with ``sync`` its content is synced too."""
-    with path.open("rb") as source:
-        sha, size = copy_hashing(source)
-        if sync:
-            os.fsync(source.fileno())
-    return sha, size
 
 
 def _write_all(fd: int, content: bytes) -> None:

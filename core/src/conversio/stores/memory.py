@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from conversio.stores.base import Artifact
+from conversio.stores.base import Artifact, Digest
 from conversio.stores.common import (
     CHUNK_SIZE,
     check_cache_key,
@@ -53,8 +53,9 @@ class MemoryStore:
         ttl: float | None = None,
         move: bool = False,
         share: bool = False,
+        digest: Digest | None = None,
     ) -> Artifact:
-        with open(path, "rb") as source:
+        with open(path, "rb") as source:  # read whole anyway: hashing it too costs little
             artifact = self.put_stream(source, name=name, format=format, ttl=ttl)
         if move:
             os.unlink(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import pikepdf
 
@@ -15,11 +16,17 @@ from conversio.limits import Limits
 
 @contextmanager
 def open_pdf(path: Path, name: str, password: str | None, limits: Limits) -> Iterator[pikepdf.Pdf]:
+    """The PDF at ``path`` (see :func:`opened_pdf`), closed after the block; engine errors
+    inside the block become ``CORRUPT_FILE`` too."""
+    with opened_pdf(path, name, password, limits) as pdf, engine_errors(name):
+        yield pdf
+
+
+def opened_pdf(path: Path, name: str, password: str | None, limits: Limits) -> pikepdf.Pdf:
     """The PDF at ``path``, checked: readable, decrypted, with 1 to ``limits.max_pages`` pages.
 
     The page tree's declared ``/Count`` is checked before the tree is walked, so
-    a page bomb costs nothing. Engine errors inside the block become
-    ``CORRUPT_FILE`` too.
+    a page bomb costs nothing. The caller closes it.
     """
     try:
         pdf = pikepdf.open(path, password=password or "")
@@ -27,9 +34,13 @@ def open_pdf(path: Path, name: str, password: str | None, limits: Limits) -> Ite
         raise wrong_password(name, password) from None
     except (pikepdf.PdfError, RuntimeError, ValueError, OSError) as exc:
         raise CorruptFile(f"{name} is not a readable PDF: {exc}", file=name) from None
-    with pdf, engine_errors(name):
-        check_pages(pdf, name, limits)
-        yield pdf
+    try:
+        with engine_errors(name):
+            check_pages(pdf, name, limits)
+    except BaseException:
+        pdf.close()
+        raise
+    return pdf
 
 
 def wrong_password(name: str, password: str | None) -> InvalidPassword:
@@ -74,13 +85,12 @@ def engine_errors(name: str) -> Iterator[None]:
 
 
 def save_pdf(pdf: pikepdf.Pdf, request: ConversionRequest, name: str, **save_options: object) -> Output:
-    """Write ``pdf`` as ``name`` in the request's output folder (fresh /ID, no qpdf version noise)."""
-    out = request.output(name)
-    write_pdf(pdf, out.path, name, **save_options)
-    return out
+    """Write ``pdf`` as ``name`` in the request's output folder (fresh /ID, no qpdf version noise),
+    through :meth:`~conversio.converters.ConversionRequest.write`: qpdf writes front to back."""
+    return request.write(name, lambda stream: write_pdf(pdf, stream, name, **save_options))
 
 
-def write_pdf(pdf: pikepdf.Pdf, path: Path, name: str, **save_options: object) -> None:
-    """Write ``pdf`` to ``path``; a qpdf failure is ``CORRUPT_FILE`` about ``name``."""
+def write_pdf(pdf: pikepdf.Pdf, target: Path | BinaryIO, name: str, **save_options: object) -> None:
+    """Write ``pdf`` to ``target``; a qpdf failure is ``CORRUPT_FILE`` about ``name``."""
     with engine_errors(name):
-        pdf.save(path, fix_metadata_version=False, **save_options)  # type: ignore[arg-type]
+        pdf.save(target, fix_metadata_version=False, **save_options)  # type: ignore[arg-type]
