@@ -24,5 +24,6 @@ typing: bootstrap
 docs: bootstrap
 	$(TOX) run -e docs
 
-bench: bootstrap  ## every benchmark of bench/ (results in bench/results/)
+bench:  ## set up with the tools bench/ compares with, then every benchmark (results in bench/results/)
+	bash scripts/bootstrap.sh --bench
 	$(VENV)/bin/python -m bench

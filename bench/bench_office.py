@@ -34,10 +34,9 @@ from conversio.stores import Artifact
 from conversio.testing.documents import PAGE_BREAK, docx_package
 
 SOFFICE = "soffice"
-UNOSERVER_HINT = (
-    "/usr/bin/python3 -m venv --system-site-packages /tmp/unoserver-venv && "
-    "/tmp/unoserver-venv/bin/pip install unoserver   (python3-uno must be installed)"
-)
+#: Where ``make bench`` (scripts/bootstrap.sh --bench) installs unoserver.
+UNOSERVER_VENV = Path(__file__).resolve().parent.parent / ".venv-unoserver"
+UNOSERVER_HINT = "make bench   (or: bash scripts/bootstrap.sh --bench)"
 WORDS = (
     "conversion",
     "archive",
@@ -258,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-runs", type=int, default=10)
     parser.add_argument(
         "--unoserver",
-        default=os.environ.get("CONVERSIO_BENCH_UNOSERVER", "/tmp/unoserver-venv/bin"),
+        default=os.environ.get("CONVERSIO_BENCH_UNOSERVER", str(UNOSERVER_VENV / "bin")),
         help="folder with unoserver and unoconvert",
     )
     args = parser.parse_args(argv)

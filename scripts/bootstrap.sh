@@ -4,7 +4,9 @@
 #   1. the Debian packages the distributions declare ([tool.conversio] debian-packages),
 #   2. .venv (python3 -m venv) with uv in it,
 #   3. core (with its testing extra), every plugins/conversio-* distribution (editable) and the
-#      tools of requirements-dev.txt.
+#      tools of requirements-dev.txt;
+#   4. with --bench, what the benchmarks compare conversio with: the workspace's
+#      bench-debian-packages, and unoserver in .venv-unoserver over Debian's python3-uno.
 #
 # Runs as root, or as a user with sudo. Needs Python 3.11+ as `python3` (or set PYTHON=...).
 # Works without a terminal (CI=true, no stdin).
@@ -14,6 +16,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PYTHON="${PYTHON:-python3}"
 VENV="$ROOT/.venv"
+BENCH=""
+for arg in "$@"; do
+    case "$arg" in
+        --bench) BENCH="--bench" ;;
+        *) echo "bootstrap: unknown option $arg (the only one is --bench)" >&2; exit 2 ;;
+    esac
+done
 
 say() { printf 'bootstrap: %s\n' "$*"; }
 
@@ -23,7 +32,7 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
 fi
 
 # -- 1. Debian packages --------------------------------------------------------------------------
-declared="$("$PYTHON" scripts/debian_packages.py)"
+declared="$("$PYTHON" scripts/debian_packages.py $BENCH)"
 read -r -a wanted <<<"$declared"
 if [[ ! -x "$VENV/bin/python" ]] && ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
     wanted+=(python3-venv)  # Debian splits venv support out of python3
@@ -69,3 +78,10 @@ done
 # uv checks what is installed first, so a re-run with nothing to do costs well under a second.
 "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" "${editables[@]}" -r requirements-dev.txt
 say "ready: $("$VENV/bin/python" --version), $(( ${#editables[@]} / 2 )) distributions installed editable in .venv"
+
+# -- 4. the benchmarks' own tools --------------------------------------------------------------
+if [[ -n "$BENCH" && ! -x "$ROOT/.venv-unoserver/bin/unoserver" ]]; then
+    say "installing unoserver into .venv-unoserver (over Debian's python3-uno)"
+    /usr/bin/python3 -m venv --system-site-packages "$ROOT/.venv-unoserver"
+    "$ROOT/.venv-unoserver/bin/python" -m pip install --quiet --disable-pip-version-check unoserver
+fi

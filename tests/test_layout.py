@@ -1,9 +1,12 @@
-"""The repository's tooling knows every plugin distribution (a new plugin is not silently untested)."""
+"""The repository's tooling knows every plugin distribution (a new plugin is not silently untested)
+and installs what the benchmarks compare with."""
 
 from __future__ import annotations
 
 import configparser
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -40,3 +43,17 @@ def test_every_plugin_follows_the_naming_contract() -> None:
         assert (plugin / "src" / f"conversio_{family}" / "plugin.py").is_file(), f"{plugin.name}: plugin.py"
         assert (plugin / "README.md").is_file(), f"{plugin.name} has no README.md"
         assert list((plugin / "tests").glob("test_*.py")), f"{plugin.name} has no tests"
+
+
+def test_the_set_up_installs_the_tools_the_benchmarks_compare_with() -> None:
+    def packages(*options: str) -> set[str]:
+        script = ROOT / "scripts" / "debian_packages.py"
+        run = subprocess.run([sys.executable, script, *options], capture_output=True, text=True, check=True)
+        return set(run.stdout.split())
+
+    plain, bench = packages(), packages("--bench")
+    assert {"ffmpeg", "python3-uno"} <= plain and not {"qpdf", "poppler-utils"} & plain
+    assert bench == plain | {"qpdf", "poppler-utils"}
+    benchmarks = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "bench").glob("bench_*.py"))
+    for tool in ("qpdf", "pdftoppm"):  # each from a bench package: qpdf, poppler-utils
+        assert f'shutil.which("{tool}")' in benchmarks

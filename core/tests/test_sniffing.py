@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import tarfile
 import zipfile
 from pathlib import Path
@@ -383,6 +384,16 @@ def test_text_with_a_nul_byte_is_not_text(tmp_path: Path) -> None:
     with pytest.raises(ConversioError) as info:
         sniffed(write(tmp_path, "notes.txt", b"hello\x00world"))
     assert info.value.code == "UNSUPPORTED_FORMAT"
+
+
+def test_what_is_not_a_readable_regular_file_is_an_invalid_request(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.pdf"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer: refused, at once
+    cases = {tmp_path / "missing.pdf": "no such file", tmp_path: "not a regular", fifo: "not a regular"}
+    for path, message in cases.items():
+        with pytest.raises(ConversioError) as info:
+            sniffed(path)
+        assert info.value.code == "INVALID_REQUEST" and message in info.value.message
 
 
 # -- the real-world corpus ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import attrs
 
 from conversio.converters import ConverterSpec, safe_relpath
 from conversio.engine.executors import Executor, make_executor
-from conversio.engine.incoming import FileState, Incoming, file_state, settled
+from conversio.engine.incoming import FileState, Incoming, settled
 from conversio.engine.runner import ConvertStage, Engine, Item, OperationStage, Stage
 from conversio.errors import ConversioError, InvalidRequest
 from conversio.events import Event, EventHandler, EventKind
@@ -25,7 +25,7 @@ from conversio.formats import ANY, Format
 from conversio.limits import Limits
 from conversio.plugins import PluginHost, PluginInfo, PluginPolicy
 from conversio.routing import Route, RoutePreferences
-from conversio.sniffing import Sniffed, sniff
+from conversio.sniffing import Sniffed, read_head, sniff, sniff_head
 from conversio.stores.base import Artifact, ArtifactStore
 
 #: A local file, a stored artifact, the result of another conversion, or a file the caller is
@@ -171,10 +171,13 @@ class Conversio:
 
     def sniff(self, path: str | os.PathLike[str], *, name: str | None = None) -> Sniffed:
         """The format of a local file, by its content (``name`` is what its name claims)."""
-        local = Path(path)
-        if not local.is_file():
-            raise InvalidRequest(f"no such file: {local}", file=str(local))
-        return sniff(local, self.registry.formats, self.host.sniff, name=name or local.name)
+        return self._sniff_local(Path(path), name)[0]
+
+    def _sniff_local(self, local: Path, name: str | None = None) -> tuple[Sniffed, FileState]:
+        """What :meth:`sniff` says of ``local``, and the file's state when it was read."""
+        head, info = read_head(local)
+        sniffed = sniff_head(head, local, self.registry.formats, self.host.sniff, name=name or local.name)
+        return sniffed, FileState.of(info)
 
     def _sniff_output(self, path: Path, name: str) -> str:
         """Sniff a member produced at run time; unrecognised content is ``bin``."""
@@ -219,10 +222,10 @@ class Conversio:
             yield incoming if early else [settled(i) for i in incoming]
 
     def _sniffed(self, local: Path, warnings: list[str]) -> _Sniffed:
-        sniffed = self.sniff(local)
+        sniffed, state = self._sniff_local(local)
         if sniffed.warning:
             warnings.append(f"{local.name}: {sniffed.warning}")
-        return _Sniffed(local, sniffed.format, file_state(local))
+        return _Sniffed(local, sniffed.format, state)
 
     def _incoming(self, local: _Sniffed, pool: ThreadPoolExecutor) -> Incoming:
         """``local`` on its way into the store."""

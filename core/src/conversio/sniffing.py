@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 import attrs
 
-from conversio.errors import CorruptFile, UnsupportedFormat
+from conversio.errors import CorruptFile, InvalidRequest, UnsupportedFormat
 from conversio.formats import FormatRegistry
 
 HEAD_SIZE = 8192
@@ -34,6 +36,26 @@ class Sniffed:
         return f"the name says {self.claimed} but the content is {self.format}; using {self.format}"
 
 
+def read_head(path: Path) -> tuple[bytes, os.stat_result]:
+    """The first :data:`HEAD_SIZE` bytes of the regular file at ``path``, and its status, from
+    one open (a FIFO or device is refused before anything is read from it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise InvalidRequest(f"no such file: {path}", file=str(path)) from None
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read {path}: {exc.strerror}", file=str(path)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidRequest(f"not a regular file: {path}", file=str(path))
+        return os.read(fd, HEAD_SIZE), info
+    except OSError as exc:
+        raise InvalidRequest(f"cannot read {path}: {exc.strerror}", file=str(path)) from None
+    finally:
+        os.close(fd)
+
+
 def sniff(
     path: Path,
     formats: FormatRegistry,
@@ -41,17 +63,27 @@ def sniff(
     *,
     name: str | None = None,
 ) -> Sniffed:
-    """Identify the file at ``path`` (whose user-facing name is ``name``).
+    """Identify the file at ``path`` (whose user-facing name is ``name``): :func:`sniff_head`
+    on its :func:`read_head`."""
+    return sniff_head(read_head(path)[0], path, formats, hook, name=name)
+
+
+def sniff_head(
+    head: bytes,
+    path: Path,
+    formats: FormatRegistry,
+    hook: Callable[[bytes, Path], str | None] | None = None,
+    *,
+    name: str | None = None,
+) -> Sniffed:
+    """Identify the file at ``path`` that starts with ``head`` (``name`` is what the user calls it).
 
     Order: the ``sniff_format`` hook (containers), the magic-byte table, text
     heuristics, and for plain text only, the extension. Empty files are
     ``CORRUPT_FILE``; unrecognisable binary files ``UNSUPPORTED_FORMAT``.
     """
     display = name or path.name
-    claimed_fmt = _claimed(display, formats)
-    claimed = claimed_fmt
-    with path.open("rb") as fh:
-        head = fh.read(HEAD_SIZE)
+    claimed = _claimed(display, formats)
     if not head:
         raise CorruptFile(f"{display} is empty", file=display)
     found = hook(head, path) if hook else None

@@ -26,11 +26,15 @@ class FileState(NamedTuple):
     size: int
     mtime_ns: int
 
+    @classmethod
+    def of(cls, info: os.stat_result) -> FileState:
+        """The state a file's status tells."""
+        return cls(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
 
 def file_state(path: Path) -> FileState:
     """The :class:`FileState` of ``path`` now."""
-    info = os.stat(path)
-    return FileState(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    return FileState.of(os.stat(path))
 
 
 @attrs.frozen(eq=False)
