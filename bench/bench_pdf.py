@@ -273,8 +273,9 @@ def main(argv: list[str] | None = None) -> None:
             f"(scans) {len(scanned)} one-page PDFs, each an A4 150-dpi JPEG embedded by img2pdf.",
             "conversio sniffs every input, stores them (hash + copy each, in a thread while the merge",
             "reads the callers' files), runs the merge and the encryption fused into one worker task",
-            "(one open, one save) and stores the result (hash + rename); the pikepdf rows show one",
-            "save with encryption, and the merged PDF saved then encrypted; qpdf: two CLI calls.",
+            "(one open, one save) and stores the result (hashed as the worker writes it, then renamed",
+            "in); the pikepdf rows show one save with encryption, and the merged PDF saved then",
+            "encrypted; qpdf: two CLI calls.",
             f"conversio: {os.cpu_count()} worker processes, a filesystem store not synced to disk,",
             f"result cache off. The store and every tool's output are in {work.parent} "
             f"({filesystem_of(work.parent)}; the folder is TMPDIR's).",
