@@ -41,19 +41,17 @@ def read_head(path: Path) -> tuple[bytes, os.stat_result]:
     one open (a FIFO or device is refused before anything is read from it)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise InvalidRequest(f"not a regular file: {path}", file=str(path))
+            return os.read(fd, HEAD_SIZE), info
+        finally:
+            os.close(fd)
     except FileNotFoundError:
         raise InvalidRequest(f"no such file: {path}", file=str(path)) from None
     except OSError as exc:
         raise InvalidRequest(f"cannot read {path}: {exc.strerror}", file=str(path)) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidRequest(f"not a regular file: {path}", file=str(path))
-        return os.read(fd, HEAD_SIZE), info
-    except OSError as exc:
-        raise InvalidRequest(f"cannot read {path}: {exc.strerror}", file=str(path)) from None
-    finally:
-        os.close(fd)
 
 
 def sniff(

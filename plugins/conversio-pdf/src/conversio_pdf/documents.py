@@ -16,17 +16,11 @@ from conversio.limits import Limits
 
 @contextmanager
 def open_pdf(path: Path, name: str, password: str | None, limits: Limits) -> Iterator[pikepdf.Pdf]:
-    """The PDF at ``path`` (see :func:`opened_pdf`), closed after the block; engine errors
-    inside the block become ``CORRUPT_FILE`` too."""
-    with opened_pdf(path, name, password, limits) as pdf, engine_errors(name):
-        yield pdf
-
-
-def opened_pdf(path: Path, name: str, password: str | None, limits: Limits) -> pikepdf.Pdf:
     """The PDF at ``path``, checked: readable, decrypted, with 1 to ``limits.max_pages`` pages.
 
     The page tree's declared ``/Count`` is checked before the tree is walked, so
-    a page bomb costs nothing. The caller closes it.
+    a page bomb costs nothing. Engine errors inside the block become
+    ``CORRUPT_FILE`` too.
     """
     try:
         pdf = pikepdf.open(path, password=password or "")
@@ -34,13 +28,9 @@ def opened_pdf(path: Path, name: str, password: str | None, limits: Limits) -> p
         raise wrong_password(name, password) from None
     except (pikepdf.PdfError, RuntimeError, ValueError, OSError) as exc:
         raise CorruptFile(f"{name} is not a readable PDF: {exc}", file=name) from None
-    try:
-        with engine_errors(name):
-            check_pages(pdf, name, limits)
-    except BaseException:
-        pdf.close()
-        raise
-    return pdf
+    with pdf, engine_errors(name):
+        check_pages(pdf, name, limits)
+        yield pdf
 
 
 def wrong_password(name: str, password: str | None) -> InvalidPassword:

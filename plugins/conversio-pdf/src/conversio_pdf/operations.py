@@ -21,7 +21,7 @@ import pikepdf
 from conversio.converters import ConversionRequest, InputFile, Output
 from conversio.errors import FileTooLarge, InvalidOption
 from conversio_pdf.compression import recompress_images
-from conversio_pdf.documents import engine_errors, opened_pdf, save_pdf, write_pdf
+from conversio_pdf.documents import engine_errors, open_pdf, save_pdf, write_pdf
 from conversio_pdf.page_ranges import chunks, ordered, parse_pages
 from conversio_pdf.stamping import stamp_text
 
@@ -54,9 +54,7 @@ class Working:
 
 def _open(request: ConversionRequest, stack: ExitStack, source: InputFile, options: Options) -> pikepdf.Pdf:
     """``source`` opened with the ``password`` option and checked, open until ``stack`` closes."""
-    pdf = opened_pdf(source.path, source.name, options.get("password"), request.limits)
-    stack.callback(pdf.close)
-    return pdf
+    return stack.enter_context(open_pdf(source.path, source.name, options.get("password"), request.limits))
 
 
 def _opened(request: ConversionRequest, stack: ExitStack, options: Options) -> Working:
@@ -68,9 +66,8 @@ def _stem(name: str) -> str:
     return PurePosixPath(name).stem or "document"
 
 
-def _assemble(name: str, parts: list[tuple[pikepdf.Pdf, list[int] | None]]) -> pikepdf.Pdf:
-    """A new PDF of the pages ``(pdf, 0-based indexes or None for all)``, in that order, form fields
-    kept."""
+def _assemble(name: str, parts: list[tuple[pikepdf.Pdf, list[int]]]) -> pikepdf.Pdf:
+    """A new PDF of the pages ``(pdf, 0-based indexes)``, in that order, form fields kept."""
     result = pikepdf.new()
     try:
         with engine_errors(name):
@@ -94,7 +91,7 @@ def _merged(request: ConversionRequest, stack: ExitStack, options: Options) -> W
             limit=request.limits.max_pages,
         )
     name = f"{_stem(sources[0].name)}-merged.pdf" if len(sources) == 1 else "merged.pdf"
-    merged = stack.enter_context(_assemble(name, [(pdf, None) for pdf in pdfs]))
+    merged = stack.enter_context(_assemble(name, [(pdf, list(range(len(pdf.pages)))) for pdf in pdfs]))
     return Working(request, stack, merged, name)
 
 
