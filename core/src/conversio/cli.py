@@ -1,8 +1,8 @@
 """The ``conversio`` command line: a thin face over :mod:`conversio.api`.
 
 Exit codes: 0 success; 1 the conversion failed (``CONVERSION_FAILED``,
-``CORRUPT_FILE``); 2 invalid usage, request, option or password; 3 unsupported
-format or no route; 4 a missing dependency or broken plugin; 5 a timeout or a
+``CORRUPT_FILE``, ``EMPTY_FILE``, ``NO_TEXT_LAYER``); 2 invalid usage, request, option or
+password; 3 unsupported format or encryption, a name that disagrees with the content, or no route; 4 a missing dependency or broken plugin; 5 a timeout or a
 size limit; 130 cancelled (Ctrl-C).
 """
 
@@ -27,11 +27,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_CODES = {
     "CONVERSION_FAILED": 1,
     "CORRUPT_FILE": 1,
+    "EMPTY_FILE": 1,
+    "NO_TEXT_LAYER": 1,
     "INVALID_REQUEST": 2,
     "INVALID_OPTION": 2,
     "INVALID_PASSWORD": 2,
     "FILE_NOT_FOUND": 2,
     "UNSUPPORTED_FORMAT": 3,
+    "FORMAT_MISMATCH": 3,
+    "UNSUPPORTED_ENCRYPTION": 3,
     "NO_ROUTE": 3,
     "MISSING_DEPENDENCY": 4,
     "PLUGIN_ERROR": 4,

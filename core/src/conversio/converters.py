@@ -136,7 +136,7 @@ class ConversionRequest:
 
     Converters read ``inputs``, write into ``output_dir`` (use :meth:`output`, or
     :meth:`write` for a file written front to back), honour ``limits`` and may call
-    :meth:`progress`. They raise a
+    :meth:`progress` and :meth:`warn`. They raise a
     :class:`~conversio.errors.ConversioError` for anything a user should see.
     """
 
@@ -149,6 +149,8 @@ class ConversionRequest:
     on_progress: Callable[[float, str], None] | None = attrs.field(default=None, eq=False)
     #: Told the name of each output :meth:`write` starts, so the engine can hash it meanwhile.
     on_write: Callable[[str], None] | None = attrs.field(default=None, eq=False)
+    #: What :meth:`warn` was told, in order; the engine adds it to the result's warnings.
+    warnings: list[str] = attrs.field(factory=list, eq=False)
 
     @property
     def input(self) -> InputFile:
@@ -159,6 +161,11 @@ class ConversionRequest:
         """Report progress between 0 and 1."""
         if self.on_progress is not None:
             self.on_progress(min(max(fraction, 0.0), 1.0), message)
+
+    def warn(self, message: str) -> None:
+        """Tell the user something the result does not show (a member left out, a feature
+        dropped): it reaches the result's and the job's warnings. Name the user's file."""
+        self.warnings.append(message)
 
     def output(self, name: str) -> Output:
         """An :class:`Output` for a file called ``name`` in ``output_dir``.

@@ -46,6 +46,12 @@ class UnsupportedFormat(ConversioError):
     code = "UNSUPPORTED_FORMAT"
 
 
+class FormatMismatch(UnsupportedFormat):
+    """The file's name and its content name different formats, and it cannot be read as either."""
+
+    code = "FORMAT_MISMATCH"
+
+
 class NoRoute(ConversioError):
     """No chain of converters leads from the source to the target."""
 
@@ -56,6 +62,24 @@ class CorruptFile(ConversioError):
     """The input is damaged, truncated or not what it claims to be."""
 
     code = "CORRUPT_FILE"
+
+
+class EmptyFile(CorruptFile):
+    """The input has no content at all (zero bytes)."""
+
+    code = "EMPTY_FILE"
+
+
+class NoTextLayer(ConversioError):
+    """Text was asked of a document whose pages hold only pictures (a scan): OCR would be needed."""
+
+    code = "NO_TEXT_LAYER"
+
+
+class UnsupportedEncryption(ConversioError):
+    """The input is encrypted with a scheme the engine cannot open, whatever the password."""
+
+    code = "UNSUPPORTED_ENCRYPTION"
 
 
 class InvalidOption(ConversioError):
@@ -122,8 +146,12 @@ ERRORS_BY_CODE: dict[str, type[ConversioError]] = {
     cls.code: cls
     for cls in (
         UnsupportedFormat,
+        FormatMismatch,
         NoRoute,
         CorruptFile,
+        EmptyFile,
+        NoTextLayer,
+        UnsupportedEncryption,
         InvalidOption,
         InvalidRequest,
         FileTooLarge,

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import attrs
 
-from conversio.engine.task import Produced, ProgressCallback, Task, WriteCallback, execute
+from conversio.engine.task import Finished, ProgressCallback, Task, WriteCallback, execute
 from conversio.errors import Cancelled, ConversioError, ConversionFailed, InvalidRequest, Timeout
 
 _POLL_SECONDS = 0.05
@@ -47,7 +47,7 @@ class Executor(Protocol):
         cancel: CancelFlag | None = None,
         on_progress: ProgressCallback | None = None,
         on_write: WriteCallback | None = None,
-    ) -> list[Produced]: ...
+    ) -> Finished: ...
 
     def close(self) -> None: ...
 
@@ -69,7 +69,7 @@ class InlineExecutor:
         cancel: CancelFlag | None = None,
         on_progress: ProgressCallback | None = None,
         on_write: WriteCallback | None = None,
-    ) -> list[Produced]:
+    ) -> Finished:
         if cancel is not None and cancel.is_set():
             raise Cancelled("the conversion was cancelled")
         # ``on_write`` is not passed on: hashing beside a converter in the same process only
@@ -188,7 +188,7 @@ class ProcessPoolExecutor:
         cancel: CancelFlag | None = None,
         on_progress: ProgressCallback | None = None,
         on_write: WriteCallback | None = None,
-    ) -> list[Produced]:
+    ) -> Finished:
         worker = self._acquire()
         healthy = False
         try:
@@ -226,7 +226,7 @@ class ProcessPoolExecutor:
                     continue
                 healthy = True
                 if kind == "ok":
-                    result: list[Produced] = message[1]
+                    result: Finished = message[1]
                     return result
                 raise ConversioError.from_dict(message[1])
         finally:

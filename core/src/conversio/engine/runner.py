@@ -489,7 +489,7 @@ class Engine:
             )
             hasher = OutputHasher(out_dir)
             stack.callback(hasher.close)
-            produced = self.executor.run(
+            finished = self.executor.run(
                 task,
                 timeout=self.limits.timeout,
                 cancel=cancel,
@@ -497,8 +497,9 @@ class Engine:
                 on_write=hasher.follow,
             )
             digests = hasher.digests()
+            run.warnings.extend(finished.warnings)
             artifacts = []
-            for out in produced:
+            for out in finished.produced:
                 path = out_dir / out.relpath
                 fmt = spec.target if spec.target != ANY else self.sniffer(path, out.name)
                 digest = digests.get(out.relpath)

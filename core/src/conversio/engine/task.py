@@ -41,11 +41,19 @@ class Produced:
     name: str
 
 
+@attrs.frozen
+class Finished:
+    """What a task that succeeded hands back: its files, and the warnings its converter gave."""
+
+    produced: tuple[Produced, ...]
+    warnings: tuple[str, ...] = ()
+
+
 def execute(
     task: Task,
     on_progress: ProgressCallback | None = None,
     on_write: WriteCallback | None = None,
-) -> list[Produced]:
+) -> Finished:
     """Run ``task`` here and now; every failure becomes a :class:`ConversioError`."""
     fn = load_callable(task.run, hint=task.install_hint, what=task.converter)
     request = ConversionRequest(
@@ -70,7 +78,7 @@ def execute(
             converter=task.converter,
             exception=type(exc).__name__,
         ) from None
-    return check_outputs(task, outputs)
+    return Finished(tuple(check_outputs(task, outputs)), tuple(request.warnings))
 
 
 def check_outputs(task: Task, outputs: object) -> list[Produced]:

@@ -3,7 +3,7 @@
 Receives :class:`~conversio.engine.task.Task` objects over the connection on
 file descriptor ``FD`` and answers ``("progress", fraction, message)`` and
 ``("writing", name)`` (an output it starts to write) any number of times, then
-``("ok", [Produced, ...])`` or ``("error", {...})``.
+``("ok", Finished)`` or ``("error", {...})``.
 ``None`` asks it to exit.
 """
 
@@ -36,8 +36,8 @@ def serve(conn: Connection) -> None:
             return
         try:
             with memory_cap(task.limits.max_memory):
-                produced = execute(task, report, writing)
-            conn.send(("ok", produced))
+                finished = execute(task, report, writing)
+            conn.send(("ok", finished))
         except ConversioError as exc:
             conn.send(("error", exc.to_dict()))
         except BaseException as exc:  # a worker never dies silently

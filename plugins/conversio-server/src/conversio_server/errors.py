@@ -14,6 +14,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "INVALID_REQUEST": 400,
     "INVALID_OPTION": 400,
     "UNSUPPORTED_FORMAT": 400,
+    "FORMAT_MISMATCH": 400,
+    "UNSUPPORTED_ENCRYPTION": 400,
     "NO_ROUTE": 400,
     "INVALID_PASSWORD": 400,
     "UNAUTHORIZED": 401,
@@ -26,6 +28,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "FILE_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
     "CORRUPT_FILE": 422,
+    "EMPTY_FILE": 422,
+    "NO_TEXT_LAYER": 422,
     # The input could not be converted: the client's file, not the server, is at fault.
     "CONVERSION_FAILED": 422,
     "TIMEOUT": 422,
