@@ -60,6 +60,18 @@ def sniff_format(head: bytes, path: Path) -> str | None:
     """
 
 
+@hookspec(firstresult=True)
+def confirm_format(path: Path, format: str) -> bool | None:
+    """Say whether the file at ``path`` really reads as ``format`` (``True`` or ``False``), or
+    return ``None`` when ``format`` is not yours to judge.
+
+    Asked only when a file's name and its content disagree and the content alone is a weak
+    guess (plain text, or nothing recognised): a name whose format the file parses as wins.
+    Open the file as your engine would, cheaply (headers only) and within a second or two;
+    the file may be hostile. The first non-``None`` answer wins.
+    """
+
+
 @hookspec
 def register_commands(cli: Any) -> None:
     """Add sub-commands to the ``conversio`` command line (a ``click.Group``)."""

@@ -214,6 +214,7 @@ class ProcessPoolExecutor:
                         f"{task.converter} crashed its worker (exit code {code})",
                         converter=task.converter,
                         exit_code=code,
+                        crashed=True,
                     ) from None
                 kind = message[0]
                 if kind == "progress":
