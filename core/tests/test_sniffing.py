@@ -23,7 +23,7 @@ from conversio.errors import ConversioError
 from conversio.formats import Format, FormatRegistry, Kind, Magic
 from conversio.plugins import PluginHost
 from conversio.registry import Registry
-from conversio.sniffing import HEAD_SIZE, Sniffed, sniff
+from conversio.sniffing import HEAD_SIZE, ConfirmHook, Sniffed, sniff
 from conversio.testing import corpus_dir, corpus_manifest, make_conversio
 from conversio.testing.fakes import chain_plugin
 
@@ -31,8 +31,8 @@ HOST = PluginHost(autoload=False)
 REGISTRY: Registry = HOST.registry
 
 
-def sniffed(path: Path, name: str | None = None) -> Sniffed:
-    return sniff(path, REGISTRY.formats, HOST.sniff, name=name)
+def sniffed(path: Path, name: str | None = None, confirm: ConfirmHook | None = None) -> Sniffed:
+    return sniff(path, REGISTRY.formats, HOST.sniff, name=name, confirm=confirm)
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -324,11 +324,12 @@ def test_lying_extension_is_a_warning_of_the_result(tmp_path: Path) -> None:
 # -- what is not a known format ------------------------------------------------------------------
 
 
-def test_empty_file_is_corrupt(tmp_path: Path) -> None:
+def test_an_empty_file_is_empty_not_corrupt(tmp_path: Path) -> None:
     with pytest.raises(ConversioError) as info:
         sniffed(write(tmp_path, "empty.png", b""))
-    assert info.value.code == "CORRUPT_FILE"
+    assert info.value.code == "EMPTY_FILE"
     assert info.value.details["file"] == "empty.png"
+    assert "empty.png is empty" in info.value.message
 
 
 def test_binary_junk_is_unsupported(tmp_path: Path) -> None:
@@ -418,3 +419,162 @@ def test_corpus_covers_the_catalogue() -> None:
         pytest.skip("the shared corpus is not available")
     unknown = {row["format"] for row in CORPUS if row["format"] not in REGISTRY.formats}
     assert not unknown
+
+
+# -- past what comes before the content ----------------------------------------------------------
+
+MINI_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        b"",
+        b"\xef\xbb\xbf",
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\n\r\n",
+        bytes(range(256)) * 3,
+    ],
+    ids=["none", "bom", "http-header", "binary-768"],
+)
+@pytest.mark.parametrize("name", ["report.pdf", "report"])
+def test_a_pdf_header_after_up_to_1024_bytes_of_junk_is_a_pdf(tmp_path: Path, junk: bytes, name: str) -> None:
+    found = sniffed(write(tmp_path, name, junk + MINI_PDF))
+    assert found.format == "pdf" and not found.mismatch
+
+
+def test_a_pdf_header_past_1024_bytes_is_not_looked_for(tmp_path: Path) -> None:
+    assert fmt_of(tmp_path, "late", b"x" * 1025 + MINI_PDF) == "txt"
+
+
+def test_text_that_mentions_a_pdf_header_stays_text_unless_it_parses_as_pdf(tmp_path: Path) -> None:
+    path = write(tmp_path, "notes.txt", b"Files start with %PDF-1.7 then a binary comment.\n")
+    assert sniffed(path, confirm=lambda p, f: False) == Sniffed("txt", "txt")
+    asked: list[str] = []
+    assert sniffed(path, confirm=lambda p, f: asked.append(f) or f == "pdf") == Sniffed("pdf", "txt")
+    assert asked == ["pdf"]
+
+
+def id3(body_size: int, *, version: int = 3, footer: bool = False) -> bytes:
+    """An ID3v2 tag with ``body_size`` bytes of frames (zeros: padding)."""
+    size = bytes((body_size >> shift) & 0x7F for shift in (21, 14, 7, 0))
+    flags = 0x10 if footer else 0
+    tag = b"ID3" + bytes((version, 0, flags)) + size + b"\0" * body_size
+    return tag + (b"3DI" + bytes((version, 0, flags)) + size if footer else b"")
+
+
+def ape(body_size: int) -> bytes:
+    """An APEv2 tag with a header: its size field counts the items and the footer, not the header."""
+    header = b"APETAGEX" + (2000).to_bytes(4, "little") + (body_size + 32).to_bytes(4, "little") + bytes(16)
+    return header + b"\0" * body_size + header
+
+
+FLAC = b"fLaC\x00\x00\x00\x22" + b"\x00" * 64
+MP3_FRAME = b"\xff\xfb\x90\x64" + b"\x00" * 64
+WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 64
+
+
+@pytest.mark.parametrize(
+    ("tags", "stream", "expected"),
+    [
+        (id3(100), FLAC, "flac"),
+        (id3(HEAD_SIZE * 3), FLAC, "flac"),  # a tag holding cover art bigger than the head
+        (id3(100, version=4, footer=True), FLAC, "flac"),
+        (id3(100), WAV, "wav"),
+        (id3(HEAD_SIZE * 2), MP3_FRAME, "mp3"),
+        (id3(100, version=2), b"\x00" * 64, "mp3"),  # padding after the tag: a tagged file is mp3
+        (ape(200), MP3_FRAME, "mp3"),
+        (id3(50) + ape(80), FLAC, "flac"),
+        (id3(50) + id3(70), FLAC, "flac"),
+    ],
+    ids=["id3-flac", "big-id3-flac", "id3v4-footer-flac", "id3-wav", "big-id3-mp3", "id3v2.2-padding",
+         "ape-mp3", "id3-ape-flac", "two-id3-flac"],
+)  # fmt: skip
+def test_tags_before_the_stream_are_skipped(
+    tmp_path: Path, tags: bytes, stream: bytes, expected: str
+) -> None:
+    found = sniffed(write(tmp_path, f"song.{expected}", tags + stream))
+    assert found == Sniffed(expected, expected)
+
+
+def test_a_flac_with_an_id3_tag_named_mp3_is_flac_and_said_so(tmp_path: Path) -> None:
+    found = sniffed(write(tmp_path, "song.mp3", id3(100) + FLAC))
+    assert found == Sniffed("flac", "mp3") and found.mismatch
+
+
+def test_bigtiff_in_both_byte_orders(tmp_path: Path) -> None:
+    for head in (b"II+\x00\x08\x00\x00\x00", b"MM\x00+\x00\x08\x00\x00"):
+        assert sniffed(write(tmp_path, "scan.tif", head + b"\x00" * 64)) == Sniffed("tiff", "tiff")
+
+
+# -- text named as something it is not -----------------------------------------------------------
+
+HOSTILE_TEXT = {
+    "m3u": b"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:10.0,\nhttp://127.0.0.1:1/x.ts\n#EXT-X-ENDLIST\n",
+    "ffconcat": b"ffconcat version 1.0\nfile '/etc/passwd'\n",
+    "sdp": b"v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nc=IN IP4 127.0.0.1\r\nm=video 1 RTP/AVP 96\r\n",
+    "mvg": b"push graphic-context\nviewbox 0 0 640 480\nfill 'url(https://127.0.0.1/x.jpg)'\n",
+    "ps": b"%!PS-Adobe-3.0\n/Helvetica findfont 12 scalefont setfont 72 72 moveto (hi) show showpage\n",
+    "pls": b"[playlist]\nFile1=http://127.0.0.1:1/stream\nNumberOfEntries=1\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_TEXT))
+@pytest.mark.parametrize("name", ["clip.mp4", "photo.png", "song.mp3", "report.pdf"])
+def test_a_script_or_playlist_named_as_media_is_a_mismatch_naming_what_it_is(
+    tmp_path: Path, kind: str, name: str
+) -> None:
+    with pytest.raises(ConversioError) as info:
+        sniffed(write(tmp_path, name, HOSTILE_TEXT[kind]), confirm=lambda p, f: False)
+    assert info.value.code == "FORMAT_MISMATCH"
+    described = REGISTRY.formats.get(kind).description.split(" (")[0]
+    assert info.value.message.startswith(f"{name} is named as ")
+    assert described in info.value.message
+    assert info.value.details == {"file": name, "claimed": name.rsplit(".")[1], "format": kind}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_TEXT))
+def test_a_script_or_playlist_under_its_own_name_is_what_it_is(tmp_path: Path, kind: str) -> None:
+    ext = REGISTRY.formats.get(kind).extension
+    assert sniffed(write(tmp_path, f"list.{ext}", HOSTILE_TEXT[kind])) == Sniffed(kind, kind)
+    assert sniffed(write(tmp_path, "no-extension", HOSTILE_TEXT[kind])) == Sniffed(kind, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "found"),
+    [
+        ("photo.png", b"just some words\n", "plain text"),
+        ("clip.avi", b"file 'a.mp4'\nfile 'b.mp4'\n", "plain text"),
+        ("page.jpg", b"<!DOCTYPE html><html><body>hi</body></html>", "an HTML page"),
+        ("data.xlsx", b"a,b\n1,2\n", "plain text"),
+    ],
+)
+def test_text_named_as_a_binary_format_is_a_mismatch(
+    tmp_path: Path, name: str, data: bytes, found: str
+) -> None:
+    asked: list[str] = []
+    with pytest.raises(ConversioError) as info:
+        sniffed(write(tmp_path, name, data), confirm=lambda p, f: asked.append(f) or False)
+    assert info.value.code == "FORMAT_MISMATCH"
+    assert found in info.value.message
+    assert asked == [name.rsplit(".")[1]]  # the name was given its chance
+
+
+def test_a_name_the_content_parses_as_wins_over_a_weak_guess(tmp_path: Path) -> None:
+    """Text-looking or unrecognised content that the named format's plugin can read is that format."""
+    ascii_pdf = write(tmp_path, "scan.pdf", b"x" * 2000 + MINI_PDF)
+    assert sniffed(ascii_pdf, confirm=lambda p, f: f == "pdf") == Sniffed("pdf", "pdf")
+    raw_mp3 = write(tmp_path, "take.mp3", bytes(range(1, 256)) * 8)
+    assert sniffed(raw_mp3, confirm=lambda p, f: f == "mp3") == Sniffed("mp3", "mp3")
+    with pytest.raises(ConversioError) as info:
+        sniffed(raw_mp3, confirm=lambda p, f: False)
+    assert info.value.code == "UNSUPPORTED_FORMAT"
+    assert "take.mp3" in info.value.message and "does not read as an MP3 audio" in info.value.message
+
+
+def test_svg_named_png_is_an_image_with_a_warning(tmp_path: Path) -> None:
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
+    assert sniffed(write(tmp_path, "logo.png", svg), confirm=lambda p, f: False) == Sniffed("svg", "png")
+
+
+def test_plain_text_with_no_name_stays_text(tmp_path: Path) -> None:
+    assert sniffed(write(tmp_path, "README", b"hello\n"), confirm=lambda p, f: False) == Sniffed("txt", None)

@@ -25,7 +25,7 @@ from conversio.formats import ANY, Format
 from conversio.limits import Limits
 from conversio.plugins import PluginHost, PluginInfo, PluginPolicy
 from conversio.routing import Route, RoutePreferences
-from conversio.sniffing import Sniffed, read_head, sniff, sniff_head
+from conversio.sniffing import Sniffed, read_head, sniff_head
 from conversio.stores.base import Artifact, ArtifactStore
 
 #: A local file, a stored artifact, the result of another conversion, or a file the caller is
@@ -176,13 +176,18 @@ class Conversio:
     def _sniff_local(self, local: Path, name: str | None = None) -> tuple[Sniffed, FileState]:
         """What :meth:`sniff` says of ``local``, and the file's state when it was read."""
         head, info = read_head(local)
-        sniffed = sniff_head(head, local, self.registry.formats, self.host.sniff, name=name or local.name)
-        return sniffed, FileState.of(info)
+        return self._sniff_head(head, local, name or local.name), FileState.of(info)
+
+    def _sniff_head(self, head: bytes, path: Path, name: str) -> Sniffed:
+        """:func:`~conversio.sniffing.sniff_head` with this instance's formats and hooks."""
+        return sniff_head(
+            head, path, self.registry.formats, self.host.sniff, name=name, confirm=self.host.confirm
+        )
 
     def _sniff_output(self, path: Path, name: str) -> str:
         """Sniff a member produced at run time; unrecognised content is ``bin``."""
         try:
-            return sniff(path, self.registry.formats, self.host.sniff, name=name).format
+            return self._sniff_head(read_head(path)[0], path, name).format
         except ConversioError:
             return "bin"
 

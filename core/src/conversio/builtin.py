@@ -74,7 +74,8 @@ CATALOGUE: tuple[Format, ...] = (
         ("tif", "tiff"),
         ("image/tiff",),
         ("tif",),
-        (Magic(b"II*\x00"), Magic(b"MM\x00*")),
+        # classic TIFF, and BigTIFF (64-bit offsets) in both byte orders
+        (Magic(b"II*\x00"), Magic(b"MM\x00*"), Magic(b"II+\x00"), Magic(b"MM\x00+")),
     ),
     Format(
         "ico",
@@ -130,6 +131,46 @@ CATALOGUE: tuple[Format, ...] = (
     Format("md", T, "Markdown", ("md", "markdown"), ("text/markdown",), ("markdown",)),
     Format("json", T, "JSON", ("json",), ("application/json",)),
     Format("xml", T, "XML", ("xml",), ("application/xml", "text/xml")),
+    # text that is a program or a list of other files: recognised so that a file named as a
+    # picture or a video is refused for what it is, never rendered as text (nothing reads them)
+    Format(
+        "ps",
+        T,
+        "PostScript program",
+        ("ps", "eps", "epsf"),
+        ("application/postscript",),
+        ("eps",),
+        (Magic(b"%!PS"), Magic(b"\xc5\xd0\xd3\xc6")),
+    ),
+    Format(
+        "mvg",
+        T,
+        "MVG vector-drawing script",
+        ("mvg",),
+        ("image/x-mvg",),
+        (),
+        (Magic(b"push graphic-context"), Magic(b"viewbox ")),
+    ),
+    Format(
+        "m3u",
+        T,
+        "M3U playlist",
+        ("m3u", "m3u8"),
+        ("audio/x-mpegurl", "application/vnd.apple.mpegurl"),
+        ("m3u8", "hls"),
+        (Magic(b"#EXTM3U"), Magic(b"\xef\xbb\xbf#EXTM3U")),
+    ),
+    Format("pls", T, "PLS playlist", ("pls",), ("audio/x-scpls",), (), (Magic(b"[playlist]"),)),
+    Format("ffconcat", T, "FFmpeg concat list", ("ffconcat",), (), (), (Magic(b"ffconcat version"),)),
+    Format(
+        "sdp",
+        T,
+        "SDP stream description",
+        ("sdp",),
+        ("application/sdp",),
+        (),
+        (Magic(b"v=0\r\n"), Magic(b"v=0\n")),
+    ),
     # audio
     Format(
         "mp3",
@@ -138,12 +179,9 @@ CATALOGUE: tuple[Format, ...] = (
         ("mp3",),
         ("audio/mpeg",),
         (),
-        # ID3v2.2-2.4 tag: the version byte keeps text starting with "ID3" out
+        # MPEG audio layer III frame sync: MPEG-1, -2 and -2.5, with and without CRC (an ID3v2
+        # tag before it is skipped by the sniffer, as it may come before FLAC or WAV too)
         (
-            Magic(b"ID3\x02"),
-            Magic(b"ID3\x03"),
-            Magic(b"ID3\x04"),
-            # MPEG audio layer III frame sync: MPEG-1, -2 and -2.5, with and without CRC
             Magic(b"\xff\xfb"),
             Magic(b"\xff\xfa"),
             Magic(b"\xff\xf3"),
