@@ -10,8 +10,10 @@ from typing import BinaryIO
 import pikepdf
 
 from conversio.converters import ConversionRequest, Output
-from conversio.errors import ConversioError, CorruptFile, FileTooLarge, InvalidPassword
+from conversio.errors import ConversioError, EmptyFile, FileTooLarge, InvalidPassword
 from conversio.limits import Limits
+from conversio_pdf.faults import damaged
+from conversio_pdf.passwords import candidates
 
 
 @contextmanager
@@ -19,23 +21,33 @@ def open_pdf(path: Path, name: str, password: str | None, limits: Limits) -> Ite
     """The PDF at ``path``, checked: readable, decrypted, with 1 to ``limits.max_pages`` pages.
 
     The page tree's declared ``/Count`` is checked before the tree is walked, so
-    a page bomb costs nothing. Engine errors inside the block become
-    ``CORRUPT_FILE`` too.
+    a page bomb costs nothing. Engine errors inside the block become clear errors too.
     """
-    try:
-        pdf = pikepdf.open(path, password=password or "")
-    except pikepdf.PasswordError:
-        raise wrong_password(name, password) from None
-    except (pikepdf.PdfError, RuntimeError, ValueError, OSError) as exc:
-        raise CorruptFile(f"{name} is not a readable PDF: {exc}", file=name) from None
+    pdf, _ = unlock(path, name, password)
     with pdf, engine_errors(name):
         check_pages(pdf, name, limits)
         yield pdf
 
 
+def unlock(path: Path, name: str, password: str | None) -> tuple[pikepdf.Pdf, bytes]:
+    """The PDF at ``path`` opened by qpdf, and the password bytes that opened it.
+
+    The password is tried as typed, then in the forms :func:`~conversio_pdf.passwords.candidates`
+    gives (SASLprep for AES-256, PDFDocEncoding for older revisions).
+    """
+    for key in candidates(password):
+        try:
+            return pikepdf.open(path, password=key), key
+        except pikepdf.PasswordError:
+            continue
+        except (pikepdf.PdfError, RuntimeError, ValueError, OSError) as exc:
+            raise damaged(name, str(exc)) from None
+    raise wrong_password(name, password)
+
+
 def wrong_password(name: str, password: str | None) -> InvalidPassword:
     if password:
-        return InvalidPassword(f"{name}: the password is wrong", file=name)
+        return InvalidPassword(f"{name}: the password is wrong; check it and try again", file=name)
     return InvalidPassword(f"{name} is encrypted: give its password (option 'password')", file=name)
 
 
@@ -48,7 +60,7 @@ def check_pages(pdf: pikepdf.Pdf, name: str, limits: Limits) -> int:
     if count > limits.max_pages:
         raise too_many_pages(name, count, limits)
     if count == 0:
-        raise CorruptFile(f"{name} has no readable page", file=name)
+        raise EmptyFile(f"{name} has no pages: there is nothing to convert", file=name)
     return count
 
 
@@ -63,15 +75,15 @@ def too_many_pages(name: str, count: int, limits: Limits) -> FileTooLarge:
 
 @contextmanager
 def engine_errors(name: str) -> Iterator[None]:
-    """Turn a pikepdf/qpdf failure on a damaged file into ``CORRUPT_FILE``."""
+    """Turn a pikepdf/qpdf failure on a damaged file into a clear error about ``name``."""
     try:
         yield
     except ConversioError:
         raise
     except pikepdf.PasswordError:
-        raise InvalidPassword(f"{name} is encrypted: give its password (option 'password')") from None
+        raise wrong_password(name, None) from None
     except (pikepdf.PdfError, pikepdf.DataDecodingError, RuntimeError, ValueError, KeyError) as exc:
-        raise CorruptFile(f"{name} could not be processed: {exc}", file=name) from None
+        raise damaged(name, str(exc)) from None
 
 
 def save_pdf(pdf: pikepdf.Pdf, request: ConversionRequest, name: str, **save_options: object) -> Output:
@@ -81,6 +93,27 @@ def save_pdf(pdf: pikepdf.Pdf, request: ConversionRequest, name: str, **save_opt
 
 
 def write_pdf(pdf: pikepdf.Pdf, target: Path | BinaryIO, name: str, **save_options: object) -> None:
-    """Write ``pdf`` to ``target``; a qpdf failure is ``CORRUPT_FILE`` about ``name``."""
+    """Write ``pdf`` to ``target``; a qpdf failure is a clear error about ``name``."""
     with engine_errors(name):
         pdf.save(target, fix_metadata_version=False, **save_options)  # type: ignore[arg-type]
+
+
+def _content_unreadable(page: pikepdf.Page) -> bool:
+    """Whether the page names a content stream that is missing or cannot be decoded."""
+    if "/Contents" not in page.obj:
+        return False  # a page with nothing on it
+    contents = page.obj.get("/Contents")
+    streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+    try:
+        return not all(
+            isinstance(stream, pikepdf.Stream) and stream.read_bytes() is not None for stream in streams
+        )
+    except (pikepdf.PdfError, pikepdf.DataDecodingError, RuntimeError, ValueError):
+        return True
+
+
+def damaged_pages(path: Path, name: str, password: str | None, numbers: list[int]) -> list[int]:
+    """Which of the pages ``numbers`` (1-based) have a content stream that cannot be read."""
+    pdf, _ = unlock(path, name, password)
+    with pdf, engine_errors(name):
+        return [number for number in numbers if _content_unreadable(pdf.pages[number - 1])]

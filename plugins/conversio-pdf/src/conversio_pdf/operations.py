@@ -23,6 +23,7 @@ from conversio.errors import FileTooLarge, InvalidOption
 from conversio_pdf.compression import recompress_images
 from conversio_pdf.documents import engine_errors, open_pdf, save_pdf, write_pdf
 from conversio_pdf.page_ranges import chunks, ordered, parse_pages
+from conversio_pdf.passwords import saslprep
 from conversio_pdf.stamping import stamp_text
 
 Options = dict[str, Any]
@@ -142,10 +143,21 @@ def _permissions(names: list[str]) -> pikepdf.Permissions:
     return pikepdf.Permissions(accessibility=True, **{field: field in granted for field in every})
 
 
+def _prepared(options: Options, option: str) -> str:
+    """The password ``option`` prepared by SASLprep, as PDF 2.0 stores an AES-256 password."""
+    try:
+        return saslprep(options.get(option) or "", stored=True)
+    except ValueError as exc:
+        raise InvalidOption(f"'{option}' cannot be a PDF password: {exc}", option=option) from None
+
+
 def _encrypt(work: Working, options: Options) -> None:
-    """AES-256 (R6): ``user_password`` opens, ``owner_password`` (default: the user's) rules."""
-    user = options.get("user_password") or ""
-    owner = options.get("owner_password") or user
+    """AES-256 (R6): ``user_password`` opens, ``owner_password`` (default: the user's) rules.
+
+    Both are stored as SASLprep makes them (PDF 2.0), so any reader that prepares what its
+    user types the same way opens the file."""
+    user = _prepared(options, "user_password")
+    owner = _prepared(options, "owner_password") or user
     if not owner:
         raise InvalidOption("encrypt needs 'user_password' or 'owner_password'", option="user_password")
     allow = _permissions(options["permissions"])

@@ -1,13 +1,78 @@
-"""The text layer of PDF pages with PDFium."""
+"""The text layer of PDF pages with PDFium.
+
+A page without text is either *blank* (nothing drawn on it) or a *picture* (a scan,
+or text turned into outlines): only OCR could read the latter. A document whose
+chosen pages hold no text at all is refused with ``NO_TEXT_LAYER`` (never an empty
+file); a picture page among text pages gives an empty page in the result and a
+warning naming it.
+"""
 
 from __future__ import annotations
 
 from pathlib import PurePosixPath
+from typing import Any
+
+import pypdfium2.raw as pdfium_c  # type: ignore[import-untyped]
 
 from conversio.converters import ConversionRequest, Output
+from conversio.errors import CorruptFile, NoTextLayer
+from conversio_pdf.documents import damaged_pages
 from conversio_pdf.layout import glyphs, lay_out
 from conversio_pdf.page_ranges import parse_pages
 from conversio_pdf.pdfium import open_document
+
+#: page objects that show something (inside form XObjects too)
+_DRAWN = (pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_SHADING)
+_FORM_DEPTH = 8
+
+
+def _drawn(page: Any) -> bool:
+    """Whether the page shows an image, a drawing or a shading (looked for only on textless pages)."""
+    return next(iter(page.get_objects(filter=_DRAWN, max_depth=_FORM_DEPTH)), None) is not None
+
+
+def _page_list(numbers: list[int]) -> str:
+    """``page 3`` or ``pages 2-5, 9`` (runs of page numbers, ascending)."""
+    runs: list[list[int]] = []
+    for number in sorted(set(numbers)):
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    parts = [str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs]
+    return f"{'page' if len(numbers) == 1 else 'pages'} {', '.join(parts)}"
+
+
+def _judge(request: ConversionRequest, texts: list[str], pictures: list[int], blank: list[int]) -> None:
+    """Refuse a result without any text; warn about picture and damaged pages among text pages."""
+    source = request.input
+    name = source.name
+    broken = damaged_pages(source.path, name, request.options.get("password"), blank) if blank else []
+    if any(text.strip() for text in texts):
+        if pictures:
+            request.warn(
+                f"{name}: {_page_list(pictures)} hold only pictures, no text (OCR would be needed); "
+                "they are empty in the text"
+            )
+        if broken:
+            request.warn(
+                f"{name} is damaged: the content of {_page_list(broken)} cannot be read; empty in the text"
+            )
+        return
+    if broken:
+        raise CorruptFile(
+            f"{name} is damaged: the content of {_page_list(broken)} cannot be read; get a complete copy "
+            "of it, or export it again from the application that made it",
+            file=name,
+        )
+    if pictures:
+        raise NoTextLayer(
+            f"{name} has no text layer: its pages are pictures (a scan?); OCR would be needed "
+            "to read their text",
+            file=name,
+            pages=len(pictures),
+        )
+    raise NoTextLayer(f"{name} has no text to extract: its pages are blank", file=name, blank=True)
 
 
 def extract_text(request: ConversionRequest) -> list[Output]:
@@ -18,6 +83,8 @@ def extract_text(request: ConversionRequest) -> list[Output]:
     source = request.input
     layout = bool(request.options.get("layout"))
     texts = []
+    pictures = []
+    blank = []
     with open_document(request, source) as document:
         indexes = parse_pages(request.options.get("pages"), len(document))
         for done, index in enumerate(indexes):
@@ -25,11 +92,14 @@ def extract_text(request: ConversionRequest) -> list[Output]:
             textpage = page.get_textpage()
             try:
                 text = lay_out(glyphs(textpage)) if layout else textpage.get_text_bounded()
+                if not text.strip():
+                    (pictures if _drawn(page) else blank).append(index + 1)
             finally:
                 textpage.close()
                 page.close()
             texts.append(text.replace("\r\n", "\n").replace("\r", "\n"))
             request.progress((done + 1) / len(indexes))
+    _judge(request, texts, pictures, blank)
     out = request.output(f"{PurePosixPath(source.name).stem or 'document'}.txt")
     out.path.write_text("\f".join(texts), encoding="utf-8")
     return [out]
