@@ -401,7 +401,15 @@ def test_random_damage_ends_in_an_error_code_or_a_result(tmp_path: Path, kind: s
             codes["ok"] += 1
             assert all(o.path.is_file() and o.path.is_relative_to(tmp_path) for o in outputs)
         assert time.monotonic() - started < 5
-    assert set(codes) <= {"ok", "CORRUPT_FILE", "UNSUPPORTED_FORMAT", "INVALID_PASSWORD", "FILE_TOO_LARGE"}
+    assert set(codes) <= {
+        "ok",
+        "CORRUPT_FILE",
+        "EMPTY_FILE",
+        "UNSUPPORTED_FORMAT",
+        "UNSUPPORTED_ENCRYPTION",
+        "INVALID_PASSWORD",
+        "FILE_TOO_LARGE",
+    }
     assert codes["CORRUPT_FILE"] > (5 if kind == "tar" else 25), codes
 
 
@@ -426,8 +434,8 @@ def test_archives_without_files_say_so(
 ) -> None:
     path = tmp_path / "empty"
     archive(path)
-    error = fails_with("CONVERSION_FAILED", lambda: run_direct(converter, path, tmp_path / "out"))
-    assert "holds no files" in error.message
+    error = fails_with("EMPTY_FILE", lambda: run_direct(converter, path, tmp_path / "out"))
+    assert "no files" in error.message and error.message.startswith("empty ")
 
 
 # -- passwords ---------------------------------------------------------------------------
@@ -446,12 +454,14 @@ def test_zipcrypto_needs_the_right_password(tmp_path: Path) -> None:
     assert {o.name: o.path.read_bytes() for o in outputs} == members
 
 
-def test_aes_zip_is_a_clear_unsupported_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("password", [None, "pw"])
+def test_aes_zip_is_a_clear_unsupported_encryption(tmp_path: Path, password: str | None) -> None:
+    """No password can help: UNSUPPORTED_ENCRYPTION (not INVALID_PASSWORD), naming archive and member."""
     archive = mark_as_aes(write_zip(tmp_path / "aes.zip", {"a.txt": b"abc"}, compression=zipfile.ZIP_STORED))
-    error = fails_with(
-        "UNSUPPORTED_FORMAT", lambda: run_direct(UNZIP, archive, tmp_path / "out", password="pw")
-    )
-    assert "AES" in error.message and "ZipCrypto" in error.message
+    options = {"password": password} if password else {}
+    error = fails_with("UNSUPPORTED_ENCRYPTION", lambda: run_direct(UNZIP, archive, tmp_path / "out", **options))
+    assert error.message.startswith("aes.zip: 'a.txt'") and "AES" in error.message
+    assert "ZipCrypto" in error.message and error.details["member"] == "a.txt"
 
 
 def test_7z_with_encrypted_header(tmp_path: Path) -> None:

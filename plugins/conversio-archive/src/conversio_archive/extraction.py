@@ -3,7 +3,9 @@
 An unpacker reserves an output for each regular member (in archive order),
 writes it through a :class:`MemberFile`, which charges the :class:`Budget`
 before every chunk, and returns :attr:`Extraction.outputs`. Links, folders and
-special files are never created: the unpackers skip them.
+special files are never created: the unpackers skip them and say so through
+:meth:`Extraction.leave_out`; members renamed on the way are recorded too, and
+:meth:`Extraction.finish` turns both into warnings (:mod:`conversio_archive.report`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from types import TracebackType
 from typing import BinaryIO, TypeVar
 
 from conversio.converters import ConversionRequest, Output, safe_relpath
-from conversio.errors import ConversioError, ConversionFailed, CorruptFile, InvalidPassword
+from conversio.errors import ConversioError, CorruptFile, EmptyFile, InvalidPassword, UnsupportedEncryption
 from conversio_archive.budget import Budget, Declared
 from conversio_archive.names import UniqueNames
+from conversio_archive.report import LeftOut, Report
 
 #: Bytes copied at a time: memory stays bounded whatever the member's size.
 CHUNK = 1024 * 1024
@@ -33,6 +36,7 @@ class Extraction:
         self.archive = request.input.name
         self.budget = Budget(request.limits, self.archive, request.input.path.stat().st_size)
         self._names = UniqueNames()
+        self.report = Report(self.archive)
         self._reserved: list[Output] = []
         self._done: set[str] = set()
 
@@ -42,15 +46,34 @@ class Extraction:
         return [out for out in self._reserved if out.name in self._done]
 
     def finish(self) -> list[Output]:
-        """The outputs; an archive with no regular file at all is an error, not an empty result."""
+        """The outputs, after a warning for each kind of member left out or renamed.
+
+        An archive with no regular file at all is EMPTY_FILE, not an empty result: a
+        caller (or the next step of a chain) would take "nothing" for success.
+        """
         if not self.outputs:
-            raise ConversionFailed(
-                f"{self.archive} holds no files to extract ({self.budget.members} entries: "
-                "folders, links or special files, which are skipped)",
-                file=self.archive,
-                entries=self.budget.members,
-            )
+            raise self._empty()
+        for message in self.report.warnings():
+            self.request.warn(message)
         return self.outputs
+
+    def _empty(self) -> EmptyFile:
+        entries, left_out = self.budget.members, self.report.left_out_count()
+        if not entries:
+            message = f"{self.archive} is an empty archive: it holds no files"
+        elif left_out:
+            folders = entries - left_out
+            message = (
+                f"{self.archive} holds no files to extract: only {self.report.summary()}, which are "
+                "never extracted for safety" + (f", and {folders} folder(s)" if folders > 0 else "")
+            )
+        else:
+            message = f"{self.archive} holds only folders ({entries} entries), no files"
+        return EmptyFile(message, file=self.archive, entries=entries, left_out=left_out)
+
+    def leave_out(self, member: str, kind: LeftOut) -> None:
+        """Record a member that is never extracted (a link or special file)."""
+        self.report.leave_out(member, kind)
 
     def check_declared(self, entries: int, members: list[Declared]) -> None:
         self.budget.check_declared(entries, members)
@@ -60,7 +83,9 @@ class Extraction:
 
     def reserve(self, member: str) -> Output:
         """The output a member called ``member`` will be written to (a safe, unused name)."""
-        name = self._names.claim(safe_relpath(member))
+        safe = safe_relpath(member)
+        name = self._names.claim(safe)
+        self.report.renamed(member, safe, name)
         output = self.request.output(name)
         if output.name != name:  # names.py and conversio must agree on what is safe
             raise RuntimeError(f"member name {name!r} was changed to {output.name!r}")
@@ -99,6 +124,17 @@ class Extraction:
         else:
             message = f"{self.archive} is encrypted: give its password with the 'password' option"
         return InvalidPassword(message, file=self.archive, member=member, password_given=given)
+
+    def unsupported_encryption(self, scheme: str, member: str | None = None) -> UnsupportedEncryption:
+        """UNSUPPORTED_ENCRYPTION: no password can help, the engine cannot decrypt ``scheme``."""
+        where = f"{self.archive}: {member!r}" if member else self.archive
+        return UnsupportedEncryption(
+            f"{where} is encrypted with {scheme}, which conversio cannot decrypt; re-create the "
+            "archive with ZipCrypto (zip's legacy encryption) or as an encrypted 7z",
+            file=self.archive,
+            member=member,
+            scheme=scheme,
+        )
 
 
 class MemberFile:

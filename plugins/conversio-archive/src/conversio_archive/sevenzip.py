@@ -26,6 +26,7 @@ from conversio.errors import ConversioError, UnsupportedFormat
 from conversio_archive.budget import Declared
 from conversio_archive.extraction import Extraction, MemberFile, describe, engine_failure
 from conversio_archive.packing import archive_output, members
+from conversio_archive.report import LeftOut
 
 #: py7zr decompresses in blocks of up to 128 MB (its ``get_memory_limit``) and
 #: holds two or three of them at once; blocks of 4 MiB keep an extraction's
@@ -140,6 +141,13 @@ def _is_file(entry: ArchiveFile) -> bool:
     return bool(entry.is_file) and not (entry.is_directory or entry.is_symlink or entry.is_junction)
 
 
+def _left_out(entry: ArchiveFile) -> LeftOut | None:
+    """What a member that is not a regular file is left out as (None: a folder)."""
+    if entry.is_symlink or entry.is_junction:
+        return LeftOut.SYMLINK
+    return None if entry.is_directory else LeftOut.SPECIAL
+
+
 def _unsupported(archive: str, exc: UnsupportedCompressionMethodError) -> UnsupportedFormat:
     return UnsupportedFormat(
         f"{archive} uses a compression method py7zr cannot read ({describe(exc)})", file=archive
@@ -168,6 +176,8 @@ class _MemberWriters(WriterFactory):
             if _is_file(entry):
                 self._targets[key] = (name, extraction.reserve(name), entry.compressed)
                 self._total += 1
+            elif (kind := _left_out(entry)) is not None:
+                extraction.leave_out(name, kind)
             entry.file_properties()["filename"] = key  # the live header record
             if entry.filename != key:
                 raise RuntimeError("py7zr no longer lets members be renamed before extraction")

@@ -12,7 +12,9 @@ from typing import Literal, cast
 from conversio.converters import ConversionRequest, Output
 from conversio.errors import FileTooLarge
 from conversio_archive.extraction import CHUNK, Extraction, attempt, guarded
+from conversio_archive.legacy_names import TAR_ENCODINGS, choose_encoding
 from conversio_archive.packing import archive_output, members
+from conversio_archive.report import LeftOut
 
 #: Errors :mod:`tarfile` and its decompressors raise for damaged data (bz2 uses OSError).
 _DATA_ERRORS: tuple[type[BaseException], ...] = (
@@ -72,23 +74,67 @@ def unpack_tar(request: ConversionRequest) -> list[Output]:
     extraction = Extraction(request)
     size = max(extraction.budget.archive_size, 1)
     corrupt = extraction.corrupt
+    names = _Names()
     with request.input.path.open("rb") as raw:
-        opener = functools.partial(tarfile.open, fileobj=raw, mode="r:*", tarinfo=_BoundedTarInfo)
+        opener = functools.partial(
+            tarfile.open,
+            fileobj=raw,
+            mode="r:*",
+            tarinfo=_BoundedTarInfo,
+            encoding="utf-8",
+            errors="surrogateescape",
+        )
         with attempt(opener, _DATA_ERRORS, corrupt) as archive:
             while (member := attempt(archive.next, _DATA_ERRORS, corrupt)) is not None:
-                extraction.admit(member.name)
-                if member.isreg():  # links, folders, devices and fifos are skipped
+                name = names.decode(member.name)
+                extraction.admit(name)
+                if member.isreg():
                     src = attempt(functools.partial(archive.extractfile, member), _DATA_ERRORS, corrupt)
                     if src is not None:
                         with src:
-                            extraction.copy(guarded(src.read, _DATA_ERRORS, corrupt), member.name)
-                elif member.type not in tarfile.SUPPORTED_TYPES:
-                    # tarfile reads past the data of unknown types: count it.
-                    extraction.budget.charge_skipped(member.name, member.size)
+                            extraction.copy(guarded(src.read, _DATA_ERRORS, corrupt), name)
+                elif not member.isdir():  # links, devices, fifos and unknown types are left out
+                    extraction.leave_out(name, _left_out(member))
+                    if member.type not in tarfile.SUPPORTED_TYPES:
+                        # tarfile reads past the data of unknown types: count it.
+                        extraction.budget.charge_skipped(name, member.size)
                 request.progress(raw.tell() / size)
             if archive.fileobj is not raw:
                 _read_to_the_end(archive, extraction)
     return extraction.finish()
+
+
+def _left_out(member: tarfile.TarInfo) -> LeftOut:
+    if member.issym():
+        return LeftOut.SYMLINK
+    if member.islnk():
+        return LeftOut.HARDLINK
+    if member.ischr() or member.isblk() or member.isfifo():
+        return LeftOut.SPECIAL
+    return LeftOut.UNKNOWN
+
+
+#: Non-UTF-8 names that choose a tar's encoding; later ones keep it.
+_NAMES_DECIDING = 20
+
+
+class _Names:
+    """Member names: UTF-8, else decoded in the encoding that reads best for the non-UTF-8
+    names seen so far (a tar is read once, front to back: earlier names cannot wait)."""
+
+    def __init__(self) -> None:
+        self._legacy: list[bytes] = []
+        self._encoding = TAR_ENCODINGS[0]
+
+    def decode(self, name: str) -> str:
+        """``name`` as tarfile read it (UTF-8, undecodable bytes as surrogate escapes), decoded."""
+        if name.isascii() or not any("\udc80" <= c <= "\udcff" for c in name):
+            return name
+        raw = name.encode("utf-8", "surrogateescape")
+        if len(self._legacy) < _NAMES_DECIDING:
+            self._legacy.append(raw)
+            self._encoding = choose_encoding(self._legacy, TAR_ENCODINGS)
+        return raw.decode(self._encoding, "replace")
 
 
 def _read_to_the_end(archive: tarfile.TarFile, extraction: Extraction) -> None:

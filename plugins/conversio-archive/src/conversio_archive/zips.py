@@ -13,6 +13,8 @@ from conversio.errors import ConversioError, UnsupportedFormat
 from conversio_archive.budget import Declared
 from conversio_archive.extraction import Extraction, engine_failure, guarded
 from conversio_archive.packing import archive_output, members
+from conversio_archive.report import LeftOut
+from conversio_archive.zipnames import member_names
 
 #: Errors :mod:`zipfile` and its decompressors raise for damaged data.
 _DATA_ERRORS: tuple[type[BaseException], ...] = (
@@ -33,9 +35,9 @@ _METHOD_NAMES = {
     93: "Zstandard",
     95: "xz",
     98: "PPMd",
-    _AES: "AES",
 }
 _ENCRYPTED_FLAG = 0x1
+_STRONG_ENCRYPTION_FLAG = 0x40
 _FILE_MODE = (stat.S_IFREG | 0o644) << 16
 
 
@@ -77,36 +79,55 @@ def unpack_zip(request: ConversionRequest) -> list[Output]:
         raise extraction.corrupt(exc) from None
     with archive:
         infos = archive.infolist()
-        extraction.check_declared(
-            len(infos), [Declared(i.filename, i.file_size, i.compress_size) for i in infos if _is_file(i)]
-        )
-        for index, info in enumerate(infos):
-            extraction.admit(info.filename)
-            if _is_file(info):
-                _unpack_member(archive, info, extraction, password)
+        names = member_names(infos)
+        files = [(info, name) for info, name in zip(infos, names, strict=True) if _is_file(info)]
+        extraction.check_declared(len(infos), [Declared(n, i.file_size, i.compress_size) for i, n in files])
+        for index, (info, name) in enumerate(zip(infos, names, strict=True)):
+            extraction.admit(name)
+            kind = _kind(info)
+            if kind is None:
+                _unpack_member(archive, info, name, extraction, password)
+            elif kind is not _FOLDER:
+                extraction.leave_out(name, kind)
             request.progress((index + 1) / len(infos))
     return extraction.finish()
 
 
+_FOLDER = "folder"
+
+
+def _kind(info: zipfile.ZipInfo) -> LeftOut | str | None:
+    """None for a regular file; else a folder, or what is left out (Unix modes say links and devices)."""
+    mode = stat.S_IFMT(info.external_attr >> 16)
+    if info.is_dir() or mode == stat.S_IFDIR:
+        return _FOLDER
+    if mode == stat.S_IFLNK:
+        return LeftOut.SYMLINK
+    return None if mode in (0, stat.S_IFREG) else LeftOut.SPECIAL
+
+
 def _is_file(info: zipfile.ZipInfo) -> bool:
-    """A regular file: not a folder, and not a symlink or device stored with Unix modes."""
-    return not info.is_dir() and stat.S_IFMT(info.external_attr >> 16) in (0, stat.S_IFREG)
+    return _kind(info) is None
 
 
 def _unpack_member(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, extraction: Extraction, password: str | None
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, extraction: Extraction, password: str | None
 ) -> None:
     encrypted = bool(info.flag_bits & _ENCRYPTED_FLAG)
+    if info.compress_type == _AES:
+        raise extraction.unsupported_encryption("WinZip AES", name)
+    if encrypted and info.flag_bits & _STRONG_ENCRYPTION_FLAG:
+        raise extraction.unsupported_encryption("PKWARE strong encryption", name)
     if info.compress_type not in _READABLE:
-        raise _unsupported(info, extraction.archive)
+        raise _unsupported(info, name, extraction.archive)
     if encrypted and password is None:
-        raise extraction.bad_password(False, info.filename)
+        raise extraction.bad_password(False, name)
     try:
         src = archive.open(info, pwd=password.encode("utf-8") if encrypted and password else None)
     except RuntimeError:  # zipfile's word for a missing or wrong password
-        raise extraction.bad_password(password is not None, info.filename) from None
-    except NotImplementedError as exc:  # strong encryption, for one
-        raise _unsupported_feature(extraction.archive, exc, info.filename) from None
+        raise extraction.bad_password(password is not None, name) from None
+    except NotImplementedError as exc:  # compressed patched data, for one
+        raise _unsupported_feature(extraction.archive, exc, name) from None
     except _DATA_ERRORS as exc:
         if not engine_failure(exc):
             raise
@@ -115,26 +136,19 @@ def _unpack_member(
     def failure(exc: BaseException) -> ConversioError:
         # The password check byte matches one wrong password in 256; the garbage
         # it decrypts to then fails to inflate or to match the CRC.
-        return extraction.bad_password(True, info.filename, exc) if encrypted else extraction.corrupt(exc)
+        return extraction.bad_password(True, name, exc) if encrypted else extraction.corrupt(exc)
 
     with src:
-        extraction.copy(guarded(src.read, _DATA_ERRORS, failure), info.filename, info.compress_size)
+        extraction.copy(guarded(src.read, _DATA_ERRORS, failure), name, info.compress_size)
 
 
-def _unsupported(info: zipfile.ZipInfo, archive: str) -> UnsupportedFormat:
+def _unsupported(info: zipfile.ZipInfo, member: str, archive: str) -> UnsupportedFormat:
     method = info.compress_type
-    if method == _AES:
-        message = (
-            f"{archive}: {info.filename!r} is AES-encrypted, which Python's zipfile cannot decrypt "
-            "(it reads ZipCrypto only); re-create the archive with ZipCrypto, or as 7z"
-        )
-    else:
-        name = _METHOD_NAMES.get(method, "unknown")
-        message = (
-            f"{archive}: {info.filename!r} uses compression method {method} ({name}), "
-            "which zipfile cannot read"
-        )
-    return UnsupportedFormat(message, file=archive, member=info.filename, method=method)
+    message = (
+        f"{archive}: {member!r} uses compression method {method} ({_METHOD_NAMES.get(method, 'unknown')}), "
+        "which zipfile cannot read; re-create the archive with Deflate"
+    )
+    return UnsupportedFormat(message, file=archive, member=member, method=method)
 
 
 def _unsupported_feature(
