@@ -15,7 +15,7 @@ from typing import Protocol
 
 import attrs
 
-from conversio.engine.task import Finished, ProgressCallback, Task, WriteCallback, execute
+from conversio.engine.task import Finished, ProgressCallback, Task, WriteCallback, execute, subject
 from conversio.errors import Cancelled, ConversioError, ConversionFailed, InvalidRequest, Timeout
 
 _POLL_SECONDS = 0.05
@@ -200,7 +200,8 @@ class ProcessPoolExecutor:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise Timeout(
-                        f"{task.converter} took longer than {timeout:g} s and was stopped",
+                        f"converting {subject(task)} to {task.target} took longer than the time limit "
+                        f"of {timeout:g} s and was stopped; allow more time or send a smaller file",
                         converter=task.converter,
                         timeout=timeout,
                     )
@@ -211,7 +212,8 @@ class ProcessPoolExecutor:
                 except (EOFError, OSError):
                     code = _exit_code(worker.process)
                     raise ConversionFailed(
-                        f"{task.converter} crashed its worker (exit code {code})",
+                        f"could not convert {subject(task)} to {task.target}: the converter stopped "
+                        "unexpectedly; try again, and if it fails again the file may be damaged",
                         converter=task.converter,
                         exit_code=code,
                         crashed=True,

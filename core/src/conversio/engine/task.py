@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from conversio.converters import ConversionRequest, InputFile, Output, load_call
 from conversio.errors import ConversioError, ConversionFailed, FileTooLarge
 from conversio.formats import ANY
 from conversio.limits import Limits
+
+log = logging.getLogger("conversio.engine")
 
 ProgressCallback = Callable[[float, str], None]
 #: Told the name of each output a task starts to write (``ConversionRequest.write``).
@@ -71,14 +74,39 @@ def execute(
     except ConversioError:
         raise
     except MemoryError:
-        raise FileTooLarge(f"{task.converter} ran out of memory", converter=task.converter) from None
-    except Exception as exc:
-        raise ConversionFailed(
-            f"{task.converter} failed: {type(exc).__name__}: {exc}",
+        raise FileTooLarge(
+            f"could not convert {subject(task)} to {task.target}: it needs more memory than the "
+            f"limit of {task.limits.max_memory // (1024 * 1024):,} MiB",
             converter=task.converter,
-            exception=type(exc).__name__,
+            limit=task.limits.max_memory,
         ) from None
+    except Exception:
+        # the engine's own words are for the operator's log, never for the user
+        log.exception(
+            "converter %s failed unexpectedly on %s -> %s", task.converter, task.source, task.target
+        )
+        raise unexpected_failure(task) from None
     return Finished(tuple(check_outputs(task, outputs)), tuple(request.warnings))
+
+
+def subject(task: Task) -> str:
+    """The task's input files by the names the user gave them."""
+    names = [repr(i.name) for i in task.inputs]
+    if not names:
+        return "the input"
+    if len(names) == 1:
+        return names[0]
+    if len(names) > 3:
+        names = [*names[:2], f"{len(names) - 2} other files"]
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def unexpected_failure(task: Task) -> ConversionFailed:
+    """What the user is told when a converter fails in a way it did not report itself."""
+    return ConversionFailed(
+        f"could not convert {subject(task)} to {task.target}: the converter failed unexpectedly",
+        converter=task.converter,
+    )
 
 
 def check_outputs(task: Task, outputs: object) -> list[Produced]:

@@ -9,6 +9,7 @@ file descriptor ``FD`` and answers ``("progress", fraction, message)`` and
 
 from __future__ import annotations
 
+import logging
 import resource
 import signal
 import sys
@@ -16,8 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 
-from conversio.engine.task import execute
-from conversio.errors import ConversioError, ConversionFailed
+from conversio.engine.task import execute, unexpected_failure
+from conversio.errors import ConversioError
+
+log = logging.getLogger("conversio.engine")
 
 
 def serve(conn: Connection) -> None:
@@ -40,8 +43,9 @@ def serve(conn: Connection) -> None:
             conn.send(("ok", finished))
         except ConversioError as exc:
             conn.send(("error", exc.to_dict()))
-        except BaseException as exc:  # a worker never dies silently
-            conn.send(("error", ConversionFailed(f"{task.converter} failed: {exc!r}").to_dict()))
+        except BaseException:  # a worker never dies silently; the details are for the operator's log
+            log.exception("converter %s failed unexpectedly in its worker", task.converter)
+            conn.send(("error", unexpected_failure(task).to_dict()))
 
 
 @contextmanager

@@ -17,6 +17,7 @@ Failures are :class:`~conversio_server.errors.ApiError`: ``INVALID_REQUEST`` wit
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import socket
 import ssl
@@ -33,6 +34,8 @@ import httpx
 
 from conversio.converters import safe_filename
 from conversio_server.errors import ApiError
+
+log = logging.getLogger("conversio_server.outbound")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -191,6 +194,34 @@ def _failed(url: str, reason: str, why: str) -> ApiError:
     )
 
 
+def _restated(exc: ApiError, shown: str) -> ApiError:
+    """A refusal raised where only the host and port were known, about the whole URL instead."""
+    if exc.details.get("url") == shown or "why" not in exc.details:
+        return exc
+    reason, why = str(exc.details.get("reason")), str(exc.details["why"])
+    return _refused(shown, why) if reason == "URL_NOT_ALLOWED" else _failed(shown, reason, why)
+
+
+def _unreachable(shown: str, exc: BaseException) -> ApiError:
+    """A network failure in the user's terms (the exception's own text goes to the log)."""
+    log.info("fetching %s failed: %s: %s", shown, type(exc).__name__, exc)
+    text = str(exc).lower()
+    if "certificate" in text or isinstance(exc, ssl.SSLError):
+        why = "its TLS certificate could not be verified"
+    elif "refused" in text:
+        why = "the connection was refused"
+    elif "name or service" in text or "resolution" in text:
+        why = "its host name could not be resolved"
+    else:
+        why = "the connection failed"
+    return _failed(shown, "URL_UNREACHABLE", why)
+
+
+def _url_host(address: IPAddress) -> str:
+    """An address as it is written in a URL (IPv6 in brackets)."""
+    return f"[{address}]" if address.version == 6 else str(address)
+
+
 def _shown(url: httpx.URL) -> str:
     """The URL without its query string (which may carry credentials such as signatures)."""
     return str(url.copy_with(query=None, fragment=None))
@@ -226,7 +257,7 @@ def check_url(url: httpx.URL | str, policy: OutboundPolicy) -> httpx.URL:
 
 def resolve_checked(host: str, port: int, policy: OutboundPolicy, resolver: Resolver) -> list[IPAddress]:
     """Every address of ``host``, each checked; refused when *any* of them is forbidden."""
-    shown = f"{host}:{port}"
+    shown = f"{host}:{port}"  # restated with the whole URL by the client (:func:`_restated`)
     try:
         literal: IPAddress | None = ipaddress.ip_address(host)
     except ValueError:
@@ -237,9 +268,8 @@ def resolve_checked(host: str, port: int, policy: OutboundPolicy, resolver: Reso
         try:
             answers = resolver(host, port)
         except (OSError, UnicodeError) as exc:
-            raise _failed(
-                shown, "URL_UNREACHABLE", f"the host {host!r} could not be resolved ({exc})"
-            ) from None
+            log.info("resolving %s failed: %s", host, exc)
+            raise _failed(shown, "URL_UNREACHABLE", f"the host {host!r} could not be resolved") from None
         try:
             candidates = list(dict.fromkeys(ipaddress.ip_address(a.split("%", 1)[0]) for a in answers))
         except ValueError:
@@ -249,7 +279,9 @@ def resolve_checked(host: str, port: int, policy: OutboundPolicy, resolver: Reso
     for address in candidates:
         why = forbidden_reason(address)
         if why is not None and not policy.permits(host, address):
-            raise _refused(shown, f"{host} resolves to {address}, which is {why}")
+            if literal is not None:
+                raise _refused(shown, f"{_url_host(address)} is {why}")
+            raise _refused(shown, f"{host} resolves to {_url_host(address)}, which is {why}")
     return candidates
 
 
@@ -427,12 +459,12 @@ class OutboundClient:
             )
             try:
                 response = self._http.send(request, stream=True)
-            except ApiError:
-                raise
+            except ApiError as exc:
+                raise _restated(exc, shown) from None
             except _TIMEOUTS:
                 raise _failed(shown, "URL_TIMEOUT", "the server did not answer in time") from None
             except _NETWORK as exc:
-                raise _failed(shown, "URL_UNREACHABLE", f"{type(exc).__name__}: {exc}") from None
+                raise _unreachable(shown, exc) from None
             location = response.headers.get("location")
             if not follow or response.status_code not in REDIRECT_STATUSES or location is None:
                 return response, url
@@ -507,7 +539,7 @@ class OutboundClient:
             if isinstance(exc, _TIMEOUTS):
                 raise _failed(shown, "URL_TIMEOUT", "the server stopped sending") from None
             if isinstance(exc, _NETWORK):
-                raise _failed(shown, "URL_UNREACHABLE", f"{type(exc).__name__}: {exc}") from None
+                raise _unreachable(shown, exc) from None
             raise
         media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         return Fetched(path=path, name=name, content_type=media_type or None, size=size)
@@ -545,7 +577,7 @@ class OutboundClient:
         except _TIMEOUTS:
             raise _failed(_shown(final), "URL_TIMEOUT", "the server stopped sending") from None
         except _NETWORK as exc:
-            raise _failed(_shown(final), "URL_UNREACHABLE", f"{type(exc).__name__}: {exc}") from None
+            raise _unreachable(_shown(final), exc) from None
         finally:
             response.close()
         return Reply(status_code=response.status_code, headers=dict(response.headers), content=bytes(body))
@@ -554,7 +586,7 @@ class OutboundClient:
 def _too_large(shown: str, limit: int) -> ApiError:
     return ApiError(
         "FILE_TOO_LARGE",
-        f"the file at {shown} is larger than {limit} bytes",
+        f"the file at {shown} is larger than the limit of {limit:,} bytes",
         details={"limit": limit, "url": shown},
     )
 

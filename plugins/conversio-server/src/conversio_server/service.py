@@ -280,7 +280,7 @@ class Server:
         except NoRoute as exc:
             if "operation" in exc.details:
                 raise
-            raise self._unsupported_pair(exc) from None
+            raise self._unsupported_pair(exc, order.inputs) from None
         return conversion
 
     def _check_format(self, name: str) -> None:
@@ -291,21 +291,49 @@ class Server:
                 details={"outputFormat": name, "supportedOutputFormats": self.output_formats()},
             )
 
-    def _unsupported_pair(self, exc: NoRoute) -> ApiError:
+    def _unsupported_pair(self, exc: NoRoute, inputs: Sequence[Artifact | Incoming]) -> ApiError:
+        """A pair no route connects, naming the user's files; unrecognised content (``bin``) says why
+        in the words of sniffing (unknown content, or a name that disagrees with it)."""
         source, target = str(exc.details.get("source", "")), str(exc.details.get("target", ""))
+        via = exc.details.get("via") or []
+        details: dict[str, Any] = {
+            "inputFormat": source,
+            "outputFormat": target,
+            "via": via,
+            "supportedInputFormats": self.input_formats(target),
+            "suggestions": exc.details.get("suggestions") or [],
+        }
+        files = [i for i in inputs if source == ANY or i.format == source] or list(inputs)
+        details["files"] = [i.name for i in files]
+        unread = self._why_unread(files) if source == "bin" else None
+        if unread is not None:
+            return ApiError(
+                unread.code,
+                f"{unread.message}; it cannot be converted to {target!r}",
+                details={**details, **{k: v for k, v in unread.details.items() if k != "supported"}},
+            )
         shown = "a mix of formats" if source == ANY else repr(source)
         return ApiError(
             "UNSUPPORTED_FORMAT",
-            f"the input format {shown} cannot be converted to {target!r}"
-            + (f" via {', '.join(exc.details.get('via') or [])}" if exc.details.get("via") else ""),
-            details={
-                "inputFormat": source,
-                "outputFormat": target,
-                "via": exc.details.get("via") or [],
-                "supportedInputFormats": self.input_formats(target),
-                "suggestions": exc.details.get("suggestions") or [],
-            },
+            f"{_listed([i.name for i in files])} ({shown}) cannot be converted to {target!r}"
+            + (f" via {', '.join(via)}" if via else ""),
+            details=details,
         )
+
+    def _why_unread(self, inputs: Sequence[Artifact | Incoming]) -> ConversioError | None:
+        """Sniffing's own error about the first input it cannot read (blocking: reads its head)."""
+        for item in inputs:
+            try:
+                if isinstance(item, Incoming):
+                    self.conversio.sniff(item.path, name=item.name)
+                else:
+                    with self.store.local_path(item.id) as path:
+                        self.conversio.sniff(path, name=item.name)
+            except UnsupportedFormat as exc:
+                return exc
+            except (ConversioError, OSError):
+                continue
+        return None
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 - the Server lives as long as the app
     def input_formats(self, target: str) -> list[str]:
@@ -478,6 +506,13 @@ class Server:
                     while chunk := source.read(1 << 20):
                         target.write(chunk)
         return Path(zip_path)
+
+
+def _listed(names: Sequence[str]) -> str:
+    """File names for a message: ``a.pdf``, ``a.pdf and b.pdf``, ``a.pdf, b.pdf and 3 other files``."""
+    if len(names) > 3:
+        names = [*names[:2], f"{len(names) - 2} other files"]
+    return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else "".join(names)
 
 
 def _target_of(conversion: Conversion) -> str:
