@@ -10,7 +10,7 @@ import pytest
 from image_helpers import png_header_only, save
 from PIL import Image, ImageFile
 
-from conversio.errors import CorruptFile, FileTooLarge
+from conversio.errors import CorruptFile, FileTooLarge, FormatMismatch
 from conversio.limits import Limits
 
 SOURCES = ("jpg", "png", "webp", "gif", "bmp", "tiff", "ico", "avif", "heic")
@@ -133,8 +133,9 @@ def test_header_then_garbage_is_corrupt(tmp_path: Path, convert) -> None:
 
 def test_a_wrong_format_is_not_handed_to_another_decoder(tmp_path: Path, convert) -> None:
     png = save(Image.new("RGB", (8, 8), "red"), tmp_path / "really-a-png.jpg", "png")
-    with pytest.raises(CorruptFile):
+    with pytest.raises(FormatMismatch) as info:  # recognised from its header, never decoded as PNG
         convert(png, "jpg", "png")
+    assert info.value.details["detected"] == "png"
 
 
 def test_truncated_images_stay_refused_even_if_someone_allowed_them(

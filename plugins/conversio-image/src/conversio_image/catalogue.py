@@ -13,7 +13,8 @@ class ImageFormat:
     """The capabilities of one image format, as conversio-image reads and writes it.
 
     ``pillow`` names the Pillow decoders allowed to open it (nothing else is
-    tried, so a mislabelled file never reaches an unrelated parser).
+    tried, so a mislabelled file never reaches an unrelated parser). MPO files
+    open through JPEG's decoder, which has no name of its own for them.
     """
 
     name: str
@@ -34,7 +35,7 @@ class ImageFormat:
 FORMATS: dict[str, ImageFormat] = {
     f.name: f
     for f in (
-        ImageFormat("jpg", ("JPEG", "MPO"), lossy=True, alpha=False, exif=True, icc=True, dpi=True,
+        ImageFormat("jpg", ("JPEG",), lossy=True, alpha=False, exif=True, icc=True, dpi=True,
                     quality=True, orientation=True),
         ImageFormat("png", ("PNG",), frames=True, exif=True, icc=True, dpi=True, orientation=True,
                     max_side=2**31 - 1),

@@ -36,11 +36,12 @@ def has_alpha(im: Image.Image) -> bool:
     return im.mode in ("LA", "RGBA")
 
 
-def normalize(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | None]:
+def normalize(im: Image.Image, icc: bytes | None, bits: int = 16) -> tuple[Image.Image, bytes | None]:
     """``im`` in a working mode, with the ICC profile that still describes its pixels.
 
     CMYK goes to sRGB through its embedded profile when there is one; 16-bit and
-    float greys are scaled, not clipped; palettes keep their transparency.
+    float greys are scaled, not clipped (``bits``: how many of a 16-bit sample's bits
+    are used, 12 for a 12-bit TIFF); palettes keep their transparency.
     """
     mode = im.mode
     if mode in WORKING_MODES:
@@ -56,7 +57,7 @@ def normalize(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, bytes | 
     if mode == "RGBX":
         return im.convert("RGB"), icc
     if mode in _SIXTEEN_BIT or mode in ("I", "F"):
-        return _deep_grey_to_l(im), icc
+        return _deep_grey_to_l(im, bits), icc
     # YCbCr, LAB, HSV and rarer modes: their profiles do not describe RGB pixels.
     return im.convert("RGB"), None
 
@@ -75,10 +76,10 @@ def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
     return im.convert("RGB")
 
 
-def _deep_grey_to_l(im: Image.Image) -> Image.Image:
+def _deep_grey_to_l(im: Image.Image, bits: int) -> Image.Image:
     """16-bit, 32-bit and float greys to 8 bits, scaling rather than clipping."""
     if im.mode in _SIXTEEN_BIT:
-        low, high = 0.0, 65535.0
+        low, high = 0.0, float(2**bits - 1)
     else:
         extrema = im.getextrema()
         low, high = float(extrema[0]), float(extrema[1])  # type: ignore[arg-type]

@@ -21,6 +21,11 @@ def convert(request: ConversionRequest) -> list[Output]:
     options, target = request.options, request.target
     background = background_of(options, target)
     picture = _read(request, all_frames=holds_many(target) and not options.get("first_frame", False))
+    if picture.images > 1:
+        request.warn(
+            f"{request.input.name} holds {picture.images} separate images; "
+            f"only its primary image was converted to {target}"
+        )
     picture = _resized(picture, request, background)
     out = request.output(with_extension(request.input.name, target))
     write(picture, out.path, target, options)

@@ -74,9 +74,9 @@ def decoding(display: str, limits: Limits) -> Iterator[None]:
             yield
     except ConversioError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise FileTooLarge(
-            f"{display} decodes to more pixels than the limit of {limits.max_pixels:,} ({exc})",
+            f"{display} decodes to more pixels than the limit of {limits.max_pixels:,}",
             file=display,
             limit=limits.max_pixels,
         ) from None
@@ -84,10 +84,8 @@ def decoding(display: str, limits: Limits) -> Iterator[None]:
         raise FileTooLarge(f"{display} needs more memory to decode than is available", file=display) from None
     except UnidentifiedImageError:
         raise CorruptFile(f"{display} is damaged or not an image of its format", file=display) from None
-    except DECODE_ERRORS as exc:
-        raise CorruptFile(f"{display} could not be decoded: {_reason(exc)}", file=display) from None
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) < 300 else text[:297] + "..."
+    except DECODE_ERRORS:
+        # the decoder's own words name its internals, not the user's file
+        raise CorruptFile(
+            f"{display} could not be decoded: its image data is damaged or cut short", file=display
+        ) from None

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import functools
+import io
+import struct
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import attrs
 from PIL import Image
 
+from conversio.errors import CorruptFile, EmptyFile
 from conversio.limits import Limits
 from conversio_image.catalogue import FORMATS, TIFF_DESCRIPTIVE_TAGS
 from conversio_image.colour import has_alpha, normalize
+from conversio_image.diagnosis import explain
 from conversio_image.guards import check_count, check_pixels, decoding
 
 ORIENTATION_TAG = 0x0112
@@ -31,7 +35,8 @@ _TRANSPOSE: dict[int, tuple[Image.Transpose, ...]] = {
 class Picture:
     """Decoded frames (or pages) in working modes, and what is carried over to the output.
 
-    ``plays`` is how often an animation plays: 0 for ever, 1 for once.
+    ``plays`` is how often an animation plays: 0 for ever, 1 for once. ``images`` counts the
+    separate pictures of a HEIF file, of which only the primary one is read.
     """
 
     frames: list[Image.Image]
@@ -40,6 +45,7 @@ class Picture:
     exif: Image.Exif | None = None
     icc: bytes | None = None
     dpi: tuple[float, float] | None = None
+    images: int = 1
 
     @property
     def size(self) -> tuple[int, int]:
@@ -50,7 +56,7 @@ class Picture:
 
 
 @functools.cache
-def _ensure_heif() -> None:
+def ensure_heif() -> None:
     """Teach Pillow to open HEIF/HEIC (once; only when a HEIC file is read)."""
     import pillow_heif
 
@@ -60,17 +66,53 @@ def _ensure_heif() -> None:
 def open_image(path: Path, fmt: str, limits: Limits, display: str) -> Image.Image:
     """Open ``path`` as ``fmt`` (the header only) and refuse it if its size is over the limit.
 
-    Must run inside :func:`~conversio_image.guards.decoding`; the caller closes the image.
+    Must run inside :func:`reading_errors`; the caller closes the image.
     """
+    Image.init()  # every plugin registered: a format list naming one not yet loaded is no KeyError
     if fmt == "heic":
-        _ensure_heif()
-    im = Image.open(path, formats=list(FORMATS[fmt].pillow))
+        ensure_heif()
+    embedded = _embedded_in_bmp(path) if fmt == "bmp" else None
+    if embedded is not None:
+        im = Image.open(embedded[0], formats=[embedded[1]])
+    else:
+        im = Image.open(path, formats=list(FORMATS[fmt].pillow))
     try:
         check_pixels(im.size, limits, display)
     except BaseException:
         im.close()
         raise
     return im
+
+
+#: BMP compressions that store a whole JPEG or PNG stream in place of the pixels.
+_BMP_EMBEDDED = {4: "JPEG", 5: "PNG"}
+
+
+def _embedded_in_bmp(path: Path) -> tuple[io.BytesIO, str] | None:
+    """The JPEG or PNG stream of a BMP that holds one (``BI_JPEG``, ``BI_PNG``), and its format."""
+    with path.open("rb") as stream:
+        head = stream.read(34)
+        if len(head) < 34 or head[:2] != b"BM" or struct.unpack_from("<I", head, 14)[0] < 40:
+            return None
+        kind = _BMP_EMBEDDED.get(struct.unpack_from("<I", head, 30)[0])
+        if kind is None:
+            return None
+        stream.seek(struct.unpack_from("<I", head, 10)[0])
+        return io.BytesIO(stream.read()), kind
+
+
+@contextmanager
+def reading_errors(path: Path, fmt: str, limits: Limits, display: str) -> Iterator[None]:
+    """:func:`~conversio_image.guards.decoding`, with a file Pillow could not read explained:
+    a feature it does not support, or another image format, rather than "damaged"."""
+    try:
+        with decoding(display, limits):
+            yield
+    except EmptyFile:
+        raise
+    except CorruptFile as damaged:
+        better = explain(path, fmt, display)
+        raise (better or damaged) from None
 
 
 def read_picture(
@@ -83,7 +125,7 @@ def read_picture(
     auto_orient: bool = True,
 ) -> Picture:
     """Decode ``path``: every frame (or page) when ``all_frames``, else the first only."""
-    with decoding(display, limits), open_image(path, fmt, limits, display) as im:
+    with reading_errors(path, fmt, limits, display), open_image(path, fmt, limits, display) as im:
         pages = FORMATS[fmt].pages
         count = _frame_count(im, fmt) if all_frames else 1
         check_count(
@@ -92,6 +134,8 @@ def read_picture(
         if count > 1 and not pages:
             check_pixels(im.size, limits, display, "animation", frames=count)
         picture = _metadata(im, fmt)
+        if fmt == "heic":
+            picture.images = int(getattr(im, "n_frames", 1))
         frames, durations = [], []
         for index in range(count):
             if index:
@@ -101,7 +145,7 @@ def read_picture(
             durations.append(int(im.info.get("duration") or 0))
             # A file with one frame is used as it is; frames of a sequence are copied (seek reuses them).
             decoded = im.copy() if count > 1 or getattr(im, "is_animated", False) else im
-            frame, icc = normalize(decoded, picture.icc if index == 0 else None)
+            frame, icc = normalize(decoded, picture.icc if index == 0 else None, _sample_bits(im))
             if index == 0:
                 picture.icc = icc
             frames.append(frame)
@@ -115,21 +159,30 @@ def iter_pages(
 ) -> Iterator[tuple[int, int, Picture]]:
     """``(number, count, page)`` for each page of a multi-page file, decoded one at a time."""
     with ExitStack() as stack:
-        with decoding(display, limits):
+        with reading_errors(path, fmt, limits, display):
             im = stack.enter_context(open_image(path, fmt, limits, display))
             count = _frame_count(im, fmt)
             check_count(count, limits.max_pages, display, "pages")
         for index in range(count):
-            with decoding(display, limits):  # not held across the yield: it sets process-wide state
+            # not held across the yield: it sets process-wide state
+            with reading_errors(path, fmt, limits, display):
                 if index:
                     im.seek(index)
                 check_pixels(im.size, limits, display, f"page {index + 1}")
                 im.load()
                 picture = _metadata(im, fmt)
-                frame, picture.icc = normalize(im.copy(), picture.icc)
+                frame, picture.icc = normalize(im.copy(), picture.icc, _sample_bits(im))
                 picture.frames = [frame]
                 picture = orient(picture) if auto_orient else picture
             yield index + 1, count, picture
+
+
+def _sample_bits(im: Image.Image) -> int:
+    """Bits used of each 16-bit sample: a TIFF's BitsPerSample (12-bit greys arrive as I;16), else 16."""
+    tags = getattr(im, "tag_v2", None)
+    value = tags.get(258) if tags is not None else None
+    first = value[0] if isinstance(value, tuple) and value else value
+    return first if isinstance(first, int) and 8 < first < 16 else 16
 
 
 def _frame_count(im: Image.Image, fmt: str) -> int:
