@@ -20,9 +20,11 @@ def run_converter(
     out_dir: Path,
     limits: Limits | None = None,
     progress: list[tuple[float, str]] | None = None,
+    warnings: list[str] | None = None,
     **options: Any,
 ) -> list[Output]:
-    """Validate ``options`` with the spec's schema and call its function, as the engine does."""
+    """Validate ``options`` with the spec's schema and call its function, as the engine does
+    (what it warns about is appended to ``warnings``)."""
     spec = SPECS[converter_id]
     paths = [paths] if isinstance(paths, Path) else list(paths)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -34,5 +36,6 @@ def run_converter(
         options=spec.options.validate(options),
         limits=limits or Limits(),
         on_progress=None if progress is None else lambda f, m: progress.append((f, m)),
+        warnings=[] if warnings is None else warnings,
     )
     return list(spec.load()(request))

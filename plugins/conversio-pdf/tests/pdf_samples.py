@@ -164,3 +164,105 @@ def huge_mediabox(path: Path, side: int = 100_000) -> Path:
         )
     )
     return path
+
+
+def picture_page(pdf: pikepdf.Pdf, colour: tuple[int, int, int] = (40, 40, 40)) -> pikepdf.Page:
+    """A page showing only a 300x200-pixel image (a scanned page, without any text)."""
+    from PIL import Image
+
+    pixels = Image.new("RGB", (300, 200), (255, 255, 255))
+    pixels.paste(Image.new("RGB", (200, 40), colour), (50, 80))
+    image = pdf.make_stream(pixels.tobytes())
+    image.Type, image.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
+    image.Width, image.Height, image.BitsPerComponent = 300, 200, 8
+    image.ColorSpace = pikepdf.Name.DeviceRGB
+    return pikepdf.Page(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=[0, 0, 300, 200],
+            Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image)),
+            Contents=pdf.make_stream(b"q 300 0 0 200 0 0 cm /Im0 Do Q"),
+        )
+    )
+
+
+def scan_pdf(path: Path, pages: int = 2) -> Path:
+    """A PDF of ``pages`` pages that are pictures only, like a scan."""
+    with pikepdf.new() as pdf:
+        for _ in range(pages):
+            pdf.pages.append(picture_page(pdf))
+        pdf.save(path)
+    return path
+
+
+def mixed_pdf(path: Path) -> Path:
+    """Text on pages 1 and 3, a picture only on page 2, and page 4 blank."""
+    with pikepdf.open(
+        make_pdf(path.with_name("text-" + path.name), pages=3, words=["one", "two", "three"])
+    ) as pdf:
+        del pdf.pages[1]
+        pdf.pages.insert(1, picture_page(pdf))
+        pdf.add_blank_page(page_size=(300, 200))
+        pdf.save(path)
+    return path
+
+
+def blank_pdf(path: Path, pages: int = 2) -> Path:
+    with pikepdf.new() as pdf:
+        for _ in range(pages):
+            pdf.add_blank_page()
+        pdf.save(path)
+    return path
+
+
+def no_pages_pdf(path: Path) -> Path:
+    with pikepdf.new() as pdf:
+        pdf.save(path)
+    return path
+
+
+def locked(path: Path, password: str | bytes, revision: int, pages: int = 2) -> Path:
+    """A text PDF encrypted at ``revision`` (3: RC4, 4: AES-128, 6: AES-256) with ``password``
+    as stored (pikepdf writes R2-R4 passwords in PDFDocEncoding and R6 ones as UTF-8)."""
+    plain = make_pdf(path.with_name("plain-" + path.name), pages=pages, words=["secret"] * pages)
+    encryption = pikepdf.Encryption(
+        user=password,  # type: ignore[arg-type]
+        owner="owner-secret",
+        R=revision,
+        aes=revision >= 4,
+        metadata=revision >= 4,
+    )
+    with pikepdf.open(plain) as pdf:
+        pdf.save(path, encryption=encryption)
+    return path
+
+
+def custom_security_handler(path: Path, handler: bytes = b"/FOPN_foweb") -> Path:
+    """An encrypted PDF whose /Encrypt names a security handler other than /Standard (as a DRM
+    plug-in or a certificate-based one does): no password opens it."""
+    data = locked(path.with_name("standard-" + path.name), "s3cret", 4).read_bytes()
+    marker = b"/Filter /Standard"
+    assert data.count(marker) == 1
+    path.write_bytes(data.replace(marker, b"/Filter " + handler))
+    return path
+
+
+def no_kids(path: Path) -> Path:
+    """A page tree without /Kids."""
+    path.write_bytes(_raw_pdf([_CATALOG, b"<< /Type /Pages /Count 1 >>"]))
+    return path
+
+
+def broken_stream(path: Path) -> Path:
+    """One page whose Flate content stream is not Flate data."""
+    path.write_bytes(
+        _raw_pdf(
+            [
+                _CATALOG,
+                b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Contents 4 0 R >>",
+                b"<< /Length 20 /Filter /FlateDecode >>\nstream\ngarbagegarbagegarbag\nendstream",
+            ]
+        )
+    )
+    return path

@@ -113,7 +113,10 @@ def _content_unreadable(page: pikepdf.Page) -> bool:
 
 
 def damaged_pages(path: Path, name: str, password: str | None, numbers: list[int]) -> list[int]:
-    """Which of the pages ``numbers`` (1-based) have a content stream that cannot be read."""
+    """Which of the pages ``numbers`` (1-based), which show nothing, may have lost their content:
+    all of them in a file qpdf had to reconstruct (a truncated page object loses its keys),
+    else those whose content stream is missing or cannot be decoded."""
     pdf, _ = unlock(path, name, password)
     with pdf, engine_errors(name):
-        return [number for number in numbers if _content_unreadable(pdf.pages[number - 1])]
+        unreadable = [number for number in numbers if _content_unreadable(pdf.pages[number - 1])]
+        return numbers if pdf.get_warnings() else unreadable

@@ -43,6 +43,14 @@ def _page_list(numbers: list[int]) -> str:
     return f"{'page' if len(numbers) == 1 else 'pages'} {', '.join(parts)}"
 
 
+def _hold(numbers: list[int]) -> str:
+    return "holds" if len(numbers) == 1 else "hold"
+
+
+def _they(numbers: list[int]) -> str:
+    return "it is" if len(numbers) == 1 else "they are"
+
+
 def _judge(request: ConversionRequest, texts: list[str], pictures: list[int], blank: list[int]) -> None:
     """Refuse a result without any text; warn about picture and damaged pages among text pages."""
     source = request.input
@@ -51,12 +59,13 @@ def _judge(request: ConversionRequest, texts: list[str], pictures: list[int], bl
     if any(text.strip() for text in texts):
         if pictures:
             request.warn(
-                f"{name}: {_page_list(pictures)} hold only pictures, no text (OCR would be needed); "
-                "they are empty in the text"
+                f"{name}: {_page_list(pictures)} {_hold(pictures)} only pictures, no text "
+                f"(OCR would be needed); {_they(pictures)} empty in the text"
             )
         if broken:
             request.warn(
-                f"{name} is damaged: the content of {_page_list(broken)} cannot be read; empty in the text"
+                f"{name} is damaged: the content of {_page_list(broken)} cannot be read; "
+                f"{_they(broken)} empty in the text"
             )
         return
     if broken:
