@@ -86,11 +86,12 @@ def test_corrupt_image_is_422(client: httpx.Client) -> None:
 
 
 def test_empty_file_is_422(client: httpx.Client) -> None:
-    _error(
+    error = _error(
         client.post("/v1/convert", files={"file": ("empty.png", b"")}, data={"outputFormat": "jpg"}),
         422,
-        "CORRUPT_FILE",
+        "EMPTY_FILE",
     )
+    assert "empty.png" in str(error["message"])
 
 
 def test_invalid_option_is_400(client: httpx.Client) -> None:

@@ -880,10 +880,10 @@ class Dispatcher:
         started_at, started = _now(), time.monotonic()
         try:
             self._send(claim, started_at, started)
-        except Exception as exc:
+        except Exception:
             log.exception("%s: delivery %s failed unexpectedly", self.name, claim.id)
             try:  # counted as a failed attempt; if even that fails, the lease expires and it is retried
-                error = f"internal error: {type(exc).__name__}: {exc}"[:_ERROR_TEXT]
+                error = "an internal error of the server (logged there)"
                 self._retry_or_fail(claim, started_at, started, error=error)
             except Exception:
                 log.exception("%s: could not record the outcome of delivery %s", self.name, claim.id)
