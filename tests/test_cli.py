@@ -101,3 +101,19 @@ def test_without_output_nothing_is_overwritten(
     assert (tmp_path / "p.png").read_bytes() == original
     with Image.open(tmp_path / "p (2).png") as img:
         assert img.size == (100, 75)
+
+
+def test_an_output_ending_in_a_slash_is_always_a_folder(
+    run_cli: Cli, photo: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`-o out/` puts the one result into a folder out/ (made if missing), never a file named out."""
+    photo(tmp_path / "p.png")
+    for dest in ("new-folder/", "nested/deeper/"):
+        done = run_cli("convert", "p.png", "--to", "jpg", "-o", dest, "--json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        folder = tmp_path / dest.rstrip("/")
+        assert folder.is_dir()
+        assert [p.name for p in folder.iterdir()] == ["p.jpg"]
+        assert json.loads(done.stdout)["saved"] == [str(Path(dest) / "p.jpg")]
+        with Image.open(folder / "p.jpg") as img:
+            assert img.format == "JPEG"

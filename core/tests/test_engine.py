@@ -24,6 +24,7 @@ from conversio.engine.executors import Executor, ProcessPoolExecutor
 from conversio.engine.runner import estimate_remaining
 from conversio.errors import ConversioError
 from conversio.events import Event, EventKind
+from conversio.hookspecs import hookimpl
 from conversio.limits import Limits
 from conversio.options import Option, OptionsSchema
 from conversio.stores.base import Artifact, Digest
@@ -44,6 +45,28 @@ def fail_unless_flag(request: ConversionRequest) -> list[Output]:
     if not Path(request.options["flag"]).exists():
         raise RuntimeError("flag file missing")
     return relabel(request)
+
+
+def crash_once(request: ConversionRequest) -> list[Output]:
+    """Kill this worker the first time (an engine killed mid-job, as by the OOM killer), then relabel."""
+    flag = Path(request.options["flag"])
+    if not flag.exists():
+        flag.write_text("crashed once")
+        os.kill(os.getpid(), 9)
+    return relabel(request)
+
+
+def warn_and_relabel(request: ConversionRequest) -> list[Output]:
+    """Relabel, telling the user something the result does not show."""
+    request.warn(f"{request.input.name}: a member was left out")
+    return relabel(request)
+
+
+def stamp(request: ConversionRequest) -> list[Output]:
+    """Write a file named for the target whose content says what made it (real formats' names)."""
+    out = request.output(request.input.name.rsplit(".", 1)[0] + "." + request.target)
+    out.path.write_text(f"{request.source} -> {request.target}\n")
+    return [out]
 
 
 def sleep_recording_pid(request: ConversionRequest) -> list[Output]:
@@ -402,7 +425,8 @@ def test_failed_run_resumes_from_the_failed_step(executor: str | Executor, tmp_p
         app.convert(src, to="fd", options={"flag": str(flag)}).run(on_event=first.append)
     assert info.value.code == "CONVERSION_FAILED"
     assert info.value.details["converter"] == "fake.test:fc->fd"
-    assert "flag file missing" in info.value.message
+    assert "x.fc" in info.value.message  # the user's file, not the converter's own words
+    assert "flag file missing" not in info.value.message
     assert [e.converter for e in first if e.kind is EventKind.STEP_FINISHED] == [
         "fake.test:fa->fb",
         "fake.test:fb->fc",
@@ -460,8 +484,55 @@ def test_a_crashing_worker_fails_the_step_and_the_pool_goes_on(
             app.convert(src, to="fb").run()
         assert info.value.code == "CONVERSION_FAILED"
         assert info.value.details["exit_code"] == 3
+        assert info.value.details["crashed"] is True
     results = [app.convert(fake(tmp_path, f"{n}.fa", str(n)), to="fc").run() for n in range(3)]
     assert [r.read_bytes().decode() for r in results] == [f"FAKE:fc\n{n}\n" for n in range(3)]
+
+
+FLAG = OptionsSchema.of(Option("flag", "str", default=""))
+
+
+def test_a_crashed_step_runs_again_on_the_same_route_and_says_so(
+    pool: ProcessPoolExecutor, tmp_path: Path
+) -> None:
+    """A killed worker is not a reason to take another, lossier route: the same step runs again."""
+    lossy = spec("fa", "fb", lossy=True)
+    app = app_with(pool, own("fa", "fd", "crash_once", options=FLAG), lossy, spec("fb", "fd"))
+    events: list[Event] = []
+    flag = tmp_path / "flag"
+    result = app.convert(fake(tmp_path, "x.fa"), to="fd", options={"flag": str(flag)}).run(
+        on_event=events.append
+    )
+    assert flag.exists(), "the converter never crashed"
+    assert result.read_bytes().decode() == "FAKE:fd\nhello\n"
+    assert [e.converter for e in events if e.kind is EventKind.STEP_FINISHED] == ["fake.test:fa->fd"]
+    assert result.warnings == ("x.fa: the conversion to fd stopped unexpectedly and was run again",)
+
+
+def test_a_step_that_crashes_again_fails_without_another_route(
+    pool: ProcessPoolExecutor, tmp_path: Path
+) -> None:
+    app = app_with(pool, spec("fa", "fd", "crash"), spec("fa", "fb"), spec("fb", "fd"))
+    events: list[Event] = []
+    with pytest.raises(ConversioError) as info:
+        app.convert(fake(tmp_path, "x.fa"), to="fd").run(on_event=events.append)
+    assert info.value.code == "CONVERSION_FAILED" and info.value.details["crashed"] is True
+    assert {e.converter for e in events if e.kind is EventKind.STEP_STARTED} == {"fake.test:fa->fd"}
+
+
+def test_a_failed_converter_is_not_replaced_by_a_lossier_route(tmp_path: Path) -> None:
+    app = app_with("inline", spec("fa", "fd", "explode"), spec("fa", "fb", lossy=True), spec("fb", "fd"))
+    events: list[Event] = []
+    with pytest.raises(ConversioError) as info:
+        app.convert(fake(tmp_path, "x.fa"), to="fd").run(on_event=events.append)
+    assert info.value.code == "CONVERSION_FAILED"
+    assert [e.converter for e in events if e.kind is EventKind.STEP_STARTED] == ["fake.test:fa->fd"]
+
+
+def test_a_converters_warnings_reach_the_result(executor: str | Executor, tmp_path: Path) -> None:
+    app = app_with(executor, own("fa", "fb", "warn_and_relabel"))
+    result = app.convert(fake(tmp_path, "x.fa"), to="fb").run()
+    assert result.warnings == ("x.fa: a member was left out",)
 
 
 def test_cancel_between_steps(tmp_path: Path) -> None:
@@ -523,7 +594,8 @@ def test_when_every_route_fails_all_attempts_are_listed(tmp_path: Path) -> None:
     attempts = info.value.details["attempts"]
     assert [a["converter"] for a in attempts] == ["fake.bad:fa->fd", "fake.other:fb->fd"]
     assert [a["route"] for a in attempts] == ["fa → fd", "fa → fb → fd"]
-    assert all(a["code"] == "CONVERSION_FAILED" and "boom" in a["message"] for a in attempts)
+    assert all(a["code"] == "CONVERSION_FAILED" and "x.f" in a["message"] for a in attempts)
+    assert not any("boom" in a["message"] for a in attempts)
 
 
 def test_bad_input_is_not_retried(tmp_path: Path) -> None:
@@ -558,7 +630,10 @@ def test_a_missing_engine_falls_back_to_another_route_with_a_warning(tmp_path: P
     app = app_with("inline", missing, spec("fa", "fb"), spec("fb", "fd"))
     result = app.convert(fake(tmp_path, "x.fa"), to="fd").run()
     assert result.read_bytes().decode() == "FAKE:fd\nhello\n"
-    assert result.warnings == ("fake.test:fa->fd failed (MISSING_DEPENDENCY); trying another route",)
+    assert result.warnings == (
+        "x.fa: fa → fd failed (fake.test:fa->fd needs conversio_no_such_engine, which is not installed); "
+        "converted through fa → fb → fd instead",
+    )
 
 
 # -- options and requests ------------------------------------------------------------------------
@@ -763,7 +838,9 @@ def test_a_failing_converter_inside_a_reroute_is_avoided_on_retry(tmp_path: Path
     app = app_with("inline", broken, spec("fa", "fb"), spec("fb", "fd"), spec("fc", "fd"))
     result = app.convert([fake(tmp_path, "x.fa"), fake(tmp_path, "y.fc")], to="fd").run()
     assert [a.name for a in result.artifacts] == ["x.fd", "y.fd"]
-    assert result.warnings == ("fake.test:fa->fd failed (CONVERSION_FAILED); trying another route",)
+    [warning] = result.warnings
+    assert warning.startswith("x.fa, y.fc: fa → fd failed (")
+    assert warning.endswith("converted through members → fd instead")
 
 
 def test_unknown_executor_is_an_invalid_request() -> None:
@@ -777,3 +854,64 @@ def test_plan_shows_the_routes_and_stores_nothing(tmp_path: Path) -> None:
     routes = app.convert(fake(tmp_path, "x.fa", "one\ntwo"), to="fd").then("fc").plan()
     assert [r.formats for r in routes] == [["fa", "fb", "fc", "fd"], ["fd", "fc"]]
     assert list(app.store.list()) == []
+
+
+# -- what the engine refuses to do with a file -----------------------------------------------------
+
+
+class Judge:
+    """A plugin that judges one format, as ``confirm_format`` does, recording what it was asked."""
+
+    def __init__(self, fmt: str, answer: bool) -> None:
+        self.fmt, self.answer, self.asked = fmt, answer, []  # type: list[str]
+
+    @hookimpl
+    def confirm_format(self, path: Path, format: str) -> bool | None:
+        self.asked.append(format)
+        return self.answer if format == self.fmt else None
+
+
+def text_renderer(*plugins: object) -> Conversio:
+    """txt → pdf → png with stamping converters (real formats, fake engines)."""
+    specs = FakePlugin(own("txt", "pdf", "stamp"), own("pdf", "png", "stamp"), formats=())
+    return make_conversio(specs, *plugins, executor="inline")
+
+
+@pytest.mark.parametrize("name", ["README", "notes.weird"])
+def test_text_known_only_by_its_content_is_not_rendered_into_a_picture(tmp_path: Path, name: str) -> None:
+    app = text_renderer()
+    path = tmp_path / name
+    path.write_text("file 'a.mp4'\nfile 'b.mp4'\n")
+    with pytest.raises(ConversioError) as info:
+        app.convert(path, to="png").run()
+    assert info.value.code == "UNSUPPORTED_FORMAT"
+    assert info.value.message.startswith(f"{name} is plain text, not image")
+    assert not any(a.format in ("pdf", "png") for a in app.store.list())
+
+
+def test_text_is_rendered_when_its_name_says_text_or_the_route_is_asked_for(tmp_path: Path) -> None:
+    app = text_renderer()
+    declared = tmp_path / "notes.txt"
+    declared.write_text("hello\n")
+    assert app.convert(declared, to="png").run().read_bytes() == b"pdf -> png\n"
+    unnamed = tmp_path / "README"
+    unnamed.write_text("hello\n")
+    assert app.convert(unnamed, to="png", via=["pdf"]).run().read_bytes() == b"pdf -> png\n"
+    assert app.convert(unnamed, to="pdf").run().read_bytes() == b"txt -> pdf\n"  # a document: fine
+
+
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_a_file_passed_on_under_another_name_must_not_be_denied_by_its_plugin(tmp_path: Path) -> None:
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(PNG_BYTES)
+    denied = Judge("png", False)
+    with pytest.raises(ConversioError) as info:
+        text_renderer(denied).convert(path, to="png").run()
+    assert info.value.code == "FORMAT_MISMATCH" and info.value.details["file"] == "photo.jpg"
+    assert denied.asked == ["png"]
+    for judge in (Judge("png", True), Judge("gif", False)):  # confirmed, or nobody judges png
+        result = text_renderer(judge).convert(path, to="png").run()
+        assert result.read_bytes() == PNG_BYTES
+        assert result.warnings == ("photo.jpg: the name says jpg but the content is png; using png",)

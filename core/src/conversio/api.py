@@ -80,6 +80,7 @@ class Conversio:
             limits=self.limits,
             observers=[self.host.emit],
             cache=cache,
+            confirm=self.host.confirm,
         )
         self.router = self.engine.router
 

@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 the conversion failed (``CONVERSION_FAILED``,
 ``CORRUPT_FILE``, ``EMPTY_FILE``, ``NO_TEXT_LAYER``); 2 invalid usage, request, option or
-password; 3 unsupported format or encryption, a name that disagrees with the content, or no route; 4 a missing dependency or broken plugin; 5 a timeout or a
+password; 3 unsupported format or encryption, a name that disagrees with the content, or
+no route; 4 a missing dependency or broken plugin; 5 a timeout or a
 size limit; 130 cancelled (Ctrl-C).
 """
 
@@ -149,7 +150,10 @@ def parse_then(text: str) -> tuple[str, dict[str, str]]:
     help="An option of the conversion (repeatable).",
 )
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path), help="Output file, or folder for many results."
+    "-o",
+    "--output",
+    type=click.Path(),  # a str: a trailing slash (a folder) survives
+    help="Output file, or folder for many results (a name ending in / is always a folder).",
 )
 @click.option("--prefer", multiple=True, help="Prefer this converter, engine or plugin (repeatable).")
 @click.option("--avoid", multiple=True, help="Never use this converter, engine or plugin (repeatable).")
@@ -161,7 +165,7 @@ def convert(
     via: tuple[str, ...],
     then: tuple[str, ...],
     options: tuple[str, ...],
-    output: Path | None,
+    output: str | None,
     prefer: tuple[str, ...],
     avoid: tuple[str, ...],
     max_hops: int | None,

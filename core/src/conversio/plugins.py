@@ -179,14 +179,15 @@ class PluginHost:
             return None
         return str(result) if result else None
 
-    def confirm(self, path: Path, format: str) -> bool:
-        """Ask the ``confirm_format`` hooks whether ``path`` reads as ``format``; a failing hook,
-        or none that answers, is a no."""
+    def confirm(self, path: Path, format: str) -> bool | None:
+        """Ask the ``confirm_format`` hooks whether ``path`` reads as ``format``: ``None`` when no
+        plugin judges ``format``; a failing hook is a no."""
         try:
-            return bool(self._pm.hook.confirm_format(path=path, format=format))
+            answer = self._pm.hook.confirm_format(path=path, format=format)
         except Exception as exc:
             log.warning("a confirm_format hook failed: %s", exc)
             return False
+        return None if answer is None else bool(answer)
 
     def add_commands(self, cli: Any) -> None:
         """Let plugins add CLI commands; a failing plugin is skipped."""

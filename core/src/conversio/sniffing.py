@@ -31,8 +31,9 @@ _MAX_TAGS = 4
 
 #: ``hook(head, path)``: a format the plugins recognise in a file's first bytes, or None.
 SniffHook = Callable[[bytes, Path], "str | None"]
-#: ``confirm(path, format)``: whether the plugins say the file parses as ``format``.
-ConfirmHook = Callable[[Path, str], bool]
+#: ``confirm(path, format)``: whether the plugins say the file parses as ``format`` (None: no
+#: plugin judges that format).
+ConfirmHook = Callable[[Path, str], "bool | None"]
 
 
 @attrs.frozen

@@ -28,13 +28,22 @@ from conversio.engine.executors import CancelFlag, Executor
 from conversio.engine.hashing import OutputHasher
 from conversio.engine.incoming import Incoming, settled
 from conversio.engine.task import Task
-from conversio.errors import Cancelled, ConversioError, ConversionFailed, InvalidRequest, NoRoute
+from conversio.errors import (
+    Cancelled,
+    ConversioError,
+    ConversionFailed,
+    FormatMismatch,
+    InvalidRequest,
+    NoRoute,
+    UnsupportedFormat,
+)
 from conversio.events import Event, EventHandler, EventKind
-from conversio.formats import ANY
+from conversio.formats import ANY, Kind
 from conversio.limits import Limits
 from conversio.options import OptionsSchema, unknown_options
 from conversio.registry import Registry
 from conversio.routing import Route, RoutePreferences, Router, RouteStep
+from conversio.sniffing import ConfirmHook, claimed_format
 from conversio.stores.base import Artifact, ArtifactStore
 
 T = TypeVar("T")
@@ -66,6 +75,10 @@ Stage = ConvertStage | OperationStage
 #: What a stage works on: stored artifacts, and before the first step, callers' files on their way in.
 Item = Artifact | Incoming
 Sniffer = Callable[[Path, str], str]
+#: Kinds a text file is rendered into only when the user asks (a ``via``, or a name that says text).
+RENDERED_FROM_TEXT = frozenset({Kind.IMAGE, Kind.AUDIO, Kind.VIDEO})
+#: How many times a step whose worker crashed runs again, on the same route.
+CRASH_RETRIES = 1
 
 
 @attrs.frozen
@@ -119,12 +132,14 @@ class Engine:
         limits: Limits | None = None,
         observers: Sequence[EventHandler] = (),
         cache: bool = True,
+        confirm: ConfirmHook | None = None,
     ) -> None:
         self.registry = registry
         self.router = Router(registry)
         self.store = store
         self.executor = executor
         self.sniffer = sniffer
+        self.confirm = confirm
         self.limits = limits or Limits()
         self.observers = list(observers)
         self.cache = cache
@@ -273,7 +288,13 @@ class Engine:
     def _run_conversion(
         self, stage: ConvertStage, fmt: str, bundle: bool, items: Sequence[Item], run: _Run
     ) -> Sequence[Item]:
-        """A conversion stage: routed, and routed again without a converter that failed."""
+        """A conversion stage: routed, and routed again without a converter that failed.
+
+        Another route is taken only after a converter's own failure (not a crash, which is
+        run again on the same route, nor a fault of the input), only when it is no lossier,
+        and always reported in the result's warnings.
+        """
+        self._check_rendering(stage, items)
         errors: list[tuple[Route, ConversioError]] = []
         prefs = run.preferences
         while True:
@@ -283,16 +304,77 @@ class Engine:
                 if not errors:
                     raise
                 raise _all_failed(errors) from None
+            if errors and _lossy_steps(route) > _lossy_steps(errors[0][0]):
+                raise _all_failed(errors) from None
+            if not route.steps:
+                self._check_passthrough(items, stage.target)
             try:
-                return self._run_route(route, stage.options, items, run)
+                done = self._run_route(route, stage.options, items, run)
             except ConversioError as exc:
                 errors.append((route, exc))
                 converter = exc.details.get("converter")
-                if exc.code not in RETRYABLE or not converter or len(errors) >= MAX_ATTEMPTS:
+                retry = exc.code in RETRYABLE and converter and not exc.details.get("crashed")
+                if not retry or len(errors) >= MAX_ATTEMPTS:
                     raise _all_failed(errors) from None
-                run.warnings.append(f"{converter} failed ({exc.code}); trying another route")
                 # avoided from now on, in per-item reroutes and later stages too
                 prefs = run.preferences = attrs.evolve(prefs, avoid=(*prefs.avoid, str(converter)))
+                continue
+            if errors:
+                failed = "; ".join(f"{self._step_of(e)} failed ({e.message})" for _, e in errors)
+                run.warnings.append(f"{_names(items)}: {failed}; converted through {route} instead")
+            return done
+
+    def _step_of(self, error: ConversioError) -> str:
+        """``pdf → png``: the step a converter's error came from, as a user reads it."""
+        spec = self.registry.converters.get(str(error.details.get("converter")))
+        return f"{spec.source} → {spec.target}" if spec else "a step"
+
+    def _check_rendering(self, stage: ConvertStage, items: Sequence[Item]) -> None:
+        """Text becomes a picture, a sound or a video only when the user asks for it: with a
+        ``via``, or by a name that says the file is text (``notes.txt``). A file only guessed
+        to be text (no name, or an unknown extension) is refused for what it is."""
+        formats = self.registry.formats
+        if (
+            stage.via
+            or stage.target not in formats
+            or formats.get(stage.target).kind not in RENDERED_FROM_TEXT
+        ):
+            return
+        for item in items:
+            text = item.format in formats and formats.get(item.format).kind is Kind.TEXT
+            if text and claimed_format(item.name, formats) != item.format:
+                described = formats.get(item.format).description.split(" (")[0].lower()
+                raise UnsupportedFormat(
+                    f"{item.name} is {described}, not {formats.get(stage.target).kind.value}; to render "
+                    f"it as {stage.target} anyway, ask for the route (for example via pdf) or name it "
+                    f"as {item.format}",
+                    file=item.name,
+                    format=item.format,
+                    target=stage.target,
+                )
+
+    def _check_passthrough(self, items: Sequence[Item], target: str) -> None:
+        """A file that is already ``target`` is passed on unchanged, under ``target``'s name.
+        When its own name says otherwise, the plugin that reads ``target`` must not deny that
+        the content parses as it: a wrong guess is never handed back renamed."""
+        if self.confirm is None:
+            return
+        formats = self.registry.formats
+        for item in items:
+            claimed = claimed_format(item.name, formats)
+            if claimed is None or claimed == item.format:
+                continue
+            with ExitStack() as stack:
+                path = self._input_file(stack, item).path
+                if self.confirm(path, item.format) is not False:
+                    continue
+            raise FormatMismatch(
+                f"{item.name} is named as {claimed} and its content could not be read as {item.format}; "
+                f"check that it is the file you meant",
+                file=item.name,
+                claimed=claimed,
+                format=item.format,
+            )
 
     def _run_route(
         self, route: Route, options: Mapping[str, Any], items: Sequence[Item], run: _Run
@@ -464,6 +546,29 @@ class Engine:
         place: _Place,
         cancel: CancelFlag,
     ) -> list[Artifact]:
+        """Run the converter on ``inputs``; a run whose worker crashed (killed, a segfault) runs
+        again, on the same converter, :data:`CRASH_RETRIES` times, and says so."""
+        for attempt in itertools.count():
+            try:
+                return self._execute_once(step, options, inputs, run, place, cancel)
+            except ConversioError as exc:
+                if not exc.details.get("crashed") or attempt >= CRASH_RETRIES or cancel.is_set():
+                    raise
+                run.warnings.append(
+                    f"{_names(inputs)}: the conversion to {step.target} stopped unexpectedly "
+                    f"and was run again"
+                )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _execute_once(
+        self,
+        step: RouteStep,
+        options: dict[str, Any],
+        inputs: Sequence[Item],
+        run: _Run,
+        place: _Place,
+        cancel: CancelFlag,
+    ) -> list[Artifact]:
         """Run the converter on ``inputs`` in the executor and store what it produced."""
         spec = step.spec
         assert spec is not None
@@ -541,6 +646,8 @@ class Engine:
         results: dict[int, Sequence[Item]] = {}
         for fmt, route in routes.items():
             positions = [i for i, item in enumerate(items) if item.format == fmt]
+            if not route.steps:
+                self._check_passthrough([items[i] for i in positions], target)
             lanes = self._run_lanes(route, _declared(route, options), [[items[i]] for i in positions], run)
             results.update(zip(positions, lanes, strict=True))
         return [a for i in range(len(items)) for a in results[i]]
@@ -552,6 +659,16 @@ class Engine:
             return [fn(item) for item in items]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="conversio-map") as pool:
             return list(pool.map(fn, items))
+
+
+def _names(items: Sequence[Item]) -> str:
+    """The user's names of ``items``, for a message: ``a.pdf``, ``a.pdf, b.pdf`` or ``a.pdf and 9 more``."""
+    names = [item.name for item in items]
+    return ", ".join(names) if len(names) <= 3 else f"{names[0]} and {len(names) - 1} more"
+
+
+def _lossy_steps(route: Route) -> int:
+    return sum(1 for step in route.steps if step.spec is not None and step.spec.lossy)
 
 
 def _unchanged(items: Sequence[Item]) -> bool:
