@@ -35,6 +35,13 @@ def run_direct(
     Unlike the engine, this keeps ``out_dir`` afterwards, so tests can see
     exactly what was written, even after a failure.
     """
+    return run_reporting(converter_id, archive, out_dir, limits=limits, **options)[0]
+
+
+def run_reporting(
+    converter_id: str, archive: Path, out_dir: Path, *, limits: Limits | None = None, **options: Any
+) -> tuple[list[Output], list[str]]:
+    """:func:`run_direct`, with the warnings the converter gave."""
     spec = next(s for s in all_specs() if s.id == converter_id)
     out_dir.mkdir(parents=True, exist_ok=True)
     request = ConversionRequest(
@@ -45,7 +52,8 @@ def run_direct(
         options=spec.options.validate(options),
         limits=limits or Limits(),
     )
-    return list(spec.load()(request))
+    outputs = list(spec.load()(request))
+    return outputs, request.warnings
 
 
 def files_under(folder: Path) -> dict[str, bytes]:
@@ -239,3 +247,44 @@ def write_7z_with_names(path: Path, members: Sequence[tuple[str, bytes]]) -> Pat
     struct.pack_into("<I", blob, 8, zlib.crc32(bytes(blob[12:32])))
     path.write_bytes(bytes(blob))
     return path
+
+
+# -- zips as other tools write them ---------------------------------------------------
+UNICODE_PATH = 0x7075
+
+
+def write_zip_raw(
+    path: Path,
+    members: Sequence[tuple[bytes, bytes]],
+    *,
+    extras: Mapping[int, bytes] | None = None,
+    modes: Mapping[int, int] | None = None,
+) -> Path:
+    """A ZIP whose names are exactly these bytes, with the UTF-8 flag clear in both headers.
+
+    zipfile writes names as ASCII or UTF-8 only, so each member is written under an ASCII
+    placeholder of the same length that is then patched in the local and central headers.
+    ``extras`` gives member ``i`` an extra field, ``modes`` a Unix mode (a symlink, a FIFO).
+    """
+    placeholders = [f"{i:04d}".encode().ljust(len(raw), b"_") for i, (raw, _) in enumerate(members)]
+    with zipfile.ZipFile(path, "w") as zf:
+        for i, ((raw, data), placeholder) in enumerate(zip(members, placeholders, strict=True)):
+            assert len(raw) >= 4, "names of 4 bytes or more"
+            info = zipfile.ZipInfo(placeholder.decode(), (2024, 1, 2, 3, 4, 5))
+            info.extra = (extras or {}).get(i, b"")
+            if modes and i in modes:
+                info.external_attr = modes[i] << 16
+                info.create_system = 3
+            zf.writestr(info, data)
+    blob = path.read_bytes()
+    for (raw, _), placeholder in zip(members, placeholders, strict=True):
+        assert blob.count(placeholder) == 2, placeholder
+        blob = blob.replace(placeholder, raw)
+    path.write_bytes(blob)
+    return path
+
+
+def unicode_path_field(raw: bytes, name: str, *, crc: int | None = None) -> bytes:
+    """An Info-ZIP Unicode Path extra field giving ``name`` for the stored name ``raw``."""
+    data = bytes([1]) + struct.pack("<I", zlib.crc32(raw) if crc is None else crc) + name.encode("utf-8")
+    return struct.pack("<HH", UNICODE_PATH, len(data)) + data

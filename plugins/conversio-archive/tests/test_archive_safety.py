@@ -459,7 +459,9 @@ def test_aes_zip_is_a_clear_unsupported_encryption(tmp_path: Path, password: str
     """No password can help: UNSUPPORTED_ENCRYPTION (not INVALID_PASSWORD), naming archive and member."""
     archive = mark_as_aes(write_zip(tmp_path / "aes.zip", {"a.txt": b"abc"}, compression=zipfile.ZIP_STORED))
     options = {"password": password} if password else {}
-    error = fails_with("UNSUPPORTED_ENCRYPTION", lambda: run_direct(UNZIP, archive, tmp_path / "out", **options))
+    error = fails_with(
+        "UNSUPPORTED_ENCRYPTION", lambda: run_direct(UNZIP, archive, tmp_path / "out", **options)
+    )
     assert error.message.startswith("aes.zip: 'a.txt'") and "AES" in error.message
     assert "ZipCrypto" in error.message and error.details["member"] == "a.txt"
 

@@ -11,13 +11,27 @@ DEFAULT_STEM = "archive"
 
 
 def archive_output(request: ConversionRequest, extension: str) -> Output:
-    """``report.zip`` for a single ``report.pdf``, ``archive.zip`` for several files."""
+    """The archive, named after the one file every input was made from, else ``archive``.
+
+    ``report.zip`` for ``report.pdf``; ``album.tar.gz`` for the members of ``album.zip``
+    repacked, or the pages of ``album.pdf``; ``archive.zip`` for files of several origins.
+    """
     if not request.inputs:
         raise InvalidRequest("there is nothing to pack: no input files")
-    if len(request.inputs) == 1:
-        stem, _ = split_extension(safe_filename(request.inputs[0].name))
+    origins = {origin(item) for item in request.inputs}
+    if len(origins) == 1:
+        stem, _ = split_extension(safe_filename(origins.pop()))
         return request.output(f"{stem}.{extension}")
     return request.output(f"{DEFAULT_STEM}.{extension}")
+
+
+def origin(item: InputFile) -> str:
+    """The name of the user's file ``item`` was made from (``item.origin``), else its own name.
+
+    The engine says where a step's input came from through ``InputFile.origin``; an engine
+    that does not (conversio before issue 16) leaves every input its own origin.
+    """
+    return str(getattr(item, "origin", None) or item.name)
 
 
 def members(request: ConversionRequest) -> list[tuple[InputFile, str]]:
