@@ -52,7 +52,8 @@ def wrong_password(name: str, password: str | None) -> InvalidPassword:
 
 
 def check_pages(pdf: pikepdf.Pdf, name: str, limits: Limits) -> int:
-    """The page count; ``FILE_TOO_LARGE`` above ``limits.max_pages``, ``CORRUPT_FILE`` when none."""
+    """The page count; ``FILE_TOO_LARGE`` above ``limits.max_pages``; when there is none,
+    ``CORRUPT_FILE`` if some could not be read, else ``EMPTY_FILE``."""
     declared = pdf.Root.get("/Pages", pikepdf.Dictionary()).get("/Count", 0)
     if isinstance(declared, int) and declared > limits.max_pages:
         raise too_many_pages(name, declared, limits)
@@ -60,6 +61,9 @@ def check_pages(pdf: pikepdf.Pdf, name: str, limits: Limits) -> int:
     if count > limits.max_pages:
         raise too_many_pages(name, count, limits)
     if count == 0:
+        problems = [str(warning) for warning in pdf.get_warnings()]
+        if problems or declared:  # pages there, but none could be read
+            raise damaged(name, " ".join(problems))
         raise EmptyFile(f"{name} has no pages: there is nothing to convert", file=name)
     return count
 

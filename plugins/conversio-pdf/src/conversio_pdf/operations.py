@@ -54,8 +54,12 @@ class Working:
 
 
 def _open(request: ConversionRequest, stack: ExitStack, source: InputFile, options: Options) -> pikepdf.Pdf:
-    """``source`` opened with the ``password`` option and checked, open until ``stack`` closes."""
-    return stack.enter_context(open_pdf(source.path, source.name, options.get("password"), request.limits))
+    """``source`` opened with the ``password`` option and checked, open until ``stack`` closes
+    (a warning says when qpdf had to rebuild it as it read it)."""
+    pdf = stack.enter_context(open_pdf(source.path, source.name, options.get("password"), request.limits))
+    if pdf.get_warnings():
+        request.warn(f"{source.name} is damaged: it was rebuilt as it was read; check the result")
+    return pdf
 
 
 def _opened(request: ConversionRequest, stack: ExitStack, options: Options) -> Working:
