@@ -47,8 +47,9 @@ pytestmark = pytest.mark.timeout(120)
 
 #: Engine and library words that are internals to a user (a converter id in the details may name them).
 ENGINE_WORDS = re.compile(
-    r"pikepdf|qpdf|pdfium|com\.sun\.star|\buno\b|stoc/source|soffice|Invalid data found when processing"
-    r"|moov atom|\bPIL\b|cannot identify image file|\bErrno\b|py7zr|zipfile|ffprobe|BadZip|\bstruct\b",
+    r"pikepdf|qpdf|pdfium|com\.sun\.star|\buno\b|stoc/source|soffice|LibreOffice|\bffmpeg\b|ffprobe"
+    r"|Invalid data found when processing|moov atom|\bPIL\b|cannot identify image file|\bErrno\b|py7zr"
+    r"|zipfile|BadZip|\bstruct\b",
     re.IGNORECASE,
 )
 #: A Python exception class name (``KeyError``, ``PdfError``, ``ConnectError``) or a traceback.
@@ -516,6 +517,9 @@ def test_server_urls(http: httpx.Client, file_host: str, sweep: Sweep) -> None:
         convertapi = _convertapi(http.post("/convert/pdf/to/png", data={"Url": url}))
         assert url in convertapi["message"], convertapi
         sweep.check(convertapi)
+        job = _native(http.post("/v1/jobs", json={"inputs": [{"url": url}], "outputFormat": "png"}))
+        assert url in job["message"], job
+        sweep.check(job)
     url = f"{file_host}/pdf-without-kids/report.pdf"
     error = _native(http.post("/v1/convert", json={"inputs": [{"url": url}], "outputFormat": "png"}))
     sweep.check(error, names=("report.pdf",))
@@ -528,6 +532,7 @@ def test_server_refusals(http: httpx.Client, sweep: Sweep) -> None:
         http.get(f"/v1/files/{missing}"),
         http.post("/v1/convert", json={"inputs": [{"fileId": missing}], "outputFormat": "png"}),
         http.get("/v1/jobs/job_nope"),
+        http.post("/v1/jobs", json={"inputs": [{"fileId": missing}], "outputFormat": "png"}),
         http.post("/v1/convert", files={"file": ("big.png", b"\0" * 250_000)}, data={"outputFormat": "jpg"}),
         http.post("/v1/convert", files={"file": ("photo.png", samples.png())}, data={"outputFormat": "xyz"}),
     ):

@@ -309,14 +309,16 @@ class Server:
         if unread is not None:
             return ApiError(
                 unread.code,
-                f"{unread.message}; it cannot be converted to {target!r}",
+                unread.message,
                 details={**details, **{k: v for k, v in unread.details.items() if k != "supported"}},
             )
-        shown = "a mix of formats" if source == ANY else repr(source)
+        shown = "this mix of formats" if source == ANY else source
+        why = f"no converter turns {shown} into {target}"
         return ApiError(
             "UNSUPPORTED_FORMAT",
-            f"{_listed([i.name for i in files])} ({shown}) cannot be converted to {target!r}"
-            + (f" via {', '.join(via)}" if via else ""),
+            f"{_listed([i.name for i in files])} cannot be converted to {target}"
+            + (f" via {', '.join(via)}" if via else "")
+            + f": {why}",
             details=details,
         )
 
