@@ -39,7 +39,7 @@ def pack(target: str, tmp_path: Path, inputs: list[InputFile]) -> str:
 
 
 def members(tmp_path: Path, origins: list[str]) -> list[InputFile]:
-    files = []
+    files: list[InputFile] = []
     for n, origin in enumerate(origins, 1):
         path = tmp_path / f"photo{n}.webp"
         path.write_bytes(b"RIFF....WEBP")

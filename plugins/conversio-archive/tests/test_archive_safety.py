@@ -14,6 +14,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import py7zr
 import pytest
@@ -458,7 +459,7 @@ def test_zipcrypto_needs_the_right_password(tmp_path: Path) -> None:
 def test_aes_zip_is_a_clear_unsupported_encryption(tmp_path: Path, password: str | None) -> None:
     """No password can help: UNSUPPORTED_ENCRYPTION (not INVALID_PASSWORD), naming archive and member."""
     archive = mark_as_aes(write_zip(tmp_path / "aes.zip", {"a.txt": b"abc"}, compression=zipfile.ZIP_STORED))
-    options = {"password": password} if password else {}
+    options: dict[str, Any] = {"password": password} if password else {}
     error = fails_with(
         "UNSUPPORTED_ENCRYPTION", lambda: run_direct(UNZIP, archive, tmp_path / "out", **options)
     )

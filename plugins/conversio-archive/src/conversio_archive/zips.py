@@ -84,30 +84,35 @@ def unpack_zip(request: ConversionRequest) -> list[Output]:
         extraction.check_declared(len(infos), [Declared(n, i.file_size, i.compress_size) for i, n in files])
         for index, (info, name) in enumerate(zip(infos, names, strict=True)):
             extraction.admit(name)
-            kind = _kind(info)
-            if kind is None:
-                _unpack_member(archive, info, name, extraction, password)
-            elif kind is not _FOLDER:
+            if _is_folder(info):
+                pass  # folders appear through the files inside them
+            elif (kind := _left_out(info)) is not None:
                 extraction.leave_out(name, kind)
+            else:
+                _unpack_member(archive, info, name, extraction, password)
             request.progress((index + 1) / len(infos))
     return extraction.finish()
 
 
-_FOLDER = "folder"
+def _mode(info: zipfile.ZipInfo) -> int:
+    """The file type of the entry's Unix mode (0 when the tool stored none)."""
+    return stat.S_IFMT(info.external_attr >> 16)
 
 
-def _kind(info: zipfile.ZipInfo) -> LeftOut | str | None:
-    """None for a regular file; else a folder, or what is left out (Unix modes say links and devices)."""
-    mode = stat.S_IFMT(info.external_attr >> 16)
-    if info.is_dir() or mode == stat.S_IFDIR:
-        return _FOLDER
+def _is_folder(info: zipfile.ZipInfo) -> bool:
+    return info.is_dir() or _mode(info) == stat.S_IFDIR
+
+
+def _left_out(info: zipfile.ZipInfo) -> LeftOut | None:
+    """What an entry that is not a folder is left out as (None: a regular file)."""
+    mode = _mode(info)
     if mode == stat.S_IFLNK:
         return LeftOut.SYMLINK
     return None if mode in (0, stat.S_IFREG) else LeftOut.SPECIAL
 
 
 def _is_file(info: zipfile.ZipInfo) -> bool:
-    return _kind(info) is None
+    return not _is_folder(info) and _left_out(info) is None
 
 
 def _unpack_member(
