@@ -148,10 +148,10 @@ async def convert(request: Request, source: str, target: str) -> Response:
             await stored(running.inputs())  # uploads are read from the scratch files until stored
     if finished is None:
         running.cancel.set()  # nobody will fetch the result: stop the work
-        names = ", ".join(i.name for i in running.inputs()) or "the input"
+        given = ", ".join(i.name for i in running.inputs()) or "the input"
         raise ConvertApiError(
             "TIMEOUT",
-            f"The conversion of {names} did not finish within the Timeout of {timeout:g} seconds; "
+            f"The conversion of {given} did not finish within the Timeout of {timeout:g} seconds; "
             "give a larger Timeout or a smaller file.",
         )
     files = finished.answer
