@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import pikepdf
 
@@ -221,12 +222,12 @@ def no_pages_pdf(path: Path) -> Path:
     return path
 
 
-def locked(path: Path, password: str | bytes, revision: int, pages: int = 2) -> Path:
+def locked(path: Path, password: str, revision: Literal[3, 4, 6], pages: int = 2) -> Path:
     """A text PDF encrypted at ``revision`` (3: RC4, 4: AES-128, 6: AES-256) with ``password``
     as stored (pikepdf writes R2-R4 passwords in PDFDocEncoding and R6 ones as UTF-8)."""
     plain = make_pdf(path.with_name("plain-" + path.name), pages=pages, words=["secret"] * pages)
     encryption = pikepdf.Encryption(
-        user=password,  # type: ignore[arg-type]
+        user=password,
         owner="owner-secret",
         R=revision,
         aes=revision >= 4,

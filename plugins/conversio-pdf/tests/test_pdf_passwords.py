@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import pikepdf
 import pytest
@@ -15,6 +16,7 @@ from conversio.converters import Output
 from conversio.errors import ConversioError
 
 Run = Callable[..., list[Output]]
+Revision = Literal[3, 4, 6]
 
 SOFT_HYPHEN, NO_BREAK_SPACE, FI = "\u00ad", "\u00a0", "\ufb01"
 
@@ -48,7 +50,7 @@ def test_candidates_are_raw_first_then_prepared_then_pdfdoc() -> None:
 
 # (stored password, as typed by the user, revision): a conforming writer stores R6 passwords
 # SASLprep'd; pikepdf writes R3/R4 ones in PDFDocEncoding ("ﬁ" is byte 0x93 there)
-CASES = [
+CASES: list[tuple[str, str, Revision]] = [
     ("password", f"pass{SOFT_HYPHEN}word", 6),
     ("file", f"{FI}le", 6),
     ("my secret", f"my{NO_BREAK_SPACE}secret", 6),
@@ -61,7 +63,7 @@ IDS = ["r6-soft-hyphen", "r6-ligature", "r6-nbsp", "r6-unprepared", "r4-latin1",
 
 @pytest.mark.parametrize(("stored", "typed", "revision"), CASES, ids=IDS)
 def test_decrypt_accepts_the_password_as_typed(
-    run: Run, tmp_path: Path, stored: str, typed: str, revision: int
+    run: Run, tmp_path: Path, stored: str, typed: str, revision: Revision
 ) -> None:
     source = locked(tmp_path / "locked.pdf", stored, revision)
     (out,) = run("pdf.pikepdf:decrypt(pdf)", source, password=typed)
@@ -71,7 +73,7 @@ def test_decrypt_accepts_the_password_as_typed(
 
 @pytest.mark.parametrize(("stored", "typed", "revision"), CASES, ids=IDS)
 def test_pages_render_and_read_with_the_password_as_typed(
-    run: Run, tmp_path: Path, stored: str, typed: str, revision: int
+    run: Run, tmp_path: Path, stored: str, typed: str, revision: Revision
 ) -> None:
     source = locked(tmp_path / "locked.pdf", stored, revision)
     (text,) = run("pdf.pdfium:pdf->txt", source, password=typed)
@@ -80,7 +82,7 @@ def test_pages_render_and_read_with_the_password_as_typed(
 
 
 @pytest.mark.parametrize("revision", [3, 4, 6])
-def test_a_wrong_password_is_still_wrong(run: Run, tmp_path: Path, revision: int) -> None:
+def test_a_wrong_password_is_still_wrong(run: Run, tmp_path: Path, revision: Revision) -> None:
     source = locked(tmp_path / "locked.pdf", "file", revision)
     for converter in ("pdf.pikepdf:decrypt(pdf)", "pdf.pdfium:pdf->txt"):
         with pytest.raises(ConversioError) as info:

@@ -92,8 +92,8 @@ def extract_text(request: ConversionRequest) -> list[Output]:
     source = request.input
     layout = bool(request.options.get("layout"))
     texts = []
-    pictures = []
-    blank = []
+    pictures: list[int] = []
+    blank: list[int] = []
     with open_document(request, source) as document:
         indexes = parse_pages(request.options.get("pages"), len(document))
         for done, index in enumerate(indexes):
