@@ -194,7 +194,10 @@ FILE_CASES = [
 #: LibreOffice starts slowly: the damaged Word document goes through the Python API only.
 DOCX_CASE = Case("broken-docx", "letter.docx", samples.broken_docx, "pdf")
 #: Cases whose engine (another plugin) still words its failure in its own terms.
-ENGINE_LEAKS: dict[str, str] = {}
+ENGINE_LEAKS: dict[str, str] = {
+    "broken-zip": "conversio-archive words a damaged zip in zipfile's terms ('BadZipFile: ...')",
+    "broken-docx": "conversio-office names its engine ('LibreOffice cannot read letter.docx as docx')",
+}
 
 
 def _params(cases: list[Case]) -> list[Any]:
@@ -282,6 +285,22 @@ def test_python_api_limits_and_timeout(tmp_path: Path, sweep: Sweep) -> None:
         slow = _api_error(app, photo, Case("timeout", photo.name, bytes, "webp"))
         assert slow["code"] in ("TIMEOUT", "CONVERSION_FAILED")
         sweep.check(slow, names=(photo.name,))
+
+
+def test_python_api_warnings(app: conversio.Conversio, sweep: Sweep, tmp_path: Path) -> None:
+    """Half a PDF is repaired with a warning (or refused): either way, the user's words only."""
+    half = tmp_path / "report.pdf"
+    data = samples.pdf()
+    half.write_bytes(data[: len(data) // 2])
+    try:
+        warnings = app.convert(half, "png").run().warnings
+    except ConversioError as exc:
+        sweep.check(exc.to_dict(), names=(half.name,))
+        return
+    assert warnings
+    for warning in warnings:
+        sweep.check({"code": "", "message": warning})
+        assert half.name in warning
 
 
 @pytest.mark.parametrize(
