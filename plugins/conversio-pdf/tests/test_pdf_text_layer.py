@@ -91,3 +91,12 @@ def test_a_truncated_pdf_gives_the_pages_it_still_has_with_warnings(run: Run, tm
         "cut.pdf is damaged and was repaired before conversion: check the result",
         "cut.pdf is damaged: the content of pages 2-3 cannot be read; they are empty in the text",
     ]
+
+
+def test_a_page_whose_content_cannot_be_read_renders_blank_with_a_warning(run: Run, tmp_path: Path) -> None:
+    warnings: list[str] = []
+    (image,) = run("pdf.pdfium:pdf->png", broken_stream(tmp_path / "broken.pdf"), dpi=20, warnings=warnings)
+    assert image.name == "broken-page001.png"
+    assert warnings == [
+        "broken.pdf is damaged: the content of page 1 cannot be read; it is blank in the images"
+    ]

@@ -116,11 +116,13 @@ def _content_unreadable(page: pikepdf.Page) -> bool:
         return True
 
 
-def damaged_pages(path: Path, name: str, password: str | None, numbers: list[int]) -> list[int]:
-    """Which of the pages ``numbers`` (1-based), which show nothing, may have lost their content:
-    all of them in a file qpdf had to reconstruct (a truncated page object loses its keys),
-    else those whose content stream is missing or cannot be decoded."""
+def damaged_pages(
+    path: Path, name: str, password: str | None, numbers: list[int], *, rebuilt_counts: bool = True
+) -> list[int]:
+    """Which of the pages ``numbers`` (1-based) may have lost their content: those whose content
+    stream is missing or cannot be decoded, and (``rebuilt_counts``: pages known to show
+    nothing) all of them in a file qpdf had to reconstruct (a truncated page object loses keys)."""
     pdf, _ = unlock(path, name, password)
     with pdf, engine_errors(name):
         unreadable = [number for number in numbers if _content_unreadable(pdf.pages[number - 1])]
-        return numbers if pdf.get_warnings() else unreadable
+        return numbers if rebuilt_counts and pdf.get_warnings() else unreadable

@@ -59,3 +59,15 @@ def ordered(items: Sequence[T], names: Sequence[str], order: str) -> list[T]:
         return list(items)
     pairs = sorted(zip(names, items, strict=True), key=lambda pair: natural_key(pair[0]))
     return [item for _, item in pairs]
+
+
+def page_list(numbers: list[int]) -> str:
+    """``page 3`` or ``pages 2-5, 9`` (runs of page numbers, ascending)."""
+    runs: list[list[int]] = []
+    for number in sorted(set(numbers)):
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    parts = [str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs]
+    return f"{'page' if len(numbers) == 1 else 'pages'} {', '.join(parts)}"

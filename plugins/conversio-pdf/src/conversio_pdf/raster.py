@@ -8,7 +8,8 @@ from typing import Any
 
 from conversio.converters import ConversionRequest, Output
 from conversio.errors import FileTooLarge
-from conversio_pdf.page_ranges import parse_pages
+from conversio_pdf.documents import damaged_pages
+from conversio_pdf.page_ranges import page_list, parse_pages
 from conversio_pdf.pdfium import open_document, page_label
 
 _PILLOW = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF"}
@@ -69,4 +70,12 @@ def rasterise(request: ConversionRequest) -> list[Output]:
             finally:
                 page.close()
             request.progress((done + 1) / len(indexes), f"page {index + 1} of {total}")
+    numbers = [index + 1 for index in indexes]
+    broken = damaged_pages(source.path, source.name, options.get("password"), numbers, rebuilt_counts=False)
+    if broken:
+        blank = "it is" if len(broken) == 1 else "they are"
+        request.warn(
+            f"{source.name} is damaged: the content of {page_list(broken)} cannot be read; "
+            f"{blank} blank in the images"
+        )
     return outputs

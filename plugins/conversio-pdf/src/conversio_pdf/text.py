@@ -18,7 +18,7 @@ from conversio.converters import ConversionRequest, Output
 from conversio.errors import CorruptFile, NoTextLayer
 from conversio_pdf.documents import damaged_pages
 from conversio_pdf.layout import glyphs, lay_out
-from conversio_pdf.page_ranges import parse_pages
+from conversio_pdf.page_ranges import page_list, parse_pages
 from conversio_pdf.pdfium import open_document
 
 #: page objects that show something (inside form XObjects too)
@@ -29,18 +29,6 @@ _FORM_DEPTH = 8
 def _drawn(page: Any) -> bool:
     """Whether the page shows an image, a drawing or a shading (looked for only on textless pages)."""
     return next(iter(page.get_objects(filter=_DRAWN, max_depth=_FORM_DEPTH)), None) is not None
-
-
-def _page_list(numbers: list[int]) -> str:
-    """``page 3`` or ``pages 2-5, 9`` (runs of page numbers, ascending)."""
-    runs: list[list[int]] = []
-    for number in sorted(set(numbers)):
-        if runs and number == runs[-1][-1] + 1:
-            runs[-1].append(number)
-        else:
-            runs.append([number])
-    parts = [str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs]
-    return f"{'page' if len(numbers) == 1 else 'pages'} {', '.join(parts)}"
 
 
 def _hold(numbers: list[int]) -> str:
@@ -59,18 +47,18 @@ def _judge(request: ConversionRequest, texts: list[str], pictures: list[int], bl
     if any(text.strip() for text in texts):
         if pictures:
             request.warn(
-                f"{name}: {_page_list(pictures)} {_hold(pictures)} only pictures, no text "
+                f"{name}: {page_list(pictures)} {_hold(pictures)} only pictures, no text "
                 f"(OCR would be needed); {_they(pictures)} empty in the text"
             )
         if broken:
             request.warn(
-                f"{name} is damaged: the content of {_page_list(broken)} cannot be read; "
+                f"{name} is damaged: the content of {page_list(broken)} cannot be read; "
                 f"{_they(broken)} empty in the text"
             )
         return
     if broken:
         raise CorruptFile(
-            f"{name} is damaged: the content of {_page_list(broken)} cannot be read; get a complete copy "
+            f"{name} is damaged: the content of {page_list(broken)} cannot be read; get a complete copy "
             "of it, or export it again from the application that made it",
             file=name,
         )
