@@ -62,6 +62,13 @@ def warn_and_relabel(request: ConversionRequest) -> list[Output]:
     return relabel(request)
 
 
+def join_origins(request: ConversionRequest) -> list[Output]:
+    """n→1: a file listing where each input came from (``InputFile.origin``)."""
+    out = request.output(f"joined.{request.target}")
+    out.path.write_text(f"FAKE:{request.target}\n" + ",".join(i.origin for i in request.inputs) + "\n")
+    return [out]
+
+
 def stamp(request: ConversionRequest) -> list[Output]:
     """Write a file named for the target whose content says what made it (real formats' names)."""
     out = request.output(request.input.name.rsplit(".", 1)[0] + "." + request.target)
@@ -915,3 +922,17 @@ def test_a_file_passed_on_under_another_name_must_not_be_denied_by_its_plugin(tm
         result = text_renderer(judge).convert(path, to="png").run()
         assert result.read_bytes() == PNG_BYTES
         assert result.warnings == ("photo.jpg: the name says jpg but the content is png; using png",)
+
+
+def test_each_input_says_which_users_file_it_was_made_from(executor: str | Executor, tmp_path: Path) -> None:
+    """Pages of x.fa, converted one by one, are still x.fa's when a later step packs them."""
+    app = app_with(
+        executor,
+        spec("fa", "fb", "split_lines", cardinality=MANY),
+        spec("fb", "fc"),
+        own("fc", "fd", "join_origins", cardinality=PACK),
+    )
+    one = app.convert(fake(tmp_path, "x.fa", "1\n2\n3"), to="fd").run()
+    assert one.read_bytes().decode() == "FAKE:fd\nx.fa,x.fa,x.fa\n"
+    two = app.convert([fake(tmp_path, "a.fa", "1\n2"), fake(tmp_path, "b.fa", "3")], to="fd").run()
+    assert two.read_bytes().decode() == "FAKE:fd\na.fa,a.fa,b.fa\n"

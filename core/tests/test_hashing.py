@@ -73,7 +73,7 @@ def test_closing_while_a_file_is_written_stops_at_once(tmp_path: Path) -> None:
         os.write(fd, b"half")
         started = time.monotonic()
         hasher.close()
-        assert time.monotonic() - started < 1
+        assert time.monotonic() - started < 5  # a hasher that waited for the file would never return
     finally:
         os.close(fd)
     hasher.follow("after-the-end.bin")  # ignored: the task is over

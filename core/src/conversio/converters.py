@@ -115,11 +115,14 @@ def load_callable(target: str, *, hint: str = "", what: str = "") -> Any:
 
 @attrs.frozen
 class InputFile:
-    """One input of a conversion step: a real local path, its display name and format."""
+    """One input of a conversion step: a real local path, its display name and format, and
+    ``origin``: the name of the user's file it was made from (the archive a member came out
+    of, the PDF a page was rendered from; its own name for the user's own files)."""
 
     path: Path
     name: str
     format: str
+    origin: str = ""
 
 
 @attrs.frozen

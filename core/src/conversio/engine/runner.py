@@ -113,6 +113,19 @@ class _Run:
     cancel: threading.Event
     steps: itertools.count[int] = attrs.field(factory=itertools.count)
     warnings: list[str] = attrs.field(factory=list)
+    #: the name of the user's file each artifact made in this run descends from (by id)
+    origins: dict[str, str] = attrs.field(factory=dict)
+
+    def origin(self, item: Item) -> str:
+        """The user's file ``item`` was made from: a name seen in this run, or its own."""
+        return (self.origins.get(item.id) if isinstance(item, Artifact) else None) or item.name
+
+    def descend(self, inputs: Sequence[Item], outputs: Sequence[Artifact]) -> None:
+        """Record that ``outputs`` were made from ``inputs``: of their common origin, if they have one."""
+        origins = {self.origin(item) for item in inputs}
+        if len(origins) == 1:
+            origin = origins.pop()
+            self.origins.update((a.id, origin) for a in outputs)
 
     def check(self) -> None:
         if self.cancel.is_set():
@@ -379,7 +392,12 @@ class Engine:
     def _run_route(
         self, route: Route, options: Mapping[str, Any], items: Sequence[Item], run: _Run
     ) -> Sequence[Item]:
-        return self._run_lanes(route, options, [items], run)[0]
+        """Run ``route`` on ``items`` together; a route that unpacks archives runs each archive
+        as a lane of its own, so that ``a.zip b.zip → tar.gz`` repacks each (``a.tar.gz``,
+        ``b.tar.gz``) instead of pouring both into one."""
+        unpacks = bool(route.steps) and route.steps[0].spec is not None and route.steps[0].spec.target == ANY
+        lanes = [[item] for item in items] if unpacks else [items]
+        return [item for lane in self._run_lanes(route, options, lanes, run) for item in lane]
 
     def _run_lanes(
         self, route: Route, options: Mapping[str, Any], lanes: Sequence[Sequence[Item]], run: _Run
@@ -423,7 +441,8 @@ class Engine:
             run.emit(Event(EventKind.STEP_FAILED, index, spec.id, error=exc.to_dict(), message=exc.message))
             raise
         out: list[list[Artifact]] = [[] for _ in lanes]
-        for (number, _), produced in zip(jobs, results, strict=True):
+        for (number, inputs), produced in zip(jobs, results, strict=True):
+            run.descend(inputs, produced)
             out[number].extend(produced)
         ids = tuple(a.id for lane in out for a in lane)
         run.emit(Event(EventKind.STEP_FINISHED, index, spec.id, items=len(ids), fraction=1.0, artifacts=ids))
@@ -579,7 +598,7 @@ class Engine:
             run.emit(place.event(EventKind.PROGRESS, spec.id, fraction, message=message, eta=eta))
 
         with ExitStack() as stack:
-            files = tuple(self._input_file(stack, a) for a in inputs)
+            files = tuple(attrs.evolve(self._input_file(stack, a), origin=run.origin(a)) for a in inputs)
             out_dir = stack.enter_context(self.store.scratch_dir())
             task = Task(
                 spec.id,

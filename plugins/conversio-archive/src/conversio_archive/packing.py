@@ -26,12 +26,8 @@ def archive_output(request: ConversionRequest, extension: str) -> Output:
 
 
 def origin(item: InputFile) -> str:
-    """The name of the user's file ``item`` was made from (``item.origin``), else its own name.
-
-    The engine says where a step's input came from through ``InputFile.origin``; an engine
-    that does not (conversio before issue 16) leaves every input its own origin.
-    """
-    return str(getattr(item, "origin", None) or item.name)
+    """The name of the user's file ``item`` was made from, else (called directly) its own name."""
+    return item.origin or item.name
 
 
 def members(request: ConversionRequest) -> list[tuple[InputFile, str]]:
