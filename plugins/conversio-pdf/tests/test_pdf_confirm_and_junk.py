@@ -11,6 +11,7 @@ from pdf_samples import make_pdf
 from PIL import Image
 
 import conversio
+from conversio.errors import ConversioError
 from conversio.testing import make_conversio
 
 HTTP = b"HTTP/1.1 200 OK\r\nContent-Type: application/pdf\r\nContent-Length: 9999\r\n\r\n"
@@ -37,7 +38,7 @@ def _with(tmp_path: Path, name: str, before: bytes = b"", after: bytes = b"") ->
         (b"", True),
         (BOM, True),
         (HTTP + b"x" * (1019 - len(HTTP)), True),  # "%PDF-" ends at byte 1024: PDFium still opens it
-        (b"\x00" * 3000, True),  # past where readers look, but qpdf recovers pages behind it
+        (b"\x00" * 3000, False),  # past where readers look
     ],
 )
 def test_a_pdf_is_confirmed(tmp_path: Path, before: bytes, expected: bool) -> None:
@@ -88,12 +89,12 @@ def test_junk_around_a_pdf_still_converts(app: conversio.Conversio, tmp_path: Pa
     assert merged.artifacts[0].format == "pdf"
 
 
-def test_a_header_past_the_first_kilobyte_converts_from_a_repaired_copy(
-    app: conversio.Conversio, tmp_path: Path
-) -> None:
-    path = _with(tmp_path, "report.pdf", b"x" * 3000)
-    assert app.sniff(path).format == "pdf"
-    result = app.convert(path, to="txt").run()
-    assert result.warnings == ("report.pdf is damaged and was repaired before conversion: check the result",)
-    (saved,) = result.save(tmp_path / "txt")
-    assert saved.read_text(encoding="utf-8").split("\f")[1].strip() == "Page 2 bravo"
+def test_a_header_past_the_first_kilobyte_is_not_a_pdf(app: conversio.Conversio, tmp_path: Path) -> None:
+    """Readers look for the header in the first 1024 bytes; so does conversio, and says so."""
+    path = _with(tmp_path, "report.pdf", b"\x00" * 3000)
+    with pytest.raises(ConversioError) as info:
+        app.convert(path, to="txt").run()
+    assert info.value.code == "UNSUPPORTED_FORMAT"
+    assert info.value.message == (
+        "could not recognise the format of report.pdf: it does not read as a PDF document"
+    )
