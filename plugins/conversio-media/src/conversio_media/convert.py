@@ -250,7 +250,7 @@ def _probe(request: ConversionRequest, *, need_video: bool = False) -> MediaInfo
 def _input(request: ConversionRequest, **args: Any) -> Any:
     """The ffmpeg input of the request's file, read within the sandbox's bounds."""
     item = request.input
-    options = input_options(item.format, item.name, request.limits.max_pixels)
+    options = input_options(item.format, item.name, request.limits.max_pixels, item.path)
     return ffmpeg.input(url(item.path), **options, **args)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from conversio.errors import CorruptFile, Timeout
 from conversio_media.sandbox import PROTOCOLS, clean_message, demuxer, tool, url
 
 PROBE_TIMEOUT = 60.0
+logger = logging.getLogger(__name__)
 
 
 @attrs.frozen
@@ -35,7 +37,7 @@ class MediaInfo:
 
 def probe(path: Path, fmt: str, name: str = "", timeout: float = PROBE_TIMEOUT) -> MediaInfo:
     """Probe ``path`` as ``fmt``; unreadable content is ``CORRUPT_FILE`` with ffprobe's message."""
-    forced = demuxer(fmt, name)
+    forced = demuxer(fmt, name, path)
     command = [
         tool("ffprobe"),
         "-hide_banner",
@@ -63,11 +65,11 @@ def probe(path: Path, fmt: str, name: str = "", timeout: float = PROBE_TIMEOUT) 
     stderr = done.stderr.decode("utf-8", "replace").strip()
     if done.returncode != 0:
         last = stderr.splitlines()[-1] if stderr else f"ffprobe exit code {done.returncode}"
+        logger.info("ffprobe could not read %s as %s: %s", name or path.name, forced, clean_message(last))
         raise CorruptFile(
-            f"{name or path.name} cannot be read as {fmt}: {clean_message(last)}",
+            f"{name or path.name} cannot be read as {fmt}: it is damaged, cut short or not {fmt} at all",
             file=name or path.name,
             format=fmt,
-            ffmpeg=clean_message(last),
         )
     return parse(json.loads(done.stdout or b"{}"), name or path.name, fmt)
 

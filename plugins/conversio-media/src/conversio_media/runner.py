@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import logging
 import queue
 import signal
 import subprocess
@@ -39,6 +40,7 @@ MIN_SHARE = 0.5
 #: ... for inputs of at least this many seconds (shorter ones: container durations are rough).
 MIN_CHECKED = 0.2
 _PR_SET_PDEATHSIG = 1
+logger = logging.getLogger(__name__)
 _EOF = None
 
 #: ffmpeg messages that say an encoder refused its settings (anything else it fails on is the input).
@@ -56,7 +58,7 @@ _SYSTEM_MARKS = ("no space left", "permission denied", "read-only file system", 
 _PIXELS_MARK = "exceeds specified max pixel count"
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child before exec: SIGKILL when the parent dies (Linux; elsewhere nothing)."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -83,7 +85,7 @@ def run_ffmpeg(
 
     Returns the seconds of media written (ffmpeg's last ``out_time``). A failure raises
     ``CORRUPT_FILE`` (unreadable input), ``INVALID_OPTION`` (an encoder refused the settings)
-    or ``CONVERSION_FAILED``, with ffmpeg's last message in ``details["ffmpeg"]``; past
+    or ``CONVERSION_FAILED`` (ffmpeg's last message is logged, not shown); past
     ``timeout`` seconds, ``TIMEOUT``.
     """
     process = subprocess.Popen(
@@ -91,7 +93,7 @@ def run_ffmpeg(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 -- only prctl, no locks taken
+        preexec_fn=die_with_parent,  # noqa: PLW1509 -- only prctl, no locks taken
     )
     assert process.stdout is not None and process.stderr is not None
     lines: queue.Queue[str | None] = queue.Queue()
@@ -181,18 +183,29 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def failure(returncode: int, errors: list[str], what: str) -> ConversioError:
     """The error for an ffmpeg that exited with ``returncode`` after printing ``errors``.
 
-    Killed, or failing for a reason of the machine's: ``CONVERSION_FAILED``; a frame over the
-    pixel limit (ffmpeg skips it and may exit 0): ``FILE_TOO_LARGE``; an encoder refusing its
+    Killed by a signal: ``CONVERSION_FAILED`` with ``crashed=True`` (the engine retries it);
+    failing for a reason of the machine's: ``CONVERSION_FAILED``; a frame over the pixel
+    limit (ffmpeg skips it and may exit 0): ``FILE_TOO_LARGE``; an encoder refusing its
     settings: ``INVALID_OPTION``; anything else: the input could not be read, ``CORRUPT_FILE``.
+    ffmpeg's own words (which name its internals and the server's paths) go to the log only.
     """
     last = clean_message(errors[-1]) if errors else f"ffmpeg exit code {returncode}"
+    logger.info("ffmpeg failed on %s (exit code %d): %s", what, returncode, last)
     text = " ".join(errors).lower()
     if returncode < 0:
-        return ConversionFailed(f"{what}: ffmpeg was killed by signal {-returncode}", ffmpeg=last)
+        return ConversionFailed(
+            f"{what}: ffmpeg stopped unexpectedly (signal {-returncode})", crashed=True, signal=-returncode
+        )
     if any(mark in text for mark in _SYSTEM_MARKS):
-        return ConversionFailed(f"{what}: ffmpeg failed: {last}", ffmpeg=last)
+        return ConversionFailed(
+            f"{what}: the server could not write the result (out of disk space or memory, or not "
+            "allowed to write); try again later"
+        )
     if _PIXELS_MARK in text:
         return FileTooLarge(f"{what}: a frame has more pixels than the limit allows", limit="max_pixels")
     if any(mark in text for mark in _OPTION_MARKS):
-        return InvalidOption(f"{what}: the encoder refused these settings: {last}", ffmpeg=last)
-    return CorruptFile(f"{what}: the input cannot be decoded: {last}", ffmpeg=last)
+        return InvalidOption(
+            f"{what}: the encoder refused these settings; try another codec, bitrate, size, frame rate "
+            "or sample rate"
+        )
+    return CorruptFile(f"{what}: the input cannot be decoded; it is damaged or cut short")

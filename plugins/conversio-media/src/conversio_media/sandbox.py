@@ -30,8 +30,12 @@ def tool(name: str) -> str:
     return found
 
 
-def demuxer(fmt: str, name: str = "") -> str:
-    """The demuxer allowed for files of ``fmt``; ``UNSUPPORTED_FORMAT`` for any other format."""
+def demuxer(fmt: str, name: str = "", path: Path | None = None) -> str:
+    """The demuxer allowed for files of ``fmt``; ``UNSUPPORTED_FORMAT`` for any other format.
+
+    An ``.aac`` file is ``m4a`` to conversio, but is most often a raw ADTS stream, not MP4:
+    given ``path``, such a stream is read with the ``aac`` demuxer.
+    """
     media = FORMATS.get(fmt)
     if media is None:
         raise UnsupportedFormat(
@@ -39,13 +43,41 @@ def demuxer(fmt: str, name: str = "") -> str:
             format=fmt,
             supported=sorted(FORMATS),
         )
+    if fmt == "m4a" and path is not None and is_adts(path):
+        return ADTS_DEMUXER
     return media.demuxer
 
 
-def input_options(fmt: str, name: str, max_pixels: int) -> dict[str, str]:
+ADTS_DEMUXER = "aac"
+#: ID3v2 tags before the audio are skipped up to this size (cover art can make them big).
+_ID3_LIMIT = 64 * 1024 * 1024
+
+
+def is_adts(path: Path) -> bool:
+    """Whether ``path`` holds a raw AAC (ADTS) stream, after any ID3v2 tags."""
+    try:
+        with path.open("rb") as stream:
+            offset = 0
+            for _ in range(4):  # a few stacked tags at most
+                head = stream.read(10)
+                if len(head) < 10 or head[:3] != b"ID3" or any(b & 0x80 for b in head[6:10]):
+                    break
+                size = head[6] << 21 | head[7] << 14 | head[8] << 7 | head[9]  # 7 bits a byte
+                offset += 10 + size + (10 if head[5] & 0x10 else 0)  # flag 0x10: a footer follows
+                if offset > _ID3_LIMIT:
+                    return False
+                stream.seek(offset)
+            stream.seek(offset)
+            sync = stream.read(2)
+    except OSError:
+        return False
+    return len(sync) == 2 and sync[0] == 0xFF and sync[1] & 0xF6 == 0xF0
+
+
+def input_options(fmt: str, name: str, max_pixels: int, path: Path | None = None) -> dict[str, str]:
     """ffmpeg input options for a file of ``fmt``: ``-f`` and the two allow-lists, and the
     decoders' cap on the pixels of every frame (a stream can grow its frames midway)."""
-    forced = demuxer(fmt, name)
+    forced = demuxer(fmt, name, path)
     return {
         "f": forced,
         "format_whitelist": forced,
