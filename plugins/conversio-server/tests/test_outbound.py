@@ -507,3 +507,20 @@ def test_https_to_a_pinned_address_keeps_the_name_for_sni_and_verification(
                 client.fetch_to_file(wrong, tmp_path)
             assert reason_of(exc) == "URL_UNREACHABLE" and "CERTIFICATE" in exc.value.message.upper()
     assert httpd.hits == ["/hello.txt"]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://[::1]:8080/a/b.pdf?sig=x&exp=1", "http://[::1]:8080/a/b.pdf?sig=x&exp=1"),
+        ("http://127.0.0.1/report.pdf?token=abc#page=2", "http://127.0.0.1/report.pdf?token=abc#page=2"),
+        ("http://bob:hunter2@10.0.0.1/x", "http://bob:***@10.0.0.1/x"),
+    ],
+)
+def test_a_refused_url_is_echoed_whole_with_ipv6_in_brackets_and_no_password(
+    url: str, shown: str, tmp_path: Path
+) -> None:
+    with OutboundClient(OutboundPolicy()) as client, pytest.raises(ApiError) as exc:
+        client.fetch_to_file(url, tmp_path)
+    assert shown in exc.value.message
+    assert "hunter2" not in exc.value.message

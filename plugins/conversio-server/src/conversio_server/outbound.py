@@ -223,8 +223,8 @@ def _url_host(address: IPAddress) -> str:
 
 
 def _shown(url: httpx.URL) -> str:
-    """The URL without its query string (which may carry credentials such as signatures)."""
-    return str(url.copy_with(query=None, fragment=None))
+    """The URL as the user gave it (IPv6 hosts in brackets), but a password in it masked."""
+    return str(url.copy_with(username=url.username, password="***")) if url.password else str(url)
 
 
 def check_url(url: httpx.URL | str, policy: OutboundPolicy) -> httpx.URL:
