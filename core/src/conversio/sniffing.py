@@ -115,8 +115,13 @@ def sniff_head(
         found = _sniff_text(head, claimed)
     if found is None:
         raise UnsupportedFormat(
-            f"could not recognise the format of {display}"
-            + (f": it does not read as {_described(formats, claimed)}" if claimed else ""),
+            f"could not recognise the format of {display}: "
+            + (
+                f"it does not read as {_described(formats, claimed)}"
+                if claimed
+                else "its content matches no format conversio reads"
+            )
+            + "; check that it is the file you meant",
             file=display,
             claimed=claimed,
             supported=[f.name for f in formats],

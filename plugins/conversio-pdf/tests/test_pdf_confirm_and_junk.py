@@ -96,5 +96,6 @@ def test_a_header_past_the_first_kilobyte_is_not_a_pdf(app: conversio.Conversio,
         app.convert(path, to="txt").run()
     assert info.value.code == "UNSUPPORTED_FORMAT"
     assert info.value.message == (
-        "could not recognise the format of report.pdf: it does not read as a PDF document"
+        "could not recognise the format of report.pdf: it does not read as a PDF document; "
+        "check that it is the file you meant"
     )

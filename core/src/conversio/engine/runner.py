@@ -313,9 +313,9 @@ class Engine:
         while True:
             try:
                 route = self.router.route(fmt, stage.target, via=stage.via, bundle=bundle, preferences=prefs)
-            except NoRoute:
+            except NoRoute as exc:
                 if not errors:
-                    raise
+                    raise NoRoute(f"{_names(items)}: {exc.message}", **exc.details) from None
                 raise _all_failed(errors) from None
             if errors and _lossy_steps(route) > _lossy_steps(errors[0][0]):
                 raise _all_failed(errors) from None
@@ -779,7 +779,8 @@ def cache_key(converter: str, version: str, options: Mapping[str, Any], inputs: 
 
 
 def _all_failed(errors: list[tuple[Route, ConversioError]]) -> ConversioError:
-    """The error of a stage: the only one as it was, or every attempt listed."""
+    """The error of a stage: the only one as it was, or the last one's message with every
+    attempt listed in its details."""
     if len(errors) == 1:
         return errors[0][1]
     attempts = [
@@ -791,8 +792,9 @@ def _all_failed(errors: list[tuple[Route, ConversioError]]) -> ConversioError:
         }
         for route, exc in errors
     ]
-    tried = "; ".join(f"{a['converter']}: {a['message']}" for a in attempts)
-    return ConversionFailed(f"every route failed ({tried})", attempts=attempts)
+    return ConversionFailed(
+        f"{errors[-1][1].message} (after {len(errors)} attempts by different routes)", attempts=attempts
+    )
 
 
 def estimate_remaining(elapsed: float, fraction: float) -> float | None:
