@@ -43,13 +43,14 @@ class Session:
         self.uno: Any = None
         self.pipe = ""
         self.desktop: Any = None
+        self.context: Any = None
 
     def desktop_for(self, job: dict[str, Any]) -> Any:
         if self.desktop is None or job["pipe"] != self.pipe:
             self.uno = importlib.import_module("uno")
-            context = connect(self.uno, job["pipe"], float(job.get("connect_timeout", 10)))
-            self.desktop = context.ServiceManager.createInstanceWithContext(
-                "com.sun.star.frame.Desktop", context
+            self.context = connect(self.uno, job["pipe"], float(job.get("connect_timeout", 10)))
+            self.desktop = self.context.ServiceManager.createInstanceWithContext(
+                "com.sun.star.frame.Desktop", self.context
             )
             self.pipe = job["pipe"]
         return self.desktop
@@ -84,7 +85,7 @@ def handle(session: Session, job: dict[str, Any]) -> dict[str, Any]:
         desktop.getImplementationName()  # a round trip: fails once soffice is gone
         return {"ok": True}
     uno = session.uno
-    doc = load(uno, desktop, job)
+    doc = load(uno, session.context, desktop, job)
     try:
         shape(doc, job)
         store(uno, doc, job)
@@ -120,18 +121,31 @@ def props(uno: Any, **values: Any) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def load(uno: Any, desktop: Any, job: dict[str, Any]) -> Any:
+def load(uno: Any, context: Any, desktop: Any, job: dict[str, Any]) -> Any:
     """Load hidden and read-only, macros never run, links never updated, and no interaction handler:
-    a password that is missing or wrong makes the load fail at once (no dialog, no hang)."""
+    a password that is missing or wrong makes the load fail at once (no dialog, no hang).
+
+    The format's own filter first; if it cannot read the file, the filter LibreOffice's type
+    detection names, but only when it is one of the job's ``legacy_filters``."""
+    try:
+        return load_with(uno, desktop, job, job["import_filter"], job.get("import_options", ""))
+    except BridgeError:
+        legacy = detected_filter(uno, context, job)
+        if legacy not in job.get("legacy_filters", ()):
+            raise
+    return load_with(uno, desktop, job, legacy, "")
+
+
+def load_with(uno: Any, desktop: Any, job: dict[str, Any], name: str, options: str) -> Any:
     descriptor: dict[str, Any] = {
         "Hidden": True,
         "ReadOnly": True,
         "MacroExecutionMode": NEVER_EXECUTE,
         "UpdateDocMode": NO_UPDATE,
-        "FilterName": job["import_filter"],
+        "FilterName": name,
     }
-    if job.get("import_options"):
-        descriptor["FilterOptions"] = job["import_options"]
+    if options:
+        descriptor["FilterOptions"] = options
     if job.get("password"):
         descriptor["Password"] = job["password"]
     try:
@@ -141,6 +155,21 @@ def load(uno: Any, desktop: Any, job: dict[str, Any]) -> Any:
     if doc is None:
         raise BridgeError("CORRUPT_FILE", "LibreOffice could not read it")
     return doc
+
+
+def detected_filter(uno: Any, context: Any, job: dict[str, Any]) -> str:
+    """The import filter LibreOffice's deep type detection picks for the input ("" if none)."""
+    if not job.get("legacy_filters"):
+        return ""
+    try:
+        detection = context.ServiceManager.createInstanceWithContext(
+            "com.sun.star.document.TypeDetection", context
+        )
+        _type, descriptor = detection.queryTypeByDescriptor(props(uno, URL=job["input"]), True)
+    except Exception:
+        return ""
+    found = {prop.Name: prop.Value for prop in descriptor}
+    return str(found.get("FilterName") or "")
 
 
 def shape(doc: Any, job: dict[str, Any]) -> None:

@@ -17,6 +17,9 @@ class OfficeFormat:
 
     ``import_filter`` is passed as ``FilterName`` on load, so a file is only ever
     read by its own format's filter (garbage is not "rescued" as plain text);
+    ``legacy_filters`` are the only others tried, and only when the file fails with
+    ``import_filter`` and LibreOffice's type detection names one of them (a Word 95 ``.doc``,
+    a PowerPoint 4 ``.ppt``): never a text filter, never another family's.
     ``export_filter`` is None where the format is only read.
     """
 
@@ -26,9 +29,11 @@ class OfficeFormat:
     import_options: str = ""
     export_filter: str | None = None
     export_options: str = ""
+    legacy_filters: tuple[str, ...] = ()
 
 
-#: Comma separated, double quotes, UTF-8 (76), data from line 1.
+#: Comma separated, double quotes, UTF-8 (76), data from line 1 (what CSV is written as;
+#: a CSV read gets its own separator and encoding, see ``csvsniff``).
 CSV_OPTIONS = "44,34,76,1"
 
 TEXT, SHEET, SLIDES = "text", "sheet", "slides"
@@ -37,13 +42,25 @@ FORMATS: dict[str, OfficeFormat] = {
     f.name: f
     for f in (
         OfficeFormat("docx", TEXT, "MS Word 2007 XML", export_filter="MS Word 2007 XML"),
-        OfficeFormat("doc", TEXT, "MS Word 97", export_filter="MS Word 97"),
+        OfficeFormat(
+            "doc",
+            TEXT,
+            "MS Word 97",
+            export_filter="MS Word 97",
+            legacy_filters=("MS Word 95", "MS WinWord 6.0", "MS WinWord 5", "Rich Text Format"),
+        ),
         OfficeFormat("odt", TEXT, "writer8", export_filter="writer8"),
         OfficeFormat("rtf", TEXT, "Rich Text Format", export_filter="Rich Text Format"),
         OfficeFormat("txt", TEXT, "Text (encoded)", import_options="UTF8"),
-        OfficeFormat("html", TEXT, "HTML (StarWriter)"),
+        OfficeFormat("html", TEXT, "HTML (StarWriter)", legacy_filters=("HTML",)),
         OfficeFormat("xlsx", SHEET, "Calc MS Excel 2007 XML", export_filter="Calc MS Excel 2007 XML"),
-        OfficeFormat("xls", SHEET, "MS Excel 97", export_filter="MS Excel 97"),
+        OfficeFormat(
+            "xls",
+            SHEET,
+            "MS Excel 97",
+            export_filter="MS Excel 97",
+            legacy_filters=("MS Excel 95", "MS Excel 5.0/95", "MS Excel 4.0"),
+        ),
         OfficeFormat("ods", SHEET, "calc8", export_filter="calc8"),
         OfficeFormat(
             "csv",
@@ -56,9 +73,33 @@ FORMATS: dict[str, OfficeFormat] = {
         OfficeFormat(
             "pptx", SLIDES, "Impress MS PowerPoint 2007 XML", export_filter="Impress MS PowerPoint 2007 XML"
         ),
-        OfficeFormat("ppt", SLIDES, "MS PowerPoint 97", export_filter="MS PowerPoint 97"),
+        OfficeFormat(
+            "ppt",
+            SLIDES,
+            "MS PowerPoint 97",
+            export_filter="MS PowerPoint 97",
+            legacy_filters=("PowerPoint 3",),
+        ),
         OfficeFormat("odp", SLIDES, "impress8", export_filter="impress8"),
     )
+}
+
+
+#: Each format as a user names it, for messages ("it is not really a Word document").
+LABELS = {
+    "docx": "a Word document (.docx)",
+    "doc": "a Word 97-2003 document (.doc)",
+    "odt": "an OpenDocument text (.odt)",
+    "rtf": "an RTF document",
+    "txt": "a text file",
+    "html": "an HTML page",
+    "xlsx": "an Excel workbook (.xlsx)",
+    "xls": "an Excel 97-2003 workbook (.xls)",
+    "ods": "an OpenDocument spreadsheet (.ods)",
+    "csv": "a CSV file",
+    "pptx": "a PowerPoint presentation (.pptx)",
+    "ppt": "a PowerPoint 97-2003 presentation (.ppt)",
+    "odp": "an OpenDocument presentation (.odp)",
 }
 
 

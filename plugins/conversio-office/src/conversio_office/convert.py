@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from conversio.converters import ConversionRequest, Output, with_extension
@@ -10,24 +12,22 @@ from conversio.errors import (
     ConversioError,
     ConversionFailed,
     CorruptFile,
+    EmptyFile,
     FileTooLarge,
     InvalidOption,
     InvalidPassword,
+    UnsupportedEncryption,
     UnsupportedFormat,
 )
-from conversio_office.catalogue import FORMATS
+from conversio_office.catalogue import FORMATS, LABELS
+from conversio_office.csvsniff import sniff
 from conversio_office.pdfcheck import count_pages
-from conversio_office.protection import is_protected
+from conversio_office.protection import is_protected, unsupported_encryption
 from conversio_office.soffice import office
+from conversio_office.staging import stage
 
 #: A print-dialog page range: ``1-3,5,8-``.
 _PAGES = re.compile(r"^\s*\d+\s*(-\s*\d*\s*)?(,\s*\d+\s*(-\s*\d*\s*)?)*$")
-_ERRORS: dict[str, type[ConversioError]] = {
-    "CORRUPT_FILE": CorruptFile,
-    "INVALID_PASSWORD": InvalidPassword,
-    "INVALID_OPTION": InvalidOption,
-    "UNSUPPORTED_FORMAT": UnsupportedFormat,
-}
 
 
 def convert_to_pdf(request: ConversionRequest) -> list[Output]:
@@ -77,29 +77,56 @@ def _run(request: ConversionRequest, extension: str, export: dict[str, Any]) -> 
         raise UnsupportedFormat(f"conversio-office does not read {request.source}")
     item = request.input
     if item.path.stat().st_size == 0:
-        raise CorruptFile(f"{item.name} is empty")
+        raise EmptyFile(f"{item.name} is empty", format=source.name)
     out = request.output(with_extension(item.name, extension))
-    job = {
-        "input": item.path.resolve().as_uri(),
-        "output": out.path.resolve().as_uri(),
-        "import_filter": source.import_filter,
-        "import_options": source.import_options,
-        "password": request.options.get("password") or "",
-        **export,
-    }
     request.progress(0.05, "LibreOffice")
-    answer = office().run(job, request.limits.timeout)
-    error = answer.get("error")
-    if error is not None:
-        message = str(answer.get("message", ""))
-        if error == "CORRUPT_FILE" and is_protected(item.path):
-            given = bool(request.options.get("password"))
-            raise InvalidPassword(
-                f"{item.name} is password-protected" + (" and the password is wrong" if given else ""),
-                password_given=given,
-            )
-        if error == "CORRUPT_FILE":
-            message = f"LibreOffice cannot read {item.name} as {source.name}"
-        raise _ERRORS.get(str(error), ConversionFailed)(message, format=source.name)
+    with tempfile.TemporaryDirectory(prefix="conversio-office-in-") as folder:
+        staged = stage(item.path, item.name, source.name, Path(folder))
+        options = sniff(staged).filter_options() if source.name == "csv" else source.import_options
+        job = {
+            "input": staged.resolve().as_uri(),
+            "output": out.path.resolve().as_uri(),
+            "import_filter": source.import_filter,
+            "import_options": options,
+            "legacy_filters": list(source.legacy_filters),
+            "password": request.options.get("password") or "",
+            **export,
+        }
+        answer = office().run(job, request.limits.timeout)
+    if "error" in answer:
+        raise _error(request, answer)
     request.progress(1.0)
     return out
+
+
+def _error(request: ConversionRequest, answer: dict[str, Any]) -> ConversioError:
+    """The bridge's failure in the user's terms: their file's name, what is wrong, what to do.
+
+    The bridge's own message (UNO exception text, file URLs) is never passed on, except for
+    the INVALID_OPTION messages the bridge words for users (the sheets there are)."""
+    item, error = request.input, str(answer["error"])
+    kind = LABELS.get(request.source, request.source)
+    if error == "CRASHED":
+        return ConversionFailed(f"LibreOffice crashed while converting {item.name}", crashed=True)
+    if error == "CORRUPT_FILE" and unsupported_encryption(item.path):
+        return UnsupportedEncryption(
+            f"{item.name} is encrypted in a way LibreOffice cannot open, whatever the password; "
+            "save it without a password (or as .pptx) and convert that",
+            format=request.source,
+        )
+    if error == "CORRUPT_FILE" and is_protected(item.path):
+        given = bool(request.options.get("password"))
+        return InvalidPassword(
+            f"{item.name} is password-protected"
+            + (": the password is wrong" if given else ": give its password with the password option"),
+            password_given=given,
+        )
+    if error == "CORRUPT_FILE":
+        return CorruptFile(
+            f"{item.name} cannot be opened: it is damaged, or it is not really {kind}", format=request.source
+        )
+    if error == "INVALID_OPTION":
+        return InvalidOption(str(answer.get("message", "")), format=request.source)
+    if error == "UNSUPPORTED_FORMAT":
+        return UnsupportedFormat(f"{item.name} opened as a kind of document that cannot be printed")
+    return ConversionFailed(f"LibreOffice failed to convert {item.name}", format=request.source)

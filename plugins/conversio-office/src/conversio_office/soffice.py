@@ -40,6 +40,8 @@ RESTART_EXIT_CODE = 81
 STARTUP_SECONDS = 60.0
 #: A warm soffice that does not answer a ping within this is replaced.
 PING_SECONDS = 10.0
+#: How long a failed job waits to see whether soffice is exiting (crashed) rather than alive.
+CRASH_SECONDS = 0.5
 BRIDGE = Path(__file__).with_name("bridge.py")
 #: The longest answer line read from the bridge; a longer one is a broken bridge, not an answer.
 MAX_ANSWER_BYTES = 64 * 1024
@@ -345,10 +347,27 @@ class Office:
                 self.stop()
                 continue
             self.conversions += 1
-            if not self.alive() or answer.get("error") == "FAILED":
+            if "error" in answer and self._died(answer):
+                answer = {"error": "CRASHED", "exit_code": self.process.returncode if self.process else None}
+            if not self.alive() or answer.get("error") in ("FAILED", "CRASHED"):
                 self.stop()
             return answer
         raise AssertionError("unreachable")
+
+    def _died(self, answer: dict[str, Any]) -> bool:
+        """soffice exited during the job (it never exits on its own: a crash, an abort, a kill).
+
+        When the bridge says its connection was disposed, soffice may not have exited yet:
+        wait up to CRASH_SECONDS for it then (only then: a wrong password stays fast)."""
+        if self.process is None or self.process.poll() is not None:
+            return True
+        if "disposed" not in str(answer.get("message", "")).lower():
+            return False
+        try:
+            self.process.wait(timeout=CRASH_SECONDS)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
     def _call(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send one job line to the bridge and read its answer line, within ``timeout``."""
