@@ -485,14 +485,16 @@ WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 64
         (ape(200), MP3_FRAME, "mp3"),
         (id3(50) + ape(80), FLAC, "flac"),
         (id3(50) + id3(70), FLAC, "flac"),
+        (id3(100), b"\xff\xf1\x50\x80" + b"\x00" * 64, "m4a"),  # raw AAC (ADTS) named .aac
+        (id3(100), b"\xff\xf9\x50\x80" + b"\x00" * 64, "m4a"),
     ],
     ids=["id3-flac", "big-id3-flac", "id3v4-footer-flac", "id3-wav", "big-id3-mp3", "id3v2.2-padding",
-         "ape-mp3", "id3-ape-flac", "two-id3-flac"],
+         "ape-mp3", "id3-ape-flac", "two-id3-flac", "id3-adts-mpeg4", "id3-adts-mpeg2"],
 )  # fmt: skip
 def test_tags_before_the_stream_are_skipped(
     tmp_path: Path, tags: bytes, stream: bytes, expected: str
 ) -> None:
-    found = sniffed(write(tmp_path, f"song.{expected}", tags + stream))
+    found = sniffed(write(tmp_path, f"song.{'aac' if expected == 'm4a' else expected}", tags + stream))
     assert found == Sniffed(expected, expected)
 
 

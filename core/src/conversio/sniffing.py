@@ -185,9 +185,16 @@ def _past_tags(head: bytes, path: Path, formats: FormatRegistry) -> str | None:
     if offset == 0:
         return None
     found = formats.identify(data) if data else None
+    if found is None and _is_adts(data) and "m4a" in formats:
+        return "m4a"  # raw AAC (ADTS), the usual .aac file, read by the m4a converters
     if found is None and "mp3" in formats:
         return "mp3"
     return found
+
+
+def _is_adts(data: bytes) -> bool:
+    """Whether ``data`` starts with an AAC ADTS frame header (sync word, layer 0)."""
+    return len(data) >= 2 and data[0] == 0xFF and data[1] & 0xF6 == 0xF0
 
 
 def _tag_size(data: bytes) -> int:

@@ -11,6 +11,7 @@ special files are never created: the unpackers skip them and say so through
 from __future__ import annotations
 
 import errno
+import logging
 from collections.abc import Callable
 from types import TracebackType
 from typing import BinaryIO, TypeVar
@@ -20,6 +21,8 @@ from conversio.errors import ConversioError, CorruptFile, EmptyFile, InvalidPass
 from conversio_archive.budget import Budget, Declared
 from conversio_archive.names import UniqueNames
 from conversio_archive.report import LeftOut, Report
+
+log = logging.getLogger("conversio_archive")
 
 #: Bytes copied at a time: memory stays bounded whatever the member's size.
 CHUNK = 1024 * 1024
@@ -108,9 +111,14 @@ class Extraction:
 
     # -- errors ------------------------------------------------------------
     def corrupt(self, exc: BaseException | str) -> CorruptFile:
-        reason = exc if isinstance(exc, str) else describe(exc)
+        """CORRUPT_FILE; a reason in our own words is told, an engine's exception only logged."""
+        if isinstance(exc, str):
+            return CorruptFile(f"{self.archive} is damaged: {exc}", file=self.archive, reason=exc)
+        log.info("%s could not be read: %s", self.archive, describe(exc))
         return CorruptFile(
-            f"{self.archive} is damaged or truncated: {reason}", file=self.archive, reason=reason
+            f"{self.archive} is damaged or cut short and cannot be opened as an archive; "
+            "get a complete copy of it",
+            file=self.archive,
         )
 
     def bad_password(
@@ -120,7 +128,7 @@ class Extraction:
         if given:
             message = f"{self.archive}: the password is wrong" + (f" (for {member!r})" if member else "")
             if cause is not None:
-                message += f", or the encrypted data is damaged ({describe(cause)})"
+                message += ", or the encrypted data is damaged"
         else:
             message = f"{self.archive} is encrypted: give its password with the 'password' option"
         return InvalidPassword(message, file=self.archive, member=member, password_given=given)
@@ -218,5 +226,6 @@ def attempt(
 
 
 def describe(exc: BaseException) -> str:
+    """An engine's exception as one line, for the operator's log (never for the user)."""
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -24,7 +24,7 @@ from py7zr.py7zr import ArchiveFile
 from conversio.converters import ConversionRequest, Output
 from conversio.errors import ConversioError, UnsupportedFormat
 from conversio_archive.budget import Declared
-from conversio_archive.extraction import Extraction, MemberFile, describe, engine_failure
+from conversio_archive.extraction import Extraction, MemberFile, engine_failure
 from conversio_archive.packing import archive_output, members
 from conversio_archive.report import LeftOut
 
@@ -150,7 +150,8 @@ def _left_out(entry: ArchiveFile) -> LeftOut | None:
 
 def _unsupported(archive: str, exc: UnsupportedCompressionMethodError) -> UnsupportedFormat:
     return UnsupportedFormat(
-        f"{archive} uses a compression method py7zr cannot read ({describe(exc)})", file=archive
+        f"{archive} uses a 7-Zip compression method conversio cannot read; re-create it with LZMA2",
+        file=archive,
     )
 
 

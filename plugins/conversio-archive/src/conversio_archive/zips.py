@@ -151,7 +151,7 @@ def _unsupported(info: zipfile.ZipInfo, member: str, archive: str) -> Unsupporte
     method = info.compress_type
     message = (
         f"{archive}: {member!r} uses compression method {method} ({_METHOD_NAMES.get(method, 'unknown')}), "
-        "which zipfile cannot read; re-create the archive with Deflate"
+        "which conversio cannot read; re-create the archive with Deflate"
     )
     return UnsupportedFormat(message, file=archive, member=member, method=method)
 
@@ -161,5 +161,7 @@ def _unsupported_feature(
 ) -> UnsupportedFormat:
     where = f"{archive}: {member!r}" if member else archive
     return UnsupportedFormat(
-        f"{where} uses a ZIP feature Python's zipfile cannot read ({exc})", file=archive, member=member
+        f"{where} uses a ZIP feature conversio cannot read; re-create the archive with Deflate",
+        file=archive,
+        member=member,
     )
