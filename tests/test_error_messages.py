@@ -195,7 +195,6 @@ FILE_CASES = [
 DOCX_CASE = Case("broken-docx", "letter.docx", samples.broken_docx, "pdf")
 #: Cases whose engine (another plugin) still words its failure in its own terms.
 ENGINE_LEAKS: dict[str, str] = {
-    "broken-zip": "conversio-archive words a damaged zip in zipfile's terms ('BadZipFile: ...')",
     "broken-docx": "conversio-office names its engine ('LibreOffice cannot read letter.docx as docx')",
 }
 
