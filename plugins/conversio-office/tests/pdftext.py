@@ -32,7 +32,7 @@ def font_names(data: bytes) -> set[str]:
     with pikepdf.open(io.BytesIO(data)) as pdf:
         for page in pdf.pages:
             fonts = page.resources.get("/Font", {})
-            for key in fonts.keys():
+            for key in fonts:
                 name = str(fonts[key].get("/BaseFont", ""))
                 names.add(name.lstrip("/").split("+", 1)[-1])
     return names

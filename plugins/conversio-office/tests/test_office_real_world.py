@@ -11,6 +11,7 @@ import http.server
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from conversio_office.convert import convert_to_pdf
@@ -71,7 +72,7 @@ def test_corpus_pages_print(app: conversio.Conversio, path: Path, row: dict[str,
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
-    seen: list[str] = []
+    seen: ClassVar[list[str]]
 
     def do_GET(self) -> None:
         self.seen.append(self.path)
@@ -143,7 +144,7 @@ CSV_ROWS = [
 
 def _csv(separator: str) -> str:
     def field(value: str) -> str:
-        return f'"{value}"' if any(c in value for c in ",;\t|\"") else value
+        return f'"{value}"' if any(c in value for c in ',;\t|"') else value
 
     return "".join(separator.join(field(v) for v in row) + "\r\n" for row in CSV_ROWS)
 
@@ -188,7 +189,8 @@ def test_csv_in_a_western_code_page(app: conversio.Conversio, tmp_path: Path, en
 
 def test_csv_quoted_newline_stays_in_its_cell(app: conversio.Conversio, tmp_path: Path) -> None:
     source = tmp_path / "notes.csv"
-    source.write_text('id;note;owner\n1;"first line\nsecond line; still note";Ana\n2;plain;Bo\n', encoding="utf-8")
+    rows = 'id;note;owner\n1;"first line\nsecond line; still note";Ana\n2;plain;Bo\n'
+    source.write_text(rows, encoding="utf-8")
     lines = pdf_text(convert(app, source)).split("\n")
     assert {"id note owner", "1 Ana", "2 plain Bo", "first line", "second line; still note"} <= set(lines)
 
