@@ -7,7 +7,7 @@ import attrs
 INSTALL_HINT = (
     "pip install conversio-office, and LibreOffice: apt-get install --no-install-recommends "
     "libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui python3-uno "
-    "fonts-dejavu-core fonts-liberation2"
+    "fonts-dejavu-core fonts-liberation2 fonts-noto-core fonts-noto-cjk fonts-noto-color-emoji"
 )
 
 

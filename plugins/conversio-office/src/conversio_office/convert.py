@@ -12,7 +12,6 @@ from conversio.errors import (
     ConversioError,
     ConversionFailed,
     CorruptFile,
-    EmptyFile,
     FileTooLarge,
     InvalidOption,
     InvalidPassword,
@@ -77,7 +76,7 @@ def _run(request: ConversionRequest, extension: str, export: dict[str, Any]) -> 
         raise UnsupportedFormat(f"conversio-office does not read {request.source}")
     item = request.input
     if item.path.stat().st_size == 0:
-        raise EmptyFile(f"{item.name} is empty", format=source.name)
+        raise CorruptFile(f"{item.name} is empty", format=source.name)
     out = request.output(with_extension(item.name, extension))
     request.progress(0.05, "LibreOffice")
     with tempfile.TemporaryDirectory(prefix="conversio-office-in-") as folder:
