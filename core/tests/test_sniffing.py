@@ -7,6 +7,7 @@ every real-world file of the shared corpus.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import os
@@ -580,3 +581,21 @@ def test_svg_named_png_is_an_image_with_a_warning(tmp_path: Path) -> None:
 
 def test_plain_text_with_no_name_stays_text(tmp_path: Path) -> None:
     assert sniffed(write(tmp_path, "README", b"hello\n"), confirm=lambda p, f: False) == Sniffed("txt", None)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize(
+    ("name", "expected"), [("table.csv", "csv"), ("notes.txt", "txt"), ("README", "txt")]
+)
+def test_utf16_text_with_a_bom_is_text(tmp_path: Path, encoding: str, name: str, expected: str) -> None:
+    bom = codecs.BOM_UTF16_LE if encoding.endswith("le") else codecs.BOM_UTF16_BE
+    data = bom + "Name;Stadt\nJürgen;Köln\nЁлка;Москва\n".encode(encoding) * 400  # past the head
+    assert sniffed(write(tmp_path, name, data)).format == expected
+
+
+def test_binary_behind_a_utf16_bom_is_not_text(tmp_path: Path) -> None:
+    data = codecs.BOM_UTF16_LE + bytes([0x00, 0xD8, 0x41, 0x00]) * 64  # unpaired surrogates
+    with pytest.raises(ConversioError) as info:
+        sniffed(write(tmp_path, "x.csv", data), confirm=lambda p, f: False)
+    assert info.value.code == "UNSUPPORTED_FORMAT"
+    assert "does not read as comma-separated values" in info.value.message

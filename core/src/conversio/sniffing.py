@@ -10,6 +10,7 @@ whether the file parses as what the name says; a text file named as a binary for
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import stat
@@ -233,7 +234,7 @@ def _names_binary(formats: FormatRegistry, claimed: str | None) -> bool:
 def _described(formats: FormatRegistry, name: str) -> str:
     """``a PDF document``, ``an M3U playlist``, ``plain text``: the format as a user calls it."""
     description = formats.get(name).description.split(" (")[0] if name in formats else name
-    if name in ("txt", "bin"):
+    if description.endswith(("text", "data", "values")):  # uncountable: no article
         return description[0].lower() + description[1:]
     acronym = description[:2].isupper()
     vowel = description[0] in ("AEFHILMNORSX" if acronym else "aeiouAEIOU")
@@ -241,6 +242,8 @@ def _described(formats: FormatRegistry, name: str) -> str:
 
 
 def _sniff_text(head: bytes, claimed: str | None) -> str | None:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = _from_utf16(head)
     if b"\x00" in head:
         return None
     text = head.lstrip(b"\xef\xbb\xbf")
@@ -265,6 +268,17 @@ def _sniff_text(head: bytes, claimed: str | None) -> str | None:
     if claimed in _TEXT_FORMATS:
         return claimed
     return "txt"
+
+
+def _from_utf16(head: bytes) -> bytes:
+    """A UTF-16 head (with its BOM) as UTF-8, for the text heuristics; NUL-filled when it is
+    not UTF-16 text after all (a character cut at the end of the head is dropped)."""
+    try:
+        return head[: len(head) // 2 * 2].decode("utf-16", "strict").encode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(head) - 4:
+            return head[: exc.start].decode("utf-16").encode("utf-8")
+        return b"\x00"
 
 
 _TEXT_FORMATS = {"txt", "csv", "md", "json", "html", "xml", "svg", "rtf"}
