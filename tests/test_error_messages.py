@@ -188,24 +188,15 @@ FILE_CASES = [
     ),
     Case("unknown-format", "data.xyz", lambda: bytes(range(256)) * 4, "pdf"),
     Case("name-content-mismatch", "report.pdf", samples.text_named_pdf, "png"),
-    Case("no-route", "photo.png", samples.png, "mp3", names_file=False),
+    Case("no-route", "photo.png", samples.png, "mp3"),
     Case("invalid-option", "photo.png", samples.png, "jpg", {"quality": "500"}, names_file=False),
 ]
 #: LibreOffice starts slowly: the damaged Word document goes through the Python API only.
 DOCX_CASE = Case("broken-docx", "letter.docx", samples.broken_docx, "pdf")
-#: Cases whose engine (another plugin) still words its failure in its own terms.
-ENGINE_LEAKS: dict[str, str] = {
-    "broken-docx": "conversio-office names its engine ('LibreOffice cannot read letter.docx as docx')",
-}
 
 
 def _params(cases: list[Case]) -> list[Any]:
-    return [
-        pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=False, reason=ENGINE_LEAKS[c.id])])
-        if c.id in ENGINE_LEAKS
-        else pytest.param(c, id=c.id)
-        for c in cases
-    ]
+    return [pytest.param(c, id=c.id) for c in cases]
 
 
 CASES = _params(FILE_CASES)
