@@ -224,6 +224,36 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def test_a_killed_conversion_worker_runs_again_on_the_same_route(http: httpx.Client, tmp_path: Path) -> None:
+    """kill -9 of the process converting a job's step: the step runs again on the same
+    converter, the job completes, and the job says what happened (issue 16)."""
+    file_id = upload(http, png_bytes((40, 30), (9, 8, 7)))
+    pidfile = tmp_path / "pid"
+    job_id = http.post(
+        "/v1/jobs",
+        json={
+            "inputs": [{"fileId": file_id}],
+            "then": [{"step": "sleep", "options": {"seconds": 1.5, "pidfile": str(pidfile)}}],
+        },
+    ).json()["jobId"]
+    deadline = time.monotonic() + 20
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first = int(pidfile.read_text())
+    pidfile.unlink()
+    os.kill(first, 9)
+    job = wait_job(http, job_id, timeout=30)
+    assert job["status"] == "completed", job
+    second = int(pidfile.read_text())
+    assert second != first, "the step did not run again in a new worker"
+    assert any("stopped unexpectedly and was run again" in w for w in job["warnings"]), job["warnings"]
+    assert [s["status"] for s in job["steps"]] == ["completed"]
+    from PIL import Image
+
+    with Image.open(io.BytesIO(httpx.get(job["outputs"][0]["downloadUrl"]).content)) as image:
+        assert image.size == (40, 30) and image.convert("RGB").getpixel((0, 0)) == (9, 8, 7)
+
+
 def test_retry_resumes_from_the_failed_step(http: httpx.Client, tmp_path: Path) -> None:
     marker = tmp_path / "fail"
     marker.write_text("x")
