@@ -116,9 +116,9 @@ class ConverterContract:
         self._convert(contract_app, sample)
         assert hashlib.sha256(sample.read_bytes()).hexdigest() == before
 
-    def test_empty_input_is_refused(self, contract_app: Conversio, tmp_path: Path) -> None:
-        """An empty input (stored as the source format, past sniffing) is EMPTY_FILE, or
-        CORRUPT_FILE from converters written before that code existed."""
+    def test_empty_input_is_corrupt(self, contract_app: Conversio, tmp_path: Path) -> None:
+        """An empty input (stored as the source format, past sniffing) is EMPTY_FILE (a kind of
+        CORRUPT_FILE), or CORRUPT_FILE from converters written before that code existed."""
         empty = tmp_path / f"empty.{self._spec(contract_app).source.replace('*', 'bin')}"
         empty.write_bytes(b"")
         if self.accepts_empty:
