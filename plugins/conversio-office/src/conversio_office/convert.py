@@ -12,6 +12,7 @@ from conversio.errors import (
     ConversioError,
     ConversionFailed,
     CorruptFile,
+    EmptyFile,
     FileTooLarge,
     InvalidOption,
     InvalidPassword,
@@ -76,7 +77,7 @@ def _run(request: ConversionRequest, extension: str, export: dict[str, Any]) -> 
         raise UnsupportedFormat(f"conversio-office does not read {request.source}")
     item = request.input
     if item.path.stat().st_size == 0:
-        raise CorruptFile(f"{item.name} is empty", format=source.name)
+        raise EmptyFile(f"{item.name} is empty (0 bytes): there is nothing to convert", format=source.name)
     out = request.output(with_extension(item.name, extension))
     request.progress(0.05, "LibreOffice")
     with tempfile.TemporaryDirectory(prefix="conversio-office-in-") as folder:
@@ -106,10 +107,12 @@ def _error(request: ConversionRequest, answer: dict[str, Any]) -> ConversioError
     item, error = request.input, str(answer["error"])
     kind = LABELS.get(request.source, request.source)
     if error == "CRASHED":
-        return ConversionFailed(f"LibreOffice crashed while converting {item.name}", crashed=True)
+        return ConversionFailed(
+            f"converting {item.name} stopped unexpectedly: the office engine crashed on it", crashed=True
+        )
     if error == "CORRUPT_FILE" and unsupported_encryption(item.path):
         return UnsupportedEncryption(
-            f"{item.name} is encrypted in a way LibreOffice cannot open, whatever the password; "
+            f"{item.name} is encrypted in a way conversio cannot open, whatever the password; "
             "save it without a password (or as .pptx) and convert that",
             format=request.source,
         )
@@ -128,4 +131,8 @@ def _error(request: ConversionRequest, answer: dict[str, Any]) -> ConversioError
         return InvalidOption(str(answer.get("message", "")), format=request.source)
     if error == "UNSUPPORTED_FORMAT":
         return UnsupportedFormat(f"{item.name} opened as a kind of document that cannot be printed")
-    return ConversionFailed(f"LibreOffice failed to convert {item.name}", format=request.source)
+    return ConversionFailed(
+        f"{item.name} could not be converted to {request.target}; "
+        "check that it opens in an office application",
+        format=request.source,
+    )
