@@ -3,8 +3,8 @@
 Exit codes: 0 success; 1 the conversion failed (``CONVERSION_FAILED``,
 ``CORRUPT_FILE``, ``EMPTY_FILE``, ``NO_TEXT_LAYER``); 2 invalid usage, request, option or
 password; 3 unsupported format or encryption, a name that disagrees with the content, or
-no route; 4 a missing dependency or broken plugin; 5 a timeout or a
-size limit; 130 cancelled (Ctrl-C).
+no route; 4 a missing dependency or broken plugin; 5 a timeout, a size limit or a full
+disk; 130 cancelled (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ EXIT_CODES = {
     "PLUGIN_ERROR": 4,
     "TIMEOUT": 5,
     "FILE_TOO_LARGE": 5,
+    "INSUFFICIENT_STORAGE": 5,
     "CANCELLED": 130,
 }
 

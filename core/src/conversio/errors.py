@@ -100,6 +100,12 @@ class FileTooLarge(ConversioError):
     code = "FILE_TOO_LARGE"
 
 
+class InsufficientStorage(ConversioError):
+    """The store or the disk is full: nothing was kept; the input is not at fault."""
+
+    code = "INSUFFICIENT_STORAGE"
+
+
 class Timeout(ConversioError):
     """A step ran past its time limit and was killed."""
 
@@ -155,6 +161,7 @@ ERRORS_BY_CODE: dict[str, type[ConversioError]] = {
         InvalidOption,
         InvalidRequest,
         FileTooLarge,
+        InsufficientStorage,
         Timeout,
         Cancelled,
         MissingDependency,

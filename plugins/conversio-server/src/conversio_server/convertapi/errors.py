@@ -55,6 +55,7 @@ CODE_NUMBERS: dict[str, int] = {
     "PLUGIN_ERROR": 5001,
     "SERVICE_UNAVAILABLE": 5030,
     "MISSING_DEPENDENCY": 5031,
+    "INSUFFICIENT_STORAGE": 5070,
 }
 
 #: Statuses of the codes that only exist on the ConvertAPI routes.
