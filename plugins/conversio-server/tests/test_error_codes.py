@@ -8,7 +8,13 @@ from conversio_server.errors import STATUS_BY_CODE
 from conversio.errors import ERRORS_BY_CODE
 
 #: Codes that are the server's fault (or its set-up's), not the request's.
-SERVER_SIDE = {"PLUGIN_ERROR", "MISSING_DEPENDENCY", "INTERNAL_ERROR", "SERVICE_UNAVAILABLE", "INSUFFICIENT_STORAGE"}
+SERVER_SIDE = {
+    "PLUGIN_ERROR",
+    "MISSING_DEPENDENCY",
+    "INTERNAL_ERROR",
+    "SERVICE_UNAVAILABLE",
+    "INSUFFICIENT_STORAGE",
+}
 
 
 def test_every_core_code_has_a_status_and_a_convertapi_number() -> None:
