@@ -1,13 +1,19 @@
-"""mkdocs hooks: fill ``<!-- generated: NAME -->`` markers from the installed code.
+"""The generated blocks of the docs, and the mkdocs hook that shows docstrings' roles as code.
 
-Nothing here is kept by hand: the formats, converters, error codes, exit codes,
-CLI help and corpus results are read from conversio, its plugins and their
-READMEs each time the docs are built (``tox run -e docs``).
+A block is written into its page between ``<!-- generated: NAME -->`` and
+``<!-- end generated: NAME -->``, so every page reads completely in the repository
+itself. Nothing inside a block is kept by hand: the formats, converters, error
+codes, exit codes, CLI help, corpus results and the server guide are read from
+conversio, its plugins and their READMEs.
+
+    python docs/hooks/generated.py --write   # after changing what a block shows
+    python docs/hooks/generated.py --check   # what `tox run -e docs` runs: stale blocks fail
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -22,17 +28,48 @@ from conversio.plugins import PluginHost, PluginPolicy
 from conversio.routing import Router
 
 ROOT = Path(__file__).resolve().parents[2]
-MARKER = re.compile(r"<!--\s*generated:\s*([a-z-]+)\s*-->")
+DOCS = ROOT / "docs"
+#: A generated block: its opening marker, what it holds now, its closing marker (absent before
+#: the first ``--write``).
+BLOCK = re.compile(
+    r"<!--\s*generated:\s*(?P<name>[a-z-]+)\s*-->"
+    r"(?:(?P<body>.*?)<!--\s*end generated:\s*(?P=name)\s*-->)?",
+    re.S,
+)
+#: Help texts are laid out for this width wherever the docs are generated.
+HELP_WIDTH = 100
 
 
-def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1)
+def fill(markdown: str, where: str = "") -> str:
+    """``markdown`` with every generated block made anew."""
+
+    def block(match: re.Match[str]) -> str:
+        name = match.group("name")
         if name not in GENERATORS:
-            raise KeyError(f"{page.file.src_uri}: unknown generated block {name!r}")
-        return GENERATORS[name]()
+            raise KeyError(f"{where}: unknown generated block {name!r}")
+        return f"<!-- generated: {name} -->\n\n{GENERATORS[name]().strip()}\n\n<!-- end generated: {name} -->"
 
-    return MARKER.sub(fill, markdown)
+    return BLOCK.sub(block, markdown)
+
+
+def main(argv: list[str]) -> int:
+    """``--write`` the blocks of every page, or ``--check`` that none is stale (exit 1)."""
+    if argv not in (["--write"], ["--check"]):
+        print("usage: python docs/hooks/generated.py --write | --check", file=sys.stderr)
+        return 2
+    stale = []
+    for page in sorted(DOCS.rglob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        made = fill(text, str(page.relative_to(ROOT)))
+        if made != text:
+            stale.append(str(page.relative_to(ROOT)))
+            if argv == ["--write"]:
+                page.write_text(made, encoding="utf-8")
+    if stale and argv == ["--check"]:
+        print("stale generated blocks in: " + ", ".join(stale), file=sys.stderr)
+        print("run: python docs/hooks/generated.py --write (in the docs tox env)", file=sys.stderr)
+        return 1
+    return 0
 
 
 _ROLE = re.compile(r":(?:class|func|meth|data|mod|attr|exc|obj):<code>(~?)([^<]+)</code>")
@@ -65,7 +102,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 def _loaded_from(host: PluginHost) -> str:
     plugins = ", ".join(f"{p.name} {p.version}".strip() for p in host.plugins if p.status == "loaded")
-    return f"*Generated when these docs were built, from the plugins installed then: {plugins}.*"
+    return f"*Generated from the plugins of this repository: {plugins}.*"
 
 
 # -- formats and converters ------------------------------------------------------------------------
@@ -155,17 +192,17 @@ def exit_codes() -> str:
 
 
 _EXIT_MEANING = {
-    1: "the conversion failed",
-    2: "invalid usage, request or option (also click's own usage errors)",
-    3: "unsupported format, or no route",
+    1: "the conversion failed, or the input is damaged or empty",
+    2: "invalid usage, request, option or password (also click's own usage errors)",
+    3: "unsupported format or encryption, a name that disagrees with the content, or no route",
     4: "a missing dependency or a broken plugin",
-    5: "a time or size limit was reached",
+    5: "a time or size limit was reached, or the disk is full",
     130: "cancelled (Ctrl-C)",
 }
 
 
 def cli_help() -> str:
-    root = click.Context(cli, info_name="conversio")
+    root = click.Context(cli, info_name="conversio", terminal_width=HELP_WIDTH, max_content_width=HELP_WIDTH)
     parts = ["```text", "$ conversio --help", cli.get_help(root), "```"]
     for name in cli.list_commands(root):
         command = cli.get_command(root, name)
@@ -249,3 +286,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "corpus": corpus,
     "server-guide": server_guide,
 }
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
