@@ -45,8 +45,13 @@ OPERATIONS: dict[str, str] = {
     "linearize": "linearize",
 }
 
-#: ``from`` values that name no format: the inputs' sniffed formats are used.
-ANY_SOURCES = frozenset({"any", "web", "*"})
+#: ``from`` values that name no format: the inputs' sniffed formats are used (``web`` is what the Python
+#: client sends for a ``Url`` input, ``url`` what the Node client sends).
+ANY_SOURCES = frozenset({"any", "web", "url", "*"})
+
+#: ConvertAPI converters that are another endpoint here: ``(from, to)`` -> ``(from, to)``.
+#: ``images/to/pdf`` makes one PDF of all its inputs, in the order given.
+CONVERTERS: dict[tuple[str, str], tuple[str, str]] = {("images", "pdf"): ("any", "merge")}
 
 #: The format operations work on.
 OPERATION_FORMAT = "pdf"
@@ -135,8 +140,8 @@ class Endpoint:
 def endpoint(server: Server, source: str, target: str) -> Endpoint:
     """The endpoint of the path; ``CONVERTER_NOT_FOUND`` (404) for a pair conversio cannot convert."""
     formats = server.conversio.registry.formats
-    src = source.strip().lower()
-    dst = target.strip().lower()
+    src, dst = source.strip().lower(), target.strip().lower()
+    src, dst = CONVERTERS.get((src, dst), (src, dst))
     not_found = ConvertApiError("CONVERTER_NOT_FOUND", f"Converter '{source}/to/{target}' not found.")
     if src in ANY_SOURCES:
         src_format = None
