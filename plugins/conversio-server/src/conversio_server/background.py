@@ -21,7 +21,7 @@ from conversio_server.wakeup import WakeListener
 
 if TYPE_CHECKING:
     from conversio_server.service import Server
-    from conversio_server.worker import WorkerPool
+    from conversio_server.supervisor import JobWorkerSupervisor
 
 
 def _count(store: JobStore, status: str) -> float:
@@ -59,7 +59,7 @@ class Background:
     def __init__(self, settings: ServerSettings, server: Server) -> None:
         self.settings = settings
         self.server = server
-        self.pool: WorkerPool | None = None
+        self.pool: JobWorkerSupervisor | None = None
         self.dispatcher: Dispatcher | None = None
         self.wake_listener: WakeListener | None = None
         self._client: OutboundClient | None = None
@@ -70,6 +70,8 @@ class Background:
         for status, help_text in ((QUEUED, "Jobs waiting for a worker."), (PROCESSING, "Jobs running now.")):
             gauge = Gauge(f"conversio_jobs_{status}", help_text, registry=registry)
             gauge.set_function(functools.partial(_count, store, status))
+        alive = Gauge("conversio_job_workers_alive", "Job workers ready to run jobs.", registry=registry)
+        alive.set_function(lambda: float(self.pool.alive()) if self.pool is not None else 0.0)
 
     def secret_for(self, key_id: str | None) -> str | None:
         keys = self.server.guard.store
@@ -82,9 +84,9 @@ class Background:
             dev_webhook_secret(self.settings)
         count = self.settings.job_worker_count
         if count:
-            from conversio_server.worker import WorkerPool
+            from conversio_server.supervisor import JobWorkerSupervisor
 
-            self.pool = WorkerPool(self.settings, count)
+            self.pool = JobWorkerSupervisor(self.settings, count, self.server.jobstore)
             self.pool.start()
         if self.settings.webhook_dispatchers:
             self._client = OutboundClient(webhook_policy(self.settings.outbound))

@@ -1,12 +1,13 @@
 """Job workers: processes that claim durable jobs with leases, run them and record the outcome.
 
 ``conversio worker`` runs one :class:`Worker` loop; ``conversio serve`` starts ``job_workers`` of them
-as child processes (:class:`WorkerPool`). A worker claims a job (see :meth:`JobStore.claim`), renews its
-lease every ``heartbeat`` seconds from a thread that also polls the job's cancel flag (and then sets
-the ``cancel`` event given to the engine, which kills the engine's worker process), writes progress at
-most every ``progress_interval`` seconds, and ends the job only while it still holds the lease.
-A worker killed mid-job leaves its lease to expire; another worker then runs the job again (the
-engine's result cache makes finished steps free). An idle worker sleeps until the server that queues a
+as child processes and replaces any that dies (:mod:`conversio_server.supervisor`). A worker claims a
+job (see :meth:`JobStore.claim`), renews its lease every ``heartbeat`` seconds from a thread that also
+polls the job's cancel flag (and then sets the ``cancel`` event given to the engine, which kills the
+engine's worker process), writes progress at most every ``progress_interval`` seconds, and ends the job
+only while it still holds the lease. A worker killed mid-job leaves its lease to expire, or its
+supervisor hands the job back at once; another worker then runs the job again (the engine's result
+cache makes finished steps free). An idle worker sleeps until the server that queues a
 job wakes it (:mod:`conversio_server.wakeup`), or ``job_poll_interval`` has passed.
 """
 
@@ -14,17 +15,14 @@ from __future__ import annotations
 
 import importlib
 import logging
-import multiprocessing
 import os
 import secrets
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-
-import attrs
 
 from conversio.errors import Cancelled, ConversioError
 from conversio_server import signing
@@ -128,12 +126,15 @@ class Worker:
         self.outbound.close()
         self.store.close()
 
-    def run(self, max_jobs: int | None = None) -> int:
-        """Claim and run jobs until stopped; returns how many ran."""
+    def run(self, max_jobs: int | None = None, on_ready: Callable[[], None] | None = None) -> int:
+        """Claim and run jobs until stopped; returns how many ran. ``on_ready`` is called once the
+        plugins are loaded and the worker listens for wake-ups, before its first claim."""
         count = 0
         self.conversio  # noqa: B018 - load the plugins before the first job, not during it
         listener = WakeListener(self.settings.job_wake_dir / f"{self.name}{SOCKET_SUFFIX}", self._wake.set)
         listener.start()
+        if on_ready is not None:
+            on_ready()
         try:
             while not self._stop.is_set() and (max_jobs is None or count < max_jobs):
                 self._wake.clear()  # before claiming: a job queued meanwhile wakes the wait below
@@ -247,57 +248,14 @@ class Worker:
         return url.split("?", 1)[0]
 
 
-def _portable(settings: ServerSettings) -> dict[str, Any]:
-    """The settings as picklable values (the key configuration is rebuilt from them in the child)."""
-    values = attrs.asdict(settings, recurse=False)
-    values.pop("auth")
-    return values
-
-
-def _run_pool_worker(values: dict[str, Any]) -> None:
-    run_worker(ServerSettings(**values))
-
-
-def run_worker(settings: ServerSettings) -> None:
-    """The body of a worker process: run until SIGTERM/SIGINT."""
-    worker = Worker(settings)
+def run_worker(
+    settings: ServerSettings, *, name: str | None = None, on_ready: Callable[[], None] | None = None
+) -> None:
+    """The body of a worker process: run until SIGTERM/SIGINT (``on_ready``: see :meth:`Worker.run`)."""
+    worker = Worker(settings, name=name)
     signal.signal(signal.SIGTERM, lambda *_: worker.abandon())
     signal.signal(signal.SIGINT, lambda *_: worker.abandon())
     try:
-        worker.run()
+        worker.run(on_ready=on_ready)
     finally:
         worker.close()
-
-
-class WorkerPool:
-    """``count`` worker processes (spawned: nothing of the server's threads is inherited)."""
-
-    def __init__(self, settings: ServerSettings, count: int) -> None:
-        self.settings = settings
-        context = multiprocessing.get_context("spawn")
-        self.processes = [
-            context.Process(
-                target=_run_pool_worker,
-                args=(_portable(settings),),
-                name=f"conversio-worker-{i}",
-                daemon=False,
-            )
-            for i in range(count)
-        ]
-
-    def start(self) -> None:
-        for process in self.processes:
-            process.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        for process in self.processes:
-            if process.pid is not None and process.is_alive():
-                process.terminate()
-        deadline = time.monotonic() + timeout
-        for process in self.processes:
-            if process.pid is None:
-                continue
-            process.join(max(0.1, deadline - time.monotonic()))
-            if process.is_alive():
-                process.kill()
-                process.join(5)

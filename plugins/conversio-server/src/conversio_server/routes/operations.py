@@ -31,10 +31,24 @@ async def readyz(request: Request) -> Response:
     broken = [p.name for p in server.conversio.plugins if p.status == "broken"]
     checks["engines"] = {"ok": converters > 0, "converters": converters, "brokenPlugins": broken}
     checks["store"] = await run_in_threadpool(_store_check, server)
+    checks["jobWorkers"] = _job_workers_check(request)
     ready = all(c["ok"] for c in checks.values())
     return JSON(
         {"status": "ready" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
     )
+
+
+def _job_workers_check(request: Request) -> dict[str, Any]:
+    """Whether as many job workers as configured are ready (a dead one is being replaced)."""
+    background = getattr(request.app.state, "background", None)
+    pool = None if background is None else background.pool
+    if pool is None:
+        return {"ok": True, "alive": 0, "configured": 0}
+    alive = pool.alive()
+    check: dict[str, Any] = {"ok": alive >= pool.count, "alive": alive, "configured": pool.count}
+    if not check["ok"]:
+        check["reason"] = f"{pool.count - alive} of {pool.count} job workers are starting or being replaced"
+    return check
 
 
 def _store_check(server: Any) -> dict[str, Any]:

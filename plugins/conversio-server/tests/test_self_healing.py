@@ -1,0 +1,115 @@
+"""A server that heals its workers, for real: a job worker SIGKILLed mid-job (default job settings) is
+replaced at once, its job completes and the next job runs, with no restart; ``/readyz`` answers 503
+while a worker is missing and 200 again after. A conversion worker killed while idle is replaced too.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import LiveServer, dev_settings, needs, start_server
+from server_samples import png_bytes
+from test_jobs import PLUGIN, TESTS, upload, wait_job
+
+needs("image")
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServer]:
+    """Default job settings (lease, heartbeat, poll, job worker count); the slow test plugin loaded."""
+    monkeypatch.setenv("PYTHONPATH", TESTS + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    live = start_server(dev_settings(tmp_path, extra_plugins=(PLUGIN,)))
+    yield live
+    live.stop()
+
+
+def parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def wait_for(condition: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"not {what} within {timeout} s")
+
+
+def readiness(http: httpx.Client) -> tuple[int, dict[str, object]]:
+    reply = http.get("/readyz")
+    return reply.status_code, reply.json()
+
+
+def sleep_job(http: httpx.Client, file_id: str, seconds: float, pidfile: Path | None = None) -> str:
+    options: dict[str, object] = {"seconds": seconds}
+    if pidfile is not None:
+        options["pidfile"] = str(pidfile)
+    reply = http.post(
+        "/v1/jobs", json={"inputs": [{"fileId": file_id}], "then": [{"step": "sleep", "options": options}]}
+    )
+    assert reply.status_code == 202, reply.text
+    return str(reply.json()["jobId"])
+
+
+def image_size(content: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(content)) as image:
+        image.load()
+        return image.size
+
+
+def test_a_killed_job_worker_is_replaced_and_its_job_completes(server: LiveServer, tmp_path: Path) -> None:
+    supervisor = server.app.state.background.pool
+    configured = server.settings.job_worker_count
+    with server.client() as http:
+        wait_for(lambda: readiness(http)[0] == 200, 60, "ready at start")
+        assert readiness(http)[1]["checks"]["jobWorkers"] == {  # type: ignore[index]
+            "ok": True,
+            "alive": configured,
+            "configured": configured,
+        }
+        workers_before = set(supervisor.pids())
+        file_id = upload(http, png_bytes((37, 23)))
+        pidfile = tmp_path / "engine.pid"
+        job_id = sleep_job(http, file_id, 3, pidfile)
+        wait_for(lambda: pidfile.exists() and pidfile.read_text(), 60, "running")
+        victim = parent_of(int(pidfile.read_text()))  # the engine worker's parent: the job worker
+        assert victim in workers_before
+
+        os.kill(victim, signal.SIGKILL)
+        killed_at = time.monotonic()
+        seen: list[tuple[int, dict[str, object]]] = []
+        wait_for(lambda: seen.append(readiness(http)) or seen[-1][0] == 503, 10, "unready while replacing")
+        body = seen[-1][1]
+        check = body["checks"]["jobWorkers"]  # type: ignore[index]
+        assert body["status"] == "unavailable" and check["ok"] is False, body
+        assert check["alive"] == configured - 1 and "being replaced" in check["reason"], check
+
+        job = wait_job(http, job_id, timeout=60)
+        elapsed = time.monotonic() - killed_at
+        print(f"\nkill -9 of the job worker to the job's completion: {elapsed:.2f} s")
+        assert job["status"] == "completed" and job["attempts"] == 2, job
+        # resumed long before the 30 s lease of the dead worker would have expired
+        assert elapsed < server.settings.job_lease, elapsed
+        content = httpx.get(job["outputs"][0]["downloadUrl"]).content
+        assert image_size(content) == (37, 23)
+
+        wait_for(lambda: readiness(http)[0] == 200, 30, "ready again")
+        assert supervisor.alive() == configured and supervisor.replaced == 1
+        assert victim not in supervisor.pids() and len(supervisor.pids()) == configured
+
+        following = sleep_job(http, upload(http, png_bytes((11, 7))), 0.2)
+        job = wait_job(http, following, timeout=60)
+        assert job["status"] == "completed" and job["attempts"] == 1, job
+        assert image_size(httpx.get(job["outputs"][0]["downloadUrl"]).content) == (11, 7)
+        assert server.thread.is_alive()  # the same server all along
