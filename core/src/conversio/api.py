@@ -27,6 +27,7 @@ from conversio.plugins import PluginHost, PluginInfo, PluginPolicy
 from conversio.routing import Route, RoutePreferences
 from conversio.sniffing import Sniffed, read_head, sniff_head
 from conversio.stores.base import Artifact, ArtifactStore
+from conversio.stores.space import refusing_full
 
 #: A local file, a stored artifact, the result of another conversion, or a file the caller is
 #: storing itself (:class:`~conversio.engine.incoming.Incoming`, already sniffed).
@@ -393,10 +394,15 @@ class Result:
         return written
 
     def _copy(self, artifact: Artifact, path: Path) -> None:
+        """Write ``path`` whole or not at all: a copy cut short (a full disk) leaves no ``.part`` behind."""
         tmp = path.with_name(f".{path.name}.part")
-        with self.store.open(artifact.id) as src, tmp.open("wb") as dst:
-            shutil.copyfileobj(src, dst, 1024 * 1024)
-        tmp.replace(path)
+        try:
+            with refusing_full(repr(path.name)), self.store.open(artifact.id) as src, tmp.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1024 * 1024)
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def to_dict(self) -> dict[str, Any]:
         return {

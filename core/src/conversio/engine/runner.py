@@ -45,6 +45,7 @@ from conversio.registry import Registry
 from conversio.routing import Route, RoutePreferences, Router, RouteStep
 from conversio.sniffing import ConfirmHook, claimed_format
 from conversio.stores.base import Artifact, ArtifactStore
+from conversio.stores.space import nearly_full, out_of_space
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -52,6 +53,8 @@ R = TypeVar("R")
 #: Error codes after which another route is tried (the converter, not the input, failed).
 RETRYABLE = frozenset({"CONVERSION_FAILED", "MISSING_DEPENDENCY"})
 MAX_ATTEMPTS = 3
+#: Error codes that blame the input or its converter; on a full disk, the disk is to blame.
+BLAMES_INPUT = frozenset({"CONVERSION_FAILED", "CORRUPT_FILE"})
 
 
 @attrs.frozen
@@ -613,13 +616,19 @@ class Engine:
             )
             hasher = OutputHasher(out_dir)
             stack.callback(hasher.close)
-            finished = self.executor.run(
-                task,
-                timeout=self.limits.timeout,
-                cancel=cancel,
-                on_progress=progress,
-                on_write=hasher.follow,
-            )
+            try:
+                finished = self.executor.run(
+                    task,
+                    timeout=self.limits.timeout,
+                    cancel=cancel,
+                    on_progress=progress,
+                    on_write=hasher.follow,
+                )
+            except ConversioError as exc:
+                # an engine that ran out of room says only that it failed: the full disk tells why
+                if exc.code in BLAMES_INPUT and nearly_full(out_dir):
+                    raise out_of_space(f"the result of converting {_names(inputs)}") from None
+                raise
             digests = hasher.digests()
             run.warnings.extend(finished.warnings)
             artifacts = []

@@ -13,6 +13,7 @@ from conversio.converters import ConversionRequest, InputFile, Output, load_call
 from conversio.errors import ConversioError, ConversionFailed, FileTooLarge
 from conversio.formats import ANY
 from conversio.limits import Limits
+from conversio.stores.space import is_full, out_of_space
 
 log = logging.getLogger("conversio.engine")
 
@@ -80,7 +81,9 @@ def execute(
             converter=task.converter,
             limit=task.limits.max_memory,
         ) from None
-    except Exception:
+    except Exception as exc:
+        if is_full(exc):  # the disk, not the input: the same request may succeed later
+            raise out_of_space(f"the result of converting {subject(task)}") from None
         # the engine's own words are for the operator's log, never for the user
         log.exception(
             "converter %s failed unexpectedly on %s -> %s", task.converter, task.source, task.target

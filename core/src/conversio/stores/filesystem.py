@@ -6,12 +6,15 @@ Layout under the root::
     meta/<id>.json        one artifact's metadata, written last: an id is only ever visible complete
     refs/<sha256>/<id>    which artifacts use a blob, so that ``delete`` frees it without a scan
     cache/<key>.json      the result cache: a key and the ids of the artifacts it produced
-    tmp/                  uploads being written and scratch directories (same filesystem: renames)
+    tmp/                  uploads being written and scratch directories (same filesystem: renames),
+                          named after their owner process (:mod:`conversio.stores.owners`)
     locks/                ``flock`` files: ``store`` (writers share it, ``sweep`` holds it alone)
                           and one per blob shard (writers of blobs in that shard take turns)
 
 Several processes may use one root at once. Content is written and hashed outside any lock;
 only placing the blob, its reference and the metadata happen under the locks.
+
+A full disk is ``INSUFFICIENT_STORAGE``, with nothing of the failed write left behind.
 """
 
 from __future__ import annotations
@@ -44,8 +47,11 @@ from conversio.stores.common import (
     new_artifact_id,
     not_found,
 )
+from conversio.stores.owners import owned_name, owner_gone
+from conversio.stores.space import is_full, refusing_full
 
-#: Entries of ``tmp/`` untouched for this long, and not in use, are left-overs of a crash.
+#: Entries of ``tmp/`` not in use whose owner process has died are left-overs of a crash;
+#: so are those untouched for this long (made on another host, or leaked by a live process).
 STALE_AFTER = 3600.0
 
 
@@ -128,7 +134,19 @@ class FilesystemStore:
         then a ``digest`` of the same size spares reading it. Otherwise it is copied (and with
         ``move`` removed)."""
         check_ttl(ttl)
-        source = Path(path)
+        with refusing_full(repr(name)):
+            return self._put_file(Path(path), name, format, ttl, move, share, digest)
+
+    def _put_file(
+        self,
+        source: Path,
+        name: str,
+        format: str,
+        ttl: float | None,
+        move: bool,
+        share: bool,
+        digest: Digest | None,
+    ) -> Artifact:
         if (move or share) and self._can_rename(source):
             try:
                 return self._adopt(source, share, digest, name=name, format=format, ttl=ttl)
@@ -155,7 +173,7 @@ class FilesystemStore:
         """``source``'s own inode as the artifact's content: renamed in, or a new name linked to it."""
         content = source
         if share:
-            content = self._tmp / f"link-{new_artifact_id()}"
+            content = self._tmp / f"{owned_name('link-')}{new_artifact_id()}"
             os.link(source, content)
         try:
             with content.open("rb") as handle:
@@ -171,12 +189,13 @@ class FilesystemStore:
 
     def put_stream(self, stream: BinaryIO, *, name: str, format: str, ttl: float | None = None) -> Artifact:
         check_ttl(ttl)
-        spooled, digest = self._spool(stream)
-        try:
-            return self._commit(spooled, digest, name=name, format=format, ttl=ttl)
-        except BaseException:
-            spooled.unlink(missing_ok=True)
-            raise
+        with refusing_full(repr(name)):
+            spooled, digest = self._spool(stream)
+            try:
+                return self._commit(spooled, digest, name=name, format=format, ttl=ttl)
+            except BaseException:
+                spooled.unlink(missing_ok=True)
+                raise
 
     def _spool(self, stream: BinaryIO) -> tuple[Path, Digest]:
         """Copy ``stream`` into a new file under ``tmp/``, hashing it; return (path, digest)."""
@@ -239,33 +258,43 @@ class FilesystemStore:
         self, content: Path, digest: Digest, *, name: str, format: str, ttl: float | None
     ) -> Artifact:
         """Make ``content`` — a complete, synced file on the store's filesystem — an artifact:
-        the blob first, then its reference, then the metadata that makes the id visible."""
+        the blob first, then its reference, then the metadata that makes the id visible.
+        A failure on the way (a full disk) undoes every part, so no id is left without its blob."""
         artifact_id = new_artifact_id()
         sha = digest.sha256
         with self._writing(sha):
             blob = self._blob_path(sha)
-            if blob.exists():
-                content.unlink()
-            else:
-                _make_dir(blob.parent, self.durable)
-                os.replace(content, blob)
-                blob.chmod(0o444)
-                _fsync_dir(blob.parent, self.durable)
-            ref = self._refs / sha / artifact_id
-            _make_dir(ref.parent, self.durable)
-            ref.touch(exist_ok=False)
-            _fsync_dir(ref.parent, self.durable)
-            created = time.time()
-            artifact = Artifact(
-                id=artifact_id,
-                name=name,
-                format=format,
-                size=digest.size,
-                sha256=sha,
-                created=created,
-                expires=expires_at(created, ttl, self.default_ttl),
-            )
-            self._write_json(self._meta_path(artifact_id), artifact.to_dict())
+            placed = False
+            try:
+                if blob.exists():
+                    content.unlink()
+                else:
+                    _make_dir(blob.parent, self.durable)
+                    os.replace(content, blob)
+                    placed = True
+                    blob.chmod(0o444)
+                    _fsync_dir(blob.parent, self.durable)
+                ref = self._refs / sha / artifact_id
+                _make_dir(ref.parent, self.durable)
+                ref.touch(exist_ok=False)
+                _fsync_dir(ref.parent, self.durable)
+                created = time.time()
+                artifact = Artifact(
+                    id=artifact_id,
+                    name=name,
+                    format=format,
+                    size=digest.size,
+                    sha256=sha,
+                    created=created,
+                    expires=expires_at(created, ttl, self.default_ttl),
+                )
+                self._write_json(self._meta_path(artifact_id), artifact.to_dict())
+            except BaseException:
+                self._meta_path(artifact_id).unlink(missing_ok=True)
+                self._release(sha, artifact_id)
+                if placed and not (self._refs / sha).exists():  # no reference was made: the blob is ours
+                    blob.unlink(missing_ok=True)
+                raise
         return artifact
 
     def _can_rename(self, source: Path) -> bool:
@@ -297,7 +326,7 @@ class FilesystemStore:
 
         Its name is random (128 bits), so unlike :func:`tempfile.mkstemp` it needs no retry loop.
         """
-        path = self._tmp / f"{prefix}{new_artifact_id()}"
+        path = self._tmp / f"{owned_name(prefix)}{new_artifact_id()}"
         return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), path
 
     # -- reading ---------------------------------------------------------------------------
@@ -330,7 +359,8 @@ class FilesystemStore:
 
     @contextmanager
     def scratch_dir(self) -> Iterator[Path]:
-        path = Path(tempfile.mkdtemp(dir=self._tmp, prefix="scratch-"))
+        with refusing_full("a working folder"):
+            path = Path(tempfile.mkdtemp(dir=self._tmp, prefix=owned_name("scratch-")))
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)  # in use: sweep leaves it alone
@@ -445,7 +475,7 @@ class FilesystemStore:
                 age = now - path.lstat().st_mtime
             except FileNotFoundError:
                 continue
-            if age > STALE_AFTER and not _in_use(path):
+            if (age > STALE_AFTER or owner_gone(path.name)) and not _in_use(path):
                 if path.is_dir() and not path.is_symlink():
                     _remove_tree(path)
                 else:
@@ -462,8 +492,13 @@ class FilesystemStore:
         return None
 
     def cache_put(self, key: str, artifact_ids: builtins.list[str]) -> None:
+        """Remember the result; on a full disk it is not remembered (the cache only saves work)."""
         path = self._cache / f"{check_cache_key(key)}.json"
-        self._write_json(path, {"artifacts": builtins.list(artifact_ids)})
+        try:
+            self._write_json(path, {"artifacts": builtins.list(artifact_ids)})
+        except OSError as exc:
+            if not is_full(exc):
+                raise
 
     def _is_live(self, artifact_id: str) -> bool:
         try:

@@ -1,0 +1,236 @@
+"""A full disk is INSUFFICIENT_STORAGE with nothing partial left; leftovers of dead processes go.
+
+The disk is made full by failing writes with ``ENOSPC`` (the server's tests fill a real tmpfs).
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import pytest
+
+from conversio.converters import ConversionRequest, ConverterSpec, Output
+from conversio.errors import ConversioError, ConversionFailed, InsufficientStorage
+from conversio.stores.base import Digest
+from conversio.stores.filesystem import FilesystemStore
+from conversio.stores.space import is_full, nearly_full
+from conversio.testing import make_conversio
+from conversio.testing.fakes import FakePlugin, write_fake
+
+HERE = __name__
+
+
+def disk_full() -> OSError:
+    return OSError(errno.ENOSPC, "No space left on device")
+
+
+def files_under(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def fs(tmp_path: Path) -> FilesystemStore:
+    return FilesystemStore(tmp_path / "store")
+
+
+# -- the store -------------------------------------------------------------------------------
+
+
+def test_an_upload_cut_short_by_a_full_disk_leaves_nothing(
+    fs: FilesystemStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def half_then_full(source: BinaryIO, target: BinaryIO | None = None) -> Digest:
+        assert target is not None
+        target.write(source.read(1000))
+        raise disk_full()
+
+    monkeypatch.setattr("conversio.stores.filesystem.copy_hashing", half_then_full)
+    with pytest.raises(InsufficientStorage) as caught:
+        fs.put_stream(io.BytesIO(b"x" * 5000), name="big.bin", format="bin")
+    assert caught.value.code == "INSUFFICIENT_STORAGE"
+    assert "'big.bin'" in caught.value.message and "nothing was kept" in caught.value.message
+    assert files_under(fs.root / "tmp") == [] and list(fs.list()) == []
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["new-content", "content-already-stored"])
+def test_metadata_that_does_not_fit_undoes_the_blob_and_its_reference(
+    fs: FilesystemStore, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, shared: bool
+) -> None:
+    earlier = fs.put_stream(io.BytesIO(b"same"), name="a.bin", format="bin") if shared else None
+    upload = tmp_path / "upload.bin"
+    upload.write_bytes(b"same")
+
+    def full(path: Path, data: dict[str, Any]) -> None:
+        raise disk_full()
+
+    monkeypatch.setattr(fs, "_write_json", full)
+    with pytest.raises(InsufficientStorage):
+        fs.put_file(upload, name="b.bin", format="bin", share=True)
+    monkeypatch.undo()
+
+    assert upload.read_bytes() == b"same"  # the caller's file is untouched
+    assert files_under(fs.root / "tmp") == []
+    if earlier is None:
+        assert list(fs.list()) == [] and files_under(fs.root / "blobs") == []
+        assert files_under(fs.root / "refs") == []
+    else:  # the artifact that already had this content keeps it, and only its reference
+        assert [a.id for a in fs.list()] == [earlier.id]
+        assert fs.open(earlier.id).read() == b"same"
+        assert [p.name for p in files_under(fs.root / "refs")] == [earlier.id]
+
+
+def test_a_cache_entry_that_does_not_fit_is_not_kept(
+    fs: FilesystemStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    artifact = fs.put_stream(io.BytesIO(b"result"), name="r.bin", format="bin")
+
+    def full(path: Path, data: dict[str, Any]) -> None:
+        raise disk_full()
+
+    monkeypatch.setattr(fs, "_write_json", full)
+    fs.cache_put("ab12", [artifact.id])  # the cache only saves work: no error
+    monkeypatch.undo()
+    assert fs.cache_get("ab12") is None
+
+
+def test_other_write_errors_are_not_taken_for_a_full_disk(
+    fs: FilesystemStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def denied(path: Path, data: dict[str, Any]) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(fs, "_write_json", denied)
+    with pytest.raises(PermissionError):
+        fs.put_stream(io.BytesIO(b"x"), name="x.bin", format="bin")
+
+
+def test_is_full_sees_through_wrappers() -> None:
+    try:
+        try:
+            raise disk_full()
+        except OSError as exc:
+            raise RuntimeError("the engine failed") from exc
+    except RuntimeError as wrapped:
+        assert is_full(wrapped)
+    assert is_full(OSError(errno.EDQUOT, "Disk quota exceeded"))
+    assert not is_full(OSError(errno.EIO, "I/O error")) and not is_full(ValueError("no"))
+
+
+def test_nearly_full_on_a_disk_with_room(tmp_path: Path) -> None:
+    assert not nearly_full(tmp_path)  # the test machine's disk has more than a MiB free
+
+
+# -- the engine ------------------------------------------------------------------------------
+
+
+def fill_disk(request: ConversionRequest) -> list[Output]:
+    """Write half an output, then find the disk full (as Pillow or pypdf would)."""
+    out = request.output("out.fb")
+    with out.path.open("wb") as half:
+        half.write(b"FAKE:fb\n")
+        raise disk_full()
+
+
+def fail_quietly(request: ConversionRequest) -> list[Output]:
+    """Fail as an external engine does when its write failed: with no reason given."""
+    raise ConversionFailed("could not convert the file: the converter failed", converter="fake")
+
+
+def converting(fn: str) -> FakePlugin:
+    return FakePlugin(ConverterSpec(id=f"fake.test:{fn}", source="fa", target="fb", run=f"{HERE}:{fn}"))
+
+
+@pytest.mark.parametrize("executor", ["inline", "process"])
+def test_a_converter_that_finds_the_disk_full_is_insufficient_storage(tmp_path: Path, executor: str) -> None:
+    app = make_conversio(converting("fill_disk"), executor=executor, store=(tmp_path / "store").as_uri())
+    try:
+        with pytest.raises(ConversioError) as caught:
+            app.convert(write_fake(tmp_path / "in.fa", "fa"), "fb").run()
+    finally:
+        app.close()
+    assert caught.value.code == "INSUFFICIENT_STORAGE"
+    assert "'in.fa'" in caught.value.message and "No space" not in caught.value.message
+    assert files_under(tmp_path / "store" / "tmp") == []  # the half-written output went with its scratch
+
+
+def test_an_engine_failing_on_a_full_disk_is_insufficient_storage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_conversio(converting("fail_quietly"), store=(tmp_path / "store").as_uri())
+    source = write_fake(tmp_path / "in.fa", "fa")
+    try:
+        with pytest.raises(ConversioError) as room_left:
+            app.convert(source, "fb").run()
+        monkeypatch.setattr("conversio.engine.runner.nearly_full", lambda path: True)
+        with pytest.raises(ConversioError) as no_room:
+            app.convert(source, "fb").run()
+    finally:
+        app.close()
+    assert room_left.value.code == "CONVERSION_FAILED"  # with room left, the engine's failure stands
+    assert no_room.value.code == "INSUFFICIENT_STORAGE"
+
+
+# -- leftovers of killed processes -----------------------------------------------------------
+
+_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from conversio.stores.filesystem import FilesystemStore
+
+    class Endless:
+        def __init__(self):
+            self.sent = False
+        def read(self, size=-1):
+            if not self.sent:
+                self.sent = True
+                return b"x" * 4096
+            print("writing", flush=True)
+            time.sleep(120)
+            return b""
+
+    store = FilesystemStore(sys.argv[1])
+    with store.scratch_dir() as scratch:
+        (scratch / ".out.pdf.part").write_bytes(b"half an output")
+        store.put_stream(Endless(), name="upload.bin", format="bin")
+    """
+)
+
+
+def test_leftovers_of_a_killed_process_are_swept_at_once_and_live_ones_are_kept(fs: FilesystemStore) -> None:
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(fs.root)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+        entries = sorted(p.name.split("-")[0] for p in (fs.root / "tmp").iterdir())
+        assert entries == ["put", "scratch"]
+        fs.sweep()  # its owner still runs: kept, whatever their age
+        assert len(list((fs.root / "tmp").iterdir())) == 2
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+
+    with fs.scratch_dir() as mine:
+        (mine / "work").write_text("a live conversion")
+        fs.sweep()  # at start-up, or by the sweeper: the dead writer's entries go, without waiting an hour
+        assert [p.name for p in (fs.root / "tmp").iterdir()] == [mine.name]
+        assert (mine / "work").is_file()
+    assert list((fs.root / "tmp").iterdir()) == []
+
+
+def test_an_unlocked_entry_of_a_live_owner_waits_for_its_age(fs: FilesystemStore) -> None:
+    fd, path = fs._new_tmp("put-")  # made, not yet locked: its owner (this process) is alive
+    os.close(fd)
+    fs.sweep()
+    assert path.exists()
+    fs.sweep(now=time.time() + 7200)
+    assert not path.exists()
