@@ -14,6 +14,7 @@ import httpx
 import pytest
 import uvicorn
 from conversio_server.app import create_app
+from conversio_server.serving import uvicorn_config
 from conversio_server.settings import ServerSettings
 
 START_TIMEOUT = 60.0
@@ -46,7 +47,7 @@ def start_server(settings: ServerSettings) -> LiveServer:
     port = sock.getsockname()[1]
     settings = attrs.evolve(settings, port=port)
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn_config(app, settings, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT

@@ -18,12 +18,14 @@ from starlette.concurrency import run_in_threadpool
 
 from conversio_server import convertapi
 from conversio_server.background import Background
+from conversio_server.body_memory import ByteBudget
 from conversio_server.middleware import RequestContextMiddleware
 from conversio_server.models import ErrorBody
 from conversio_server.responses import install_error_handlers
 from conversio_server.routes import convert, discovery, files, jobs, operations
 from conversio_server.service import Server
 from conversio_server.settings import ServerSettings
+from conversio_server.timeouts import BodyTimeoutMiddleware
 
 if TYPE_CHECKING:
     from conversio.api import Conversio
@@ -85,6 +87,10 @@ def create_app(settings: ServerSettings | None = None, conversio: Conversio | No
     )
     install_error_handlers(app)
     _document_request_bodies(app)
+    app.state.json_budget = ByteBudget(settings.max_json_memory)
+    app.add_middleware(
+        BodyTimeoutMiddleware, read_timeout=settings.read_timeout, min_body_rate=settings.min_body_rate
+    )
     app.add_middleware(RequestContextMiddleware)
     app.include_router(v1_router(), prefix="/v1", tags=["v1"])
     app.include_router(convertapi.router)

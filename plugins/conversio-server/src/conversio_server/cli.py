@@ -28,6 +28,7 @@ from conversio.cli import handles_errors
 @click.option("--max-upload", "max_upload_bytes", type=int, help="Largest upload in bytes.")
 @click.option("--public-url", help="Base URL of the links the server hands out.")
 @click.option("--url-allow", multiple=True, help="Network or host input URLs may reach though private.")
+@click.option("--read-timeout", type=float, help="Seconds allowed for headers, or a body pause.")
 @click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
 @handles_errors
 def serve(log_level: str, url_allow: tuple[str, ...], as_json: bool, **flags: object) -> None:
@@ -35,19 +36,13 @@ def serve(log_level: str, url_allow: tuple[str, ...], as_json: bool, **flags: ob
     import uvicorn
 
     from conversio_server.app import create_app
+    from conversio_server.serving import uvicorn_config
     from conversio_server.settings import ServerSettings
 
     settings = ServerSettings.load(None, **flags, url_allow=url_allow or None)
     if settings.dev:
         click.secho("development mode: no API keys, listening on 127.0.0.1 only", fg="yellow", err=True)
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=log_level,
-        timeout_graceful_shutdown=10,
-        server_header=False,
-    )
+    config = uvicorn_config(create_app(settings), settings, log_level=log_level, timeout_graceful_shutdown=10)
     uvicorn.Server(config).run()
 
 

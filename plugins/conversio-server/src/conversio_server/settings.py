@@ -108,6 +108,13 @@ class ServerSettings:
     webhook_retry: str | None = None
     #: Extra plugin modules (import paths) registered by the server and its workers (tests, local plugins).
     extra_plugins: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: A request's headers must arrive within this many seconds, and a body may pause no longer (408 beyond).
+    read_timeout: float = attrs.field(default=30.0, validator=_positive)
+    #: The slowest a body may arrive on average (bytes a second) once ``read_timeout`` has passed.
+    min_body_rate: float = attrs.field(default=1000.0, validator=_positive)
+    #: The largest JSON request body (413 beyond), and all JSON bodies being read at once (503 beyond).
+    max_json_bytes: int = attrs.field(default=64 * MB, validator=_positive)
+    max_json_memory: int = attrs.field(default=256 * MB, validator=_positive)
 
     def __attrs_post_init__(self) -> None:
         if self.auth.dev != self.dev:
@@ -214,6 +221,10 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "max_queued_jobs": int,
     "webhook_dispatchers": int,
     "data_dir": Path,
+    "read_timeout": float,
+    "min_body_rate": float,
+    "max_json_bytes": int,
+    "max_json_memory": int,
 }
 
 

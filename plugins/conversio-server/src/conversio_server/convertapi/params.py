@@ -21,18 +21,17 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import attrs
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
+from conversio_server.body_memory import read_in_memory
 from conversio_server.convertapi.errors import ConvertApiError, invalid_parameter
 from conversio_server.uploads import (
     MAX_FIELD_BYTES,
     Field,
     Scratch,
     UploadedFile,
-    check_declared_length,
     multipart_boundary,
     read_multipart,
-    too_large,
 )
 
 #: Query parameters that carry credentials, never conversion parameters.
@@ -205,9 +204,9 @@ async def read_parameters(
             elif isinstance(part, Field):
                 params.add(part.name, part.value)
     elif kind == "application/json" or kind.endswith("+json"):
-        params = from_json(await _read_body(request, (max_file_bytes // 3 + 1) * 4 * 4 + MAX_FIELD_BYTES))
+        params = from_json(await read_in_memory(request, (max_file_bytes // 3 + 1) * 4 * 4 + MAX_FIELD_BYTES))
     elif kind in ("", "application/x-www-form-urlencoded"):
-        raw = await _read_body(request, MAX_FIELD_BYTES)
+        raw = await read_in_memory(request, MAX_FIELD_BYTES)
         try:
             pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=_MAX_PARAMETERS)
         except (UnicodeDecodeError, ValueError):
@@ -220,21 +219,6 @@ async def read_parameters(
         )
     params.merge_missing(from_pairs(request.query_params.multi_items()))
     return params
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    check_declared_length(request, limit)
-    body = bytearray()
-    try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise too_large(limit, "the request body")
-    except ClientDisconnect:
-        raise ConvertApiError(
-            "INVALID_REQUEST", "the client went away before the body was complete"
-        ) from None
-    return bytes(body)
 
 
 def from_json(raw: bytes) -> Parameters:

@@ -19,6 +19,7 @@ from conversio.engine.incoming import Incoming
 from conversio.stores.base import Artifact
 from conversio_server.access import Convert, upload_limit
 from conversio_server.auth import Principal
+from conversio_server.body_memory import read_in_memory
 from conversio_server.errors import ApiError
 from conversio_server.inputs import InputResolver, Pending, stored
 from conversio_server.models import (
@@ -44,16 +45,12 @@ from conversio_server.uploads import (
     Field,
     Scratch,
     UploadedFile,
-    check_declared_length,
     multipart_boundary,
     read_multipart,
-    too_large,
 )
 
 router = APIRouter()
 
-#: The largest JSON body of ``POST /v1/convert`` (it is parsed in memory, base64 inputs included).
-MAX_JSON_BYTES = 64 * 1024 * 1024
 
 #: Multipart fields with a meaning of their own; any other text field is an option of the conversion.
 _RESERVED = {"file", "fileId", "url", "outputFormat", "via", "then", "options", "store"}
@@ -129,7 +126,7 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
     server = server_of(request)
     limit = upload_limit(principal, server.settings.max_upload_bytes)
     with Scratch(server.scratch_folder) as scratch:
-        resolver = InputResolver(server, request, scratch, limit)
+        resolver = InputResolver(server, request, principal, scratch, limit)
         boundary = multipart_boundary(request)
         if boundary is not None:
             parts, received = await read_multipart(
@@ -239,15 +236,9 @@ async def _order_from_json(
 ) -> tuple[Order, list[Pending]]:
     """The order a JSON body asks for, and the calls that store or look up its inputs."""
     # base64 inputs are for small files (larger ones go to /v1/files first): the body is held in memory
-    max_body = min((limit // 3 + 1) * 4 + 1024 * 1024, MAX_JSON_BYTES)
-    check_declared_length(request, max_body)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_body:
-            raise too_large(max_body, "the request body")
+    body = await read_in_memory(request, (limit // 3 + 1) * 4 + 1024 * 1024)
     try:
-        data = ConvertRequest.model_validate_json(bytes(body))
+        data = ConvertRequest.model_validate_json(body)
     except ValidationError as exc:
         raise _invalid(exc) from None
     then = tuple(parse_then(data.then))

@@ -27,6 +27,7 @@ from starlette.responses import Response, StreamingResponse
 from conversio.errors import ArtifactNotFound
 from conversio_server.access import Convert, Read, upload_limit
 from conversio_server.auth import Principal
+from conversio_server.body_memory import read_in_memory
 from conversio_server.errors import ApiError
 from conversio_server.inputs import InputResolver
 from conversio_server.jobstore import FINISHED, JobStore, NewJob, not_found, request_hash
@@ -50,7 +51,6 @@ from conversio_server.uploads import Scratch
 
 router = APIRouter()
 
-MAX_JSON_BYTES = 64 * 1024 * 1024
 #: How often the event stream looks at the job, and the longest it stays open.
 SSE_POLL = 0.5
 SSE_MAX_SECONDS = 3600.0
@@ -64,17 +64,6 @@ def _owner(principal: Principal) -> str | None:
 
 def _store(request: Request) -> JobStore:
     return server_of(request).jobstore
-
-
-async def _body(request: Request) -> bytes:
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_JSON_BYTES:
-            raise ApiError(
-                "FILE_TOO_LARGE", "the request body is too large", details={"limit": MAX_JSON_BYTES}
-            )
-    return bytes(body)
 
 
 def _invalid(exc: ValidationError) -> ApiError:
@@ -99,7 +88,7 @@ async def _prepare(
     """Store the inputs, check the chain plans and the URLs are allowed: the row to insert."""
     server = server_of(request)
     resolver = InputResolver(
-        server, request, scratch, upload_limit(principal, server.settings.max_upload_bytes)
+        server, request, principal, scratch, upload_limit(principal, server.settings.max_upload_bytes)
     )
     inputs = await resolver.all([partial(resolver.resolve, ref) for ref in spec.inputs])
     then = parse_then(spec.then)
@@ -156,7 +145,7 @@ async def create_job(
     """Queue a conversion; poll `GET /v1/jobs/{id}`, stream `/events`, or receive webhooks."""
     server = server_of(request)
     store = server.jobstore
-    raw = await _body(request)
+    raw = await read_in_memory(request, server.settings.max_json_bytes)
     try:
         spec = JobRequest.model_validate_json(raw)
     except ValidationError as exc:
@@ -399,7 +388,7 @@ async def create_batch(request: Request, principal: Principal = Convert) -> Resp
     ``callbackMode``: ``job`` sends each job's events to ``webhook``, ``batch`` only ``batch.completed``,
     ``both`` both. A job's own ``webhook`` (if given) receives its events whatever the mode."""
     server = server_of(request)
-    raw = await _body(request)
+    raw = await read_in_memory(request, server.settings.max_json_bytes)
     try:
         spec = BatchRequest.model_validate_json(raw)
     except ValidationError as exc:
