@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +16,7 @@ from conversio_server.models import InputRef
 from conversio_server.uploads import Scratch, UploadedFile
 
 if TYPE_CHECKING:
+    from conversio_server.auth import Principal
     from conversio_server.service import Server
 
 #: An input the route will have: stored, or for an upload on its way into the store.
@@ -23,17 +25,21 @@ T = TypeVar("T")
 
 
 class InputResolver:
-    """Stores the inputs of one request; files are written to its scratch files before they are stored.
+    """Stores the inputs of one request as the principal's files (stored ids and this server's URLs
+    must be its own); files are written to its scratch files before they are stored.
 
     Every method but :meth:`all` blocks (disk and network): a route lists the inputs it needs as
     calls and has them made in order on one thread: by :meth:`all`, or by the conversion's own
     thread (:meth:`~conversio_server.service.Server.start`).
     """
 
-    def __init__(self, server: Server, request: Request, scratch: Scratch, max_bytes: int) -> None:
+    def __init__(
+        self, server: Server, request: Request, principal: Principal, scratch: Scratch, max_bytes: int
+    ) -> None:
         from conversio_server.routes.common import base_url
 
         self.server = server
+        self.principal = principal
         self.scratch = scratch
         self.max_bytes = max_bytes
         self._own_urls = [base_url(request), str(request.base_url)]
@@ -56,20 +62,35 @@ class InputResolver:
         """An uploaded file, stored or on its way into the store
         (:meth:`~conversio_server.service.Server.arriving`): keep the request's scratch files until
         :func:`stored` says it arrived."""
-        return self.server.arriving(part.path, part.filename)
+        arrived = self.server.arriving(part.path, part.filename)
+        if isinstance(arrived, Artifact):
+            return self._owned(arrived)
+
+        def own(done: Future[Artifact]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                self._owned(done.result())
+
+        arrived.stored.add_done_callback(own)
+        return arrived
 
     def file_id(self, file_id: str) -> Artifact:
-        return self.server.get(file_id.strip())
+        return self.server.file_for(self.principal, file_id.strip())
 
     def base64(self, data: str, name: str | None) -> Artifact:
-        return self.server.store_base64(data, name, self.scratch.path("base64-"), self.max_bytes)
+        return self._owned(self.server.store_base64(data, name, self.scratch.path("base64-"), self.max_bytes))
 
     def url(self, url: str, name: str | None = None) -> Artifact:
         """A stored file of this server by its URL (no download), else the content fetched safely."""
         own = self.server.own_file_id(url.strip(), self._own_urls)
         if own is not None:
             return self.file_id(own)
-        return self.server.fetch_url(url.strip(), name, self.scratch.path("fetch-"), self.max_bytes)
+        return self._owned(
+            self.server.fetch_url(url.strip(), name, self.scratch.path("fetch-"), self.max_bytes)
+        )
+
+    def _owned(self, artifact: Artifact) -> Artifact:
+        self.server.own(self.principal, [artifact])
+        return artifact
 
 
 async def stored(inputs: Iterable[Artifact | Incoming]) -> None:

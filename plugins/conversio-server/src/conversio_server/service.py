@@ -30,6 +30,7 @@ from conversio.engine.incoming import Incoming, file_state, settled
 from conversio.errors import Cancelled, ConversioError, NoRoute, UnsupportedFormat
 from conversio.formats import ANY
 from conversio.stores.base import Artifact
+from conversio.stores.common import not_found
 from conversio_server import signing
 from conversio_server.auth import Guard, Principal
 from conversio_server.errors import ApiError
@@ -38,6 +39,7 @@ from conversio_server.leases import JobProgress, LeaseKeeper
 from conversio_server.metrics import Metrics
 from conversio_server.models import StepSpec
 from conversio_server.outbound import OutboundClient
+from conversio_server.ownership import FileOwners, claim, claim_result
 from conversio_server.runner import ConversionRunner
 from conversio_server.settings import ServerSettings
 from conversio_server.uploads import too_large
@@ -144,6 +146,8 @@ class Server:
         )
         self.outbound = OutboundClient(settings.outbound)
         self.jobstore = JobStore(settings.database_url, wake_workers=settings.job_wake_dir)
+        #: Which key owns each stored file (:mod:`conversio_server.ownership`).
+        self.owners = FileOwners(settings.database_url)
         #: The lease owner of synchronous conversions that became jobs; their keepers, to join on close.
         self.name = f"server-{os.getpid()}-{secrets.token_hex(3)}"
         self._keepers: set[threading.Thread] = set()
@@ -154,6 +158,7 @@ class Server:
         for keeper in list(self._keepers):
             keeper.join(timeout=10)
         self.jobstore.close()
+        self.owners.close()
         self.runner.close()
         self.guard.close()
         self.outbound.close()
@@ -161,8 +166,11 @@ class Server:
         self._scratch.close()
 
     def sweep(self) -> int:
-        """Delete expired files (blocking); returns how many went."""
-        return self.store.sweep()
+        """Delete expired files and their owners' records (blocking); returns how many went."""
+        deleted = self.store.sweep()
+        listed = time.time()
+        self.owners.prune({a.id for a in self.store.list()}, listed)
+        return deleted
 
     # -- signed links --------------------------------------------------------------------------
     def signed_query(self, artifact: Artifact) -> str:
@@ -229,6 +237,26 @@ class Server:
     def get(self, file_id: str) -> Artifact:
         """A stored file's metadata; ``FILE_NOT_FOUND`` (404) if unknown or expired."""
         return self.store.get(file_id)
+
+    # -- tenancy -------------------------------------------------------------------------------
+    def file_for(self, principal: Principal, file_id: str) -> Artifact:
+        """A stored file the principal owns (``admin`` keys: any); another key's file is
+        ``FILE_NOT_FOUND`` (404) exactly as an unknown one. Blocking."""
+        artifact = self.store.get(file_id)
+        if "admin" not in principal.scopes and self.owners.owner_of(artifact.id) != principal.key_id:
+            raise not_found(file_id)
+        return artifact
+
+    def delete_for(self, principal: Principal, file_id: str) -> None:
+        """Delete a stored file the principal owns (as :meth:`file_for`). Blocking."""
+        artifact = self.file_for(principal, file_id)
+        self.store.delete(artifact.id)
+        self.owners.forget(artifact.id)
+
+    def own(self, principal: Principal, artifacts: Sequence[Artifact]) -> list[Artifact]:
+        """Record files the principal stored or produced as its own; a result another key owns is
+        stored again under a new id (:func:`~conversio_server.ownership.claim`). Blocking."""
+        return claim(self.store, self.owners, principal.key_id, artifacts)
 
     def own_file_id(self, url: str, base_urls: Sequence[str]) -> str | None:
         """The id when ``url`` points at one of this server's stored files."""
@@ -378,6 +406,7 @@ class Server:
                 raise
             try:
                 result = self.execute(conversion, progress, cancel)
+                result = claim_result(self.owners, principal.key_id, result, progress.snapshot())
             except BaseException:
                 guard.refund_conversions(principal)
                 raise

@@ -29,6 +29,7 @@ from conversio_server import signing
 from conversio_server.jobstore import CANCELLED, COMPLETED, FAILED, Claimed, JobStore
 from conversio_server.leases import JobProgress, LeaseKeeper
 from conversio_server.outbound import OutboundClient
+from conversio_server.ownership import FileOwners, claim_result
 from conversio_server.settings import ServerSettings
 from conversio_server.wakeup import SOCKET_SUFFIX, WakeListener
 from conversio_server.webhooks import OutputInfo
@@ -91,6 +92,8 @@ class Worker:
             settings.database_url, wake_path=settings.webhook_wake_path, wake_workers=settings.job_wake_dir
         )
         self._conversio = conversio
+        #: Who owns the files the jobs produce (the job's key).
+        self.owners = FileOwners(settings.database_url)
         self.outbound = OutboundClient(settings.outbound)
         self.secret = settings.signing_secret or signing.load_or_create_secret(
             signing.secret_path_for(settings.database_url, settings.data_dir)
@@ -125,6 +128,7 @@ class Worker:
             self._conversio.close()
         self.outbound.close()
         self.store.close()
+        self.owners.close()
 
     def run(self, max_jobs: int | None = None, on_ready: Callable[[], None] | None = None) -> int:
         """Claim and run jobs until stopped; returns how many ran. ``on_ready`` is called once the
@@ -170,6 +174,7 @@ class Worker:
             result = conversion.run(on_event=progress.observe, cancel=cancel)
             if cancel.is_set():
                 raise Cancelled("the conversion was cancelled")
+            result = claim_result(self.owners, self.store.get(job.id)["key_id"], result, progress.steps)
             outputs = [{"artifactId": a.id, "deliveredTo": None} for a in result.artifacts]
             target = (spec.get("output") or {}).get("url")
             if target:
@@ -185,9 +190,11 @@ class Worker:
             if not lost.is_set():
                 self.store.finish(job.id, self.name, FAILED, steps=progress.steps, error=exc.to_dict())
             return
-        except Exception:
+        except Exception as exc:
             log.exception("job %s failed unexpectedly", job.id)
             error = {"code": "INTERNAL_ERROR", "message": "an unexpected error occurred", "details": {}}
+            if is_full(exc):  # a write found the disk full: the job may be submitted again later
+                error = out_of_space("the job's result").to_dict()
             self.store.finish(job.id, self.name, FAILED, steps=progress.steps, error=error)
             return
         base = server_base_url(self.settings)

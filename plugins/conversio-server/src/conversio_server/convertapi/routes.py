@@ -135,7 +135,7 @@ async def convert(request: Request, source: str, target: str) -> Response:
         )
         store = params.flag("StoreFile", default=False)
         timeout = params.number("Timeout", low=MIN_TIMEOUT, high=MAX_TIMEOUT) or DEFAULT_TIMEOUT
-        pending = _pending(request, server, params, scratch, limit)
+        pending = _pending(request, server, principal, params, scratch, limit)
         wanted = params.text("FileName")
         answer: Callable[[Result], list[dict[str, Any]] | None]
         answer = no_answer if store else partial(_inline, server, wanted)
@@ -170,14 +170,14 @@ def _made(
 
 
 def _pending(
-    request: Request, server: Server, params: Parameters, scratch: Scratch, limit: int
+    request: Request, server: Server, principal: Principal, params: Parameters, scratch: Scratch, limit: int
 ) -> list[Pending]:
     """The calls that store the inputs: ``File``, ``Files`` (in order), then ``Url``."""
     for param in params:
         name = param.name.lower()
         if is_file_parameter(param.name) and name not in ("file", "files"):
             raise invalid_parameter(param.name, "this server takes its inputs from File, Files or Url only")
-    resolver = InputResolver(server, request, scratch, limit)
+    resolver = InputResolver(server, request, principal, scratch, limit)
     pending: list[Pending] = [
         partial(_resolve, resolver, ref, params.spelling(name))
         for name in ("File", "Files", "Url")
@@ -295,7 +295,7 @@ async def upload(request: Request) -> Response:
     with Scratch(server.scratch_folder) as scratch:
         url = _query(request, "url")
         if url is not None:
-            resolver = InputResolver(server, request, scratch, limit)
+            resolver = InputResolver(server, request, principal, scratch, limit)
             ref = FileRef(url=url, name=_query(request, "filename"))
             (fetched,) = await resolver.all([partial(_resolve, resolver, ref, "url")])
             assert isinstance(fetched, Artifact)  # a URL's content is fetched and stored
@@ -317,6 +317,7 @@ async def upload(request: Request) -> Response:
         if received == 0:
             raise invalid_parameter("File", "the uploaded file is empty")
         artifact = await run_in_threadpool(server.store_file, path, filename or "file")
+        await run_in_threadpool(server.own, principal, [artifact])
     server.metrics.bytes_in.inc(received)
     return _uploaded(request, artifact)
 
@@ -366,9 +367,10 @@ async def _download(request: Request, file_id: str, name: str | None) -> Respons
         except ValueError:
             raise invalid_parameter("expires", "must be a Unix time") from None
         server.check_signature(file_id, expires_at, signature)
+        artifact = await run_in_threadpool(server.get, file_id)
     else:
-        admit(request, "read")
-    artifact = await run_in_threadpool(server.get, file_id)
+        principal = admit(request, "read")
+        artifact = await run_in_threadpool(server.file_for, principal, file_id)
     response = await artifact_response(request, artifact)
     response.headers.update(rate_limit_headers(request))
     if name:
@@ -389,9 +391,8 @@ async def download(request: Request, file_id: str) -> Response:
 @router.delete("/d/{file_id}", summary="Delete a stored file (ConvertAPI)")
 async def delete(request: Request, file_id: str) -> Response:
     server = server_of(request)
-    admit(request, "convert")
-    await run_in_threadpool(server.get, file_id)
-    await run_in_threadpool(server.store.delete, file_id)
+    principal = admit(request, "convert")
+    await run_in_threadpool(server.delete_for, principal, file_id)
     return _json(request, {})
 
 

@@ -72,6 +72,7 @@ async def upload(
             path, received = await read_raw(request, scratch, max_bytes=limit)
             filename = name or _filename(request.headers.get("content-disposition", "")) or "file"
             stored = [await run_in_threadpool(server.store_file, path, filename)]
+        await run_in_threadpool(server.own, principal, stored)
     server.metrics.bytes_in.inc(received)
     return {"files": [describe(request, a) for a in stored]}
 
@@ -86,18 +87,20 @@ def _filename(header: str) -> str | None:
 @router.get(
     "/files/{file_id}",
     summary="A stored file's metadata",
+    description="Of a file the key uploaded or produced (any file with an `admin` key); another's is 404.",
     response_model=StoredFile,
     responses={404: {"model": ErrorBody}},
 )
 async def metadata(request: Request, file_id: str, principal: Principal = Read) -> Any:
-    artifact = await run_in_threadpool(server_of(request).get, file_id)
+    artifact = await run_in_threadpool(server_of(request).file_for, principal, file_id)
     return describe(request, artifact)
 
 
 @router.get(
     "/files/{file_id}/content",
     summary="Download a stored file",
-    description="With an API key, or without one by the signed `downloadUrl` (valid for a limited time).",
+    description="With the API key that owns the file (or an `admin` key), or without a key by the signed "
+    "`downloadUrl`, which reads this one file until it expires.",
     responses={
         200: {"content": {"application/octet-stream": {}}, "description": "The file."},
         401: {"model": ErrorBody},
@@ -113,9 +116,10 @@ async def content(
     server = server_of(request)
     if signature is not None or expires is not None:
         server.check_signature(file_id, expires, signature)
+        artifact = await run_in_threadpool(server.get, file_id)
     else:
-        await authenticate(request, "read")
-    artifact = await run_in_threadpool(server.get, file_id)
+        principal = await authenticate(request, "read")
+        artifact = await run_in_threadpool(server.file_for, principal, file_id)
     return await artifact_response(request, artifact)
 
 
@@ -123,9 +127,10 @@ async def content(
     "/files/{file_id}",
     status_code=204,
     summary="Delete a stored file",
+    description="A file the key owns (any file with an `admin` key); another key's is 404.",
     responses={404: {"model": ErrorBody}},
 )
 async def delete(request: Request, file_id: str, principal: Principal = Convert) -> Response:
     server = server_of(request)
-    await run_in_threadpool(server.store.delete, file_id)
+    await run_in_threadpool(server.delete_for, principal, file_id)
     return Response(status_code=204)

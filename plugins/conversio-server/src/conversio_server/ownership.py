@@ -1,0 +1,114 @@
+"""Who owns a stored file: the ``file_owners`` table, one row per artifact id the server handed out.
+
+The owner is the key that uploaded the file or whose conversion produced it. Ownership is kept in the
+server's database rather than in the store's metadata: the store is the core's (the CLI and the Python
+API use it too, with no notion of keys), and the database is already shared by the server and its
+workers, so a job's outputs are recorded by the process that made them.
+
+The store holds one blob for equal content, but every upload gets an artifact id of its own, so two
+keys sending the same bytes own two ids, and deleting one id leaves the other. Only the engine's result
+cache can hand one key an artifact another key owns (same input bytes, same options): such a result is
+stored again under a new id for the second key (:func:`claim`), with the same blob.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+
+from conversio.api import Result
+from conversio.stores.base import Artifact, ArtifactStore
+from conversio_server.database import create_engine, metadata
+
+file_owners = sa.Table(
+    "file_owners",
+    metadata,
+    sa.Column("artifact_id", sa.String(128), primary_key=True),
+    sa.Column("key_id", sa.String(64), nullable=False, index=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+
+class FileOwners:
+    """The ``file_owners`` table of one database."""
+
+    def __init__(self, database_url: str) -> None:
+        self.engine = create_engine(database_url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def owner_of(self, artifact_id: str) -> str | None:
+        """The key that owns ``artifact_id`` (``None``: nobody recorded, e.g. a file stored before
+        ownership was kept: only ``admin`` keys see those)."""
+        with self.engine.connect() as connection:
+            return connection.scalar(
+                sa.select(file_owners.c.key_id).where(file_owners.c.artifact_id == artifact_id)
+            )
+
+    def record(self, key_id: str, artifact_ids: Iterable[str]) -> set[str]:
+        """Record ``key_id`` as the owner of those of ``artifact_ids`` nobody owns yet; returns the ids
+        another key owns (left as they are)."""
+        wanted = list(dict.fromkeys(artifact_ids))
+        if not wanted:
+            return set()
+        with self.engine.begin() as connection:
+            query = sa.select(file_owners.c.artifact_id, file_owners.c.key_id).where(
+                file_owners.c.artifact_id.in_(wanted)
+            )
+            owners = {row.artifact_id: row.key_id for row in connection.execute(query)}
+            new = [i for i in wanted if i not in owners]
+            if new:
+                now = time.time()
+                connection.execute(
+                    sa.insert(file_owners),
+                    [{"artifact_id": i, "key_id": key_id, "created_at": now} for i in new],
+                )
+        return {i for i, owner in owners.items() if owner != key_id}
+
+    def forget(self, artifact_id: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(file_owners).where(file_owners.c.artifact_id == artifact_id))
+
+    def prune(self, live_ids: set[str], recorded_before: float) -> int:
+        """Forget the ids recorded before ``recorded_before`` that are not in ``live_ids`` (the store's,
+        listed after that time): expired and swept files. Returns how many went."""
+        with self.engine.begin() as connection:
+            recorded = connection.scalars(
+                sa.select(file_owners.c.artifact_id).where(file_owners.c.created_at < recorded_before)
+            ).all()
+            gone = [i for i in recorded if i not in live_ids]
+            for start in range(0, len(gone), 500):
+                connection.execute(
+                    sa.delete(file_owners).where(file_owners.c.artifact_id.in_(gone[start : start + 500]))
+                )
+        return len(gone)
+
+
+def claim(
+    store: ArtifactStore, owners: FileOwners, key_id: str, artifacts: Sequence[Artifact]
+) -> list[Artifact]:
+    """``artifacts`` (a conversion's results) as files of ``key_id``: recorded as its own, and any that
+    another key owns (a result the engine's cache shared) stored again under a new id. Blocking."""
+    taken = owners.record(key_id, [a.id for a in artifacts])
+    if not taken:
+        return list(artifacts)
+    claimed = []
+    for artifact in artifacts:
+        if artifact.id in taken:
+            with store.local_path(artifact.id) as path:
+                artifact = store.put_file(path, name=artifact.name, format=artifact.format, share=True)
+            owners.record(key_id, [artifact.id])
+        claimed.append(artifact)
+    return claimed
+
+
+def claim_result(owners: FileOwners, key_id: str, result: Result, steps: Sequence[dict[str, Any]]) -> Result:
+    """A conversion's ``result`` as files of ``key_id`` (:func:`claim`), and the intermediate files of
+    its ``steps`` (a job's steps list them) recorded as its own where nobody owns them yet. Blocking."""
+    owners.record(key_id, [i for step in steps for i in step.get("artifacts", ())])
+    return attrs.evolve(result, artifacts=tuple(claim(result.store, owners, key_id, result.artifacts)))
