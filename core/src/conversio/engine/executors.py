@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import queue
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import Protocol
 
 import attrs
@@ -19,6 +19,8 @@ from conversio.engine.task import Finished, ProgressCallback, Task, WriteCallbac
 from conversio.errors import Cancelled, ConversioError, ConversionFailed, InvalidRequest, Timeout
 
 _POLL_SECONDS = 0.05
+#: How often a pool that could not start a worker tries again while idle.
+_RETRY_SECONDS = 5.0
 #: How long a worker asked to stop may take to clean up before it is killed.
 _STOP_GRACE = 3.0
 
@@ -49,6 +51,10 @@ class Executor(Protocol):
         on_write: WriteCallback | None = None,
     ) -> Finished: ...
 
+    def health(self) -> PoolHealth:
+        """Whether tasks can run now, and how many worker processes run."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -75,6 +81,9 @@ class InlineExecutor:
         # ``on_write`` is not passed on: hashing beside a converter in the same process only
         # competes with it for the GIL (qpdf's writing holds it); the store hashes afterwards
         return execute(task, on_progress)
+
+    def health(self) -> PoolHealth:
+        return PoolHealth(size=1, running=1)
 
     def close(self) -> None:
         pass
@@ -108,27 +117,56 @@ class _Worker:
         self.conn.close()
 
 
+@attrs.frozen
+class PoolHealth:
+    """What an executor can do now: ``ok`` unless it is closed or cannot start its workers."""
+
+    #: How many tasks may run at once, and how many worker processes run now (idle or busy).
+    size: int
+    running: int
+    closed: bool = False
+    #: Why the last worker could not be started (cleared by the next start that works).
+    failure: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.closed and self.failure is None
+
+
 class ProcessPoolExecutor:
     """A pool of long-lived worker processes, each in its own process group.
 
     A task that runs past its timeout, or is cancelled, gets its worker killed
     with SIGKILL (with everything it started) and the worker replaced. A
     worker is recycled after ``max_tasks`` tasks to bound leaks in engines.
+    Workers start when tasks need them; an idle worker that dies (killed, out
+    of memory) is noticed at once by a watcher thread and replaced, so no task
+    is ever given a dead worker.
     """
 
     def __init__(self, size: int | None = None, *, max_tasks: int = 200) -> None:
         self.size = max(1, size or os.cpu_count() or 1)
         self.max_tasks = max_tasks
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._idle: list[_Worker] = []
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a worker became idle, or a place free
         self._started = 0
         self._closed = False
+        self._failure: str | None = None
+        self._watcher: threading.Thread | None = None
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_write, False)
+
+    def health(self) -> PoolHealth:
+        with self._lock:
+            return PoolHealth(self.size, self._started, self._closed, self._failure)
 
     def _spawn(self) -> _Worker:
         """Start ``python -m conversio.engine.worker`` in a new session, talking over a socket pair.
 
         A fresh interpreter (not a fork) never re-runs the caller's main module
         and inherits no threads or locks; it sees the caller's ``sys.path``.
+        Called with a place reserved in ``_started``, given back when the start fails.
         """
         parent, child = socket.socketpair()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
@@ -140,45 +178,102 @@ class ProcessPoolExecutor:
                 stdin=subprocess.DEVNULL,
                 env=env,
             )
+        except BaseException as exc:
+            parent.close()
+            with self._changed:
+                self._started -= 1
+                self._failure = f"{type(exc).__name__}: {exc}"
+                self._changed.notify()
+            raise
         finally:
             child.close()
+        with self._lock:
+            self._failure = None
+            if self._watcher is None and not self._closed:
+                self._watcher = threading.Thread(
+                    target=self._watch, name="conversio-pool-watcher", daemon=True
+                )
+                self._watcher.start()
         return _Worker(process, Connection(parent.detach()))
 
     def _acquire(self) -> _Worker:
-        while True:
-            spawn = False
-            with self._lock:
-                if self._closed:
-                    raise ConversionFailed("the worker pool is closed")
-                try:
-                    return self._idle.get_nowait()
-                except queue.Empty:
+        """An idle worker that is alive, or a new one while there is room; waits for one otherwise."""
+        broken: list[_Worker] = []
+        try:
+            with self._changed:
+                while True:
+                    if self._closed:
+                        raise ConversionFailed("the worker pool is closed")
+                    while self._idle:
+                        worker = self._idle.pop()
+                        if not worker.conn.poll(0):  # an idle worker says nothing unless it died
+                            return worker
+                        broken.append(worker)
+                        self._started -= 1
                     if self._started < self.size:
                         self._started += 1
-                        spawn = True
-            if spawn:
-                try:
-                    return self._spawn()
-                except BaseException:
-                    with self._lock:
-                        self._started -= 1
-                    raise
-            try:
-                return self._idle.get(timeout=_POLL_SECONDS)
-            except queue.Empty:
-                continue
+                        break
+                    self._changed.wait()
+        finally:
+            for worker in broken:
+                worker.kill()
+        return self._spawn()
 
     def _release(self, worker: _Worker, *, healthy: bool) -> None:
         worker.tasks += 1
-        if healthy and worker.tasks < self.max_tasks and not self._closed:
-            self._idle.put(worker)
-            return
+        with self._changed:
+            if healthy and worker.tasks < self.max_tasks and not self._closed:
+                self._idle.append(worker)
+                self._changed.notify()
+                self._poke()  # the watcher watches it from now on
+                return
         if healthy:
             worker.stop()
         else:
             worker.kill()
-        with self._lock:
+        with self._changed:
             self._started -= 1
+            self._changed.notify()
+
+    def _watch(self) -> None:
+        """Replace idle workers that die: an idle worker's connection turns readable only at its end
+        (or when it misbehaves, and it is replaced as well). ``run`` reads every message of a task
+        before the worker is idle again, so a message in flight is never taken for an end."""
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                watched = [w.conn for w in self._idle]
+                retry = self._failure is not None
+            ready = wait([*watched, self._wake_read], _RETRY_SECONDS if retry else None)
+            if self._wake_read in ready:
+                os.read(self._wake_read, 4096)
+            if retry and not ready:
+                self._replace()
+            broken: list[_Worker] = []
+            with self._changed:
+                for worker in list(self._idle):
+                    if worker.conn in ready and worker.conn.poll(0):
+                        self._idle.remove(worker)
+                        self._started -= 1
+                        broken.append(worker)
+            for worker in broken:
+                worker.kill()
+                self._replace()
+
+    def _replace(self) -> None:
+        """Start an idle worker in place of one that died, unless the place was taken meanwhile."""
+        with self._changed:
+            if self._closed or self._started >= self.size:
+                return
+            self._started += 1
+        try:
+            worker = self._spawn()
+        except OSError:
+            return  # reported by health(); the next task tries again
+        with self._changed:
+            self._idle.append(worker)
+            self._changed.notify()
 
     def run(
         self,
@@ -236,14 +331,26 @@ class ProcessPoolExecutor:
             self._release(worker, healthy=healthy)
 
     def close(self) -> None:
-        with self._lock:
+        with self._changed:
+            if self._closed:
+                return
             self._closed = True
-        while True:
-            try:
-                worker = self._idle.get_nowait()
-            except queue.Empty:
-                break
+            idle, self._idle = self._idle, []
+            watcher = self._watcher
+            self._changed.notify_all()
+        self._poke()
+        if watcher is not None:
+            watcher.join(timeout=5)
+        if watcher is None or not watcher.is_alive():
+            os.close(self._wake_read)
+            os.close(self._wake_write)
+        for worker in idle:
             worker.stop()
+
+    def _poke(self) -> None:
+        """Wake the watcher: the idle workers changed, or the pool closes."""
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._wake_write, b".")
 
 
 def _exit_code(process: subprocess.Popen[bytes]) -> int | None:
