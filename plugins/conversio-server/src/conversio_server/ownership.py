@@ -90,13 +90,16 @@ class FileOwners:
 
 
 def claim(
-    store: ArtifactStore, owners: FileOwners, key_id: str, artifacts: Sequence[Artifact]
+    store: ArtifactStore,
+    owners: FileOwners,
+    key_id: str,
+    artifacts: Sequence[Artifact],
+    intermediate: Iterable[str] = (),
 ) -> list[Artifact]:
-    """``artifacts`` (a conversion's results) as files of ``key_id``: recorded as its own, and any that
-    another key owns (a result the engine's cache shared) stored again under a new id. Blocking."""
-    taken = owners.record(key_id, [a.id for a in artifacts])
-    if not taken:
-        return list(artifacts)
+    """``artifacts`` (uploads, a conversion's results) as files of ``key_id``: recorded as its own, and
+    any that another key owns (a result the engine's cache shared) stored again under a new id. The
+    ``intermediate`` ids (a conversion's steps') are recorded where nobody owns them yet. Blocking."""
+    taken = owners.record(key_id, [*(a.id for a in artifacts), *intermediate])
     claimed = []
     for artifact in artifacts:
         if artifact.id in taken:
@@ -108,7 +111,8 @@ def claim(
 
 
 def claim_result(owners: FileOwners, key_id: str, result: Result, steps: Sequence[dict[str, Any]]) -> Result:
-    """A conversion's ``result`` as files of ``key_id`` (:func:`claim`), and the intermediate files of
-    its ``steps`` (a job's steps list them) recorded as its own where nobody owns them yet. Blocking."""
-    owners.record(key_id, [i for step in steps for i in step.get("artifacts", ())])
-    return attrs.evolve(result, artifacts=tuple(claim(result.store, owners, key_id, result.artifacts)))
+    """A conversion's ``result`` as files of ``key_id`` with the intermediate files its ``steps`` list
+    (:func:`claim`). Blocking."""
+    intermediate = [i for step in steps for i in step.get("artifacts", ())]
+    artifacts = claim(result.store, owners, key_id, result.artifacts, intermediate)
+    return attrs.evolve(result, artifacts=tuple(artifacts))
