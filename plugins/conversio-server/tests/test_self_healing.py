@@ -113,3 +113,50 @@ def test_a_killed_job_worker_is_replaced_and_its_job_completes(server: LiveServe
         assert job["status"] == "completed" and job["attempts"] == 1, job
         assert image_size(httpx.get(job["outputs"][0]["downloadUrl"]).content) == (11, 7)
         assert server.thread.is_alive()  # the same server all along
+
+
+def engine_workers() -> set[int]:
+    """The server's conversion workers: the test process's children running ``conversio.engine.worker``
+    (the server runs in a thread of this process; the job workers' own engines are grandchildren)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"conversio.engine.worker" in command:
+            found.add(int(entry.name))
+    return found
+
+
+def convert_to_gif(http: httpx.Client, size: tuple[int, int]) -> tuple[int, int]:
+    reply = http.post(
+        "/v1/convert", files={"file": ("in.png", png_bytes(size))}, data={"outputFormat": "gif"}
+    )
+    assert reply.status_code == 200, reply.text
+    return image_size(reply.content)
+
+
+def test_a_killed_idle_conversion_worker_is_replaced(server: LiveServer) -> None:
+    with server.client() as http:
+        wait_for(lambda: readiness(http)[0] == 200, 60, "ready at start")
+        assert convert_to_gif(http, (21, 13)) == (21, 13)
+        before = engine_workers()
+        assert before, "the conversion left no idle worker"
+        running = readiness(http)[1]["checks"]["conversionWorkers"]["running"]  # type: ignore[index]
+        victim = min(before)
+
+        os.kill(victim, signal.SIGKILL)
+        # replaced by the pool itself, before any request needs it
+        wait_for(lambda: len(engine_workers() - {victim}) == len(before), 20, "replaced")
+        status, body = readiness(http)
+        assert status == 200, body
+        check = body["checks"]["conversionWorkers"]  # type: ignore[index]
+        assert check["ok"] is True and check["running"] == running, check
+
+        for n in range(3):  # every request works, whichever worker it gets
+            assert convert_to_gif(http, (30 + n, 10)) == (30 + n, 10)
+        assert server.thread.is_alive()

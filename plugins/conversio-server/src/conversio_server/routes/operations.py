@@ -23,7 +23,9 @@ async def healthz() -> Any:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: converters are loaded and the store is writable")
+@router.get(
+    "/readyz", summary="Readiness: converters loaded, store writable, every worker alive (503 otherwise)"
+)
 async def readyz(request: Request) -> Response:
     server = server_of(request)
     checks: dict[str, Any] = {}
@@ -32,6 +34,7 @@ async def readyz(request: Request) -> Response:
     checks["engines"] = {"ok": converters > 0, "converters": converters, "brokenPlugins": broken}
     checks["store"] = await run_in_threadpool(_store_check, server)
     checks["jobWorkers"] = _job_workers_check(request)
+    checks["conversionWorkers"] = _conversion_workers_check(server)
     ready = all(c["ok"] for c in checks.values())
     return JSON(
         {"status": "ready" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
@@ -48,6 +51,18 @@ def _job_workers_check(request: Request) -> dict[str, Any]:
     check: dict[str, Any] = {"ok": alive >= pool.count, "alive": alive, "configured": pool.count}
     if not check["ok"]:
         check["reason"] = f"{pool.count - alive} of {pool.count} job workers are starting or being replaced"
+    return check
+
+
+def _conversion_workers_check(server: Any) -> dict[str, Any]:
+    """Whether the pool of conversion workers can run tasks (it replaces a dead worker at once)."""
+    health = server.conversio.engine.executor.health()
+    check: dict[str, Any] = {"ok": health.ok, "size": health.size, "running": health.running}
+    if health.closed:
+        check["reason"] = "the conversion workers are shut down"
+    elif health.failure is not None:
+        log.warning("conversion workers cannot be started: %s", health.failure)
+        check["reason"] = "conversion workers cannot be started; see the server's log"
     return check
 
 
