@@ -32,7 +32,8 @@ def is_full(error: BaseException) -> bool:
             return True
         if isinstance(current, sqlite3.Error) and getattr(current, "sqlite_errorcode", None) == _SQLITE_FULL:
             return True
-        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+        context = None if current.__suppress_context__ else current.__context__
+        current = getattr(current, "orig", None) or current.__cause__ or context
     return False
 
 

@@ -130,16 +130,17 @@ def _make_conversio(settings: ServerSettings) -> Conversio:
 
 
 async def _sweep_forever(server: Server) -> None:
-    """Really delete expired files (and forget old jobs) every ``sweep_interval`` seconds."""
+    """Really delete expired files (and forget old jobs) at start-up, with the leftovers of killed
+    servers and workers, then every ``sweep_interval`` seconds."""
     while True:
-        await asyncio.sleep(server.settings.sweep_interval)
         try:
             deleted = await run_in_threadpool(server.sweep)
         except Exception:
             log.exception("sweeping the store failed")
-            continue
+            deleted = 0
         if deleted:
             log.info("deleted %d expired file(s)", deleted)
+        await asyncio.sleep(server.settings.sweep_interval)
 
 
 def _version() -> str:

@@ -1,4 +1,5 @@
-"""The request id, and the last line of defence: an unexpected exception becomes a 500 error body."""
+"""The request id, and the last line of defence: an unexpected exception becomes a 500 error body
+(507 ``INSUFFICIENT_STORAGE`` when it was a write that found the disk full)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from conversio.errors import InsufficientStorage
+from conversio.stores.space import is_full, out_of_space
+from conversio_server.errors import STATUS_BY_CODE
 from conversio_server.responses import error_body
 
 log = logging.getLogger("conversio_server")
@@ -57,24 +61,23 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as exc:
             log.exception(
                 "unexpected error in %s %s [%s]", scope.get("method"), scope.get("path"), request_id
             )
             if started:  # the answer is on its way: the server can only cut the connection
                 raise
+            code, message = "INTERNAL_ERROR", "an unexpected error occurred; it has been logged"
+            if is_full(exc):  # a write found the disk (or the database) full, wherever it was
+                code, message = InsufficientStorage.code, out_of_space().message
             server = _server_of(scope)
             if server is not None:
-                server.metrics.errors.labels("INTERNAL_ERROR").inc()
-            body = json.dumps(
-                error_body(
-                    "INTERNAL_ERROR", "an unexpected error occurred; it has been logged", {}, request_id
-                )
-            ).encode()
+                server.metrics.errors.labels(code).inc()
+            body = json.dumps(error_body(code, message, {}, request_id)).encode()
             await send(
                 {
                     "type": "http.response.start",
-                    "status": 500,
+                    "status": STATUS_BY_CODE[code],
                     "headers": [
                         (b"content-type", b"application/json"),
                         (b"content-length", str(len(body)).encode()),

@@ -2,11 +2,13 @@
 
 Multipart bodies go through python-multipart's push parser fed from ``request.stream()``:
 every file part is written to its own file as it arrives (never held in memory), and the
-upload is refused with 413 ``FILE_TOO_LARGE`` the moment a file crosses the limit.
+upload is refused with 413 ``FILE_TOO_LARGE`` the moment a file crosses the limit, or with 507
+``INSUFFICIENT_STORAGE`` the moment the disk is full (the request's scratch files are removed).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -20,6 +22,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from conversio.stores.space import is_full, out_of_space, refusing_full
 from conversio_server.errors import ApiError
 
 #: Text fields are small (format names, JSON options): all of them together at most this much.
@@ -198,9 +201,16 @@ class _MultipartWriter:
     def _end(self) -> None:
         self.finished = True
 
+    @property
+    def filename(self) -> str:
+        """The name of the file part being written (for a message), else the part's name."""
+        return self._filename or self._name
+
     def close(self) -> None:
+        """Close a file part cut short; it is removed with the request's scratch files."""
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):  # its last bytes may not fit: they are not wanted
+                self._file.close()
 
 
 def _text(raw: bytes, what: str) -> str:
@@ -235,6 +245,10 @@ async def read_multipart(
         raise ApiError("INVALID_REQUEST", f"malformed multipart body: {exc}") from None
     except ClientDisconnect:
         raise ApiError("INVALID_REQUEST", "the client went away before the body was complete") from None
+    except OSError as exc:
+        if not is_full(exc):
+            raise
+        raise out_of_space(repr(writer.filename)) from None
     finally:
         writer.close()
     if not writer.finished:
@@ -247,8 +261,10 @@ async def read_raw(request: Request, scratch: Scratch, *, max_bytes: int) -> tup
     check_declared_length(request, max_bytes)
     path = scratch.path("body-")
     size = 0
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
+    with (
+        refusing_full("the file"),
+        os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out,
+    ):
         try:
             async for chunk in request.stream():
                 size += len(chunk)

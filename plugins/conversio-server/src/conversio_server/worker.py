@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from conversio.errors import Cancelled, ConversioError
+from conversio.stores.space import is_full, out_of_space
 from conversio_server import signing
 from conversio_server.jobstore import CANCELLED, COMPLETED, FAILED, Claimed, JobStore
 from conversio_server.leases import JobProgress, LeaseKeeper

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from conversio.errors import ConversioError
+from conversio.stores.space import is_full, out_of_space
 from conversio_server.auth import rate_limit_headers
 from conversio_server.errors import STATUS_BY_CODE, ApiError
 from conversio_server.responses import JSON
@@ -126,6 +127,9 @@ def _as_convertapi(exc: Exception, request: Request) -> ConvertApiError:
         }.get(exc.status_code)
         code = code or ("INVALID_REQUEST" if exc.status_code < 500 else "INTERNAL_ERROR")
         return ConvertApiError(code, str(exc.detail), headers=dict(exc.headers or {}))
+    if is_full(exc):  # a write found the disk (or the database) full, wherever it was
+        log.error("no room left on the disk in %s %s: %s", request.method, request.url.path, exc)
+        return ConvertApiError("INSUFFICIENT_STORAGE", out_of_space().message)
     log.exception("unexpected error in %s %s", request.method, request.url.path)
     return ConvertApiError("INTERNAL_ERROR", "An unexpected error occurred; it has been logged.")
 
