@@ -31,6 +31,7 @@ from conversio.errors import Cancelled, ConversioError, NoRoute, UnsupportedForm
 from conversio.formats import ANY
 from conversio.stores.base import Artifact
 from conversio.stores.common import not_found
+from conversio.stores.space import refusing_full
 from conversio_server import signing
 from conversio_server.auth import Guard, Principal
 from conversio_server.errors import ApiError
@@ -241,9 +242,10 @@ class Server:
     # -- tenancy -------------------------------------------------------------------------------
     def file_for(self, principal: Principal, file_id: str) -> Artifact:
         """A stored file the principal owns (``admin`` keys: any); another key's file is
-        ``FILE_NOT_FOUND`` (404) exactly as an unknown one. Blocking."""
+        ``FILE_NOT_FOUND`` (404) exactly as an unknown one, after the same two look-ups. Blocking."""
+        owner = self.owners.owner_of(file_id)
         artifact = self.store.get(file_id)
-        if "admin" not in principal.scopes and self.owners.owner_of(artifact.id) != principal.key_id:
+        if "admin" not in principal.scopes and owner != principal.key_id:
             raise not_found(file_id)
         return artifact
 
@@ -525,17 +527,27 @@ class Server:
             return "application/octet-stream"
 
     def write_zip(self, artifacts: Sequence[Artifact], folder: Path) -> Path:
-        """A zip of the artifacts in a new file in ``folder`` (the caller removes it). Blocking."""
-        fd, zip_path = tempfile.mkstemp(dir=folder, prefix="bundle-", suffix=".zip")
+        """A zip of the artifacts in a new file in ``folder`` (the caller removes it); on a full disk
+        ``INSUFFICIENT_STORAGE``, with no half-written zip left. Blocking."""
+        with refusing_full("the zip of the results"):
+            fd, zip_path = tempfile.mkstemp(dir=folder, prefix="bundle-", suffix=".zip")
         used: set[str] = set()
-        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
-            for artifact in artifacts:
-                member = unique_name(safe_relpath(artifact.name), used)
-                info = zipfile.ZipInfo(member, time.gmtime(artifact.created)[:6])
-                info.compress_type = zipfile.ZIP_DEFLATED
-                with self.store.open(artifact.id) as source, archive.open(info, "w") as target:
-                    while chunk := source.read(1 << 20):
-                        target.write(chunk)
+        try:
+            with (
+                refusing_full("the zip of the results"),
+                os.fdopen(fd, "wb") as handle,
+                zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive,
+            ):
+                for artifact in artifacts:
+                    member = unique_name(safe_relpath(artifact.name), used)
+                    info = zipfile.ZipInfo(member, time.gmtime(artifact.created)[:6])
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    with self.store.open(artifact.id) as source, archive.open(info, "w") as target:
+                        while chunk := source.read(1 << 20):
+                            target.write(chunk)
+        except BaseException:
+            Path(zip_path).unlink(missing_ok=True)
+            raise
         return Path(zip_path)
 
 
