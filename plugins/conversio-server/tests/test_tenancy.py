@@ -22,10 +22,13 @@ import pytest
 from conftest import LiveServer, needs, start_server
 from conversio_server.auth import AuthConfig
 from conversio_server.keys import KeyStore
+from conversio_server.ownership import FileOwners, claim
 from conversio_server.settings import ServerSettings
 from conversio_server.tiers import Tier
 from PIL import Image
 from server_samples import png_bytes
+
+from conversio.stores.filesystem import FilesystemStore
 
 needs("image")
 
@@ -331,3 +334,26 @@ def test_a_signed_link_stops_at_its_expiry(tmp_path: Path) -> None:
             assert a.get(file["contentUrl"]).content == PNG  # the file itself is still there
     finally:
         live.stop()
+
+
+def test_owners_claim_copies_a_shared_result_and_prune_keeps_new_records(tmp_path: Path) -> None:
+    store = FilesystemStore(tmp_path / "store")
+    owners = FileOwners(f"sqlite:///{tmp_path / 'owners.sqlite3'}")
+    try:
+        (tmp_path / "x.png").write_bytes(PNG)
+        shared = store.put_file(tmp_path / "x.png", name="x.png", format="png")
+        (a_file,) = claim(store, owners, "a", [shared], intermediate=["step-1"])
+        (b_file,) = claim(store, owners, "b", [shared], intermediate=["step-1"])
+        assert a_file == shared and b_file.id != shared.id and b_file.sha256 == shared.sha256
+        assert [owners.owner_of(i) for i in (shared.id, b_file.id, "step-1")] == ["a", "b", "a"]
+        store.delete(b_file.id)  # one key's copy goes, the other's content stays
+        with store.open(shared.id) as reader:
+            assert reader.read() == PNG
+        listed = time.time()
+        (tmp_path / "y.png").write_bytes(PNG)
+        later = claim(store, owners, "b", [store.put_file(tmp_path / "y.png", name="y.png", format="png")])
+        # recorded after the listing: kept even though the listing did not see it
+        assert owners.prune({shared.id}, listed) == 2  # b's deleted copy and the step's id
+        assert owners.owner_of(later[0].id) == "b" and owners.owner_of(shared.id) == "a"
+    finally:
+        owners.close()
