@@ -9,6 +9,7 @@ import errno
 import io
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -123,6 +124,22 @@ def test_is_full_sees_through_wrappers() -> None:
         assert is_full(wrapped)
     assert is_full(OSError(errno.EDQUOT, "Disk quota exceeded"))
     assert not is_full(OSError(errno.EIO, "I/O error")) and not is_full(ValueError("no"))
+
+
+def test_a_full_database_is_a_full_disk(tmp_path: Path) -> None:
+    class DriverError(Exception):  # as SQLAlchemy wraps the driver's error
+        def __init__(self, orig: BaseException) -> None:
+            self.orig = orig
+
+    database = sqlite3.connect(tmp_path / "jobs.sqlite3")
+    database.execute("CREATE TABLE jobs (spec BLOB)")
+    database.execute("PRAGMA max_page_count = 8")
+    with pytest.raises(sqlite3.Error) as caught:
+        for _ in range(100):
+            database.execute("INSERT INTO jobs VALUES (?)", (bytes(10_000),))
+    database.close()
+    assert is_full(caught.value) and is_full(DriverError(caught.value))
+    assert not is_full(sqlite3.OperationalError("no such table: jobs"))
 
 
 def test_nearly_full_on_a_disk_with_room(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ skip), filled up to :data:`ROOM` bytes by a filler file that is removed to free 
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -163,6 +164,20 @@ def test_an_upload_larger_than_the_free_space_is_507_and_leaves_nothing(
     file_id = stored_id(http.post("/v1/files", files={"file": ("big.bin", content)}))
     assert http.get(f"/v1/files/{file_id}/content").content == content
     assert scratch_files(disk) == []
+
+
+def test_base64_content_larger_than_the_free_space_is_507(http: httpx.Client, disk: Path) -> None:
+    data = base64.b64encode(os.urandom(ROOM + ROOM // 4)).decode()
+    before = artifacts(disk)
+    with full(store_of(disk)):
+        native = http.post(
+            "/v1/convert", json={"inputs": [{"base64": data, "name": "big.png"}], "outputFormat": "jpg"}
+        )
+        assert_insufficient_storage(native, disk)
+        parameters = [{"Name": "File", "FileValue": {"Name": "big.png", "Data": data}}]
+        convertapi = http.post("/convert/png/to/jpg", json={"Parameters": parameters})
+        assert_convertapi_507(convertapi, disk)
+        assert artifacts(disk) == before and scratch_files(disk) == []
 
 
 def test_a_sync_conversion_whose_result_does_not_fit_is_507(http: httpx.Client, disk: Path) -> None:
