@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from conftest import needs
 from server_samples import png_bytes
@@ -29,10 +31,14 @@ def test_route_is_explained(client: httpx.Client) -> None:
 
 def test_health_and_readiness(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    ready = client.get("/readyz")
-    assert ready.status_code == 200
+    deadline = time.monotonic() + 60  # not ready until the job workers it starts are
+    while (ready := client.get("/readyz")).status_code == 503 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ready.status_code == 200, ready.text
     checks = ready.json()["checks"]
     assert checks["store"]["ok"] and checks["engines"]["converters"] > 0
+    assert checks["jobWorkers"]["alive"] == checks["jobWorkers"]["configured"] > 0
+    assert checks["conversionWorkers"]["ok"] and checks["conversionWorkers"]["size"] == 2
 
 
 def _sample(text: str, name: str, **labels: str) -> float:
