@@ -619,7 +619,7 @@ class Engine:
             try:
                 finished = self.executor.run(
                     task,
-                    timeout=self.limits.timeout,
+                    timeout=self.limits.step_timeout(spec.engine.split(".", 1)[0]),
                     cancel=cancel,
                     on_progress=progress,
                     on_write=hasher.follow,

@@ -5,14 +5,22 @@ file descriptor ``FD`` and answers ``("progress", fraction, message)`` and
 ``("writing", name)`` (an output it starts to write) any number of times, then
 ``("ok", Finished)`` or ``("error", {...})``.
 ``None`` asks it to exit.
+
+A worker does not outlive the process that started it: when that parent dies (even by
+SIGKILL, while a task runs) the worker runs its exit handlers (engines such as
+LibreOffice stop and remove their temporary profiles there) and exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import resource
 import signal
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
@@ -21,6 +29,9 @@ from conversio.engine.task import execute, unexpected_failure
 from conversio.errors import ConversioError
 
 log = logging.getLogger("conversio.engine")
+
+#: How often a worker checks that its parent is still alive.
+PARENT_POLL_SECONDS = 0.2
 
 
 def serve(conn: Connection) -> None:
@@ -67,8 +78,28 @@ def memory_cap(limit: int) -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+def exit_with_parent(parent: int) -> None:
+    """Watch, from a daemon thread, that ``parent`` is still this process's parent; once it is
+    not (it died and this worker was adopted), run the exit handlers and exit at once.
+
+    Polling rather than ``PR_SET_PDEATHSIG``: that signal follows the parent *thread* that
+    started the worker, and a server starts workers from pool threads that come and go.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_SECONDS)
+        try:
+            atexit._run_exitfuncs()
+        finally:
+            os._exit(1)
+
+    threading.Thread(target=watch, name="conversio-parent-watch", daemon=True).start()
+
+
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent to handle
+    exit_with_parent(os.getppid())
     serve(Connection(int(sys.argv[1])))
 
 

@@ -92,7 +92,8 @@ def _run(request: ConversionRequest, extension: str, export: dict[str, Any]) -> 
             "password": request.options.get("password") or "",
             **export,
         }
-        answer = office().run(job, request.limits.timeout)
+        limits = request.limits
+        answer = office().run(job, limits.step_timeout("office"), limits.max_engine_memory)
     if "error" in answer:
         raise _error(request, answer)
     request.progress(1.0)
@@ -109,6 +110,14 @@ def _error(request: ConversionRequest, answer: dict[str, Any]) -> ConversioError
     if error == "CRASHED":
         return ConversionFailed(
             f"converting {item.name} stopped unexpectedly: the office engine crashed on it", crashed=True
+        )
+    if error == "TOO_LARGE":
+        cap = request.limits.max_engine_memory
+        return FileTooLarge(
+            f"{item.name} needs more memory than the limit of {cap // (1024 * 1024):,} MiB allows "
+            "to convert; split it into smaller documents",
+            limit="max_engine_memory",
+            maximum=cap,
         )
     if error == "CORRUPT_FILE" and unsupported_encryption(item.path):
         return UnsupportedEncryption(

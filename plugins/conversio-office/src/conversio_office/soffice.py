@@ -7,20 +7,19 @@ for the next conversions, with one long-lived UNO bridge process beside it
 jobs go to the bridge as JSON lines on its stdin, one JSON line answers each on its
 stdout. Both are replaced together after ``CONVERSIO_OFFICE_MAX_CONVERSIONS``
 conversions (default 50), whenever it died, and after any failure that may have
-left it in a bad state. Each runs in its own process group, without the worker's
-address-space cap, and is killed with its parent (``PR_SET_PDEATHSIG``), so a
-worker killed on timeout leaves no LibreOffice behind. The pool size is therefore
-the worker count.
+left it in a bad state. Each runs in its own process group, under an address-space cap
+of its own (``Limits.max_engine_memory``, instead of the worker's), and is killed with
+its parent (``PR_SET_PDEATHSIG``), so a worker killed on timeout leaves no LibreOffice
+behind. A job during which soffice came close to its cap and then failed is refused
+as too large, and the pair is replaced. The pool size is therefore the worker count.
 """
 
 from __future__ import annotations
 
 import atexit
-import ctypes
 import json
 import os
 import re
-import resource
 import select
 import shutil
 import signal
@@ -33,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from conversio.errors import ConversionFailed, MissingDependency, Timeout
+from conversio.limits import Limits, engine_preexec
 from conversio_office.catalogue import INSTALL_HINT
+from conversio_office.memory import MemoryWatch
 
 #: soffice.bin exits with this code after creating a fresh profile: start it again.
 RESTART_EXIT_CODE = 81
@@ -50,7 +51,8 @@ STDERR_TAIL_BYTES = 4096
 #: Profile folders and pipe names start with this, then the pid of the process that owns them.
 PREFIX = "conversio-office-"
 _STALE = re.compile(rf"^{PREFIX}(\d+)-")
-_PR_SET_PDEATHSIG = 1
+#: The address-space cap of soffice and its bridge unless the conversion's limits say otherwise.
+DEFAULT_MEMORY_CAP = Limits().max_engine_memory
 
 #: Written into each fresh profile: macros off, no recalculation (WEBSERVICE) on
 #: load, links blocked, and every protocol through a proxy that does not exist.
@@ -163,17 +165,6 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _uncap_and_tie_to_parent() -> None:
-    """In the child: lift the worker's address-space cap, die with the parent."""
-    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
-
-
 class BridgeUnreachable(ConversionFailed):
     """A freshly started soffice and bridge whose first ping failed."""
 
@@ -188,6 +179,7 @@ class Office:
         self.pipe = ""
         self.conversions = 0
         self.starts = 0
+        self.memory_cap = DEFAULT_MEMORY_CAP
         self._python: str | None = None
         self._lock = threading.Lock()  # one conversion at a time per soffice (inline executor, threads)
 
@@ -211,15 +203,22 @@ class Office:
         """soffice listens and its bridge runs."""
         return self.listening() and self.bridge is not None and self.bridge.poll() is None
 
-    def ensure(self) -> None:
-        """Start soffice and its bridge unless a healthy pair with conversions left is running.
+    def ensure(self, memory_cap: int = DEFAULT_MEMORY_CAP) -> None:
+        """Start soffice and its bridge unless a healthy pair with conversions left is running
+        under the address-space cap ``memory_cap`` (bytes; 0: none of its own).
 
         Healthy: both processes run, soffice's pipe is there, and a ping through the bridge makes
         a round trip to soffice (a soffice killed a moment ago may not have been reaped yet).
         """
-        if self.alive() and self.conversions < max_conversions() and self._answers_ping():
+        if (
+            self.alive()
+            and self.memory_cap == memory_cap
+            and self.conversions < max_conversions()
+            and self._answers_ping()
+        ):
             return
         self.stop()
+        self.memory_cap = memory_cap
         try:
             self.start()
         except BridgeUnreachable:  # a fresh pair that cannot talk: one more fresh pair, then give up
@@ -256,7 +255,7 @@ class Office:
                 env=env,
                 cwd=self.profile,
                 start_new_session=True,
-                preexec_fn=_uncap_and_tie_to_parent,  # noqa: PLW1509 -- only setrlimit and prctl, no locks
+                preexec_fn=engine_preexec(self.memory_cap),  # noqa: PLW1509 -- only setrlimit and prctl
             )
             code = self._wait_until_listening(deadline)
             if code is None:
@@ -294,7 +293,7 @@ class Office:
                 cwd=self.profile,
                 bufsize=0,
                 start_new_session=True,
-                preexec_fn=_uncap_and_tie_to_parent,  # noqa: PLW1509 -- only setrlimit and prctl, no locks
+                preexec_fn=engine_preexec(self.memory_cap),  # noqa: PLW1509 -- only setrlimit and prctl
             )
 
     def _wait_until_listening(self, deadline: float) -> int | None:
@@ -334,22 +333,29 @@ class Office:
         if self.pipe:
             Path(f"/tmp/OSL_PIPE_{os.getuid()}_{self.pipe}").unlink(missing_ok=True)
 
-    def run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Run one bridge job; soffice is (re)started as needed and replaced after a failure."""
-        with self._lock:
-            return self._run(job, timeout)
+    def run(
+        self, job: dict[str, Any], timeout: float, memory_cap: int = DEFAULT_MEMORY_CAP
+    ) -> dict[str, Any]:
+        """Run one bridge job; soffice is (re)started as needed and replaced after a failure.
 
-    def _run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        A job that fails after soffice came close to ``memory_cap`` answers ``TOO_LARGE``."""
+        with self._lock:
+            return self._run(job, timeout, memory_cap)
+
+    def _run(self, job: dict[str, Any], timeout: float, memory_cap: int) -> dict[str, Any]:
         for attempt in (1, 2):
-            self.ensure()
-            answer = self._call(job, timeout)
+            self.ensure(memory_cap)
+            with MemoryWatch(self.pid) as watch:
+                answer = self._call(job, timeout)
             if answer.get("error") == "NO_CONNECTION" and attempt == 1:
                 self.stop()
                 continue
             self.conversions += 1
-            if "error" in answer and self._died(answer):
+            if "error" in answer and watch.near(memory_cap):
+                answer = {"error": "TOO_LARGE", "peak": watch.peak}
+            elif "error" in answer and self._died(answer):
                 answer = {"error": "CRASHED", "exit_code": self.process.returncode if self.process else None}
-            if not self.alive() or answer.get("error") in ("FAILED", "CRASHED"):
+            if not self.alive() or answer.get("error") in ("FAILED", "CRASHED", "TOO_LARGE"):
                 self.stop()
             return answer
         raise AssertionError("unreachable")
