@@ -11,6 +11,7 @@ import base64
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -317,3 +318,30 @@ def test_a_killed_servers_half_upload_and_scratch_folder_go_at_the_next_start(tm
             assert reply.status_code in (200, 201), reply.text
     finally:
         restarted.stop()
+
+
+def test_a_killed_job_workers_scratch_folder_goes_at_the_next_sweep(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_jobs import PLUGIN, TESTS, upload
+    from test_self_healing import parent_of, sleep_job
+
+    monkeypatch.setenv("PYTHONPATH", TESTS + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    server = start_server(dev_settings(tmp_path, extra_plugins=(PLUGIN,), job_workers=1, sweep_interval=0.5))
+    tmp = tmp_path / "server-store" / "tmp"
+    try:
+        with server.client() as http:
+            pidfile = tmp_path / "engine.pid"
+            job_id = sleep_job(http, upload(http, png_bytes((13, 9))), 30, pidfile)
+            _wait_for(lambda: pidfile.exists() and pidfile.read_text(), "the job's step is running")
+            victim = parent_of(int(pidfile.read_text()))  # the job worker, which made the step's folder
+
+            def victims_folders() -> list[Path]:
+                return [p for p in tmp.iterdir() if f"-{victim}-" in p.name]
+
+            assert victims_folders(), "the step's scratch folder carries its owner's pid"
+            os.kill(victim, signal.SIGKILL)
+            _wait_for(lambda: not victims_folders(), "the sweeper removed the killed worker's folder")
+            assert http.delete(f"/v1/jobs/{job_id}").status_code == 200  # the retried job: not waited for
+    finally:
+        server.stop()
