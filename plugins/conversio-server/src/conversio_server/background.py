@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import Gauge
 
-from conversio.webhooks import new_webhook_secret
+from conversio.webhooks import Secrets, new_webhook_secret
 from conversio_server.jobstore import PROCESSING, QUEUED, JobStore
 from conversio_server.outbound import OutboundClient
 from conversio_server.outbox import Dispatcher, RetrySchedule, register_webhook_metrics, webhook_policy
@@ -73,11 +73,11 @@ class Background:
         alive = Gauge("conversio_job_workers_alive", "Job workers ready to run jobs.", registry=registry)
         alive.set_function(lambda: float(self.pool.alive()) if self.pool is not None else 0.0)
 
-    def secret_for(self, key_id: str | None) -> str | None:
+    def secret_for(self, key_id: str | None) -> Secrets | None:
         keys = self.server.guard.store
         if keys is None:
             return dev_webhook_secret(self.settings)
-        return None if key_id is None else keys.webhook_secret(key_id)
+        return None if key_id is None else keys.signing_secrets(key_id)
 
     def start(self) -> None:
         if self.settings.dev:

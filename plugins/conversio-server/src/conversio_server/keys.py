@@ -4,7 +4,8 @@ A key reads ``cv_<id>_<secret>``: the id finds the row, and only the SHA-256 dig
 256-bit random secret is stored (a slow hash adds nothing for a secret that long); the
 digests are compared in constant time. Each key also gets a webhook signing secret
 (``whsec_<base64>``, see :mod:`conversio.webhooks`), kept retrievable because the server
-needs it to sign. Usage counters (conversions per key and
+needs it to sign. Either can be rotated (:meth:`KeyStore.rotate`) with an overlap during which
+the replaced one keeps working. Usage counters (conversions per key and
 calendar month, UTC) live in the same database, so a restart does not reset a quota.
 """
 
@@ -14,7 +15,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
@@ -40,6 +41,18 @@ api_keys = sa.Table(
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
 )
 
+#: Secrets replaced by a rotation that still work until ``expires_at`` (the overlap window):
+#: an API key's digest, or a webhook secret the server still signs with beside the new one.
+retired_secrets = sa.Table(
+    "retired_key_secrets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key_id", sa.String(32), nullable=False, index=True),
+    sa.Column("digest", sa.String(64), nullable=True),
+    sa.Column("webhook_secret", sa.String(128), nullable=True),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 usage = sa.Table(
     "usage",
     metadata,
@@ -63,6 +76,17 @@ class KeyRecord:
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+@attrs.frozen
+class Rotation:
+    """What a rotation handed out: the new API key and/or webhook secret (each shown once), and
+    until when the replaced ones keep working."""
+
+    record: KeyRecord
+    api_key: str | None
+    webhook_secret: str | None
+    overlap_until: datetime
 
 
 def _digest(secret: str) -> str:
@@ -91,6 +115,10 @@ def current_period(now: datetime | None = None) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m")
 
 
+def _plaintext(key_id: str, secret: str) -> str:
+    return f"{KEY_PREFIX}{key_id}_{secret}"
+
+
 def _record(row: Any) -> KeyRecord:
     created = utc(row.created_at)
     assert created is not None
@@ -102,6 +130,20 @@ def _record(row: Any) -> KeyRecord:
         created_at=created,
         revoked_at=utc(row.revoked_at),
     )
+
+
+def _retired(db: sa.Connection, key_id: str, column: sa.Column[Any]) -> tuple[str, ...]:
+    """The values of ``column`` retired from ``key_id`` whose overlap has not ended, newest first."""
+    rows = db.execute(
+        sa.select(column)
+        .where(
+            retired_secrets.c.key_id == key_id,
+            column.is_not(None),
+            retired_secrets.c.expires_at > datetime.now(UTC),
+        )
+        .order_by(retired_secrets.c.id.desc())
+    ).scalars()
+    return tuple(str(value) for value in rows)
 
 
 class KeyStore:
@@ -149,7 +191,7 @@ class KeyStore:
                     created_at=record.created_at,
                 )
             )
-        return record, f"{KEY_PREFIX}{key_id}_{secret}"
+        return record, _plaintext(key_id, secret)
 
     def list(self) -> list[KeyRecord]:
         """Every key, revoked ones included, oldest first."""
@@ -172,24 +214,80 @@ class KeyStore:
             )
         return bool(result.rowcount)
 
+    def rotate(
+        self, key_id: str, *, api_key: bool = True, webhook_secret: bool = True, overlap: float = 0.0
+    ) -> Rotation:
+        """Give the active key ``key_id`` a new API key secret and/or webhook secret. For ``overlap``
+        seconds the replaced ones keep working: the old API key authenticates, and webhooks are
+        signed with both webhook secrets (so receivers can switch at their pace, without downtime)."""
+        if not (api_key or webhook_secret):
+            raise InvalidOption("rotate the API key, the webhook secret or both", option="secret")
+        if overlap < 0:
+            raise InvalidOption(f"the overlap cannot be negative, not {overlap:g} s", option="overlap")
+        now = datetime.now(UTC)
+        until = now + timedelta(seconds=overlap)
+        secret = secrets.token_urlsafe(32) if api_key else None
+        signing = new_webhook_secret() if webhook_secret else None
+        with self.engine.begin() as db:
+            row = db.execute(sa.select(api_keys).where(api_keys.c.id == key_id)).first()
+            if row is None or row.revoked_at is not None:
+                why = "does not exist" if row is None else "is revoked"
+                raise InvalidOption(f"the key {key_id} {why}", option="key_id")
+            db.execute(retired_secrets.delete().where(retired_secrets.c.expires_at <= now))
+            if overlap > 0:
+                db.execute(
+                    retired_secrets.insert().values(
+                        key_id=key_id,
+                        digest=row.digest if api_key else None,
+                        webhook_secret=row.webhook_secret if webhook_secret else None,
+                        expires_at=until,
+                    )
+                )
+            changes: dict[str, str] = {}
+            if secret is not None:
+                changes["digest"] = _digest(secret)
+            if signing is not None:
+                changes["webhook_secret"] = signing
+            db.execute(api_keys.update().where(api_keys.c.id == key_id).values(**changes))
+        return Rotation(
+            record=_record(row),
+            api_key=None if secret is None else _plaintext(key_id, secret),
+            webhook_secret=signing,
+            overlap_until=until,
+        )
+
     def authenticate(self, plaintext: str) -> KeyRecord | None:
-        """The active key ``plaintext`` is, or ``None`` (unknown, malformed, wrong secret, revoked)."""
+        """The active key ``plaintext`` is, or ``None`` (unknown, malformed, wrong secret, revoked).
+        A secret replaced by a rotation is accepted until its overlap ends."""
         key_id, _, secret = plaintext.removeprefix(KEY_PREFIX).partition("_")
         if not plaintext.startswith(KEY_PREFIX) or not key_id or not secret or len(plaintext) > 200:
             return None
+        offered = _digest(secret).encode()
         with self.engine.connect() as db:
             row = db.execute(sa.select(api_keys).where(api_keys.c.id == key_id)).first()
-        stored = _NO_DIGEST if row is None else str(row.digest)
-        matches = hmac.compare_digest(_digest(secret).encode(), stored.encode())
+            stored = _NO_DIGEST if row is None else str(row.digest)
+            matches = hmac.compare_digest(offered, stored.encode())
+            if row is not None and not matches:
+                for old in _retired(db, key_id, retired_secrets.c.digest):
+                    matches |= hmac.compare_digest(offered, old.encode())
         if row is None or not matches or row.revoked_at is not None:
             return None
         return _record(row)
 
     def webhook_secret(self, key_id: str) -> str | None:
-        """The secret that signs the webhooks sent for this key's jobs."""
+        """The current secret of this key's webhooks (the one its receivers should verify with)."""
         with self.engine.connect() as db:
             value = db.execute(sa.select(api_keys.c.webhook_secret).where(api_keys.c.id == key_id)).scalar()
         return None if value is None else str(value)
+
+    def signing_secrets(self, key_id: str) -> tuple[str, ...] | None:
+        """The secrets that sign this key's webhooks: the current one first, then those a rotation
+        replaced whose overlap is not over (each adds a ``v1,`` signature)."""
+        with self.engine.connect() as db:
+            current = db.execute(sa.select(api_keys.c.webhook_secret).where(api_keys.c.id == key_id)).scalar()
+            if current is None:
+                return None
+            return (str(current), *_retired(db, key_id, retired_secrets.c.webhook_secret))
 
     # usage
 

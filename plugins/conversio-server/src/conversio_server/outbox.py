@@ -749,7 +749,7 @@ class Dispatcher:
     """Sends the outbox's due deliveries: a claiming thread and a pool of ``concurrency`` senders.
 
     ``client`` is the server's :class:`OutboundClient` (made with :func:`webhook_policy`);
-    ``secret_for`` gives the secret(s) of a key id (e.g. ``KeyStore.webhook_secret``).
+    ``secret_for`` gives the secret(s) of a key id (e.g. ``KeyStore.signing_secrets``).
     ``lease`` (default: the client's total timeout plus 30 s) is how long a claimed delivery
     is reserved; ``poll_interval`` how often the database is asked for due deliveries when
     nothing wakes the dispatcher: an enqueue in this process does, a worker's datagram does, and so
