@@ -160,3 +160,37 @@ def test_a_killed_idle_conversion_worker_is_replaced(server: LiveServer) -> None
         for n in range(3):  # every request works, whichever worker it gets
             assert convert_to_gif(http, (30 + n, 10)) == (30 + n, 10)
         assert server.thread.is_alive()
+
+
+def test_a_job_that_kills_its_worker_each_time_fails_and_the_queue_goes_on(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    from conversio_server.supervisor import CRASH_LIMIT
+
+    supervisor = server.app.state.background.pool
+    with server.client() as http:
+        wait_for(lambda: readiness(http)[0] == 200, 60, "ready at start")
+        pidfile = tmp_path / "engine.pid"
+        job_id = sleep_job(http, upload(http, png_bytes((9, 9))), 5, pidfile)
+        killed: list[int] = []
+        for _ in range(CRASH_LIMIT):  # the job's worker dies on every attempt
+            wait_for(
+                lambda: pidfile.exists() and pidfile.read_text() and int(pidfile.read_text()) not in killed,
+                60,
+                "running again",
+            )
+            engine = int(pidfile.read_text())
+            killed.append(engine)
+            os.kill(parent_of(engine), signal.SIGKILL)
+        job = wait_job(http, job_id, timeout=60)
+        assert job["status"] == "failed" and job["attempts"] == CRASH_LIMIT, job
+        assert job["error"]["code"] == "CONVERSION_FAILED", job
+        assert job["error"]["details"] == {"attempts": CRASH_LIMIT, "crashed": True}, job
+        assert "stopped unexpectedly" in job["error"]["message"]
+
+        following = sleep_job(http, upload(http, png_bytes((12, 5))), 0.2)
+        job = wait_job(http, following, timeout=90)  # the last replacement starts after a back-off
+        assert job["status"] == "completed", job
+        assert image_size(httpx.get(job["outputs"][0]["downloadUrl"]).content) == (12, 5)
+        wait_for(lambda: readiness(http)[0] == 200, 60, "ready again")
+        assert supervisor.replaced == CRASH_LIMIT

@@ -447,21 +447,13 @@ class JobStore:
             self._queued()
         return bool(released)
 
-    def release_owner(self, owner: str) -> list[str]:
-        """Give every running job of ``owner`` back to the queue (its worker is known to be dead);
-        returns their ids."""
-        now = time.time()
-        mine = sa.and_(jobs.c.lease_owner == owner, jobs.c.status == PROCESSING)
-        with self.engine.begin() as db:
-            ids = [str(i) for i in db.execute(sa.select(jobs.c.id).where(mine)).scalars()]
-            db.execute(
-                jobs.update()
-                .where(mine)
-                .values(status=QUEUED, lease_owner=None, lease_expires=None, updated_at=now)
-            )
-        if ids:
-            self._queued()
-        return ids
+    def held_by(self, owner: str) -> list[tuple[str, int]]:
+        """The running jobs ``owner`` holds the lease of, with their attempts so far."""
+        query = sa.select(jobs.c.id, jobs.c.attempts).where(
+            jobs.c.lease_owner == owner, jobs.c.status == PROCESSING
+        )
+        with self.engine.connect() as db:
+            return [(str(i), int(n)) for i, n in db.execute(query)]
 
     def _queued(self) -> None:
         """Wake the idle workers of this host: a job was queued."""

@@ -6,6 +6,7 @@ the workers' exit sentinels (the kernel closes them when a process ends: no poll
 each worker reports it is ready on, and on a pipe :meth:`JobWorkerSupervisor.stop` writes to. Since the
 supervisor knows a dead worker is gone, it hands that worker's jobs back to the queue itself instead of
 waiting for their leases to expire; the next claim resumes them (finished steps come from the cache).
+A job whose worker died on each of ``CRASH_LIMIT`` attempts fails (``CONVERSION_FAILED``, ``crashed``).
 A worker that dies within ``QUICK_DEATH`` seconds of its start is replaced after a delay that doubles
 each time (up to ``MAX_DELAY``): a broken installation must not make the server spawn in a tight loop.
 """
@@ -24,11 +25,14 @@ from typing import Any
 
 import attrs
 
-from conversio_server.jobstore import JobStore
+from conversio.errors import ConversionFailed
+from conversio_server.jobstore import FAILED, JobStore
 from conversio_server.settings import ServerSettings
 
 log = logging.getLogger("conversio_server.supervisor")
 
+#: The attempt on which a job whose worker died fails instead of being queued again.
+CRASH_LIMIT = 3
 #: A worker that ends sooner than this after its start counts as a failed start.
 QUICK_DEATH = 10.0
 #: The longest wait before replacing a worker that keeps failing to start.
@@ -172,23 +176,37 @@ class JobWorkerSupervisor:
         lived = now - slot.started_at
         slot.quick_deaths = slot.quick_deaths + 1 if lived < QUICK_DEATH else 0
         delay = _delay(slot.quick_deaths)
-        try:
-            released = self.store.release_owner(slot.name)
-        except Exception:  # the lease then expires instead; never stop supervising
-            log.exception("could not hand back the jobs of job worker %s", slot.name)
-            released = []
         log.warning(
-            "job worker %s (pid %s) ended with exit code %s after %.1f s; %d job(s) queued again; "
-            "replacing it in %.0f s",
+            "job worker %s (pid %s) ended with exit code %s after %.1f s; replacing it in %.0f s",
             slot.name,
             process.pid,
             process.exitcode,
             lived,
-            len(released),
             delay,
         )
+        try:
+            self._hand_back(slot.name)
+        except Exception:  # the leases then expire instead; never stop supervising
+            log.exception("could not hand back the jobs of job worker %s", slot.name)
         self.replaced += 1
         slot.restart_at = now + delay
+
+    def _hand_back(self, owner: str) -> None:
+        """Queue the jobs of a dead worker again, or fail one that was running each time its worker
+        died ``CRASH_LIMIT`` times: a job must not kill workers forever."""
+        for job_id, attempts in self.store.held_by(owner):
+            if attempts < CRASH_LIMIT:
+                self.store.release(job_id, owner)
+                log.warning("job %s queued again (its worker died on attempt %d)", job_id, attempts)
+                continue
+            error = ConversionFailed(
+                f"the conversion stopped unexpectedly {attempts} times and was given up; the file may "
+                "be damaged or need more memory than this server allows",
+                attempts=attempts,
+                crashed=True,
+            )
+            self.store.finish(job_id, owner, FAILED, error=error.to_dict())
+            log.error("job %s failed: its worker died on each of %d attempts", job_id, attempts)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop supervising, then stop the workers (SIGTERM: each hands its running job back)."""
