@@ -224,7 +224,8 @@ def test_a_steady_slow_upload_succeeds(slow_live: LiveServer) -> None:
         answer = read_answer(sock)
     assert time.monotonic() - started > READ_TIMEOUT * 2  # slower than the read timeout overall
     assert answer.status == 201, answer.body
-    stored = answer.json()
+    (stored,) = answer.json()["files"]
+    assert stored["size"] == len(content)
     with slow_live.client() as client:
         fetched = client.get(f"/v1/files/{stored['id']}/content")
     assert fetched.content == content
