@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from conversio_server.settings import ServerSettings
 from conversio_server.tiers import Tier
 from PIL import Image
 from server_samples import png_bytes
+from test_jobs import PLUGIN, TESTS
 
 from conversio.stores.filesystem import FilesystemStore
 
@@ -56,12 +58,24 @@ def make_keys(settings: ServerSettings, **scopes: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, dict[str, str]]]:
-    settings = keyed_settings(tmp_path_factory.mktemp("tenancy"))
+def server(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch_module: pytest.MonkeyPatch
+) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    # the job worker processes load the tests' plugin (a step that fails while a marker file exists)
+    monkeypatch_module.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [TESTS, os.environ.get("PYTHONPATH")]))
+    )
+    settings = keyed_settings(tmp_path_factory.mktemp("tenancy"), extra_plugins=(PLUGIN,))
     keys = make_keys(settings, a="read,convert", b="read,convert", admin="read,convert,admin")
     live = start_server(settings)
     yield live, keys
     live.stop()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
 
 
 def client(live: LiveServer, key: str) -> httpx.Client:
@@ -149,15 +163,18 @@ def missing_like(file_id: str) -> str:
     return secrets.token_urlsafe(len(file_id))[: len(file_id)]
 
 
-def assert_as_missing(http: httpx.Client, method: str, url: str, file_id: str, **kwargs: Any) -> None:
-    """``url`` (naming ``file_id``) answers exactly what it answers for an id nobody has."""
+def assert_as_missing(
+    http: httpx.Client, method: str, url: str, file_id: str, code: str = "FILE_NOT_FOUND", **kwargs: Any
+) -> None:
+    """``url`` (naming ``file_id``) answers exactly what it answers for an id nobody has: 404 ``code``
+    (ConvertAPI: its number)."""
     other = missing_like(file_id)
     mine = http.request(method, url, **kwargs)
     theirs = http.request(method, url.replace(file_id, other), **_swapped(kwargs, file_id, other))
     assert mine.status_code == theirs.status_code == 404, (method, url, mine.text)
     assert _shape(mine, file_id) == _shape(theirs, other), (method, url)
-    code = mine.json().get("error", {}).get("code") or mine.json().get("Code")
-    assert code in ("FILE_NOT_FOUND", 4040), mine.text
+    body = mine.json()
+    assert code == body["error"]["code"] if "error" in body else body["Code"] == 4040, mine.text
 
 
 def _shape(reply: httpx.Response, file_id: str) -> Any:
@@ -357,3 +374,30 @@ def test_owners_claim_copies_a_shared_result_and_prune_keeps_new_records(tmp_pat
         assert owners.owner_of(later[0].id) == "b" and owners.owner_of(shared.id) == "a"
     finally:
         owners.close()
+
+
+def test_a_failed_jobs_finished_steps_are_its_keys(
+    server: tuple[LiveServer, dict[str, str]], made: dict[str, Any], tmp_path: Path
+) -> None:
+    live, keys = server
+    marker = tmp_path / "fail"
+    marker.write_text("x")
+    spec = {
+        "inputs": [{"fileId": made["files"]["upload"]["id"]}],
+        "then": [
+            {"step": "sleep", "options": {"seconds": 0.1}},
+            {"step": "flaky", "options": {"marker": str(marker)}},
+        ],
+    }
+    with client(live, keys["a"]) as a, client(live, keys["b"]) as b:
+        job_id = a.post("/v1/jobs", json=spec).json()["jobId"]
+        deadline = time.monotonic() + 60
+        while (job := a.get(f"/v1/jobs/{job_id}").json())["status"] not in ("failed", "completed"):
+            assert time.monotonic() < deadline, job
+            time.sleep(0.1)
+        assert job["status"] == "failed" and [s["status"] for s in job["steps"]] == ["completed", "failed"]
+        (step_file,) = job["steps"][0]["artifacts"]
+        reply = a.get(f"/v1/files/{step_file}/content")
+        assert reply.status_code == 200 and decoded(reply.content, "PNG") == (40, 30)
+        assert_as_missing(b, "GET", f"/v1/files/{step_file}/content", step_file)
+        assert_as_missing(b, "POST", f"/v1/jobs/{job_id}/retry", job_id, "JOB_NOT_FOUND")

@@ -113,6 +113,10 @@ def claim(
 def claim_result(owners: FileOwners, key_id: str, result: Result, steps: Sequence[dict[str, Any]]) -> Result:
     """A conversion's ``result`` as files of ``key_id`` with the intermediate files its ``steps`` list
     (:func:`claim`). Blocking."""
-    intermediate = [i for step in steps for i in step.get("artifacts", ())]
-    artifacts = claim(result.store, owners, key_id, result.artifacts, intermediate)
+    artifacts = claim(result.store, owners, key_id, result.artifacts, step_artifacts(steps))
     return attrs.evolve(result, artifacts=tuple(artifacts))
+
+
+def step_artifacts(steps: Sequence[dict[str, Any]]) -> list[str]:
+    """The ids of the files a conversion's steps made (as a job lists its steps)."""
+    return [i for step in steps for i in step.get("artifacts", ())]

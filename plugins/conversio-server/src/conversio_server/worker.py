@@ -30,7 +30,7 @@ from conversio_server import signing
 from conversio_server.jobstore import CANCELLED, COMPLETED, FAILED, Claimed, JobStore
 from conversio_server.leases import JobProgress, LeaseKeeper
 from conversio_server.outbound import OutboundClient
-from conversio_server.ownership import FileOwners, claim_result
+from conversio_server.ownership import FileOwners, claim_result, step_artifacts
 from conversio_server.settings import ServerSettings
 from conversio_server.wakeup import SOCKET_SUFFIX, WakeListener
 from conversio_server.webhooks import OutputInfo
@@ -158,24 +158,29 @@ class Worker:
         cancel = threading.Event()
         self._current = cancel
         progress = JobProgress()
+        key_id = self.store.get(job.id)["key_id"]
         try:
             with LeaseKeeper(self.store, self.settings, job.id, self.name, progress, cancel) as lease:
-                self._execute(job, progress, cancel, lease.lost)
+                self._execute(job, key_id, progress, cancel, lease.lost)
         finally:
             self._current = None
 
     def _execute(
-        self, job: Claimed, progress: JobProgress, cancel: threading.Event, lost: threading.Event
+        self, job: Claimed, key_id: str, progress: JobProgress, cancel: threading.Event, lost: threading.Event
     ) -> None:
         spec = job.spec
         try:
             conversion, formats = self._conversion(spec)
             routes = self.conversio.engine.plan(formats, conversion.stages, conversion.preferences)
             progress.planned = max(1, sum(len(r.steps) for r in routes))
-            result = conversion.run(on_event=progress.observe, cancel=cancel)
+            try:
+                result = conversion.run(on_event=progress.observe, cancel=cancel)
+            except BaseException:  # the steps it finished are the key's too (a retry resumes there)
+                self.owners.record(key_id, step_artifacts(progress.steps))
+                raise
             if cancel.is_set():
                 raise Cancelled("the conversion was cancelled")
-            result = claim_result(self.owners, self.store.get(job.id)["key_id"], result, progress.steps)
+            result = claim_result(self.owners, key_id, result, progress.steps)
             outputs = [{"artifactId": a.id, "deliveredTo": None} for a in result.artifacts]
             target = (spec.get("output") or {}).get("url")
             if target:
