@@ -40,7 +40,7 @@ from conversio_server.leases import JobProgress, LeaseKeeper
 from conversio_server.metrics import Metrics
 from conversio_server.models import StepSpec
 from conversio_server.outbound import OutboundClient
-from conversio_server.ownership import FileOwners, claim, claim_result
+from conversio_server.ownership import FileOwners, claim, claim_result, step_artifacts
 from conversio_server.runner import ConversionRunner
 from conversio_server.settings import ServerSettings
 from conversio_server.uploads import too_large
@@ -411,6 +411,8 @@ class Server:
                 result = claim_result(self.owners, principal.key_id, result, progress.snapshot())
             except BaseException:
                 guard.refund_conversions(principal)
+                # the steps it finished are the key's too (a job it became shows them)
+                self.owners.record(principal.key_id, step_artifacts(progress.snapshot()))
                 raise
             finally:
                 guard.release_job(principal)
