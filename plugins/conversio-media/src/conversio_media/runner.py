@@ -29,6 +29,7 @@ from conversio.errors import (
     InvalidOption,
     Timeout,
 )
+from conversio.stores.space import out_of_space
 from conversio_media.sandbox import GLOBAL_ARGS, clean_message
 
 #: Seconds ffmpeg gets to exit after SIGTERM before SIGKILL.
@@ -53,7 +54,9 @@ _OPTION_MARKS = (
     "not divisible by",
 )
 #: ffmpeg messages about the machine, not the input.
-_SYSTEM_MARKS = ("no space left", "permission denied", "read-only file system", "cannot allocate memory")
+#: What ffmpeg prints when the disk is full: ``INSUFFICIENT_STORAGE``, the input is not at fault.
+_FULL_MARKS = ("no space left", "disk quota exceeded")
+_SYSTEM_MARKS = ("permission denied", "read-only file system", "cannot allocate memory")
 #: What a decoder prints when a frame is over the ``max_pixels`` input option.
 _PIXELS_MARK = "exceeds specified max pixel count"
 
@@ -184,9 +187,10 @@ def failure(returncode: int, errors: list[str], what: str) -> ConversioError:
     """The error for an ffmpeg that exited with ``returncode`` after printing ``errors``.
 
     Killed by a signal: ``CONVERSION_FAILED`` with ``crashed=True`` (the engine retries it);
-    failing for a reason of the machine's: ``CONVERSION_FAILED``; a frame over the pixel
-    limit (ffmpeg skips it and may exit 0): ``FILE_TOO_LARGE``; an encoder refusing its
-    settings: ``INVALID_OPTION``; anything else: the input could not be read, ``CORRUPT_FILE``.
+    a full disk: ``INSUFFICIENT_STORAGE``; failing for another reason of the machine's:
+    ``CONVERSION_FAILED``; a frame over the pixel limit (ffmpeg skips it and may exit 0):
+    ``FILE_TOO_LARGE``; an encoder refusing its settings: ``INVALID_OPTION``; anything else:
+    the input could not be read, ``CORRUPT_FILE``.
     ffmpeg's own words (which name its internals and the server's paths) go to the log only.
     """
     last = clean_message(errors[-1]) if errors else f"ffmpeg exit code {returncode}"
@@ -196,6 +200,8 @@ def failure(returncode: int, errors: list[str], what: str) -> ConversioError:
         return ConversionFailed(
             f"{what}: ffmpeg stopped unexpectedly (signal {-returncode})", crashed=True, signal=-returncode
         )
+    if any(mark in text for mark in _FULL_MARKS):
+        return out_of_space(f"the result of converting {what}")
     if any(mark in text for mark in _SYSTEM_MARKS):
         return ConversionFailed(
             f"{what}: the server could not write the result (out of disk space or memory, or not "
