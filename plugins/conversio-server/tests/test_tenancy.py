@@ -334,23 +334,52 @@ def test_same_bytes_are_each_keys_own_file(
     assert_a_keeps_everything(live, keys, made)
 
 
-def test_a_signed_link_stops_at_its_expiry(tmp_path: Path) -> None:
-    settings = keyed_settings(tmp_path, signed_url_ttl=6.0, job_workers=0)
-    keys = make_keys(settings, a="read,convert")
+@pytest.fixture(scope="module")
+def short(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    """A server whose signed links last 6 s and whose sync conversions become jobs after 1 s."""
+    settings = keyed_settings(
+        tmp_path_factory.mktemp("short"),
+        signed_url_ttl=6.0,
+        sync_timeout=1.0,
+        job_workers=0,
+        extra_plugins=(PLUGIN,),
+    )
+    keys = make_keys(settings, a="read,convert", b="read,convert")
     live = start_server(settings)
-    try:
-        with client(live, keys["a"]) as a, live.client() as anonymous:
-            file = a.post("/v1/files", files={"file": ("a.png", PNG)}).json()["files"][0]
-            expires = int(parse_qs(signed(file))["expires"][0])
-            assert expires - time.time() <= 6.0
-            reply = anonymous.get(file["downloadUrl"])
-            assert reply.status_code == 200 and reply.content == PNG
-            time.sleep(max(0.0, expires + 1.5 - time.time()))
-            reply = anonymous.get(file["downloadUrl"])
-            assert reply.status_code == 401 and reply.json()["error"]["code"] == "UNAUTHORIZED"
-            assert a.get(file["contentUrl"]).content == PNG  # the file itself is still there
-    finally:
-        live.stop()
+    yield live, keys
+    live.stop()
+
+
+def test_a_signed_link_stops_at_its_expiry(short: tuple[LiveServer, dict[str, str]]) -> None:
+    live, keys = short
+    with client(live, keys["a"]) as a, live.client() as anonymous:
+        file = a.post("/v1/files", files={"file": ("a.png", PNG)}).json()["files"][0]
+        expires = int(parse_qs(signed(file))["expires"][0])
+        assert expires - time.time() <= 6.0
+        reply = anonymous.get(file["downloadUrl"])
+        assert reply.status_code == 200 and reply.content == PNG
+        time.sleep(max(0.0, expires + 1.5 - time.time()))
+        for url in (file["downloadUrl"], f"{live.url}/d/{file['id']}?{signed(file)}"):
+            reply = anonymous.get(url)
+            assert reply.status_code == 401, reply.text
+        assert a.get(file["contentUrl"]).content == PNG  # the file itself is still there
+
+
+def test_a_sync_conversion_handed_off_as_a_job_keeps_its_owner(
+    short: tuple[LiveServer, dict[str, str]],
+) -> None:
+    live, keys = short
+    with client(live, keys["a"]) as a, client(live, keys["b"]) as b:
+        file_id = a.post("/v1/files", files={"file": ("a.png", PNG)}).json()["files"][0]["id"]
+        body = {"inputs": [{"fileId": file_id}], "then": [{"step": "sleep", "options": {"seconds": 3.0}}]}
+        reply = a.post("/v1/convert", json=body)
+        assert reply.status_code == 202, reply.text
+        job = wait_job(a, reply.json()["jobId"])
+        output = job["outputs"][0]
+        reply = a.get(f"/v1/files/{output['id']}/content")
+        assert reply.status_code == 200 and decoded(reply.content, "PNG") == (40, 30)
+        assert_as_missing(b, "GET", f"/v1/files/{output['id']}/content", output["id"])
+        assert_as_missing(b, "GET", f"/v1/jobs/{job['jobId']}", job["jobId"], "JOB_NOT_FOUND")
 
 
 def test_owners_claim_copies_a_shared_result_and_prune_keeps_new_records(tmp_path: Path) -> None:
