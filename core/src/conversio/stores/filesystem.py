@@ -177,6 +177,7 @@ class FilesystemStore:
             os.link(source, content)
         try:
             with content.open("rb") as handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH)  # in use: sweep leaves it alone
                 if digest is None or os.fstat(handle.fileno()).st_size != digest.size:
                     digest = copy_hashing(handle)
                 if self.durable:
@@ -310,6 +311,7 @@ class FilesystemStore:
         fd, tmp = self._new_tmp("json-")
         try:
             try:
+                fcntl.flock(fd, fcntl.LOCK_SH)  # in use: sweep leaves it alone
                 _write_all(fd, content)
                 if self.durable:
                     os.fsync(fd)

@@ -1,9 +1,9 @@
 """Temporary names that carry their owner process, so that a dead owner's leftovers go at once.
 
 A name made by :func:`owned_name` reads ``<prefix><host>-<pid>-<start>-``: the host (a short hash
-of its name), the process id and the process's start time (clock ticks since boot, which tells a
-reused pid apart). :func:`owner_gone` answers for names made on this host only; for any other
-name the caller falls back on the entry's age.
+of its name and pid namespace), the process id and the process's start time (clock ticks since
+boot, which tells a reused pid apart). :func:`owner_gone` answers for names made on this host, in
+this pid namespace, only; for any other name the caller falls back on the entry's age.
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ _OWNED = re.compile(r"[a-z]+-(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-(?P<start>[0-
 
 @cache
 def _host() -> str:
-    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+    """This host and pid namespace (containers sharing a store each have their own pids)."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return hashlib.sha256(f"{socket.gethostname()}/{namespace}".encode()).hexdigest()[:8]
 
 
 def _start_time(pid: int) -> int | None:
