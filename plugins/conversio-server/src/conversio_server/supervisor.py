@@ -111,7 +111,7 @@ class JobWorkerSupervisor:
         """Start a worker in ``slot``, or schedule another try when the system refuses (under the lock)."""
         try:
             self._launch(slot)
-        except OSError as exc:
+        except Exception as exc:  # no memory, no process slots, too many open files ...
             slot.quick_deaths += 1
             slot.restart_at = now + _delay(slot.quick_deaths)
             log.error("could not start job worker %d (%s); trying again soon", slot.index, exc)
@@ -147,7 +147,10 @@ class JobWorkerSupervisor:
             with self._lock:
                 if self._stopping:
                     return
-                self._check(set(ready))
+                try:
+                    self._check(set(ready))
+                except Exception:  # keep supervising the others; a due replacement is tried again
+                    log.exception("supervising the job workers failed")
 
     def _check(self, ready: set[Any]) -> None:
         """Note the workers that became ready or died; start the replacements due (under the lock)."""
