@@ -21,7 +21,7 @@ import pytest
 
 from conversio.converters import ConversionRequest, ConverterSpec, Output
 from conversio.errors import ConversioError, ConversionFailed, InsufficientStorage
-from conversio.stores.base import Digest
+from conversio.stores.base import Artifact, Digest
 from conversio.stores.filesystem import FilesystemStore
 from conversio.stores.space import is_full, nearly_full
 from conversio.testing import make_conversio
@@ -162,6 +162,14 @@ def fail_quietly(request: ConversionRequest) -> list[Output]:
     raise ConversionFailed("could not convert the file: the converter failed", converter="fake")
 
 
+def two_pages(request: ConversionRequest) -> list[Output]:
+    """Two outputs, as a PDF's pages are."""
+    outputs = [request.output(f"page{n}.fb") for n in (1, 2)]
+    for n, out in enumerate(outputs, 1):
+        out.path.write_text(f"FAKE:fb\npage {n}\n")
+    return outputs
+
+
 def converting(fn: str) -> FakePlugin:
     return FakePlugin(ConverterSpec(id=f"fake.test:{fn}", source="fa", target="fb", run=f"{HERE}:{fn}"))
 
@@ -194,6 +202,30 @@ def test_an_engine_failing_on_a_full_disk_is_insufficient_storage(
         app.close()
     assert room_left.value.code == "CONVERSION_FAILED"  # with room left, the engine's failure stands
     assert no_room.value.code == "INSUFFICIENT_STORAGE"
+
+
+def test_a_step_whose_second_output_does_not_fit_keeps_neither(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_conversio(converting("two_pages"), store=(tmp_path / "store").as_uri())
+    store = app.store
+    put_file = store.put_file
+    calls: list[str] = []
+
+    def full_on_the_second_page(path: Path, **kwargs: Any) -> Artifact:
+        calls.append(kwargs["name"])
+        if kwargs["name"] == "page2.fb":
+            raise InsufficientStorage("there is no room left to store 'page2.fb'")
+        return put_file(path, **kwargs)
+
+    monkeypatch.setattr(store, "put_file", full_on_the_second_page)
+    try:
+        with pytest.raises(InsufficientStorage):
+            app.convert(write_fake(tmp_path / "in.fa", "fa"), "fb").run()
+    finally:
+        app.close()
+    assert calls[-2:] == ["page1.fb", "page2.fb"]
+    assert [a.format for a in store.list()] == ["fa"]  # the input only: page 1 went with page 2
 
 
 # -- leftovers of killed processes -----------------------------------------------------------

@@ -631,14 +631,18 @@ class Engine:
                 raise
             digests = hasher.digests()
             run.warnings.extend(finished.warnings)
-            artifacts = []
-            for out in finished.produced:
-                path = out_dir / out.relpath
-                fmt = spec.target if spec.target != ANY else self.sniffer(path, out.name)
-                digest = digests.get(out.relpath)
-                artifacts.append(
-                    self.store.put_file(path, name=out.name, format=fmt, move=True, digest=digest)
-                )
+            artifacts: list[Artifact] = []
+            try:
+                for out in finished.produced:
+                    path = out_dir / out.relpath
+                    fmt = spec.target if spec.target != ANY else self.sniffer(path, out.name)
+                    digest = digests.get(out.relpath)
+                    artifacts.append(
+                        self.store.put_file(path, name=out.name, format=fmt, move=True, digest=digest)
+                    )
+            except BaseException:  # a step's outputs are kept all or none (a full disk stops them midway)
+                self._discard(artifacts)
+                raise
         progress(1.0, "")
         return artifacts
 
