@@ -228,6 +228,27 @@ def test_a_step_whose_second_output_does_not_fit_keeps_neither(
     assert [a.format for a in store.list()] == ["fa"]  # the input only: page 1 went with page 2
 
 
+def test_saving_a_result_onto_a_full_disk_leaves_no_part_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_conversio(FakePlugin(), store=(tmp_path / "store").as_uri())
+    result = app.convert(write_fake(tmp_path / "in.fa", "fa"), "fa").run()
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def half_then_full(source: BinaryIO, target: BinaryIO, length: int = 0) -> None:
+        target.write(source.read(4))
+        raise disk_full()
+
+    monkeypatch.setattr("conversio.api.shutil.copyfileobj", half_then_full)
+    try:
+        with pytest.raises(InsufficientStorage, match=r"'saved\.fa'"):
+            result.save(out / "saved.fa")
+    finally:
+        app.close()
+    assert list(out.iterdir()) == []  # neither the file nor its .part
+
+
 # -- leftovers of killed processes -----------------------------------------------------------
 
 _WRITER = textwrap.dedent(
