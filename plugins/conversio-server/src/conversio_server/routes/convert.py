@@ -111,6 +111,7 @@ answers **202** with a job to poll at `GET /v1/jobs/{id}`."""
         413: {"model": ErrorBody},
         422: {"model": ErrorBody},
         503: {"model": ErrorBody},
+        507: {"model": ErrorBody, "description": "The server's disk is full; nothing was kept."},
     },
     openapi_extra={
         "requestBody": {

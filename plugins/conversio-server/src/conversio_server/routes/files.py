@@ -34,7 +34,12 @@ expire after the server's retention."""
     summary="Upload files",
     description=_UPLOAD_DESCRIPTION,
     response_model=StoredFiles,
-    responses={400: {"model": ErrorBody}, 413: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+    responses={
+        400: {"model": ErrorBody},
+        413: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        507: {"model": ErrorBody, "description": "The server's disk is full; nothing was kept."},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
