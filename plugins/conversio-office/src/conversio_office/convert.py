@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -23,7 +24,7 @@ from conversio_office.catalogue import FORMATS, LABELS
 from conversio_office.csvsniff import sniff
 from conversio_office.pdfcheck import count_pages
 from conversio_office.protection import is_protected, unsupported_encryption
-from conversio_office.soffice import office
+from conversio_office.soffice import PREFIX, office
 from conversio_office.staging import stage
 
 #: A print-dialog page range: ``1-3,5,8-``.
@@ -80,7 +81,7 @@ def _run(request: ConversionRequest, extension: str, export: dict[str, Any]) -> 
         raise EmptyFile(f"{item.name} is empty (0 bytes): there is nothing to convert", format=source.name)
     out = request.output(with_extension(item.name, extension))
     request.progress(0.05, "LibreOffice")
-    with tempfile.TemporaryDirectory(prefix="conversio-office-in-") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"{PREFIX}{os.getpid()}-in-") as folder:
         staged = stage(item.path, item.name, source.name, Path(folder))
         options = sniff(staged).filter_options() if source.name == "csv" else source.import_options
         job = {

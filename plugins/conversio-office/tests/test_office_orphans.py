@@ -1,0 +1,75 @@
+"""Killing the ``conversio`` CLI with SIGKILL leaves no worker or LibreOffice behind, nor their profiles."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+#: Generous, for a loaded machine: LibreOffice starting.
+DEADLINE = 60.0
+#: The worker notices its parent's death within 0.2 s; converting the CSV takes longer than this.
+GONE_WITHIN = 15.0
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """pid -> name of every process below ``pid``."""
+    try:
+        return {child.pid: child.name() for child in psutil.Process(pid).children(recursive=True)}
+    except psutil.NoSuchProcess:
+        return {}
+
+
+def running(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.add(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def test_sigkill_of_the_cli_leaves_nothing_running(tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    big.write_text("\n".join(",".join(f"cell {r} {c}" for c in range(12)) for r in range(200_000)))
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "conversio", "convert", str(big), "--to", "pdf", "-o", str(tmp_path / "out")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "CONVERSIO_STORE": "memory://"},
+    )
+    seen: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while "soffice.bin" not in seen.values() and cli.poll() is None and time.monotonic() < deadline:
+            seen.update(descendants(cli.pid))
+            time.sleep(0.1)
+        assert "soffice.bin" in seen.values(), f"LibreOffice never started: {seen}"
+        time.sleep(0.5)  # mid-conversion
+        seen.update(descendants(cli.pid))
+        workers = {pid for pid, name in seen.items() if name.startswith("python")}
+    finally:
+        cli.send_signal(signal.SIGKILL)
+        cli.wait()
+    deadline = time.monotonic() + GONE_WITHIN
+    while running(set(seen)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(set(seen)), f"left running: {[seen[p] for p in running(set(seen))]}"
+    assert workers
+    deadline = time.monotonic() + GONE_WITHIN  # the worker removes its profile on its way out
+    while leftovers(workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not leftovers(workers)
+
+
+def leftovers(workers: set[int]) -> list[Path]:
+    """The profile and input folders of these workers' LibreOffice."""
+    return [path for pid in workers for path in Path(tempfile.gettempdir()).glob(f"conversio-office-{pid}-*")]
