@@ -143,6 +143,22 @@ def test_trickled_headers_are_answered_408_and_the_connection_closed(slow_live: 
     assert wait_connections_at_most(slow_live, baseline) <= baseline
 
 
+def test_many_slow_connections_do_not_tie_up_the_server(slow_live: LiveServer) -> None:
+    """Twenty connections stuck in their headers: others are served meanwhile, and all twenty go."""
+    baseline = open_connections(slow_live)
+    stuck = [connect(slow_live) for _ in range(20)]
+    try:
+        for sock in stuck:
+            sock.sendall(b"POST /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-")
+        with slow_live.client() as client:
+            assert client.get("/healthz").status_code == 200
+        assert all(closed_by_server(sock) for sock in stuck)
+    finally:
+        for sock in stuck:
+            sock.close()
+    assert wait_connections_at_most(slow_live, baseline) <= baseline
+
+
 def test_a_connection_that_sends_nothing_is_closed(slow_live: LiveServer) -> None:
     with connect(slow_live) as sock:
         assert closed_by_server(sock)
