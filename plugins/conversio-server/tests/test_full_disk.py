@@ -311,9 +311,11 @@ def test_a_killed_servers_half_upload_and_scratch_folder_go_at_the_next_start(tm
     (dead_folder,) = list(tmp.iterdir())
     assert any(dead_folder.rglob("part-*"))
 
+    started = time.monotonic()
     restarted = start_server(dev_settings(tmp_path, job_workers=0))
     try:
         _wait_for(lambda: not dead_folder.exists(), "the start-up sweep removed the dead server's folder")
+        print(f"\nrestart to the killed server's scratch folder removed: {time.monotonic() - started:.2f} s")
         (own_folder,) = list(tmp.iterdir())  # the live server's own folder is kept
         assert own_folder == restarted.app.state.server.scratch_folder
         with restarted.client() as http:
@@ -344,7 +346,9 @@ def test_a_killed_job_workers_scratch_folder_goes_at_the_next_sweep(
 
             assert victims_folders(), "the step's scratch folder carries its owner's pid"
             os.kill(victim, signal.SIGKILL)
+            killed_at = time.monotonic()
             _wait_for(lambda: not victims_folders(), "the sweeper removed the killed worker's folder")
+            print(f"\nkill -9 of a job worker to its folder removed: {time.monotonic() - killed_at:.2f} s")
             assert http.delete(f"/v1/jobs/{job_id}").status_code == 200  # the retried job: not waited for
     finally:
         server.stop()
