@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -292,9 +292,11 @@ class FilesystemStore:
                 self._write_json(self._meta_path(artifact_id), artifact.to_dict())
             except BaseException:
                 self._meta_path(artifact_id).unlink(missing_ok=True)
-                self._release(sha, artifact_id)
-                if placed and not (self._refs / sha).exists():  # no reference was made: the blob is ours
+                (self._refs / sha / artifact_id).unlink(missing_ok=True)
+                if placed:  # a new blob: no other artifact has it (the shard's lock is held)
                     blob.unlink(missing_ok=True)
+                    with suppress(OSError):
+                        (self._refs / sha).rmdir()
                 raise
         return artifact
 
