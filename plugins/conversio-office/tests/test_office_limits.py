@@ -46,17 +46,6 @@ def inflating_docx(path: Path, megabytes: int) -> Path:
     return path
 
 
-def test_family_timeouts() -> None:
-    limits = Limits()
-    assert limits.step_timeout("office") == 120
-    assert limits.step_timeout("image") < limits.step_timeout("office") < 300
-    assert limits.step_timeout("media", duration=10) == 80  # scaled to the input's duration
-    assert limits.step_timeout("media", duration=10**6) == limits.step_timeout("media")
-    assert Limits(timeout=7).step_timeout("office") == 7  # the per-conversion override wins
-    assert Limits.from_env({"CONVERSIO_TIMEOUT": "42.5"}).step_timeout("media", duration=5) == 42.5
-    assert Limits.from_env({"CONVERSIO_MAX_ENGINE_MEMORY": "1000"}).max_engine_memory == 1000
-
-
 @pytest.mark.parametrize("executor", ["process", "inline"])
 def test_inflating_document_is_refused_fast_and_the_pool_recovers(tmp_path: Path, executor: str) -> None:
     """300 MB of paragraphs in a 1 MB docx held soffice for the whole 300 s at 6.5 GB RSS;

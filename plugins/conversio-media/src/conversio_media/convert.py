@@ -233,7 +233,8 @@ def _probe(request: ConversionRequest, *, need_video: bool = False) -> MediaInfo
     reader = HEADER_READERS.get(item.format)
     info = reader(item.path) if reader is not None else None
     if info is None:
-        info = probe(item.path, item.format, item.name, timeout=min(request.limits.timeout, 60.0))
+        timeout = min(request.limits.step_timeout("media"), 60.0)
+        info = probe(item.path, item.format, item.name, timeout=timeout)
     if need_video and info.video is None:
         raise UnsupportedFormat(f"{item.name} has no video stream", file=item.name)
     limit = request.limits.max_pixels
@@ -262,8 +263,9 @@ def _run(request: ConversionRequest, stream: Any, expected: float | None) -> flo
         cmd,
         expected=expected,
         progress=request.progress,
-        timeout=request.limits.timeout,
+        timeout=request.limits.step_timeout("media", expected),
         what=_what(request),
+        max_memory=request.limits.max_engine_memory,
     )
 
 

@@ -5,7 +5,8 @@ a worker's group on timeout or cancellation, ffmpeg goes with it. Here, whatever
 stops the Python side (an exception, an interrupt, this function's own deadline)
 stops ffmpeg too: SIGTERM, a short grace, then SIGKILL (ffmpeg may ignore SIGTERM
 while it finishes writing). With ``PR_SET_PDEATHSIG`` ffmpeg is also killed if its
-parent dies without cleaning up.
+parent dies without cleaning up. It runs under an address-space cap of its own
+(``Limits.max_engine_memory``): an input that needs more is ``FILE_TOO_LARGE``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from conversio.errors import (
     InvalidOption,
     Timeout,
 )
+from conversio.limits import Limits, engine_preexec
 from conversio.stores.space import out_of_space
 from conversio_media.sandbox import GLOBAL_ARGS, clean_message
 
@@ -56,7 +58,11 @@ _OPTION_MARKS = (
 #: ffmpeg messages about the machine, not the input.
 #: What ffmpeg prints when the disk is full: ``INSUFFICIENT_STORAGE``, the input is not at fault.
 _FULL_MARKS = ("no space left", "disk quota exceeded")
-_SYSTEM_MARKS = ("permission denied", "read-only file system", "cannot allocate memory")
+_SYSTEM_MARKS = ("permission denied", "read-only file system")
+#: What ffmpeg prints when an allocation fails (under its cap: the input needs too much memory).
+_MEMORY_MARK = "cannot allocate memory"
+#: ffmpeg's address-space cap unless the conversion's limits say otherwise.
+DEFAULT_MEMORY_CAP = Limits().max_engine_memory
 #: What a decoder prints when a frame is over the ``max_pixels`` input option.
 _PIXELS_MARK = "exceeds specified max pixel count"
 
@@ -83,8 +89,10 @@ def run_ffmpeg(
     progress: Callable[[float, str], None],
     timeout: float,
     what: str,
+    max_memory: int = DEFAULT_MEMORY_CAP,
 ) -> float:
-    """Run ``cmd``; report progress as the share of ``expected`` seconds written.
+    """Run ``cmd`` with its address space capped at ``max_memory`` bytes; report progress as
+    the share of ``expected`` seconds written.
 
     Returns the seconds of media written (ffmpeg's last ``out_time``). A failure raises
     ``CORRUPT_FILE`` (unreadable input), ``INVALID_OPTION`` (an encoder refused the settings)
@@ -96,7 +104,7 @@ def run_ffmpeg(
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        preexec_fn=die_with_parent,  # noqa: PLW1509 -- only prctl, no locks taken
+        preexec_fn=engine_preexec(max_memory),  # noqa: PLW1509 -- only setrlimit and prctl
     )
     assert process.stdout is not None and process.stderr is not None
     lines: queue.Queue[str | None] = queue.Queue()
@@ -188,9 +196,9 @@ def failure(returncode: int, errors: list[str], what: str) -> ConversioError:
 
     Killed by a signal: ``CONVERSION_FAILED`` with ``crashed=True`` (the engine retries it);
     a full disk: ``INSUFFICIENT_STORAGE``; failing for another reason of the machine's:
-    ``CONVERSION_FAILED``; a frame over the pixel limit (ffmpeg skips it and may exit 0):
-    ``FILE_TOO_LARGE``; an encoder refusing its settings: ``INVALID_OPTION``; anything else:
-    the input could not be read, ``CORRUPT_FILE``.
+    ``CONVERSION_FAILED``; an allocation failing under its memory cap, or a frame over the
+    pixel limit (ffmpeg skips it and may exit 0): ``FILE_TOO_LARGE``; an encoder refusing its
+    settings: ``INVALID_OPTION``; anything else: the input could not be read, ``CORRUPT_FILE``.
     ffmpeg's own words (which name its internals and the server's paths) go to the log only.
     """
     last = clean_message(errors[-1]) if errors else f"ffmpeg exit code {returncode}"
@@ -207,6 +215,8 @@ def failure(returncode: int, errors: list[str], what: str) -> ConversioError:
             f"{what}: the server could not write the result (out of disk space or memory, or not "
             "allowed to write); try again later"
         )
+    if _MEMORY_MARK in text:
+        return FileTooLarge(f"{what}: converting it needs more memory than the limit allows", limit="memory")
     if _PIXELS_MARK in text:
         return FileTooLarge(f"{what}: a frame has more pixels than the limit allows", limit="max_pixels")
     if any(mark in text for mark in _OPTION_MARKS):

@@ -1,0 +1,61 @@
+"""Killing the ``conversio`` CLI with SIGKILL mid-conversion leaves no worker or ffmpeg running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+#: Generous, for a loaded machine: the worker starting and probing before ffmpeg runs.
+DEADLINE = 60.0
+#: The worker notices its parent's death within 0.2 s; the conversion itself takes minutes.
+GONE_WITHIN = 15.0
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """pid -> name of every process below ``pid``."""
+    try:
+        return {child.pid: child.name() for child in psutil.Process(pid).children(recursive=True)}
+    except psutil.NoSuchProcess:
+        return {}
+
+
+def running(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.add(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def test_sigkill_of_the_cli_leaves_no_ffmpeg(tmp_path: Path, long_clip: Path) -> None:
+    command = ["convert", str(long_clip), "--to", "webm", "-O", "preset=veryslow", "-O", "crf=10"]
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "conversio", *command, "-o", str(tmp_path / "out.webm")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "CONVERSIO_STORE": "memory://"},
+    )
+    seen: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while "ffmpeg" not in seen.values() and cli.poll() is None and time.monotonic() < deadline:
+            seen.update(descendants(cli.pid))
+            time.sleep(0.1)
+        assert "ffmpeg" in seen.values(), f"ffmpeg never started: {seen}"
+    finally:
+        cli.send_signal(signal.SIGKILL)
+        cli.wait()
+    deadline = time.monotonic() + GONE_WITHIN
+    while running(set(seen)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(set(seen)), f"left running: {[seen[p] for p in running(set(seen))]}"
+    assert not (tmp_path / "out.webm").exists()
