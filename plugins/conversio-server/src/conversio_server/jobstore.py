@@ -101,6 +101,10 @@ class Claimed:
     attempts: int
 
 
+#: The oldest claimable jobs of each key that a claim looks at (more of a key wait their turn).
+_FIRSTS_PER_KEY = 5
+
+
 def request_hash(body: Any) -> str:
     """A stable digest of a submission's body (to tell a retried submission from a different one)."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
@@ -348,22 +352,27 @@ class JobStore:
 
     # -- the worker's side ---------------------------------------------------------------------
     def claim(self, owner: str, lease: float) -> Claimed | None:
-        """Take one job: the oldest queued one whose key is under its running limit, or one whose worker's
-        lease expired. The ``UPDATE`` only succeeds while the job is still claimable and its key still under
-        its limit (counted in the same statement), so two workers never both get it nor both start a key's
-        last free slot; SQLite runs the statement under its write lock."""
+        """Take one job, fairly: the oldest queued one (or one whose worker's lease expired) of the key
+        with the fewest running jobs, among keys under their running limit; so one key's many jobs never
+        starve another key's. The ``UPDATE`` only succeeds while the job is still claimable and its key
+        still under its limit (counted in the same statement), so two workers never both get it nor both
+        start a key's last free slot; SQLite runs the statement under its write lock."""
         now = time.time()
+        claimable = sa.or_(
+            jobs.c.status == QUEUED, sa.and_(jobs.c.status == PROCESSING, jobs.c.lease_expires < now)
+        )
+        rank = sa.func.row_number().over(partition_by=jobs.c.key_id, order_by=(jobs.c.created_at, jobs.c.id))
+        firsts = (
+            sa.select(jobs.c.id, jobs.c.key_id, jobs.c.max_running, jobs.c.created_at, rank.label("rank"))
+            .where(claimable)
+            .subquery()
+        )
         with self.engine.connect() as db:
             candidates = db.execute(
-                sa.select(jobs.c.id, jobs.c.key_id, jobs.c.max_running)
-                .where(
-                    sa.or_(
-                        jobs.c.status == QUEUED,
-                        sa.and_(jobs.c.status == PROCESSING, jobs.c.lease_expires < now),
-                    )
-                )
-                .order_by(jobs.c.created_at, jobs.c.id)
-                .limit(50)
+                sa.select(firsts.c.id, firsts.c.key_id, firsts.c.max_running, firsts.c.created_at)
+                .where(firsts.c.rank <= _FIRSTS_PER_KEY)
+                .order_by(firsts.c.created_at, firsts.c.id)
+                .limit(200)
             ).all()
             running: dict[str, int] = {
                 str(k): int(n)
@@ -383,7 +392,7 @@ class JobStore:
             )
             .scalar_subquery()
         )
-        for candidate in candidates:
+        for candidate in sorted(candidates, key=lambda c: (running.get(c.key_id, 0), c.created_at, c.id)):
             if (
                 candidate.max_running is not None
                 and running.get(candidate.key_id, 0) >= candidate.max_running

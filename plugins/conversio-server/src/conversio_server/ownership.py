@@ -56,6 +56,13 @@ class FileOwners:
         wanted = list(dict.fromkeys(artifact_ids))
         if not wanted:
             return set()
+        try:
+            owners = self._record(key_id, wanted)
+        except sa.exc.IntegrityError:  # a job producing the same (cached) file recorded it meanwhile
+            owners = self._record(key_id, wanted)
+        return {i for i, owner in owners.items() if owner != key_id}
+
+    def _record(self, key_id: str, wanted: list[str]) -> dict[str, str]:
         with self.engine.begin() as connection:
             query = sa.select(file_owners.c.artifact_id, file_owners.c.key_id).where(
                 file_owners.c.artifact_id.in_(wanted)
@@ -68,7 +75,7 @@ class FileOwners:
                     sa.insert(file_owners),
                     [{"artifact_id": i, "key_id": key_id, "created_at": now} for i in new],
                 )
-        return {i for i, owner in owners.items() if owner != key_id}
+        return owners
 
     def forget(self, artifact_id: str) -> None:
         with self.engine.begin() as connection:

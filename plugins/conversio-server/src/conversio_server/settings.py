@@ -115,6 +115,9 @@ class ServerSettings:
     #: The largest JSON request body (413 beyond), and all JSON bodies being read at once (503 beyond).
     max_json_bytes: int = attrs.field(default=64 * MB, validator=_positive)
     max_json_memory: int = attrs.field(default=256 * MB, validator=_positive)
+    #: Jobs one job worker runs at once (a thread and a conversion worker each), so a slow job does
+    #: not hold up the queue behind it.
+    job_concurrency: int = attrs.field(default=4, validator=_positive)
 
     def __attrs_post_init__(self) -> None:
         if self.auth.dev != self.dev:
@@ -220,6 +223,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "max_jobs_per_key": int,
     "max_queued_jobs": int,
     "webhook_dispatchers": int,
+    "job_concurrency": int,
     "data_dir": Path,
     "read_timeout": float,
     "min_body_rate": float,

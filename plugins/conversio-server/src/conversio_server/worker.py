@@ -101,28 +101,29 @@ class Worker:
         )
         self._stop = threading.Event()
         self._wake = threading.Event()  # set by the server when it queues a job, and to stop
-        self._current: threading.Event | None = None  # the running job's cancel event
+        self._running: dict[str, threading.Event] = {}  # the running jobs' cancel events
+        self._lock = threading.Lock()
         self._abandoning = threading.Event()
 
     @property
     def conversio(self) -> Conversio:
         if self._conversio is None:
-            self._conversio = make_conversio(self.settings, workers=1)
+            self._conversio = make_conversio(self.settings, workers=self.settings.job_concurrency)
         return self._conversio
 
     def stop(self) -> None:
-        """Stop after the running job; :meth:`abandon` to hand that job back to the queue instead."""
+        """Stop after the running jobs; :meth:`abandon` to hand them back to the queue instead."""
         self._stop.set()
         self._wake.set()
 
     def abandon(self) -> None:
-        """Stop now: the running job's work is stopped and the job queued again for another worker."""
+        """Stop now: the running jobs' work is stopped and the jobs queued again for other workers."""
         self._abandoning.set()
         self._stop.set()
         self._wake.set()
-        current = self._current
-        if current is not None:
-            current.set()
+        with self._lock:
+            for cancel in self._running.values():
+                cancel.set()
 
     def close(self) -> None:
         if self._conversio is not None:
@@ -132,9 +133,11 @@ class Worker:
         self.owners.close()
 
     def run(self, max_jobs: int | None = None, on_ready: Callable[[], None] | None = None) -> int:
-        """Claim and run jobs until stopped; returns how many ran. ``on_ready`` is called once the
-        plugins are loaded and the worker listens for wake-ups, before its first claim."""
+        """Claim and run jobs, up to ``job_concurrency`` at once (a thread each), until stopped; returns
+        how many were started. ``on_ready`` is called once the plugins are loaded and the worker listens
+        for wake-ups, before its first claim."""
         count = 0
+        threads: list[threading.Thread] = []
         self.conversio  # noqa: B018 - load the plugins before the first job, not during it
         listener = WakeListener(self.settings.job_wake_dir / f"{self.name}{SOCKET_SUFFIX}", self._wake.set)
         listener.start()
@@ -142,28 +145,41 @@ class Worker:
             on_ready()
         try:
             while not self._stop.is_set() and (max_jobs is None or count < max_jobs):
-                self._wake.clear()  # before claiming: a job queued meanwhile wakes the wait below
-                claimed = self.store.claim(self.name, self.settings.job_lease)
+                self._wake.clear()  # before claiming: a job queued or ended meanwhile wakes the wait
+                threads = [t for t in threads if t.is_alive()]
+                claimed = None
+                if len(threads) < self.settings.job_concurrency:
+                    claimed = self.store.claim(self.name, self.settings.job_lease)
                 if claimed is None:
                     if not self._stop.is_set():  # a stop before the clear left no wake-up behind
                         self._wake.wait(self.settings.job_poll_interval)
                     continue
-                self.run_job(claimed)
+                thread = threading.Thread(target=self.run_job, args=(claimed,), name=f"job-{claimed.id}")
+                thread.start()
+                threads.append(thread)
                 count += 1
+            for thread in threads:
+                thread.join()
         finally:
             listener.stop()
         return count
 
     def run_job(self, job: Claimed) -> None:
+        """Run one claimed job while holding its lease; wakes :meth:`run` when done (a slot is free)."""
         cancel = threading.Event()
-        self._current = cancel
+        with self._lock:
+            self._running[job.id] = cancel
+        if self._abandoning.is_set():  # claimed while the worker was told to stop
+            cancel.set()
         progress = JobProgress()
-        key_id = self.store.get(job.id)["key_id"]
         try:
+            key_id = self.store.get(job.id)["key_id"]
             with LeaseKeeper(self.store, self.settings, job.id, self.name, progress, cancel) as lease:
                 self._execute(job, key_id, progress, cancel, lease.lost)
         finally:
-            self._current = None
+            with self._lock:
+                del self._running[job.id]
+            self._wake.set()
 
     def _execute(
         self, job: Claimed, key_id: str, progress: JobProgress, cancel: threading.Event, lost: threading.Event
