@@ -6,6 +6,8 @@ import io
 
 import pikepdf
 
+from conversio_pdf.inflation import flate_layers, inflated_size
+
 _SIMPLE_COLOURS = ("/DeviceRGB", "/DeviceGray")
 
 
@@ -18,7 +20,15 @@ def _recompressible(stream: pikepdf.Stream, max_pixels: int) -> pikepdf.PdfImage
         return None
     if image.width * image.height > max_pixels or image.width < 16 or image.height < 16:
         return None
+    if flate_layers(stream) and inflated_size(stream, _room(image) + 1) > _room(image):
+        return None  # far more data than its size needs (a decompression bomb): left as it is
     return image
+
+
+def _room(image: pikepdf.PdfImage) -> int:
+    """Twice the bytes an 8-bit ``image`` needs (rows may carry a predictor byte), and a page."""
+    channels = 1 if image.colorspace == "/DeviceGray" else 3
+    return 2 * image.height * (image.width * channels + 1) + 4096
 
 
 def recompress_images(pdf: pikepdf.Pdf, quality: int, max_pixels: int) -> int:

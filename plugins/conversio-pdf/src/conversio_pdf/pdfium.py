@@ -13,6 +13,7 @@ from conversio.converters import ConversionRequest, InputFile
 from conversio.errors import ConversioError
 from conversio_pdf.documents import check_pages, engine_errors, unlock, write_pdf
 from conversio_pdf.faults import damaged
+from conversio_pdf.inflation import check_inflation
 
 #: PDFium's reasons that a copy decrypted by qpdf settles (not damage)
 _ENCRYPTION_ERRORS = (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY)
@@ -34,7 +35,8 @@ def _load(path: Path, key: bytes) -> pdfium.PdfDocument | int:
 
 
 def _document(request: ConversionRequest, source: InputFile, copy: Path) -> pdfium.PdfDocument:
-    """``source`` opened by PDFium, after qpdf's checks (password, page tree, page limit).
+    """``source`` opened by PDFium, after qpdf's checks (password, page tree, page limit, how
+    much the pages' drawing instructions inflate to).
 
     When PDFium cannot parse what qpdf can (a truncated file, a header after the first
     KiB), qpdf's rewrite of it is opened instead (at ``copy``), with a warning.
@@ -42,6 +44,7 @@ def _document(request: ConversionRequest, source: InputFile, copy: Path) -> pdfi
     pdf, key = unlock(source.path, source.name, request.options.get("password"))
     with pdf, engine_errors(source.name):
         check_pages(pdf, source.name, request.limits)
+        check_inflation(pdf, source.name)
         loaded = _load(source.path, key)
         if not isinstance(loaded, int):
             return loaded
