@@ -194,3 +194,89 @@ def test_a_job_that_kills_its_worker_each_time_fails_and_the_queue_goes_on(
         assert image_size(httpx.get(job["outputs"][0]["downloadUrl"]).content) == (12, 5)
         wait_for(lambda: readiness(http)[0] == 200, 60, "ready again")
         assert supervisor.replaced == CRASH_LIMIT
+
+
+def spawned_children(pid: int) -> set[int]:
+    """The multiprocessing children (the job workers) of process ``pid``."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z" and b"spawn_main" in command:
+            found.add(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return False
+    return fields[0] != "Z"
+
+
+def test_job_workers_end_with_a_killed_server_and_hand_their_job_back(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from conversio_server.jobstore import JobStore
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": TESTS + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "CONVERSIO_SERVER_EXTRA_PLUGINS": PLUGIN,
+    }
+    command = [str(Path(sys.executable).with_name("conversio")), "serve", "--dev", "--port", str(port)]
+    server = subprocess.Popen(
+        [*command, "--data-dir", str(tmp_path), "--workers", "1"],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+
+            def ready() -> bool:
+                try:
+                    return readiness(http)[0] == 200
+                except httpx.TransportError:
+                    return False
+
+            wait_for(ready, 90, "serving")
+            pidfile = tmp_path / "engine.pid"
+            job_id = sleep_job(http, upload(http, png_bytes((17, 29))), 3, pidfile)
+            wait_for(lambda: pidfile.exists() and pidfile.read_text(), 60, "running")
+        workers = spawned_children(server.pid)
+        assert parent_of(int(pidfile.read_text())) in workers
+
+        os.kill(server.pid, signal.SIGKILL)  # the server only, not its process group
+        server.wait(10)
+        wait_for(lambda: not any(running(p) for p in workers), 20, "job workers ended with the server")
+        store = JobStore(dev_settings(tmp_path).database_url)
+        try:
+            assert store.get(job_id)["status"] == "queued"  # handed back, no lease left to expire
+        finally:
+            store.close()
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
+
+    restarted = start_server(dev_settings(tmp_path, extra_plugins=(PLUGIN,)))
+    try:
+        with restarted.client() as http:
+            job = wait_job(http, job_id, timeout=60)
+            assert job["status"] == "completed" and job["attempts"] == 2, job
+            assert image_size(httpx.get(job["outputs"][0]["downloadUrl"]).content) == (17, 29)
+    finally:
+        restarted.stop()

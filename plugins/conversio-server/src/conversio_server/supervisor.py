@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import secrets
+import signal
 import threading
 import time
 from multiprocessing.connection import Connection, wait
@@ -47,14 +48,24 @@ def _portable(settings: ServerSettings) -> dict[str, Any]:
 
 
 def _run_supervised(values: dict[str, Any], name: str, ready: Connection) -> None:
-    """The body of a supervised worker: tell the supervisor once it claims jobs, run until SIGTERM."""
+    """The body of a supervised worker: tell the supervisor once it claims jobs, run until SIGTERM or
+    until the server is gone (even SIGKILLed: then its running jobs are handed back at once)."""
     from conversio_server.worker import run_worker
 
     def report_ready() -> None:
         ready.send_bytes(b"ready")
         ready.close()
 
+    threading.Thread(target=_stop_with_parent, name="parent-watch", daemon=True).start()
     run_worker(ServerSettings(**values), name=name, on_ready=report_ready)
+
+
+def _stop_with_parent() -> None:
+    """Wait for the server's end (its sentinel), then stop this worker as SIGTERM does."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        wait([parent.sentinel])
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _delay(quick_deaths: int) -> float:
