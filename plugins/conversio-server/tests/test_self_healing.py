@@ -106,6 +106,7 @@ def test_a_killed_job_worker_is_replaced_and_its_job_completes(server: LiveServe
 
         wait_for(lambda: readiness(http)[0] == 200, 30, "ready again")
         assert supervisor.alive() == configured and supervisor.replaced == 1
+        assert f"conversio_job_workers_alive {float(configured)}" in http.get("/metrics").text
         assert victim not in supervisor.pids() and len(supervisor.pids()) == configured
 
         following = sleep_job(http, upload(http, png_bytes((11, 7))), 0.2)
