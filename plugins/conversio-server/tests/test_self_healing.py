@@ -83,7 +83,8 @@ def test_a_killed_job_worker_is_replaced_and_its_job_completes(server: LiveServe
         pidfile = tmp_path / "engine.pid"
         job_id = sleep_job(http, file_id, 3, pidfile)
         wait_for(lambda: pidfile.exists() and pidfile.read_text(), 60, "running")
-        victim = parent_of(int(pidfile.read_text()))  # the engine worker's parent: the job worker
+        engine = int(pidfile.read_text())
+        victim = parent_of(engine)  # the engine worker's parent: the job worker
         assert victim in workers_before
 
         os.kill(victim, signal.SIGKILL)
@@ -106,6 +107,7 @@ def test_a_killed_job_worker_is_replaced_and_its_job_completes(server: LiveServe
 
         wait_for(lambda: readiness(http)[0] == 200, 30, "ready again")
         assert supervisor.alive() == configured and supervisor.replaced == 1
+        wait_for(lambda: not running(engine), 10, "the dead worker's engine ended too")
         assert f"conversio_job_workers_alive {float(configured)}" in http.get("/metrics").text
         assert victim not in supervisor.pids() and len(supervisor.pids()) == configured
 
