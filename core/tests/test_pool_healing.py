@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from test_engine import app_with, fake, own
 
 from conversio.engine.executors import InlineExecutor, PoolHealth, ProcessPoolExecutor
@@ -101,3 +103,25 @@ def test_tasks_right_after_every_idle_worker_died_run_on_live_workers(tmp_path: 
 
 def test_the_inline_executor_is_always_healthy() -> None:
     assert InlineExecutor().health() == PoolHealth(size=1, running=1)
+
+
+def test_a_pool_that_cannot_start_workers_says_so_and_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pool = ProcessPoolExecutor(1)
+    try:
+        app = app_with(pool, own("fa", "fb", "sleep_recording_pid", options=OPTIONS))
+        monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+        with pytest.raises(OSError):
+            app.convert(fake(tmp_path, "x.fa"), to="fb").run()
+        health = pool.health()
+        assert not health.ok and health.running == 0 and "FileNotFoundError" in (health.failure or "")
+        monkeypatch.undo()
+        # the pool tries again by itself: ready again without a task asking
+        assert eventually(lambda: pool.health() == PoolHealth(size=1, running=1), 30), pool.health()
+        result = app.convert(
+            fake(tmp_path, "y.fa", "back"), to="fb", options={"pidfile": str(tmp_path / "p")}
+        ).run()
+        assert result.read_bytes().decode() == "FAKE:fb\nback\n"
+    finally:
+        pool.close()

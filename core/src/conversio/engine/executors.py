@@ -168,6 +168,12 @@ class ProcessPoolExecutor:
         and inherits no threads or locks; it sees the caller's ``sys.path``.
         Called with a place reserved in ``_started``, given back when the start fails.
         """
+        with self._lock:  # the watcher also retries starts that fail
+            if self._watcher is None and not self._closed:
+                self._watcher = threading.Thread(
+                    target=self._watch, name="conversio-pool-watcher", daemon=True
+                )
+                self._watcher.start()
         parent, child = socket.socketpair()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         try:
@@ -184,16 +190,13 @@ class ProcessPoolExecutor:
                 self._started -= 1
                 self._failure = f"{type(exc).__name__}: {exc}"
                 self._changed.notify()
+                if not self._closed:
+                    self._poke()  # the watcher tries again in a while
             raise
         finally:
             child.close()
         with self._lock:
             self._failure = None
-            if self._watcher is None and not self._closed:
-                self._watcher = threading.Thread(
-                    target=self._watch, name="conversio-pool-watcher", daemon=True
-                )
-                self._watcher.start()
         return _Worker(process, Connection(parent.detach()))
 
     def _acquire(self) -> _Worker:
@@ -269,8 +272,8 @@ class ProcessPoolExecutor:
             self._started += 1
         try:
             worker = self._spawn()
-        except OSError:
-            return  # reported by health(); the next task tries again
+        except Exception:
+            return  # reported by health(); tried again by the watcher, or by the next task
         with self._changed:
             self._idle.append(worker)
             self._changed.notify()
