@@ -11,16 +11,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from conversio_server import convertapi
+from conversio_server import convertapi, openapi
 from conversio_server.background import Background
 from conversio_server.body_memory import ByteBudget
 from conversio_server.middleware import RequestContextMiddleware
-from conversio_server.models import ErrorBody
 from conversio_server.responses import install_error_handlers
 from conversio_server.routes import convert, discovery, files, jobs, operations
 from conversio_server.service import Server
@@ -42,11 +41,7 @@ Every error is `{"error": {"code", "message", "details", "requestId"}}`; every r
 def v1_router() -> APIRouter:
     """The native API, to be mounted under ``/v1``."""
     router = APIRouter()
-    errors: dict[int | str, dict[str, Any]] = {
-        401: {"model": ErrorBody, "description": "No key, or an unknown or revoked one."},
-        403: {"model": ErrorBody, "description": "The key lacks the scope, or its quota is used up."},
-        429: {"model": ErrorBody, "description": "Over the key's rate limit (see Retry-After)."},
-    }
+    errors = openapi.errors(401, 403, 429)
     for module in (convert, files, jobs, discovery):
         router.include_router(module.router, responses=errors)
     return router
@@ -86,7 +81,7 @@ def create_app(settings: ServerSettings | None = None, conversio: Conversio | No
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    _document_request_bodies(app)
+    openapi.complete(app)
     app.state.json_budget = ByteBudget(settings.max_json_memory)
     app.add_middleware(
         BodyTimeoutMiddleware, read_timeout=settings.read_timeout, min_body_rate=settings.min_body_rate
@@ -96,31 +91,6 @@ def create_app(settings: ServerSettings | None = None, conversio: Conversio | No
     app.include_router(convertapi.router)
     app.include_router(operations.router, tags=["operations"])
     return app
-
-
-def _document_request_bodies(app: FastAPI) -> None:
-    """Add the JSON bodies the routes read themselves (``ConvertRequest``, ``JobRequest``,
-    ``BatchRequest``) to the document's schemas, where the routes' ``$ref`` entries point."""
-    from pydantic.json_schema import models_json_schema
-
-    from conversio_server.models import BatchRequest, ConvertRequest, JobRequest
-
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        document = generate()
-        _, defs = models_json_schema(
-            [(m, "validation") for m in (ConvertRequest, JobRequest, BatchRequest)],
-            ref_template="#/components/schemas/{model}",
-        )
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        for name, schema in defs.get("$defs", {}).items():
-            schemas.setdefault(name, schema)
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _make_conversio(settings: ServerSettings) -> Conversio:

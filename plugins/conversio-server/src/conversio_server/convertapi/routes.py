@@ -26,6 +26,7 @@ from conversio.stores.base import Artifact
 from conversio_server.auth import CONVERTAPI_QUERY_NAMES, Principal, guard_of, rate_limit_headers
 from conversio_server.convertapi import mapping
 from conversio_server.convertapi.errors import ConvertApiError, ConvertApiRoute, invalid_parameter
+from conversio_server.convertapi.models import Account, ConversionResult, ConvertApiErrorBody, Uploaded
 from conversio_server.convertapi.params import (
     FileRef,
     Parameters,
@@ -34,13 +35,18 @@ from conversio_server.convertapi.params import (
 )
 from conversio_server.errors import ApiError
 from conversio_server.inputs import InputResolver, Pending, stored
+from conversio_server.openapi import ANY_FILE, errors
 from conversio_server.responses import JSON
 from conversio_server.routes.common import artifact_response, base_url, content_disposition, server_of
 from conversio_server.runner import wait_for
 from conversio_server.service import Order, Server, no_answer
 from conversio_server.uploads import Scratch, UploadedFile, multipart_boundary, read_multipart, read_raw
 
-router = APIRouter(route_class=ConvertApiRoute, tags=["convertapi"])
+router = APIRouter(
+    route_class=ConvertApiRoute,
+    tags=["convertapi"],
+    responses=errors(401, 403, 429, model=ConvertApiErrorBody),
+)
 
 #: The path of a stored file on the ConvertAPI routes (after any prefix of the public URL); such a URL
 #: is an input without a download.
@@ -113,6 +119,10 @@ _JSON_SCHEMA = {
     "/convert/{source}/to/{target}",
     summary="Convert (ConvertAPI)",
     description=_CONVERT_DESCRIPTION,
+    responses={
+        200: {"model": ConversionResult, "description": "The results, stored or inline."},
+        **errors(400, 404, 413, 415, 422, 503, 507, model=ConvertApiErrorBody),
+    },
     openapi_extra={
         "requestBody": {
             "content": {
@@ -277,6 +287,10 @@ def _inline(server: Server, wanted: str | None, result: Result) -> list[dict[str
 @router.post(
     "/upload",
     summary="Upload a file (ConvertAPI)",
+    responses={
+        200: {"model": Uploaded, "description": "The stored file."},
+        **errors(400, 404, 413, 503, 507, model=ConvertApiErrorBody),
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -378,17 +392,40 @@ async def _download(request: Request, file_id: str, name: str | None) -> Respons
     return response
 
 
-@router.get("/d/{file_id}/{name}", summary="Download a stored file (ConvertAPI)")
+_DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": ANY_FILE, "description": "The file, with its own media type."},
+    **errors(400, 404, model=ConvertApiErrorBody),
+}
+
+
+@router.get(
+    "/d/{file_id}/{name}",
+    summary="Download a stored file (ConvertAPI)",
+    response_class=Response,
+    responses=_DOWNLOAD_RESPONSES,
+)
 async def download_named(request: Request, file_id: str, name: str) -> Response:
     return await _download(request, file_id, name)
 
 
-@router.get("/d/{file_id}", summary="Download a stored file (ConvertAPI)")
+@router.get(
+    "/d/{file_id}",
+    summary="Download a stored file (ConvertAPI)",
+    response_class=Response,
+    responses=_DOWNLOAD_RESPONSES,
+)
 async def download(request: Request, file_id: str) -> Response:
     return await _download(request, file_id, None)
 
 
-@router.delete("/d/{file_id}", summary="Delete a stored file (ConvertAPI)")
+@router.delete(
+    "/d/{file_id}",
+    summary="Delete a stored file (ConvertAPI)",
+    responses={
+        200: {"content": {"application/json": {"schema": {"type": "object", "maxProperties": 0}}}},
+        **errors(404, model=ConvertApiErrorBody),
+    },
+)
 async def delete(request: Request, file_id: str) -> Response:
     server = server_of(request)
     principal = admit(request, "convert")
@@ -396,7 +433,7 @@ async def delete(request: Request, file_id: str) -> Response:
     return _json(request, {})
 
 
-@router.get("/user", summary="Account information (ConvertAPI)")
+@router.get("/user", summary="Account information (ConvertAPI)", responses={200: {"model": Account}})
 async def user(request: Request) -> Response:
     """The key's account: ``Active``, its name and id, its tier, and the tier's monthly conversions
     (``ConversionsTotal``; 0 when unlimited) with those used this month."""

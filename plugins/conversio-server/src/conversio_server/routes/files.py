@@ -13,6 +13,7 @@ from conversio_server.access import Convert, Read, authenticate, upload_limit
 from conversio_server.auth import Principal
 from conversio_server.errors import ApiError
 from conversio_server.models import ErrorBody, StoredFile, StoredFiles
+from conversio_server.openapi import ANY_FILE, errors
 from conversio_server.routes.common import artifact_response, describe, server_of
 from conversio_server.uploads import Scratch, UploadedFile, multipart_boundary, read_multipart, read_raw
 
@@ -106,10 +107,10 @@ async def metadata(request: Request, file_id: str, principal: Principal = Read) 
     summary="Download a stored file",
     description="With the API key that owns the file (or an `admin` key), or without a key by the signed "
     "`downloadUrl`, which reads this one file until it expires.",
+    response_class=Response,
     responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "The file."},
-        401: {"model": ErrorBody},
-        404: {"model": ErrorBody},
+        200: {"content": ANY_FILE, "description": "The file, with its own media type."},
+        **errors(400, 401, 404),
     },
 )
 async def content(

@@ -43,6 +43,7 @@ from conversio_server.models import (
     WebhookDeliveries,
     parse_then,
 )
+from conversio_server.openapi import errors
 from conversio_server.outbound import check_url
 from conversio_server.responses import JSON
 from conversio_server.routes.common import base_url, describe, server_of
@@ -129,7 +130,7 @@ def _accepted(request: Request, row: dict[str, Any]) -> dict[str, Any]:
     summary="Submit a conversion job",
     status_code=202,
     response_model=JobAccepted,
-    responses={400: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    responses=errors(400, 404, 413, 422, 503, 507),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -374,7 +375,7 @@ def _batch_view(request: Request, batch: dict[str, Any], members: list[dict[str,
     summary="Submit a batch of jobs",
     status_code=202,
     response_model=BatchAccepted,
-    responses={400: {"model": ErrorBody}, 422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    responses=errors(400, 404, 413, 422, 503, 507),
     openapi_extra={
         "requestBody": {
             "required": True,

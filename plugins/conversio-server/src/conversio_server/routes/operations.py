@@ -23,8 +23,16 @@ async def healthz() -> Any:
     return {"status": "ok"}
 
 
+_READINESS = {"type": "object", "properties": {"status": {"enum": ["ready", "unavailable"]}, "checks": {}}}
+
+
 @router.get(
-    "/readyz", summary="Readiness: converters loaded, store writable, every worker alive (503 otherwise)"
+    "/readyz",
+    summary="Readiness: converters loaded, store writable, every worker alive (503 otherwise)",
+    responses={
+        200: {"content": {"application/json": {"schema": _READINESS}}, "description": "Ready."},
+        503: {"content": {"application/json": {"schema": _READINESS}}, "description": "Not ready."},
+    },
 )
 async def readyz(request: Request) -> Response:
     server = server_of(request)
@@ -84,7 +92,12 @@ def _store_check(server: Any) -> dict[str, Any]:
     return {"ok": ok, "seconds": round(time.monotonic() - started, 4)}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
 async def metrics(request: Request) -> Response:
     server = server_of(request)
     return Response(server.metrics.render(), media_type=server.metrics.content_type)

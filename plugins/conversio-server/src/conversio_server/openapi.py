@@ -1,0 +1,112 @@
+"""The OpenAPI document: the error responses routes declare, and what the app adds to every operation.
+
+Routes declare the statuses their own code answers with :func:`errors`. :func:`complete` adds what the
+layers around the routes answer on every route with a body (a slow or oversized body, the memory cap on
+bodies in flight), declares a malformed parameter as the 400 of each API's own error body (not FastAPI's
+422), and adds the JSON bodies the routes read themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from conversio_server.convertapi.models import ConvertApiErrorBody
+from conversio_server.models import BatchRequest, ConvertRequest, ErrorBody, JobRequest
+
+#: What each error status means, as the document says it.
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "The request is invalid: a malformed body or parameter, an option or a format pair that cannot be.",
+    401: "No key, an unknown or revoked one, or a bad signed link.",
+    403: "The key lacks the scope, or its quota is used up.",
+    404: "No such file, job, batch or converter, or not one of this key's.",
+    408: "The client sent its request too slowly (see the server's read timeout).",
+    409: "The job was cancelled.",
+    413: "A file or a request body over the size limit.",
+    415: "A request body of a content type this route does not read.",
+    422: "The input could not be converted (corrupt, empty, failed, timed out), or a parameter is malformed.",
+    429: "Over the key's rate limit or job cap (see Retry-After).",
+    503: "The server is saturated or not ready (see Retry-After).",
+    507: "The server's disk or store is full; nothing was kept.",
+}
+
+#: What the layers before a route answer on every route that takes a request body.
+BODY_STATUSES = (408, 413, 503)
+
+#: The media type of a stored file's content: its own.
+ANY_FILE = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+
+_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def errors(*statuses: int, model: type[BaseModel] = ErrorBody) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that answers ``statuses`` with ``model`` (the native error body)."""
+    return {status: {"model": model, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
+
+
+def complete(app: FastAPI) -> None:
+    """Make ``app.openapi()`` answer the complete document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if not app.openapi_schema:
+            document = generate()
+            _add_request_bodies(document)
+            schemas = document["components"]["schemas"]
+            for operation in _operations(document):
+                _complete_operation(operation)
+                _hoist_definitions(operation, schemas)
+            for name in _VALIDATION_SCHEMAS:
+                schemas.pop(name, None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_request_bodies(document: dict[str, Any]) -> None:
+    """The JSON bodies the routes read themselves, where the routes' ``$ref`` entries point."""
+    models: list[type[BaseModel]] = [ConvertRequest, JobRequest, BatchRequest, ErrorBody, ConvertApiErrorBody]
+    _, defs = models_json_schema(
+        [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
+    )
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in defs.get("$defs", {}).items():
+        schemas.setdefault(name, schema)
+
+
+def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [op for item in document.get("paths", {}).values() for op in item.values() if isinstance(op, dict)]
+
+
+def _complete_operation(operation: dict[str, Any]) -> None:
+    model = ConvertApiErrorBody if "convertapi" in operation.get("tags", ()) else ErrorBody
+    body = {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}
+    responses = operation.setdefault("responses", {})
+    for status, response in list(responses.items()):
+        schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+        if schema.get("$ref", "").rsplit("/", 1)[-1] in _VALIDATION_SCHEMAS:
+            del responses[status]  # FastAPI's guess: a malformed parameter is a 400 here
+            responses.setdefault("400", {"description": ERROR_DESCRIPTIONS[400], "content": body})
+    if "requestBody" in operation:
+        for status in BODY_STATUSES:
+            responses.setdefault(str(status), {"description": ERROR_DESCRIPTIONS[status], "content": body})
+
+
+def _hoist_definitions(node: Any, schemas: dict[str, Any]) -> None:
+    """Move the ``$defs`` of schemas written inline (``Model.model_json_schema()``) to the components,
+    where their references then point."""
+    if isinstance(node, dict):
+        for name, schema in node.pop("$defs", {}).items():
+            schemas.setdefault(name, schema)
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            node["$ref"] = "#/components/schemas/" + ref.removeprefix("#/$defs/")
+        for value in node.values():
+            _hoist_definitions(value, schemas)
+    elif isinstance(node, list):
+        for value in node:
+            _hoist_definitions(value, schemas)
