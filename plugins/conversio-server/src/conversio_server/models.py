@@ -13,8 +13,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: ``InputRef``'s rule in its schema: exactly one of the three is a string.
+_ONE_SOURCE = {
+    "oneOf": [
+        {"required": [name], "properties": {name: {"type": "string"}}} for name in ("fileId", "url", "base64")
+    ]
+}
+
+
 class InputRef(_Strict):
     """One input: exactly one of a stored file's id, a URL, or the content in base64."""
+
+    model_config = ConfigDict(json_schema_extra=_ONE_SOURCE)
 
     fileId: str | None = Field(None, description="Id of an uploaded file or a stored result.")
     url: str | None = Field(
