@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from conversio_server.errors import ApiError
 
@@ -14,7 +15,7 @@ class _Strict(BaseModel):
 
 
 #: ``InputRef``'s rule in its schema: exactly one of the three is a string.
-_ONE_SOURCE = {
+_ONE_SOURCE: JsonDict = {
     "oneOf": [
         {"required": [name], "properties": {name: {"type": "string"}}} for name in ("fileId", "url", "base64")
     ]
