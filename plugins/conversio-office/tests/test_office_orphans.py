@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import signal
 import subprocess
@@ -56,6 +57,7 @@ def test_sigkill_of_the_cli_leaves_nothing_running(tmp_path: Path) -> None:
         time.sleep(0.5)  # mid-conversion
         seen.update(descendants(cli.pid))
         workers = {pid for pid, name in seen.items() if name.startswith("python")}
+        assert leftovers(workers)  # the profile, the staged input and the pipe, while it runs
     finally:
         cli.send_signal(signal.SIGKILL)
         cli.wait()
@@ -71,5 +73,7 @@ def test_sigkill_of_the_cli_leaves_nothing_running(tmp_path: Path) -> None:
 
 
 def leftovers(workers: set[int]) -> list[Path]:
-    """The profile and input folders of these workers' LibreOffice."""
-    return [path for pid in workers for path in Path(tempfile.gettempdir()).glob(f"conversio-office-{pid}-*")]
+    """The profile and input folders of these workers' LibreOffice, and its pipe."""
+    patterns = [f"{tempfile.gettempdir()}/conversio-office-{pid}-*" for pid in workers]
+    patterns += [f"/tmp/OSL_PIPE_{os.getuid()}_conversio-office-{pid}-*" for pid in workers]
+    return [Path(path) for pattern in patterns for path in glob.glob(pattern)]
