@@ -87,6 +87,12 @@ class Limits:
         return cls(**values)
 
 
+#: The environment an engine under an address-space cap also gets: glibc's malloc reserves 64 MiB
+#: of address space for each arena, up to eight arenas a core, which on a many-core host would
+#: take an idle engine's address space past its cap.
+ENGINE_ENV: Mapping[str, str] = {"MALLOC_ARENA_MAX": "2"}
+
+
 def engine_preexec(max_engine_memory: int) -> Callable[[], None]:
     """A ``preexec_fn`` for an external engine (LibreOffice, ffmpeg): in the child before exec,
     cap its address space at ``max_engine_memory`` bytes (0: lift the worker's cap to the hard

@@ -25,7 +25,7 @@ from server_samples import docx_bytes
 
 MIB = 1 << 20
 #: The most memory the server's worker processes may hold together: LibreOffice's own cap (2 GiB)
-#: and the rest of the workers (measured: 1.5 GB for the docx, 235 MB for the PDF).
+#: and the rest of the workers (measured: 1.9-2.1 GB for the docx, 235 MB for the PDF).
 BOUND = 2600 * MIB
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 

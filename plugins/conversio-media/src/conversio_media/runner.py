@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import ctypes
 import logging
+import os
 import queue
 import signal
 import subprocess
@@ -30,7 +31,7 @@ from conversio.errors import (
     InvalidOption,
     Timeout,
 )
-from conversio.limits import Limits, engine_preexec
+from conversio.limits import ENGINE_ENV, Limits, engine_preexec
 from conversio.stores.space import out_of_space
 from conversio_media.sandbox import GLOBAL_ARGS, clean_message
 
@@ -105,6 +106,7 @@ def run_ffmpeg(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         preexec_fn=engine_preexec(max_memory),  # noqa: PLW1509 -- only setrlimit and prctl
+        env={**os.environ, **ENGINE_ENV},
     )
     assert process.stdout is not None and process.stderr is not None
     lines: queue.Queue[str | None] = queue.Queue()

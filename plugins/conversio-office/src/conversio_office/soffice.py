@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from conversio.errors import ConversionFailed, MissingDependency, Timeout
-from conversio.limits import Limits, engine_preexec
+from conversio.limits import ENGINE_ENV, Limits, engine_preexec
 from conversio_office.catalogue import INSTALL_HINT
 from conversio_office.memory import MemoryWatch
 
@@ -114,7 +114,7 @@ def find_python() -> str:
 
 
 def _base_env() -> dict[str, str]:
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": os.environ.get("LANG", "C.UTF-8")}
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": os.environ.get("LANG", "C.UTF-8"), **ENGINE_ENV}
 
 
 def write_profile(profile: Path) -> None:
