@@ -243,7 +243,7 @@ def test_unreadable_input_names_the_file_and_nothing_of_ffmpeg(tmp_path: Path) -
             ["[libx264 @ 0x55] width not divisible by 2 (161x91)", "Error while opening encoder"],
             "INVALID_OPTION",
         ),
-        (1, ["av_interleaved_write_frame(): No space left on device"], "CONVERSION_FAILED"),
+        (1, ["av_interleaved_write_frame(): No space left on device"], "INSUFFICIENT_STORAGE"),
     ],
 )
 def test_failures_speak_in_the_users_terms(returncode: int, errors: list[str], code: str) -> None:
