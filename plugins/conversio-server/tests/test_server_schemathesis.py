@@ -126,7 +126,11 @@ def test_every_error_is_declared_with_its_api_body(document: dict[str, Any]) -> 
     by_label = dict(operations(document))
     for label in stores:
         assert "507" in by_label[label]["responses"], label
-    assert "415" in by_label["POST /convert/{source}/to/{target}"]["responses"]
+    for label in ("POST /v1/convert", "POST /convert/{source}/to/{target}"):
+        assert "415" in by_label[label]["responses"], label
+    assert "409" in by_label["POST /v1/jobs"]["responses"]  # an Idempotency-Key reused
+    handed_off = by_label["POST /v1/convert"]["responses"]["202"]["content"]["application/json"]
+    assert "jobId" in handed_off["schema"]["required"]  # the job to poll
     assert "503" in by_label["GET /readyz"]["responses"]
     download = by_label["GET /d/{file_id}/{name}"]["responses"]["200"]["content"]
     assert set(download) == {"*/*"}  # a stored file comes with its own media type

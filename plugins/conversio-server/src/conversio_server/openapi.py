@@ -24,7 +24,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "The key lacks the scope, or its quota is used up.",
     404: "No such file, job, batch or converter, or not one of this key's.",
     408: "The client sent its request too slowly (see the server's read timeout).",
-    409: "The job was cancelled.",
+    409: "A conflict: this Idempotency-Key was used with another request body.",
     413: "A file or a request body over the size limit.",
     415: "A request body of a content type this route does not read.",
     422: "The input could not be converted (corrupt, empty, failed, timed out), or a parameter is malformed.",

@@ -30,6 +30,7 @@ from conversio_server.models import (
     StepSpec,
     parse_then,
 )
+from conversio_server.openapi import ANY_FILE
 from conversio_server.responses import JSON
 from conversio_server.routes.common import (
     artifact_response,
@@ -93,6 +94,14 @@ of the next conversion (no download and re-upload). A conversion that takes long
 answers **202** with a job to poll at `GET /v1/jobs/{id}`."""
 
 
+#: The 202 of a conversion still running when the sync limit passed: the job to poll.
+_HANDED_OFF = {
+    "type": "object",
+    "required": ["jobId", "status", "url"],
+    "properties": {"jobId": {"type": "string"}, "status": {"type": "string"}, "url": {"type": "string"}},
+}
+
+
 @router.post(
     "/convert",
     summary="Convert files",
@@ -101,14 +110,18 @@ answers **202** with a job to poll at `GET /v1/jobs/{id}`."""
         200: {
             "description": "The converted file (or a zip of several), or with store=true their description.",
             "content": {
-                "application/octet-stream": {},
+                **ANY_FILE,
                 "application/json": {"schema": ConvertResult.model_json_schema()},
             },
         },
-        202: {"description": "Still running: poll the job."},
+        202: {
+            "description": "Still running: poll the job.",
+            "content": {"application/json": {"schema": _HANDED_OFF}},
+        },
         400: {"model": ErrorBody},
         404: {"model": ErrorBody},
         413: {"model": ErrorBody},
+        415: {"model": ErrorBody},
         422: {"model": ErrorBody},
         503: {"model": ErrorBody},
         507: {"model": ErrorBody, "description": "The server's disk is full; nothing was kept."},

@@ -130,7 +130,7 @@ def _accepted(request: Request, row: dict[str, Any]) -> dict[str, Any]:
     summary="Submit a conversion job",
     status_code=202,
     response_model=JobAccepted,
-    responses=errors(400, 404, 413, 422, 503, 507),
+    responses=errors(400, 404, 409, 413, 422, 503, 507),
     openapi_extra={
         "requestBody": {
             "required": True,
