@@ -3,6 +3,7 @@ response conforms to it (status code, content type, body schema), never a 5xx.""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,7 +11,8 @@ import httpx
 import hypothesis
 import pytest
 import schemathesis
-from conftest import LiveServer
+from conftest import LiveServer, needs
+from PIL import Image
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -168,3 +170,102 @@ def run(operation: Any, checks: list[Callable[..., Any]], failures: set[str]) ->
             failures.add(f"{first}: {shown}")
 
     conforms()
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (24, 16), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_real_requests_get_conforming_responses(live: LiveServer) -> None:
+    """The success paths generated data rarely reaches, and the refusals a client meets first, each
+    answered as the document says (status, content type, body)."""
+    needs("image")
+    schema = schemathesis.openapi.from_url(f"{live.url}/openapi.json")
+    by_label = {f"{op.method.upper()} {op.path}": op for op in (r.ok() for r in schema.get_all_operations())}
+    seen: list[str] = []
+
+    def conforms(response: httpx.Response, label: str, status: int, **case: Any) -> httpx.Response:
+        assert response.status_code == status, f"{label}: {response.status_code} {response.text[:300]}"
+        by_label[label].Case(**case).validate_response(response, checks=CONFORMANCE)
+        seen.append(label)
+        return response
+
+    with live.client() as http:
+        raw = {
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": 'attachment; filename="a.png"',
+        }
+        stored = conforms(http.post("/v1/files", content=png(), headers=raw), "POST /v1/files", 201)
+        file_id = stored.json()["files"][0]["id"]
+        ids = {"path_parameters": {"file_id": file_id}}
+        conforms(http.get(f"/v1/files/{file_id}"), "GET /v1/files/{file_id}", 200, **ids)
+        content = conforms(
+            http.get(f"/v1/files/{file_id}/content"), "GET /v1/files/{file_id}/content", 200, **ids
+        )
+        assert content.headers["content-type"].startswith("image/png")
+
+        request = {"inputs": [{"fileId": file_id}], "outputFormat": "jpg"}
+        jpeg = conforms(http.post("/v1/convert", json=request), "POST /v1/convert", 200)
+        assert jpeg.headers["content-type"].startswith("image/jpeg")
+        conforms(http.post("/v1/convert", json={**request, "store": True}), "POST /v1/convert", 200)
+        plain = http.post("/v1/convert", content=b"x", headers={"Content-Type": "text/plain"})
+        conforms(plain, "POST /v1/convert", 415)
+
+        job = conforms(
+            http.post("/v1/jobs", json=request, headers={"Idempotency-Key": "k1"}), "POST /v1/jobs", 202
+        )
+        job_id = job.json()["jobId"]
+        reused = http.post(
+            "/v1/jobs", json={**request, "outputFormat": "webp"}, headers={"Idempotency-Key": "k1"}
+        )
+        conforms(reused, "POST /v1/jobs", 409)
+        job_ids = {"path_parameters": {"job_id": job_id}}
+        conforms(http.get(f"/v1/jobs/{job_id}"), "GET /v1/jobs/{job_id}", 200, **job_ids)
+        conforms(http.get(f"/v1/jobs/{job_id}/webhooks"), "GET /v1/jobs/{job_id}/webhooks", 200, **job_ids)
+        conforms(http.get("/v1/jobs"), "GET /v1/jobs", 200)
+        batch = conforms(http.post("/v1/batch", json={"jobs": [request]}), "POST /v1/batch", 202)
+        batch_id = batch.json()["batchId"]
+        conforms(
+            http.get(f"/v1/batch/{batch_id}"),
+            "GET /v1/batch/{batch_id}",
+            200,
+            path_parameters={"batch_id": batch_id},
+        )
+
+        conforms(http.get("/v1/formats"), "GET /v1/formats", 200)
+        conforms(
+            http.get("/v1/converters", params={"from": "png"}),
+            "GET /v1/converters",
+            200,
+            query={"from": "png"},
+        )
+        route = {"from": "png", "to": "jpg"}
+        conforms(http.get("/v1/route", params=route), "GET /v1/route", 200, query=route)
+
+        uploaded = conforms(http.post("/upload", content=png(), headers=raw), "POST /upload", 200)
+        form = {"File": uploaded.json()["FileId"], "StoreFile": "true"}
+        convert = "POST /convert/{source}/to/{target}"
+        pair = {"path_parameters": {"source": "png", "target": "jpg"}}
+        result = conforms(http.post("/convert/png/to/jpg", data=form), convert, 200, **pair)
+        conforms(http.post("/convert/png/to/jpg", data={**form, "StoreFile": "false"}), convert, 200, **pair)
+        conforms(
+            http.post("/convert/png/to/jpg", content=b"x", headers={"Content-Type": "text/plain"}),
+            convert,
+            415,
+            **pair,
+        )
+        (made,) = result.json()["Files"]
+        named = {"path_parameters": {"file_id": made["FileId"], "name": made["FileName"]}}
+        download = conforms(httpx.get(made["Url"], timeout=60), "GET /d/{file_id}/{name}", 200, **named)
+        assert download.headers["content-type"].startswith("image/jpeg")
+        gone = {"path_parameters": {"file_id": made["FileId"]}}
+        conforms(http.delete(f"/d/{made['FileId']}"), "DELETE /d/{file_id}", 200, **gone)
+        conforms(http.get(f"/d/{made['FileId']}"), "GET /d/{file_id}", 404, **gone)
+        conforms(http.get("/user"), "GET /user", 200)
+
+        conforms(http.delete(f"/v1/files/{file_id}"), "DELETE /v1/files/{file_id}", 204, **ids)
+        for label in ("GET /healthz", "GET /readyz", "GET /metrics"):
+            conforms(http.get(label.split()[1]), label, 200)
+    assert len(set(seen)) >= 22
