@@ -12,6 +12,7 @@ import hypothesis
 import pytest
 import schemathesis
 from conftest import LiveServer, needs
+from openapi_spec_validator import validate
 from PIL import Image
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -99,6 +100,10 @@ def operations(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]
     for path, item in document["paths"].items():
         for method, operation in item.items():
             yield f"{method.upper()} {path}", operation
+
+
+def test_the_document_is_valid_openapi(document: dict[str, Any]) -> None:
+    validate(document)  # the OpenAPI 3.1 schema, every $ref resolved
 
 
 def test_every_reference_resolves(document: dict[str, Any]) -> None:
