@@ -11,31 +11,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
+from conversio.testing.processes import descendants, running
 
 #: Generous, for a loaded machine: LibreOffice starting.
 DEADLINE = 60.0
 #: The worker notices its parent's death within 0.2 s; converting the CSV takes longer than this.
 GONE_WITHIN = 15.0
-
-
-def descendants(pid: int) -> dict[int, str]:
-    """pid -> name of every process below ``pid``."""
-    try:
-        return {child.pid: child.name() for child in psutil.Process(pid).children(recursive=True)}
-    except psutil.NoSuchProcess:
-        return {}
-
-
-def running(pids: set[int]) -> set[int]:
-    alive = set()
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.add(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
 
 
 def test_sigkill_of_the_cli_leaves_nothing_running(tmp_path: Path) -> None:
