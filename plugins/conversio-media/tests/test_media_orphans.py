@@ -6,10 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from conversio.testing.processes import descendants, running
+from conversio.testing.processes import gather, left_after
 
 #: Generous, for a loaded machine: the worker starting and probing before ffmpeg runs.
 DEADLINE = 60.0
@@ -25,18 +24,12 @@ def test_sigkill_of_the_cli_leaves_no_ffmpeg(tmp_path: Path, long_clip: Path) ->
         stderr=subprocess.DEVNULL,
         env={**os.environ, "CONVERSIO_STORE": "memory://"},
     )
-    seen: dict[int, str] = {}
     try:
-        deadline = time.monotonic() + DEADLINE
-        while "ffmpeg" not in seen.values() and cli.poll() is None and time.monotonic() < deadline:
-            seen.update(descendants(cli.pid))
-            time.sleep(0.1)
+        seen = gather(cli.pid, lambda found: "ffmpeg" in found.values(), DEADLINE)
         assert "ffmpeg" in seen.values(), f"ffmpeg never started: {seen}"
     finally:
         cli.send_signal(signal.SIGKILL)
         cli.wait()
-    deadline = time.monotonic() + GONE_WITHIN
-    while running(set(seen)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not running(set(seen)), f"left running: {[seen[p] for p in running(set(seen))]}"
+    left = left_after(seen, GONE_WITHIN)
+    assert not left, f"left running: {[seen[p] for p in left]}"
     assert not (tmp_path / "out.webm").exists()

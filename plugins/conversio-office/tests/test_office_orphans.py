@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from conversio.testing.processes import descendants, running
+from conversio.testing.processes import descendants, gather, left_after
 
 #: Generous, for a loaded machine: LibreOffice starting.
 DEADLINE = 60.0
@@ -28,12 +28,8 @@ def test_sigkill_of_the_cli_leaves_nothing_running(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
         env={**os.environ, "CONVERSIO_STORE": "memory://"},
     )
-    seen: dict[int, str] = {}
     try:
-        deadline = time.monotonic() + DEADLINE
-        while "soffice.bin" not in seen.values() and cli.poll() is None and time.monotonic() < deadline:
-            seen.update(descendants(cli.pid))
-            time.sleep(0.1)
+        seen = gather(cli.pid, lambda found: "soffice.bin" in found.values(), DEADLINE)
         assert "soffice.bin" in seen.values(), f"LibreOffice never started: {seen}"
         time.sleep(0.5)  # mid-conversion
         seen.update(descendants(cli.pid))
@@ -42,10 +38,8 @@ def test_sigkill_of_the_cli_leaves_nothing_running(tmp_path: Path) -> None:
     finally:
         cli.send_signal(signal.SIGKILL)
         cli.wait()
-    deadline = time.monotonic() + GONE_WITHIN
-    while running(set(seen)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not running(set(seen)), f"left running: {[seen[p] for p in running(set(seen))]}"
+    left = left_after(seen, GONE_WITHIN)
+    assert not left, f"left running: {[seen[p] for p in left]}"
     assert workers
     deadline = time.monotonic() + GONE_WITHIN  # the worker removes its profile on its way out
     while leftovers(workers) and time.monotonic() < deadline:

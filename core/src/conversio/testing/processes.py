@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -43,3 +45,21 @@ def _name(pid: int) -> str:
         return (PROC / str(pid) / "comm").read_text().strip()
     except OSError:
         return "?"
+
+
+def gather(pid: int, until: Callable[[dict[int, str]], bool], seconds: float) -> dict[int, str]:
+    """The processes seen below ``pid`` until ``until(seen)`` holds, ``pid`` ends or ``seconds`` pass."""
+    seen: dict[int, str] = {}
+    deadline = time.monotonic() + seconds
+    while not until(seen) and running({pid}) and time.monotonic() < deadline:
+        seen.update(descendants(pid))
+        time.sleep(0.1)
+    return seen
+
+
+def left_after(pids: Iterable[int], seconds: float) -> set[int]:
+    """Those of ``pids`` still running once none is, or ``seconds`` have passed."""
+    deadline = time.monotonic() + seconds
+    while (left := running(set(pids))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
