@@ -62,7 +62,20 @@ class ConversionRunner:
                     self._pending -= 1
                     self._publish()
 
-        return self._threads.submit(run)
+        future = self._threads.submit(run)
+        future.add_done_callback(self._dropped)
+        return future
+
+    def withdraw(self, future: Future[Any]) -> bool:
+        """Take back work still waiting for a thread (its place frees at once); ``False`` once it runs."""
+        return future.cancel()
+
+    def _dropped(self, future: Future[Any]) -> None:
+        """A withdrawn (or, on close, dropped) submission gives its place back: ``run`` never ran."""
+        if future.cancelled():
+            with self._lock:
+                self._pending -= 1
+                self._publish()
 
     def _publish(self) -> None:
         self.metrics.in_flight.set(self._active)

@@ -466,6 +466,22 @@ class Server:
         keeper.start()
         return row
 
+    def queue(self, order: Order, principal: Principal) -> dict[str, Any]:
+        """Make a synchronous conversion still waiting for a place at the sync limit a queued job, for
+        the job workers to run (blocking). It is checked and counted against the quota as
+        ``POST /v1/jobs`` would; beyond the job queue's limits 429 or 503."""
+        self.conversion(order)
+        new = NewJob(spec=order.spec(), key_id=principal.key_id, max_running=principal.tier.concurrent_jobs)
+        self.guard.consume_conversions(principal)
+        try:
+            (row,) = self.jobstore.create(
+                [new], limits=(self.settings.max_jobs_per_key, self.settings.max_queued_jobs)
+            )
+        except BaseException:
+            self.guard.refund_conversions(principal)
+            raise
+        return row
+
     def _keep(self, job_id: str, running: Running[Any], leftovers: Sequence[Path]) -> None:
         store, progress = self.jobstore, running.progress
         try:

@@ -157,7 +157,8 @@ async def convert(request: Request, source: str, target: str) -> Response:
         finally:
             await stored(running.inputs())  # uploads are read from the scratch files until stored
     if finished is None:
-        running.cancel.set()  # nobody will fetch the result: stop the work
+        server.runner.withdraw(running.future)  # nobody will fetch the result: drop it, or stop it
+        running.cancel.set()
         given = ", ".join(i.name for i in running.inputs()) or "the input"
         raise ConvertApiError(
             "TIMEOUT",

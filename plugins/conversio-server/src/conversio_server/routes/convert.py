@@ -160,12 +160,17 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
         running = server.start(partial(_made, draft, inputs), principal, answer)
         try:
             finished = await wait_for(running.future, server.settings.sync_timeout)
+            if finished is None and server.runner.withdraw(running.future):
+                # still waiting for a place: a queued job, for the job workers
+                order = await run_in_threadpool(_made, draft, inputs)
+                row = await run_in_threadpool(server.queue, order, principal)
+                return _accepted(request, row)
             if finished is None:  # the conversion goes on as a job, which may still read the uploads
-                # (a conversion still queued has no order yet: it becomes a job once its inputs are stored)
+                # (one that has just started makes its order first, storing its inputs)
                 order = await asyncio.wrap_future(running.order)
                 uploads = scratch.release([i.path for i in order.inputs if isinstance(i, Incoming)])
                 row = await run_in_threadpool(server.hand_off, running, order, principal, uploads)
-                return _accepted(request, row["id"])
+                return _accepted(request, row)
         finally:
             await stored(running.inputs())  # uploads are read from the scratch files until stored
     order, artifacts = running.order.result(), finished.result.artifacts
@@ -197,10 +202,10 @@ def _is_json(request: Request) -> bool:
     return kind == "application/json" or kind.endswith("+json")
 
 
-def _accepted(request: Request, job_id: str) -> Response:
-    """202 with the job to poll."""
-    url = f"{base_url(request)}/v1/jobs/{job_id}"
-    body = {"jobId": job_id, "status": "processing", "url": url}
+def _accepted(request: Request, row: dict[str, Any]) -> Response:
+    """202 with the job to poll (``processing``, or ``queued`` when it waits for a job worker)."""
+    url = f"{base_url(request)}/v1/jobs/{row['id']}"
+    body = {"jobId": row["id"], "status": row["status"], "url": url}
     return JSON(body, status_code=202, headers={"Location": url, "Retry-After": "1"})
 
 
