@@ -57,8 +57,9 @@ class ServerSettings:
     """Everything ``conversio serve`` can be told. Times are seconds, sizes bytes.
 
     ``dev`` turns API keys off and binds 127.0.0.1 only. ``workers`` is the number of
-    conversion worker processes (``None``: one per core); four conversions per worker are in
-    flight at once and ``max_queued`` more wait, beyond which the server answers 503.
+    conversion worker processes (``None``: one per core), each converting one file at a time; four
+    synchronous conversions per worker are in flight and ``max_queued`` more wait for a place, beyond
+    which the server answers 503. A request answers by ``sync_timeout`` (202 with a job) all the same.
     ``url_allow`` lists networks or host names that input URLs may reach although they
     are private (loopback, LAN); ``public_url`` is the base of the links the server hands
     out (default: derived from each request).
