@@ -90,6 +90,13 @@ def _server(tmp_path: Path) -> LiveServer:
     return start_server(settings)
 
 
+def _saturate(http: httpx.Client, send: Callable[[], httpx.Response]) -> list[Timed]:
+    """Every place in flight taken by ``send``."""
+    blockers = [Timed(send) for _ in range(IN_FLIGHT)]
+    _until(http, "conversio_conversions_in_flight", IN_FLIGHT)
+    return blockers
+
+
 def test_every_request_answers_by_the_sync_limit_and_beyond_the_queue_503(tmp_path: Path) -> None:
     server = _server(tmp_path)
     try:
@@ -101,8 +108,7 @@ def test_every_request_answers_by_the_sync_limit_and_beyond_the_queue_503(tmp_pa
                 return lambda: http.post("/v1/convert", json=body)
 
             # four in flight: one converting on the only worker, three waiting for it (2.5 s each)
-            blockers = [Timed(sync(2.5)) for _ in range(IN_FLIGHT)]
-            _until(http, "conversio_conversions_in_flight", IN_FLIGHT)
+            blockers = _saturate(http, sync(2.5))
             # two more wait for a place: an upload and a stored file
             form = {"then": json.dumps(_sleep(0.1))}
             upload_request = Timed(
@@ -128,5 +134,27 @@ def test_every_request_answers_by_the_sync_limit_and_beyond_the_queue_503(tmp_pa
             done = sync(0.1)()
             assert done.status_code == 200, done.text
             assert Image.open(io.BytesIO(done.content)).size == (40, 30)
+    finally:
+        server.stop()
+
+
+def test_a_convertapi_request_that_times_out_while_queued_never_runs(tmp_path: Path) -> None:
+    """ConvertAPI has no jobs: past its ``Timeout`` the request answers TIMEOUT, and a conversion still
+    waiting for a place is dropped (its place freed at once), not run later for nobody."""
+    server = _server(tmp_path)
+    try:
+        with server.client() as http:
+            file_id = upload(http, png_bytes((40, 30)))
+            body = {"inputs": [{"fileId": file_id}], "then": _sleep(2.2)}  # each past the sync limit
+            blockers = _saturate(http, lambda: http.post("/v1/convert", json=body))
+            timed = Timed(lambda: http.post("/convert/png/to/jpg", data={"File": file_id, "Timeout": "1"}))
+            reply = timed.result()
+            assert reply.status_code == 422 and reply.json()["Code"] == 4222, reply.text
+            assert timed.seconds < 1 + MARGIN
+            assert _gauge(http, "conversio_conversions_queued") == 0
+            for job_id in [_handed_off(t, "processing") for t in blockers]:
+                _completed_png(http, job_id, (40, 30))
+            _until(http, "conversio_conversions_in_flight", 0)
+            assert 'target="jpg"' not in http.get("/metrics").text  # never converted
     finally:
         server.stop()
