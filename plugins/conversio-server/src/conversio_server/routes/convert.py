@@ -94,11 +94,16 @@ of the next conversion (no download and re-upload). A conversion that takes long
 answers **202** with a job to poll at `GET /v1/jobs/{id}`."""
 
 
-#: The 202 of a conversion still running when the sync limit passed: the job to poll.
+#: The 202 of a conversion not finished when the sync limit passed: the job to poll (``processing``, or
+#: ``queued`` when it was still waiting for a place).
 _HANDED_OFF = {
     "type": "object",
     "required": ["jobId", "status", "url"],
-    "properties": {"jobId": {"type": "string"}, "status": {"type": "string"}, "url": {"type": "string"}},
+    "properties": {
+        "jobId": {"type": "string"},
+        "status": {"type": "string", "enum": ["processing", "queued"]},
+        "url": {"type": "string"},
+    },
 }
 
 
