@@ -84,8 +84,14 @@ def _completed_png(http: httpx.Client, job_id: str, size: tuple[int, int]) -> No
 
 
 def _server(tmp_path: Path) -> LiveServer:
+    # no cache: identical conversions all run, and an upload converts while the store takes it in
     settings = job_settings(
-        tmp_path, workers=WORKERS, max_queued=MAX_QUEUED, sync_timeout=SYNC_TIMEOUT, job_workers=1
+        tmp_path,
+        workers=WORKERS,
+        max_queued=MAX_QUEUED,
+        sync_timeout=SYNC_TIMEOUT,
+        job_workers=1,
+        cache=False,
     )
     return start_server(settings)
 
@@ -128,6 +134,11 @@ def test_every_request_answers_by_the_sync_limit_and_beyond_the_queue_503(tmp_pa
             # those in flight go on as jobs here, the one worker running them in turn
             for job_id in [_handed_off(t, "processing") for t in blockers]:
                 _completed_png(http, job_id, (40, 30))
+            scratch = server.app.state.server.scratch_folder  # no upload left behind
+            deadline = time.monotonic() + 5
+            while any(scratch.iterdir()) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert list(scratch.iterdir()) == []
             # every place was given back (those withdrawn from the queue too): idle, a request is answered
             assert _gauge(http, "conversio_conversions_queued") == 0
             assert _gauge(http, "conversio_conversions_in_flight") == 0
