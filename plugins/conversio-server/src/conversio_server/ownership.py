@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from conversio.api import Result
 from conversio.stores.base import Artifact, ArtifactStore
+from conversio_server.auth import LOCAL_PRINCIPAL
 from conversio_server.database import create_engine, metadata
 
 file_owners = sa.Table(
@@ -52,9 +53,10 @@ class FileOwners:
 
     def record(self, key_id: str, artifact_ids: Iterable[str]) -> set[str]:
         """Record ``key_id`` as the owner of those of ``artifact_ids`` nobody owns yet; returns the ids
-        another key owns (left as they are)."""
+        another key owns (left as they are). Development mode's one tenant (no keys, every file its
+        own) records nothing: it saves a database write per upload and per result."""
         wanted = list(dict.fromkeys(artifact_ids))
-        if not wanted:
+        if not wanted or key_id == LOCAL_PRINCIPAL.key_id:
             return set()
         try:
             owners = self._record(key_id, wanted)
