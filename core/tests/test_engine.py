@@ -846,7 +846,7 @@ def test_a_failing_converter_inside_a_reroute_is_avoided_on_retry(tmp_path: Path
     result = app.convert([fake(tmp_path, "x.fa"), fake(tmp_path, "y.fc")], to="fd").run()
     assert [a.name for a in result.artifacts] == ["x.fd", "y.fd"]
     [warning] = result.warnings
-    assert warning.startswith("x.fa, y.fc: fa → fd failed (")
+    assert warning.startswith("x.fa and y.fc: fa → fd failed (")
     assert warning.endswith("converted through members → fd instead")
 
 

@@ -183,7 +183,7 @@ def test_a_converter_that_finds_the_disk_full_is_insufficient_storage(tmp_path: 
     finally:
         app.close()
     assert caught.value.code == "INSUFFICIENT_STORAGE"
-    assert "'in.fa'" in caught.value.message and "No space" not in caught.value.message
+    assert "converting in.fa;" in caught.value.message and "No space" not in caught.value.message
     assert files_under(tmp_path / "store" / "tmp") == []  # the half-written output went with its scratch
 
 

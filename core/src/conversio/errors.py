@@ -6,6 +6,7 @@ in the server); the code and the structured ``details`` never change meaning.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 
@@ -34,6 +35,17 @@ class ConversioError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+def listed(names: Iterable[str]) -> str:
+    """Files as a message names them: ``a.pdf``, ``a.pdf and b.pdf``, ``a.pdf, b.pdf and 3 other
+    files`` (``the input`` for none)."""
+    shown = list(names)
+    if len(shown) > 3:
+        shown = [*shown[:2], f"{len(shown) - 2} other files"]
+    if len(shown) < 2:
+        return "".join(shown) or "the input"
+    return f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def _rebuild(data: dict[str, Any]) -> ConversioError:

@@ -153,7 +153,7 @@ def test_an_upload_larger_than_the_free_space_is_507_and_leaves_nothing(
     with full(store_of(disk)):
         native = http.post("/v1/files", files={"file": ("big.bin", content)})
         message = assert_insufficient_storage(native, disk)
-        assert "'big.bin'" in message
+        assert "store big.bin;" in message
         raw = http.post("/v1/files", content=content, headers={"Content-Type": "application/octet-stream"})
         assert_insufficient_storage(raw, disk)
         convertapi = http.post(
@@ -189,7 +189,7 @@ def test_a_sync_conversion_whose_result_does_not_fit_is_507(http: httpx.Client, 
         native = http.post(
             "/v1/convert", files={"file": ("wide.png", picture, "image/png")}, data={"outputFormat": "bmp"}
         )
-        assert "'wide.png'" in assert_insufficient_storage(native, disk)
+        assert "converting wide.png;" in assert_insufficient_storage(native, disk)
         convertapi = http.post("/convert/png/to/bmp", files={"File": ("wide.png", picture, "image/png")})
         assert_convertapi_507(convertapi, disk)
         # only the inputs were kept (stored whole, as any input is); no result, nothing half-written
@@ -229,7 +229,7 @@ def test_a_job_whose_result_does_not_fit_fails_with_insufficient_storage(
         assert job["status"] == "failed", job
         error = job["error"]
         assert isinstance(error, dict) and error["code"] == "INSUFFICIENT_STORAGE", error
-        assert "'tall.png'" in error["message"] and str(disk) not in error["message"]
+        assert "converting tall.png;" in error["message"] and str(disk) not in error["message"]
         assert scratch_files(disk) == []
     # once there is room, the same job retried completes
     job_id = submitted.json()["jobId"]

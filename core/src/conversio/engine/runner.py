@@ -36,6 +36,7 @@ from conversio.errors import (
     InvalidRequest,
     NoRoute,
     UnsupportedFormat,
+    listed,
 )
 from conversio.events import Event, EventHandler, EventKind
 from conversio.formats import ANY, Kind
@@ -694,9 +695,8 @@ class Engine:
 
 
 def _names(items: Sequence[Item]) -> str:
-    """The user's names of ``items``, for a message: ``a.pdf``, ``a.pdf, b.pdf`` or ``a.pdf and 9 more``."""
-    names = [item.name for item in items]
-    return ", ".join(names) if len(names) <= 3 else f"{names[0]} and {len(names) - 1} more"
+    """The user's names of ``items``, for a message."""
+    return listed(item.name for item in items)
 
 
 def _lossy_steps(route: Route) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from conversio.converters import ConversionRequest, InputFile, Output, load_callable
-from conversio.errors import ConversioError, ConversionFailed, FileTooLarge
+from conversio.errors import ConversioError, ConversionFailed, FileTooLarge, listed
 from conversio.formats import ANY
 from conversio.limits import Limits
 from conversio.stores.space import is_full, out_of_space
@@ -94,14 +94,7 @@ def execute(
 
 def subject(task: Task) -> str:
     """The task's input files by the names the user gave them."""
-    names = [repr(i.name) for i in task.inputs]
-    if not names:
-        return "the input"
-    if len(names) == 1:
-        return names[0]
-    if len(names) > 3:
-        names = [*names[:2], f"{len(names) - 2} other files"]
-    return f"{', '.join(names[:-1])} and {names[-1]}"
+    return listed(i.name for i in task.inputs)
 
 
 def unexpected_failure(task: Task) -> ConversionFailed:

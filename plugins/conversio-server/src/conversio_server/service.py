@@ -27,7 +27,7 @@ import attrs
 from conversio.api import Result, unique_name
 from conversio.converters import safe_filename, safe_relpath
 from conversio.engine.incoming import Incoming, file_state, settled
-from conversio.errors import Cancelled, ConversioError, NoRoute, UnsupportedFormat
+from conversio.errors import Cancelled, ConversioError, NoRoute, UnsupportedFormat, listed
 from conversio.formats import ANY
 from conversio.stores.base import Artifact
 from conversio.stores.common import not_found
@@ -348,7 +348,7 @@ class Server:
         why = f"no converter turns {shown} into {target}"
         return ApiError(
             "UNSUPPORTED_FORMAT",
-            f"{_listed([i.name for i in files])} cannot be converted to {target}"
+            f"{listed(i.name for i in files)} cannot be converted to {target}"
             + (f" via {', '.join(via)}" if via else "")
             + f": {why}",
             details=details,
@@ -569,13 +569,6 @@ class Server:
             Path(zip_path).unlink(missing_ok=True)
             raise
         return Path(zip_path)
-
-
-def _listed(names: Sequence[str]) -> str:
-    """File names for a message: ``a.pdf``, ``a.pdf and b.pdf``, ``a.pdf, b.pdf and 3 other files``."""
-    if len(names) > 3:
-        names = [*names[:2], f"{len(names) - 2} other files"]
-    return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else "".join(names)
 
 
 def _target_of(conversion: Conversion) -> str:

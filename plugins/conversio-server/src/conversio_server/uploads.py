@@ -248,7 +248,7 @@ async def read_multipart(
     except OSError as exc:
         if not is_full(exc):
             raise
-        raise out_of_space(repr(writer.filename)) from None
+        raise out_of_space(writer.filename) from None
     finally:
         writer.close()
     if not writer.finished:
