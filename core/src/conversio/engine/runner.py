@@ -81,8 +81,6 @@ Item = Artifact | Incoming
 Sniffer = Callable[[Path, str], str]
 #: Kinds a text file is rendered into only when the user asks (a ``via``, or a name that says text).
 RENDERED_FROM_TEXT = frozenset({Kind.IMAGE, Kind.AUDIO, Kind.VIDEO})
-#: How many times a step whose worker crashed runs again, on the same route.
-CRASH_RETRIES = 1
 
 
 @attrs.frozen
@@ -570,18 +568,16 @@ class Engine:
         cancel: CancelFlag,
     ) -> list[Artifact]:
         """Run the converter on ``inputs``; a run whose worker crashed (killed, a segfault) runs
-        again, on the same converter, :data:`CRASH_RETRIES` times, and says so."""
-        for attempt in itertools.count():
-            try:
-                return self._execute_once(step, options, inputs, run, place, cancel)
-            except ConversioError as exc:
-                if not exc.details.get("crashed") or attempt >= CRASH_RETRIES or cancel.is_set():
-                    raise
-                run.warnings.append(
-                    f"{_names(inputs)}: the conversion to {step.target} stopped unexpectedly "
-                    f"and was run again"
-                )
-        raise AssertionError("unreachable")  # pragma: no cover
+        once more, on the same converter, and says so."""
+        try:
+            return self._execute_once(step, options, inputs, run, place, cancel)
+        except ConversioError as exc:
+            if not exc.details.get("crashed") or cancel.is_set():
+                raise
+        run.warnings.append(
+            f"{_names(inputs)}: the conversion to {step.target} stopped unexpectedly and was run again"
+        )
+        return self._execute_once(step, options, inputs, run, place, cancel)
 
     def _execute_once(
         self,
