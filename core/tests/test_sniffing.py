@@ -599,3 +599,13 @@ def test_binary_behind_a_utf16_bom_is_not_text(tmp_path: Path) -> None:
         sniffed(write(tmp_path, "x.csv", data), confirm=lambda p, f: False)
     assert info.value.code == "UNSUPPORTED_FORMAT"
     assert "does not read as comma-separated values" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "data"), [("table.csv", b"a;b\n1;2\n"), ("notes.txt", b"hi\n"), ("x.md", b"# t\n")]
+)
+def test_a_name_the_content_agrees_with_asks_no_plugin(tmp_path: Path, name: str, data: bytes) -> None:
+    """Every text file is sniffed: plugins are asked only when name and content disagree."""
+    asked: list[str] = []
+    found = sniffed(write(tmp_path, name, data), confirm=lambda p, f: asked.append(f) or None)
+    assert not found.mismatch and asked == []

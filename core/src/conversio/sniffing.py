@@ -110,10 +110,10 @@ def sniff_head(
     found = _signature(head, path, formats, hook, claimed, confirm)
     if found is not None and not (_is_text(formats, found) and _names_binary(formats, claimed)):
         return Sniffed(formats.canonical(found), claimed)
-    if claimed is not None and confirm is not None and confirm(path, claimed):
-        return Sniffed(claimed, claimed)  # a weak guess gives way to a name the content parses as
     if found is None:
         found = _sniff_text(head, claimed)
+    if claimed not in (None, found) and confirm is not None and confirm(path, claimed):
+        return Sniffed(claimed, claimed)  # a weak guess gives way to a name the content parses as
     if found is None:
         raise UnsupportedFormat(
             f"could not recognise the format of {display}: "

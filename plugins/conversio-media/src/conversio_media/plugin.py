@@ -26,7 +26,7 @@ def confirm_format(path: Path, format: str) -> bool | None:
     reads (None without ffprobe: it cannot judge)."""
     from conversio_media.confirm import confirm, owns
 
-    ffprobe = shutil.which("ffprobe")
-    if not owns(format) or ffprobe is None:
+    if not owns(format):
         return None
-    return confirm(path, format, ffprobe)
+    ffprobe = shutil.which("ffprobe")
+    return None if ffprobe is None else confirm(path, format, ffprobe)
