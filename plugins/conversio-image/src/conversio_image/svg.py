@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import logging
 import re
 import xml.etree.ElementTree as ET
 
@@ -22,6 +23,8 @@ from PIL import Image
 from conversio.errors import ConversionFailed, CorruptFile, FileTooLarge
 from conversio.limits import Limits
 from conversio_image.guards import check_pixels, decoding
+
+log = logging.getLogger("conversio_image")
 
 SVG_NS = "http://www.w3.org/2000/svg"
 _NESTING = 3
@@ -150,13 +153,20 @@ def render(svg: CleanSvg, size: tuple[int, int], limits: Limits, display: str) -
     try:
         png = resvg_py.svg_to_bytes(svg_string=svg.text, width=size[0], height=size[1], dpi=96.0)
     except ValueError as exc:
-        raise CorruptFile(f"{display} could not be rendered: {exc}", file=display) from None
+        log.info("resvg refused %s: %s", display, exc)
+        raise CorruptFile(
+            f"{display} could not be rendered: its drawing is not valid SVG; check it in a browser",
+            file=display,
+        ) from None
     except MemoryError:
         raise FileTooLarge(f"{display} needs more memory to render than is available", file=display) from None
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # resvg panics surface as pyo3's PanicException (a BaseException)
-        raise ConversionFailed(f"resvg failed on {display}: {exc}", file=display) from None
+        log.warning("resvg failed on %s: %s", display, exc)
+        raise ConversionFailed(
+            f"{display} could not be rendered: the SVG renderer failed on it unexpectedly", file=display
+        ) from None
     with decoding(display, limits):
         im = Image.open(io.BytesIO(bytes(png)), formats=["PNG"])
         im.load()
