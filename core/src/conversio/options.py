@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
 from conversio.errors import InvalidOption
 
-_TYPES: dict[str, type | tuple[type, ...]] = {
+#: The type of an option's value, by the name the JSON description (``describe()``) uses.
+OptionType = Literal["int", "float", "bool", "str", "color", "list"]
+_TYPES: dict[OptionType, type | tuple[type, ...]] = {
     "int": int,
     "float": (int, float),
     "bool": bool,
@@ -31,20 +33,38 @@ class Option:
 
     ``type`` is one of ``int``, ``float``, ``bool``, ``str``, ``color`` (a CSS-like
     colour string) or ``list`` (of strings; comma separated on the command line).
+    ``default`` is the one place a default is set: the converter receives it when the
+    caller gives none, so converter code reads ``request.options[name]``. It is checked
+    against the type, range and choices when the option is declared. A ``required``
+    option has no default; a request without it is ``INVALID_OPTION`` naming it.
     """
 
     name: str
-    type: str = attrs.field(validator=attrs.validators.in_(_TYPES))
+    type: OptionType = attrs.field(validator=attrs.validators.in_(_TYPES))
     default: Any = None
     help: str = ""
     min: float | None = None
     max: float | None = None
     choices: tuple[Any, ...] | None = attrs.field(default=None, converter=_optional_tuple)
     secret: bool = False
+    required: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.default is None:
+            return
+        if self.required:
+            raise ValueError(f"option {self.name!r} is required, so it cannot have a default")
+        try:
+            parsed = self.parse(self.default)
+        except InvalidOption as exc:
+            raise ValueError(f"the default of {exc.message}") from None
+        object.__setattr__(self, "default", parsed)  # the parsed value: 96 for a float is 96.0
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready description (for ``converters --json`` and the HTTP API)."""
         data: dict[str, Any] = {"name": self.name, "type": self.type, "help": self.help}
+        if self.required:
+            data["required"] = True
         if self.default is not None and not self.secret:
             data["default"] = self.default
         for key in ("min", "max", "choices"):
@@ -135,12 +155,18 @@ class OptionsSchema:
                 return option
         raise KeyError(name)
 
-    def validate(self, values: Mapping[str, Any], *, defaults: bool = True) -> dict[str, Any]:
-        """Check ``values`` and return them parsed, with defaults filled in."""
+    def validate(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Check ``values`` and return them parsed, with defaults filled in.
+
+        An unknown or a missing required option is ``INVALID_OPTION`` naming it.
+        """
         unknown = [k for k in values if k not in self]
         if unknown:
             raise unknown_options(unknown, self.options)
-        result = {o.name: o.default for o in self.options} if defaults else {}
+        missing = [o for o in self.options if o.required and o.name not in values]
+        if missing:
+            raise _missing_options(missing)
+        result = {o.name: o.default for o in self.options}
         for name, value in values.items():
             result[name] = self.get(name).parse(value)
         return result
@@ -158,4 +184,14 @@ def unknown_options(names: Iterable[str], valid: Iterable[Option]) -> InvalidOpt
         f"valid options: {', '.join(valid_names) or '(none)'}",
         options=names,
         valid=valid_names,
+    )
+
+
+def _missing_options(missing: list[Option]) -> InvalidOption:
+    """The ``INVALID_OPTION`` error for required options the caller did not give."""
+    shown = "; ".join(f"{o.name!r} ({o.help})" if o.help else repr(o.name) for o in missing)
+    return InvalidOption(
+        f"missing required option{'s' if len(missing) > 1 else ''} {shown}",
+        option=missing[0].name,
+        options=[o.name for o in missing],
     )
