@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from PIL import Image
 
 from conversio.converters import ConversionRequest, InputFile, Output, with_extension
-from conversio.errors import CorruptFile, InvalidOption
+from conversio.errors import CorruptFile
 from conversio_image import geometry, svg
 from conversio_image.catalogue import holds_many
 from conversio_image.colour import RGBA
 from conversio_image.encoding import background_of, write
 from conversio_image.guards import check_pixels
 from conversio_image.reading import Picture, iter_pages, read_picture
+from conversio_image.schemas import AUTO_ORIENT, FIRST_FRAME
 
 
 def convert(request: ConversionRequest) -> list[Output]:
     """One raster image (every frame, where the target holds frames) to another format."""
     options, target = request.options, request.target
     background = background_of(options, target)
-    picture = _read(request, all_frames=holds_many(target) and not options.get("first_frame", False))
+    picture = _read(request, all_frames=holds_many(target) and not _first_frame(options))
     if picture.images > 1:
         request.warn(
             f"{request.input.name} holds {picture.images} separate images; "
@@ -38,7 +40,7 @@ def convert_pages(request: ConversionRequest) -> list[Output]:
     options, target, source = request.options, request.target, request.input
     background = background_of(options, target)
     pages = iter_pages(
-        source.path, request.source, request.limits, source.name, auto_orient=options.get("auto_orient", True)
+        source.path, request.source, request.limits, source.name, auto_orient=_auto_orient(options)
     )
     outputs: list[Output] = []
     for number, count, page in pages:
@@ -67,9 +69,9 @@ def render_svg(request: ConversionRequest) -> list[Output]:
     options, target, source = request.options, request.target, request.input
     background = background_of(options, target)
     clean = svg.clean(source.path.read_bytes(), request.limits, source.name)
-    scale = float(options.get("dpi") or 96.0) / 96.0
+    scale = options["dpi"] / 96.0
     natural = (max(1, round(clean.width * scale)), max(1, round(clean.height * scale)))
-    width, height, fit = options.get("width"), options.get("height"), options.get("fit") or "inside"
+    width, height, fit = options["width"], options["height"], options["fit"]
     scaled, box = geometry.fit_sizes(natural, width, height, fit)
     check_pixels(box, request.limits, source.name, "output")
     rendered = svg.render(clean, scaled, request.limits, source.name)
@@ -93,24 +95,20 @@ def resize(request: ConversionRequest) -> list[Output]:
 
 def rotate(request: ConversionRequest) -> list[Output]:
     """Turn every frame clockwise by ``angle`` degrees."""
-    options = request.options
-    if options.get("angle") is None:
-        raise InvalidOption("rotate needs an angle (degrees, clockwise)", option="angle", value=None)
-    angle, expand = float(options["angle"]), bool(options.get("expand", True))
+    angle, expand = request.options["angle"], request.options["expand"]
     return _operate(request, _each(lambda im, background: geometry.rotate(im, angle, expand, background)))
 
 
 def crop(request: ConversionRequest) -> list[Output]:
     """Keep the rectangle ``left, top, width, height`` of every frame."""
     options = request.options
-    left, top = int(options.get("left") or 0), int(options.get("top") or 0)
-    width, height = options.get("width"), options.get("height")
+    left, top, width, height = options["left"], options["top"], options["width"], options["height"]
     return _operate(request, _each(lambda im, _: geometry.crop(im, left, top, width, height)))
 
 
 def thumbnail(request: ConversionRequest) -> list[Output]:
     """Shrink every frame to fit a ``size`` square."""
-    size = int(request.options.get("size") or 256)
+    size = request.options["size"]
     return _operate(request, _each(lambda im, _: geometry.thumbnail(im, size)))
 
 
@@ -133,7 +131,7 @@ def _each(frame_op: Callable[[Image.Image, RGBA], Image.Image]) -> PictureOp:
 def _operate(request: ConversionRequest, op: PictureOp) -> list[Output]:
     options, fmt = request.options, request.target
     background = background_of(options, fmt)
-    all_frames = holds_many(fmt) and not options.get("first_frame", False)
+    all_frames = holds_many(fmt) and not _first_frame(options)
     picture = op(_read(request, all_frames=all_frames), request, background)
     out = request.output(with_extension(request.input.name, fmt))
     write(picture, out.path, fmt, options)
@@ -152,15 +150,24 @@ def _read(request: ConversionRequest, *, all_frames: bool) -> Picture:
         request.limits,
         source.name,
         all_frames=all_frames,
-        auto_orient=request.options.get("auto_orient", True),
+        auto_orient=_auto_orient(request.options),
     )
 
 
+def _first_frame(options: Mapping[str, Any]) -> bool:
+    """``first_frame``, declared only where the source may hold frames."""
+    return bool(options.get("first_frame", FIRST_FRAME.default))
+
+
+def _auto_orient(options: Mapping[str, Any]) -> bool:
+    """``auto_orient``, declared only where the source records an orientation."""
+    return bool(options.get("auto_orient", AUTO_ORIENT.default))
+
+
 def _resized(picture: Picture, request: ConversionRequest, background: RGBA) -> Picture:
-    width, height = request.options.get("width"), request.options.get("height")
+    width, height, fit = request.options["width"], request.options["height"], request.options["fit"]
     if width is None and height is None:
         return picture
-    fit = request.options.get("fit") or "inside"
     _, box = geometry.fit_sizes(picture.size, width, height, fit)
     check_pixels(box, request.limits, request.input.name, "output", frames=len(picture.frames))
     return picture.replace_frames(

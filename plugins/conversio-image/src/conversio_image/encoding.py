@@ -12,14 +12,15 @@ from conversio.errors import FileTooLarge, InvalidOption
 from conversio_image.catalogue import FORMATS, TIFF_DESCRIPTIVE_TAGS
 from conversio_image.colour import RGBA, flatten, has_alpha, over_background, parse_colour
 from conversio_image.reading import Picture
+from conversio_image.schemas import STRIP_METADATA, background_for
 
 _PILLOW_NAME = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF",
                 "ico": "ICO", "avif": "AVIF"}  # fmt: skip
 
 
 def background_of(options: Mapping[str, Any], target: str) -> RGBA:
-    """The ``background`` option as RGBA (default: transparent where ``target`` has alpha, else white)."""
-    value = options.get("background") or ("transparent" if FORMATS[target].alpha else "white")
+    """The ``background`` option as RGBA (its declared default where the step does not declare it)."""
+    value = options.get("background") or background_for(target).default
     colour = parse_colour(str(value))
     if colour[3] < 255 and not FORMATS[target].alpha:
         raise InvalidOption(
@@ -75,7 +76,7 @@ def _metadata(picture: Picture, target: str, options: Mapping[str, Any]) -> dict
             params["dpi"] = (float(dpi), float(dpi))
         elif picture.dpi:
             params["dpi"] = picture.dpi
-    if options.get("strip_metadata", False):
+    if options.get("strip_metadata", STRIP_METADATA.default):
         return params
     if fmt.exif and picture.exif is not None and len(picture.exif):
         params["exif"] = _exif_for(picture.exif, target).tobytes()
@@ -99,16 +100,15 @@ def _encoder(
     frames: list[Image.Image], picture: Picture, target: str, options: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Compression settings, and the timing of an animation."""
-    quality = int(options.get("quality") or 85)
     animated = len(frames) > 1 and FORMATS[target].frames
     durations = [d if d > 0 else 100 for d in picture.durations[: len(frames)]] or [100]
     params: dict[str, Any]
     if target == "jpg":
-        params = {"quality": quality}
+        params = {"quality": options["quality"]}
     elif target == "webp":
-        params = {"quality": quality, "method": 4}
+        params = {"quality": options["quality"], "method": 4}
     elif target == "avif":
-        params = {"quality": quality}
+        params = {"quality": options["quality"]}
     elif target == "png":
         params = {"compress_level": 6}
     elif target == "tiff":

@@ -95,7 +95,7 @@ def _operation_common(fmt: str) -> list[Option]:
     return [*_reading(fmt, fmt), *_encoding(fmt)]
 
 
-ANGLE = Option("angle", "float", None, "degrees to turn clockwise (required)", min=-360, max=360)
+ANGLE = Option("angle", "float", help="degrees to turn clockwise", min=-360, max=360, required=True)
 EXPAND = Option("expand", "bool", True, "grow the canvas so that the turned picture fits whole")
 LEFT = Option("left", "int", 0, "left edge of the kept area, in pixels", min=0, max=MAX_SIDE * 8)
 TOP = Option("top", "int", 0, "top edge of the kept area, in pixels", min=0, max=MAX_SIDE * 8)
