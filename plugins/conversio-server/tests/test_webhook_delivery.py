@@ -24,10 +24,10 @@ from conversio_server.outbox import (
     Outbox,
     Outcome,
     RetrySchedule,
-    attempts,
     register_webhook_metrics,
     webhook_policy,
 )
+from conversio_server.outbox.tables import attempts
 from conversio_server.webhooks import EventType, InputInfo, OutputInfo, batch_event, job_event
 from prometheus_client import CollectorRegistry
 
