@@ -1,9 +1,17 @@
-"""Test kit for conversio and its plugins.
+"""Test kit for conversio and its plugins: ``pip install 'conversio[testing]'`` (it needs pytest).
 
-Installed with the core and registered as a pytest plugin (fixtures in
-:mod:`conversio.testing.pytest_plugin`). Third-party plugins get the same
-checks the built-in ones pass by subclassing :class:`ConverterContract`.
+Registered as a pytest plugin (fixtures in :mod:`conversio.testing.pytest_plugin`).
+Third-party plugins get the same checks the built-in ones pass by subclassing
+:class:`ConverterContract`.
 """
+
+try:
+    import pytest  # noqa: F401  (the kit is made of pytest tests and fixtures)
+except ImportError:
+    raise ImportError(
+        "conversio.testing needs pytest, which is not installed: pip install 'conversio[testing]'",
+        name="pytest",
+    ) from None
 
 from conversio.testing.contract import ConverterContract
 from conversio.testing.corpus import corpus_dir, corpus_files, corpus_manifest

@@ -38,13 +38,17 @@ class ConverterContract:
     the format has no notion of corrupt, as plain text).
     """
 
+    #: The module holding the hook implementations (``"conversio_acme.plugin"``).
     plugin: ClassVar[str]
+    #: The id of the converter under test.
     converter_id: ClassVar[str]
+    #: Modules that must not be imported when the plugin registers (its engines, the converter's module).
     heavy_modules: ClassVar[tuple[str, ...]] = ()
+    #: The options every test hands the converter, as a caller would give them (checked by the
+    #: converter's schema, so they must include its required options).
     options: ClassVar[dict[str, Any]] = {}
+    #: The error codes a corrupt input may give.
     corrupt_codes: ClassVar[tuple[str, ...]] = ("CORRUPT_FILE",)
-    #: True where an empty file is a valid input (packers: an empty member is fine).
-    accepts_empty: ClassVar[bool] = False
 
     def make_sample(self, tmp_path: Path) -> Path:
         raise NotImplementedError("write a valid input file and return its path")
@@ -117,12 +121,18 @@ class ConverterContract:
         assert hashlib.sha256(sample.read_bytes()).hexdigest() == before
 
     def test_empty_input_is_corrupt(self, contract_app: Conversio, tmp_path: Path) -> None:
-        """An empty input (stored as the source format, past sniffing) is EMPTY_FILE (a kind of
-        CORRUPT_FILE), or CORRUPT_FILE from converters written before that code existed."""
-        empty = tmp_path / f"empty.{self._spec(contract_app).source.replace('*', 'bin')}"
+        """An empty file, as the engine treats it: a caller's empty file is ``EMPTY_FILE`` before any
+        converter runs. A converter of any file (source ``*``, a packer) is still handed empty archive
+        members, so it converts one; any other converter refuses one handed to it past that check
+        (``EMPTY_FILE``, or ``CORRUPT_FILE``) instead of making a valid-looking result of nothing."""
+        spec = self._spec(contract_app)
+        empty = tmp_path / f"empty.{spec.source.replace('*', 'bin')}"
         empty.write_bytes(b"")
-        if self.accepts_empty:
-            assert self._convert_as_source(contract_app, empty)
+        with pytest.raises(ConversioError) as refused:
+            contract_app.sniff(empty)  # what the API does to every input first
+        assert refused.value.code == "EMPTY_FILE"
+        if spec.source == ANY:
+            assert self._convert_as_source(contract_app, empty), "an empty member gave no output"
             return
         with pytest.raises(ConversioError) as info:
             self._convert_as_source(contract_app, empty)
