@@ -1,6 +1,7 @@
 """A fair job queue, for real: several jobs run at once on one worker host, so a cheap job submitted
-after two slow ones starts within seconds; and a key with many queued jobs does not starve another
-key's job (claims go to the key with the fewest running jobs)."""
+after two slow ones starts within seconds; a key with many queued jobs does not starve another key's
+job (claims go to the key with the fewest running jobs); and one slow kind of work never takes every
+place of a worker, so a key's cheap job behind many slow ones of its own still starts (lanes)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,34 @@ def test_a_cheap_job_after_two_slow_ones_starts_within_seconds(tmp_path: Path) -
                 assert http.delete(f"/v1/jobs/{job_id}").status_code in (200, 202)
             for job_id in slow:
                 assert wait_job(http, job_id, timeout=60)["status"] == "cancelled"
+    finally:
+        server.stop()
+
+
+def test_a_cheap_job_behind_many_slow_ones_of_the_same_key_starts(tmp_path: Path) -> None:
+    """Default job settings (four places per worker): six slow jobs of one kind take three places at
+    most, and the same key's image job submitted after them takes the fourth."""
+    server = start_server(dev_settings(tmp_path, extra_plugins=(PLUGIN,), job_workers=1))
+    try:
+        with server.client() as http:
+            slow = [sleep_job(http, 30) for _ in range(6)]
+            submitted = time.monotonic()
+            cheap = http.post(
+                "/v1/jobs",
+                json={"inputs": [{"fileId": upload(http, png_bytes((19, 11)))}], "outputFormat": "gif"},
+            ).json()["jobId"]
+            job = wait_job(http, cheap, timeout=60)
+            waited = time.monotonic() - submitted
+            print(
+                f"\nthe cheap job behind six slow ones of its key completed {waited:.2f} s after submission"
+            )
+            assert job["status"] == "completed", job
+            statuses = sorted(http.get(f"/v1/jobs/{j}").json()["status"] for j in slow)
+            assert statuses == ["processing"] * 3 + ["queued"] * 3, statuses
+            content = httpx.get(job["outputs"][0]["downloadUrl"]).content
+            assert Image.open(io.BytesIO(content)).size == (19, 11)
+            for job_id in slow:
+                assert http.delete(f"/v1/jobs/{job_id}").status_code in (200, 202)
     finally:
         server.stop()
 

@@ -14,7 +14,7 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,8 +101,10 @@ class Claimed:
     attempts: int
 
 
-#: The oldest claimable jobs of each key that a claim looks at (more of a key wait their turn).
+#: The oldest claimable jobs of each key and input format that a claim looks at (more wait their turn).
 _FIRSTS_PER_KEY = 5
+#: What a claim reads of each job it looks at.
+_CANDIDATE = (jobs.c.id, jobs.c.key_id, jobs.c.max_running, jobs.c.created_at, jobs.c.spec)
 
 
 def request_hash(body: Any) -> str:
@@ -351,25 +353,42 @@ class JobStore:
         return row
 
     # -- the worker's side ---------------------------------------------------------------------
-    def claim(self, owner: str, lease: float) -> Claimed | None:
+    def claim(
+        self, owner: str, lease: float, admits: Callable[[dict[str, Any]], bool] | None = None
+    ) -> Claimed | None:
         """Take one job, fairly: the oldest queued one (or one whose worker's lease expired) of the key
         with the fewest running jobs, among keys under their running limit; so one key's many jobs never
-        starve another key's. The ``UPDATE`` only succeeds while the job is still claimable and its key
-        still under its limit (counted in the same statement), so two workers never both get it nor both
-        start a key's last free slot; SQLite runs the statement under its write lock."""
+        starve another key's. ``admits`` may turn a job down by its spec (a worker's lane is full,
+        :mod:`conversio_server.lanes`); the oldest few of each key and input format are looked at, so a
+        key's cheap job is seen behind many slow ones of that key. The ``UPDATE`` only succeeds while the
+        job is still claimable and its key still under its limit (counted in the same statement), so two
+        workers never both get it nor both start a key's last free slot; SQLite runs the statement under
+        its write lock."""
         now = time.time()
         claimable = sa.or_(
             jobs.c.status == QUEUED, sa.and_(jobs.c.status == PROCESSING, jobs.c.lease_expires < now)
         )
-        rank = sa.func.row_number().over(partition_by=jobs.c.key_id, order_by=(jobs.c.created_at, jobs.c.id))
+        rank = sa.func.row_number().over(
+            partition_by=(jobs.c.key_id, jobs.c.spec["input"]["format"].as_string()),
+            order_by=(jobs.c.created_at, jobs.c.id),
+        )
         firsts = (
-            sa.select(jobs.c.id, jobs.c.key_id, jobs.c.max_running, jobs.c.created_at, rank.label("rank"))
+            sa.select(
+                jobs.c.id,
+                jobs.c.key_id,
+                jobs.c.max_running,
+                jobs.c.created_at,
+                jobs.c.spec,
+                rank.label("rank"),
+            )
             .where(claimable)
             .subquery()
         )
         with self.engine.connect() as db:
             candidates = db.execute(
-                sa.select(firsts.c.id, firsts.c.key_id, firsts.c.max_running, firsts.c.created_at)
+                sa.select(
+                    firsts.c.id, firsts.c.key_id, firsts.c.max_running, firsts.c.created_at, firsts.c.spec
+                )
                 .where(firsts.c.rank <= _FIRSTS_PER_KEY)
                 .order_by(firsts.c.created_at, firsts.c.id)
                 .limit(200)
@@ -397,6 +416,8 @@ class JobStore:
                 candidate.max_running is not None
                 and running.get(candidate.key_id, 0) >= candidate.max_running
             ):
+                continue
+            if admits is not None and not admits(dict(candidate.spec)):
                 continue
             with self.engine.begin() as db:
                 taken = db.execute(

@@ -28,6 +28,7 @@ from conversio.errors import Cancelled, ConversioError
 from conversio.stores.space import is_full, out_of_space
 from conversio_server import signing
 from conversio_server.jobstore import CANCELLED, COMPLETED, FAILED, Claimed, JobStore
+from conversio_server.lanes import Lanes
 from conversio_server.leases import JobProgress, LeaseKeeper
 from conversio_server.outbound import OutboundClient
 from conversio_server.ownership import FileOwners, claim_result, step_artifacts
@@ -104,12 +105,20 @@ class Worker:
         self._running: dict[str, threading.Event] = {}  # the running jobs' cancel events
         self._lock = threading.Lock()
         self._abandoning = threading.Event()
+        self._lanes: Lanes | None = None
 
     @property
     def conversio(self) -> Conversio:
         if self._conversio is None:
             self._conversio = make_conversio(self.settings, workers=self.settings.job_concurrency)
         return self._conversio
+
+    @property
+    def lanes(self) -> Lanes:
+        """The lanes of the jobs running here (one slow kind of work never takes every place)."""
+        if self._lanes is None:
+            self._lanes = Lanes(self.conversio, self.settings.job_concurrency)
+        return self._lanes
 
     def stop(self) -> None:
         """Stop after the running jobs; :meth:`abandon` to hand them back to the queue instead."""
@@ -149,11 +158,12 @@ class Worker:
                 threads = [t for t in threads if t.is_alive()]
                 claimed = None
                 if len(threads) < self.settings.job_concurrency:
-                    claimed = self.store.claim(self.name, self.settings.job_lease)
+                    claimed = self.store.claim(self.name, self.settings.job_lease, self.lanes.admits)
                 if claimed is None:
                     if not self._stop.is_set():  # a stop before the clear left no wake-up behind
                         self._wake.wait(self.settings.job_poll_interval)
                     continue
+                self.lanes.enter(claimed.id, claimed.spec)
                 thread = threading.Thread(target=self.run_job, args=(claimed,), name=f"job-{claimed.id}")
                 thread.start()
                 threads.append(thread)
@@ -179,6 +189,7 @@ class Worker:
         finally:
             with self._lock:
                 del self._running[job.id]
+            self.lanes.leave(job.id)
             self._wake.set()
 
     def _execute(
