@@ -1,35 +1,25 @@
-"""The plugin template works as a third party would use it.
+"""A new plugin project works as its author would use it, outside this repository.
 
-Renders ``plugins/_template`` as ``acme``, installs it as a real (non-editable)
-distribution next to core in a fresh venv, and uses it through the CLI.
+In a fresh venv, core is installed from this repository (as a wheel, so the template comes
+from the package data), writes ``conversio-acme`` with :func:`conversio.scaffold.create`, and
+the project is installed editable (``pip install -e '.[test]'``); then the project's own tests
+run and the plugin is used through the CLI. Offline: uv takes every dependency from its cache,
+filled when the tox envs were built.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load_render() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("template_render", ROOT / "plugins/_template/render.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-render: Callable[[str, Path], Path] = _load_render().render
+Installed = tuple[Path, Path, dict[str, str]]
 
 
 def _tool(name: str) -> str:
@@ -58,65 +48,56 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 120) -
 
 
 @pytest.fixture(scope="module")
-def acme(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, str]]:
-    """(rendered plugin folder, bin folder of a venv with core + conversio-acme installed, env)."""
+def acme(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """(project folder, bin folder of a venv with core installed from a wheel and the project
+    installed editable, env). The project is written by that installed core, as an author
+    outside this repository would write it."""
     tmp = tmp_path_factory.mktemp("template")
-    plugin = render("acme", tmp / "conversio-acme")
     env = _env(tmp)
     uv = _tool("uv")
     venv = tmp / "venv"
+    python = str(venv / "bin/python")
     _run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], tmp, env)
-    install = [uv, "pip", "install", "--quiet", "--python", str(venv / "bin/python")]
-    install += [f"{ROOT / 'core'}[testing]", str(plugin), "pytest-timeout"]
-    # The uv cache usually holds every dependency: try without the network first.
-    offline = subprocess.run([*install, "--offline"], env=env, capture_output=True, timeout=300, check=False)
-    if offline.returncode != 0:
-        _run(install, tmp, env, timeout=300)
-    return plugin, venv / "bin", env
-
-
-def test_render_rejects_bad_names_and_used_folders(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="lowercase"):
-        render("Acme-Corp", tmp_path / "a")
-    (tmp_path / "used").mkdir()
-    (tmp_path / "used" / "file").write_text("x")
-    with pytest.raises(FileExistsError):
-        render("acme", tmp_path / "used")
-
-
-def test_render_fills_every_placeholder(tmp_path: Path) -> None:
-    plugin = render("acme", tmp_path / "conversio-acme")
-    files = [p for p in plugin.rglob("*") if p.is_file()]
-    assert plugin / "src/conversio_acme/plugin.py" in files
-    assert plugin / "tests/test_csv_json.py" in files
-    for path in files:
-        assert "{{" not in path.as_posix()
-        assert "{{" not in path.read_text(encoding="utf-8"), path
-    assert 'acme = "conversio_acme.plugin"' in (plugin / "pyproject.toml").read_text()
+    install = [uv, "pip", "install", "--quiet", "--offline", "--python", python]
+    _run([*install, str(ROOT / "core")], tmp, env, timeout=300)
+    write = "import pathlib; from conversio.scaffold import create; print(create('acme', pathlib.Path()))"
+    project = tmp / _run([python, "-c", write], tmp, env).strip()
+    _run([*install, "-e", f"{project}[test]"], tmp, env, timeout=300)
+    return project, venv / "bin", env
 
 
 @pytest.mark.slow
-def test_rendered_code_is_lint_clean(acme: tuple[Path, Path, dict[str, str]]) -> None:
-    plugin, _, env = acme
+def test_the_project_is_lint_clean(acme: Installed) -> None:
+    project, _, env = acme
     ruff = _tool("ruff")
     config = str(ROOT / "pyproject.toml")
-    _run([ruff, "check", "--no-cache", "--config", config, "."], plugin, env)
-    _run([ruff, "format", "--no-cache", "--check", "--config", config, "."], plugin, env)
+    _run([ruff, "check", "--no-cache", "--config", config, "."], project, env)
+    _run([ruff, "format", "--no-cache", "--check", "--config", config, "."], project, env)
 
 
 @pytest.mark.slow
-def test_installed_as_a_real_distribution(acme: tuple[Path, Path, dict[str, str]]) -> None:
-    plugin, bin_dir, env = acme
+def test_the_projects_own_tests_pass(acme: Installed) -> None:
+    project, bin_dir, env = acme
+    pytest_cmd = [str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    output = _run(pytest_cmd, project, env, timeout=300)
+    assert " passed" in output and "failed" not in output and "error" not in output
+
+
+@pytest.mark.slow
+def test_the_plugin_is_the_projects_source_and_core_a_distribution(acme: Installed) -> None:
+    project, bin_dir, env = acme
     probe = (
-        "import conversio_acme as p, importlib.metadata as m; print(p.__file__, m.version('conversio-acme'))"
+        "import conversio, conversio_acme as p, importlib.metadata as m; "
+        "print(conversio.__file__, p.__file__, m.version('conversio-acme'))"
     )
-    location, version = _run([str(bin_dir / "python"), "-c", probe], plugin.parent, env).split()
-    assert "site-packages" in location and not location.startswith(str(plugin))
+    core, plugin, version = _run([str(bin_dir / "python"), "-c", probe], project.parent, env).split()
+    assert "site-packages" in core and not core.startswith(str(ROOT))
+    assert Path(plugin) == project / "src/conversio_acme/__init__.py"  # editable: edits apply at once
     assert version == "0.1.0"
 
 
 @pytest.mark.slow
-def test_cli_lists_and_uses_the_plugin(acme: tuple[Path, Path, dict[str, str]], tmp_path: Path) -> None:
+def test_the_cli_lists_and_uses_the_plugin(acme: Installed, tmp_path: Path) -> None:
     _, bin_dir, env = acme
     listing = _run([str(bin_dir / "conversio"), "plugins"], tmp_path, env)
     acme_lines = [line for line in listing.splitlines() if "acme" in line.split()]
@@ -129,10 +110,3 @@ def test_cli_lists_and_uses_the_plugin(acme: tuple[Path, Path, dict[str, str]], 
         {"name": "bolt", "qty": "12"},
         {"name": "nut", "qty": "30"},
     ]
-
-
-@pytest.mark.slow
-def test_rendered_plugin_tests_pass(acme: tuple[Path, Path, dict[str, str]]) -> None:
-    plugin, bin_dir, env = acme
-    output = _run([str(bin_dir / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"], plugin, env, 300)
-    assert " passed" in output and "failed" not in output
