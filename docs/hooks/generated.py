@@ -1,10 +1,10 @@
-"""The generated blocks of the docs, and the mkdocs hook that shows docstrings' roles as code.
+"""The generated blocks of the docs.
 
 A block is written into its page between ``<!-- generated: NAME -->`` and
 ``<!-- end generated: NAME -->``, so every page reads completely in the repository
 itself. Nothing inside a block is kept by hand: the formats, converters, error
-codes, exit codes, CLI help, corpus results and the server guide are read from
-conversio, its plugins and their READMEs.
+codes, exit codes, CLI help, Python API and hook reference, corpus results and the
+server guide are read from conversio, its plugins and their READMEs.
 
     python docs/hooks/generated.py --write   # after changing what a block shows
     python docs/hooks/generated.py --check   # what `tox run -e docs` runs: stale blocks fail
@@ -17,10 +17,13 @@ import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+import api_reference
 import click
 
+import conversio
+import conversio.plugin
+import conversio.testing
 from conversio.cli import EXIT_CODES, cli
 from conversio.converters import ConverterSpec
 from conversio.errors import ERRORS_BY_CODE, ConversioError
@@ -70,19 +73,6 @@ def main(argv: list[str]) -> int:
         print("run: python docs/hooks/generated.py --write (in the docs tox env)", file=sys.stderr)
         return 1
     return 0
-
-
-_ROLE = re.compile(r":(?:class|func|meth|data|mod|attr|exc|obj):<code>(~?)([^<]+)</code>")
-
-
-def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
-    """Docstrings use Sphinx roles (:class:`~a.B`); show them as plain code (``B``)."""
-
-    def code(match: re.Match[str]) -> str:
-        name = match.group(2).rsplit(".", 1)[-1] if match.group(1) else match.group(2)
-        return f"<code>{name}</code>"
-
-    return _ROLE.sub(code, html)
 
 
 def _host() -> PluginHost:
@@ -266,6 +256,28 @@ def corpus() -> str:
     return "\n".join(parts) if parts else "*No plugin yet.*"
 
 
+# -- the Python API and the hooks ------------------------------------------------------------------
+def api() -> str:
+    """Every public name of ``conversio``, grouped by the module that defines it."""
+    return api_reference.names("conversio", conversio.__all__)
+
+
+def plugin_api() -> str:
+    """``conversio.plugin``: the names it shares with ``conversio`` listed, the others described."""
+    shared = [n for n in conversio.plugin.__all__ if n in conversio.__all__]
+    own = [n for n in conversio.plugin.__all__ if n not in conversio.__all__]
+    listed = ", ".join(f"`{n}`" for n in shared)
+    return f"Also here, as described above: {listed}.\n\n" + api_reference.names("conversio.plugin", own)
+
+
+def testing_api() -> str:
+    return api_reference.names("conversio.testing", conversio.testing.__all__)
+
+
+def hook_specs() -> str:
+    return api_reference.hook_specs("conversio.hookspecs")
+
+
 # -- plugin guides ---------------------------------------------------------------------------------
 def server_guide() -> str:
     """The conversio-server README, less its title (the page has its own)."""
@@ -285,6 +297,10 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "plugins": plugins,
     "corpus": corpus,
     "server-guide": server_guide,
+    "api": api,
+    "plugin-api": plugin_api,
+    "testing-api": testing_api,
+    "hook-specs": hook_specs,
 }
 
 

@@ -9,6 +9,8 @@ import attrs
 
 
 class EventKind(str, Enum):
+    """What an :class:`Event` reports: a plan or step started, progressed, finished, was cached or failed."""
+
     PLAN_STARTED = "plan_started"
     STEP_STARTED = "step_started"
     PROGRESS = "progress"
