@@ -58,17 +58,22 @@ def _paragraphs(text: str) -> str:
 
 
 def _data_doc(module: ModuleType, name: str) -> str | None:
-    """The ``#:`` comment lines right above ``name = ...`` in ``module``'s source."""
+    """The ``#:`` comment right above ``name = ...`` in ``module``'s source."""
     lines = inspect.getsource(module).splitlines()
     for i, line in enumerate(lines):
         if re.match(rf"^{re.escape(name)}\s*(:[^=]*)?=", line):
-            comment = []
-            for above in reversed(lines[:i]):
-                if not above.startswith("#:"):
-                    break
-                comment.insert(0, above[2:].strip())
-            return " ".join(comment) or None
+            return _comment_above(lines, i) or None
     return None
+
+
+def _comment_above(lines: list[str], index: int) -> str:
+    """The ``#:`` comment lines right above ``lines[index]``, joined."""
+    comment: list[str] = []
+    for above in reversed(lines[:index]):
+        if not above.strip().startswith("#:"):
+            break
+        comment.insert(0, above.strip()[2:].strip())
+    return " ".join(comment)
 
 
 def _default(value: Any) -> str:
@@ -139,15 +144,21 @@ def _class_attributes(cls: type) -> list[str]:
         match = re.match(r"^    (\w+): ClassVar\[.*?\](?: = (.+))?$", line)
         if not match:
             continue
-        comment = []
-        for above in reversed(lines[:i]):
-            if not above.strip().startswith("#:"):
-                break
-            comment.insert(0, above.strip()[2:].strip())
         default = f" = {match.group(2)}" if match.group(2) else ""
-        text = markdown(" ".join(comment))
+        text = markdown(_comment_above(lines, i))
         found.append(f"- `{match.group(1)}{default}`" + (f": {text}" if text else ""))
     return found
+
+
+def _own_doc(obj: Any) -> str | None:
+    """The docstring of a class or function itself (not one a class inherits), if any."""
+    if inspect.isclass(obj):
+        doc = vars(obj).get("__doc__")
+    elif inspect.isroutine(obj):
+        doc = obj.__doc__
+    else:
+        return None
+    return inspect.cleandoc(doc) if doc else None
 
 
 def describe(name: str, obj: Any, module: ModuleType) -> str:
@@ -163,18 +174,15 @@ def describe(name: str, obj: Any, module: ModuleType) -> str:
     elif inspect.isclass(obj):
         shown = signature(name, obj)
         body = [_code("class " + (name if shown == f"{name}()" else shown))]
-    elif callable(obj) and not hasattr(obj, "__self__") and inspect.isroutine(obj):
+    elif inspect.isroutine(obj):
         body = [_code(signature(name, obj))]
-    elif isinstance(obj, str | int | float) or getattr(obj, "__module__", "") == "typing":
-        body = [
-            _code(f"{name} = {str(obj).replace('typing.', '') if not isinstance(obj, str) else repr(obj)}")
-        ]
+    elif isinstance(obj, str):
+        body = [_code(f"{name} = {obj!r}")]
+    elif getattr(obj, "__module__", "") == "typing":  # a type alias
+        body = [_code(f"{name} = {str(obj).replace('typing.', '')}")]
     else:
         body = [_code(name)]
-    doc = vars(obj).get("__doc__") if inspect.isclass(obj) else None
-    if inspect.isroutine(obj):
-        doc = inspect.getdoc(obj)
-    doc = doc or _data_doc(module, name) or _DATA_DOC.get(name)
+    doc = _own_doc(obj) or _data_doc(module, name) or _DATA_DOC.get(name)
     if not doc:
         raise ValueError(f"{module.__name__}.{name} has no docstring: describe it for the reference")
     body.insert(1, first_paragraph(markdown(doc)))
