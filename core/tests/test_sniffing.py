@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 from conversio.builtin import CATALOGUE
 from conversio.errors import ConversioError
 from conversio.formats import Format, FormatRegistry, Kind, Magic
+from conversio.hookspecs import hookimpl
 from conversio.plugins import PluginHost
-from conversio.registry import Registry
+from conversio.registry import FormatRegistrar, Registry
 from conversio.sniffing import HEAD_SIZE, ConfirmHook, Sniffed, sniff
 from conversio.testing import corpus_dir, corpus_manifest, make_conversio
 from conversio.testing.fakes import chain_plugin
@@ -271,8 +272,6 @@ def test_compressed_tar_and_plain_gzip(tmp_path: Path) -> None:
 
 
 def test_plugin_sniffer_comes_before_the_magic_table(tmp_path: Path) -> None:
-    from conversio.hookspecs import hookimpl
-
     class ZipNamer:
         @hookimpl
         def sniff_format(self, head: bytes, path: Path) -> str | None:
@@ -283,6 +282,76 @@ def test_plugin_sniffer_comes_before_the_magic_table(tmp_path: Path) -> None:
     path = write(tmp_path, "book.special", b"%PDF-1.7\n")
     assert sniff(path, host.registry.formats, host.sniff).format == "epub"
     assert sniffed(path).format == "pdf"
+
+
+def test_a_sniffer_is_told_the_users_name_of_a_file_stored_without_one(tmp_path: Path) -> None:
+    """The ``name`` argument: what the user calls the file (a stored copy has no extension)."""
+    told: list[str] = []
+
+    class Listens:
+        @hookimpl
+        def sniff_format(self, path: Path, name: str) -> str | None:
+            told.append(name)
+            return None
+
+    host = PluginHost(autoload=False)
+    host.register(Listens(), "listens")
+    blob = write(tmp_path, "0f3a9c", b"hello\n")
+    assert sniff(blob, host.registry.formats, host.sniff, name="report.txt").format == "txt"
+    assert sniff(blob, host.registry.formats, host.sniff).format == "txt"
+    assert told == ["report.txt", "0f3a9c"]
+
+
+def test_encrypted_ooxml_stored_without_a_name_is_known_by_the_users_name(tmp_path: Path) -> None:
+    data = OLE_HEAD + b"\x00" * 1024 + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 64
+    assert sniffed(write(tmp_path, "blob", data), name="locked.xlsx").format == "xlsx"
+
+
+# -- text formats of plugins, by their extension ---------------------------------------------------
+
+
+class Yaml:
+    """A plugin's text format, known by its extensions only (as a YAML plugin declares it)."""
+
+    @hookimpl
+    def register_formats(self, formats: FormatRegistrar) -> None:
+        formats.add(Format("yaml", Kind.TEXT, "YAML document", extensions=("yaml", "yml")))
+        formats.add(Format("tagged", Kind.TEXT, "tagged text", extensions=("tag",), magic=(Magic(b"#TAG"),)))
+
+
+YAML_HOST = PluginHost(autoload=False)
+YAML_HOST.register(Yaml(), "yaml")
+
+
+def yaml_sniffed(path: Path, confirm: ConfirmHook | None = None) -> Sniffed:
+    return sniff(path, YAML_HOST.registry.formats, YAML_HOST.sniff, confirm=confirm)
+
+
+@pytest.mark.parametrize("name", ["data.yaml", "DATA.YML", "notes.txt.yaml"])
+def test_text_named_as_a_plugins_text_format_is_that_format(tmp_path: Path, name: str) -> None:
+    asked: list[str] = []
+    found = yaml_sniffed(write(tmp_path, name, b"a: 1\nb: [x, y]\n"), lambda p, f: asked.append(f) or None)
+    assert found == Sniffed("yaml", "yaml") and asked == []
+
+
+def test_stronger_signals_than_a_text_formats_extension_still_win(tmp_path: Path) -> None:
+    """Magic bytes, a sniffer's answer and a text format's own magic all say more than a name."""
+    assert yaml_sniffed(write(tmp_path, "photo.yaml", PNG)) == Sniffed("png", "yaml")
+    assert yaml_sniffed(write(tmp_path, "page.yaml", b"<html><body>x</body></html>")).format == "html"
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("a.txt", "x")
+    assert yaml_sniffed(write(tmp_path, "archive.yaml", zipped.getvalue())).format == "zip"
+    # a text format that declares magic bytes is not believed by name for text without them
+    assert yaml_sniffed(write(tmp_path, "notes.tag", b"just notes\n")).format == "txt"
+    assert yaml_sniffed(write(tmp_path, "notes.tag", b"#TAG just notes\n")).format == "tagged"
+    with pytest.raises(ConversioError) as info:
+        yaml_sniffed(write(tmp_path, "blob.yaml", bytes(range(256)) * 4), lambda p, f: False)
+    assert info.value.code == "UNSUPPORTED_FORMAT"
+
+
+def test_without_the_plugin_yaml_is_text_as_before(tmp_path: Path) -> None:
+    assert sniffed(write(tmp_path, "data.yaml", b"a: 1\n")) == Sniffed("txt", None)
 
 
 # -- names: claims and lies ----------------------------------------------------------------------

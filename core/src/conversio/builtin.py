@@ -297,13 +297,13 @@ _OLE_SCAN_BYTES = 4 * 1024 * 1024
 
 
 @hookimpl
-def sniff_format(head: bytes, path: Path) -> str | None:
+def sniff_format(head: bytes, path: Path, name: str) -> str | None:
     if head.startswith(b"PK\x03\x04"):
         return _sniff_zip(path)
     if head[4:8] == b"ftyp" or head[4:8] in _QUICKTIME_TOP_BOXES:
         return _sniff_bmff(head, path)
     if head.startswith(OLE2.data):
-        return _sniff_ole(path)
+        return _sniff_ole(path, name)
     if head.startswith(b"OggS"):
         return "opus" if b"OpusHead" in head[:64] else "ogg"
     if head.startswith(EBML.data):
@@ -386,17 +386,17 @@ def _find_all(data: bytes, needle: bytes) -> list[int]:
     return found
 
 
-def _sniff_ole(path: Path) -> str | None:
+def _sniff_ole(path: Path, name: str) -> str | None:
     """Office 97 files by their streams. A password-protected docx/xlsx/pptx is also an OLE2
-    file (an encrypted package), whose type only its name can tell: the name is believed
+    file (an encrypted package), whose type only its ``name`` can tell: the name is believed
     for those three formats and nothing else."""
     with path.open("rb") as fh:
         data = fh.read(_OLE_SCAN_BYTES)
-    for stream, name in _OLE_STREAMS:
+    for stream, fmt in _OLE_STREAMS:
         if stream.encode("utf-16-le") in data:
-            return name
+            return fmt
     if "EncryptedPackage".encode("utf-16-le") in data:
-        suffix = path.suffix.lower().lstrip(".")
+        suffix = Path(name).suffix.lower().lstrip(".")
         return suffix if suffix in ("docx", "xlsx", "pptx") else None
     return None
 

@@ -50,13 +50,15 @@ def register_stores(stores: StoreRegistrar) -> None:
 
 
 @hookspec(firstresult=True)
-def sniff_format(head: bytes, path: Path) -> str | None:
+def sniff_format(head: bytes, path: Path, name: str) -> str | None:
     """Name the format of the file at ``path`` by its content, or return ``None``.
 
-    ``head`` is the first 8 KiB. Called before the magic-byte table, so plugins
-    can tell apart formats sharing a container (OOXML, ODF and EPUB are all ZIP).
-    The first non-``None`` answer wins; read only what you need and never trust
-    the file: it may be hostile.
+    ``head`` is the first 8 KiB. ``name`` is the file's name as the user knows it
+    (``report.docx``; a stored or intermediate file's ``path`` may have no extension): use it
+    only where the content cannot decide (an encrypted OOXML package looks the same for
+    docx, xlsx and pptx). Called before the magic-byte table, so plugins can tell apart
+    formats sharing a container (OOXML, ODF and EPUB are all ZIP). The first non-``None``
+    answer wins; read only what you need and never trust the file: it may be hostile.
     """
 
 

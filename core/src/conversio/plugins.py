@@ -170,10 +170,11 @@ class PluginHost:
                     key = "formats" if hook_name == "register_formats" else hook_name.split("_")[1]
                     impl.function(**{key: registrar})
 
-    def sniff(self, head: bytes, path: Path) -> str | None:
-        """Ask the ``sniff_format`` hooks; a failing hook counts as no answer."""
+    def sniff(self, head: bytes, path: Path, name: str) -> str | None:
+        """Ask the ``sniff_format`` hooks about the file at ``path`` that the user calls ``name``;
+        a failing hook counts as no answer."""
         try:
-            result = self._pm.hook.sniff_format(head=head, path=path)
+            result = self._pm.hook.sniff_format(head=head, path=path, name=name)
         except Exception as exc:
             log.warning("a sniff_format hook failed: %s", exc)
             return None

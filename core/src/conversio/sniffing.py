@@ -2,9 +2,11 @@
 agrees or parses as what it names.
 
 The order: the ``sniff_format`` hook (containers), the magic-byte table, the same table past
-leading tags (ID3v2, APE) and past junk before a PDF header, then text heuristics. A weak
-guess (text, or nothing) that disagrees with the file's name asks the ``confirm_format`` hook
-whether the file parses as what the name says; a text file named as a binary format is
+leading tags (ID3v2, APE) and past junk before a PDF header, then text heuristics. Text whose
+name has the extension of a text format (a plugin's ``yaml`` as much as ``csv``) is that
+format, unless the format declares magic bytes the text lacks. A weak guess (text, or
+nothing) that disagrees with the file's name asks the ``confirm_format`` hook whether the
+file parses as what the name says; a text file named as a binary format is
 ``FORMAT_MISMATCH``.
 """
 
@@ -30,8 +32,9 @@ PDF_JUNK_BYTES = 1024
 #: Tags that may come before an audio stream: how many follow one another at most.
 _MAX_TAGS = 4
 
-#: ``hook(head, path)``: a format the plugins recognise in a file's first bytes, or None.
-SniffHook = Callable[[bytes, Path], "str | None"]
+#: ``hook(head, path, name)``: a format the plugins recognise in the first bytes of the file at
+#: ``path`` that the user calls ``name``, or None.
+SniffHook = Callable[[bytes, Path, str], "str | None"]
 #: ``confirm(path, format)``: whether the plugins say the file parses as ``format`` (None: no
 #: plugin judges that format).
 ConfirmHook = Callable[[Path, str], "bool | None"]
@@ -107,11 +110,11 @@ def sniff_head(
     claimed = claimed_format(display, formats)
     if not head:
         raise EmptyFile(f"{display} is empty (0 bytes): there is nothing to convert", file=display)
-    found = _signature(head, path, formats, hook, claimed, confirm)
+    found = _signature(head, path, display, formats, hook, claimed, confirm)
     if found is not None and not (_is_text(formats, found) and _names_binary(formats, claimed)):
         return Sniffed(formats.canonical(found), claimed)
     if found is None:
-        found = _sniff_text(head, claimed)
+        found = _sniff_text(head, claimed, formats)
     if claimed not in (None, found) and confirm is not None and confirm(path, claimed):
         return Sniffed(claimed, claimed)  # a weak guess gives way to a name the content parses as
     if found is None:
@@ -154,6 +157,7 @@ def claimed_format(name: str, formats: FormatRegistry) -> str | None:
 def _signature(
     head: bytes,
     path: Path,
+    name: str,
     formats: FormatRegistry,
     hook: SniffHook | None,
     claimed: str | None,
@@ -161,7 +165,7 @@ def _signature(
 ) -> str | None:
     """The format a signature names: at the start, past leading tags, or past junk before a
     PDF header (believed when the name says pdf or nothing, or when the file parses as one)."""
-    found = (hook(head, path) if hook else None) or formats.identify(head)
+    found = (hook(head, path, name) if hook else None) or formats.identify(head)
     if found is None:
         found = _past_tags(head, path, formats)
     junk_pdf = found is None and "pdf" in formats and _PDF_HEADER.search(head, 0, PDF_JUNK_BYTES + 8)
@@ -241,7 +245,7 @@ def _described(formats: FormatRegistry, name: str) -> str:
     return f"{'an' if vowel else 'a'} {description}"
 
 
-def _sniff_text(head: bytes, claimed: str | None) -> str | None:
+def _sniff_text(head: bytes, claimed: str | None, formats: FormatRegistry) -> str | None:
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         head = _from_utf16(head)
     if b"\x00" in head:
@@ -265,9 +269,16 @@ def _sniff_text(head: bytes, claimed: str | None) -> str | None:
         return "html"
     if text.lstrip().startswith(b"<?xml"):
         return claimed if claimed in ("svg", "html", "xml") else "xml"
-    if claimed in _TEXT_FORMATS:
+    if claimed is not None and (claimed in _WRITTEN_AS_TEXT or _named_text(formats, claimed)):
         return claimed
     return "txt"
+
+
+def _named_text(formats: FormatRegistry, claimed: str) -> bool:
+    """Whether text named as ``claimed`` is that format: a text format no magic bytes mark
+    (whichever plugin declares it), so the content has nothing stronger to say."""
+    fmt = formats.get(claimed)
+    return fmt.kind is Kind.TEXT and not fmt.magic
 
 
 def _from_utf16(head: bytes) -> bytes:
@@ -281,4 +292,5 @@ def _from_utf16(head: bytes) -> bytes:
         return b"\x00"
 
 
-_TEXT_FORMATS = {"txt", "csv", "md", "json", "html", "xml", "svg", "rtf"}
+#: Formats of another kind that are written as text, and whose name text is believed for.
+_WRITTEN_AS_TEXT = frozenset({"svg", "rtf"})
