@@ -841,7 +841,7 @@ def test_memory_cap_stops_a_hungry_converter(tmp_path: Path) -> None:
 
 
 def test_a_failing_converter_inside_a_reroute_is_avoided_on_retry(tmp_path: Path) -> None:
-    broken = own("fa", "fd", "explode")  # the cheapest way for a member, but it fails
+    broken = spec("fa", "fd", "explode")  # the cheapest way for a member, but it fails
     app = app_with("inline", broken, spec("fa", "fb"), spec("fb", "fd"), spec("fc", "fd"))
     result = app.convert([fake(tmp_path, "x.fa"), fake(tmp_path, "y.fc")], to="fd").run()
     assert [a.name for a in result.artifacts] == ["x.fd", "y.fd"]

@@ -1,18 +1,16 @@
 """Plugin loading: the built-in plugin, broken plugins, strict mode, allow/block lists, conflicts,
 and what importing conversio costs.
 
-Entry-point plugins are real distributions: a ``<name>.dist-info`` folder
-(METADATA, entry_points.txt) and a module in a temporary folder put on
-``sys.path``, found by importlib_metadata like an installed package.
+Entry-point plugins are real distributions (the ``distribute`` fixture of conftest.py), found
+by importlib_metadata like an installed package.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,8 +24,6 @@ from conversio.plugins import PluginHost, PluginInfo, PluginPolicy
 from conversio.registry import ConverterRegistrar, FormatRegistrar
 from conversio.testing import make_conversio
 from conversio.testing.fakes import FakePlugin, chain_plugin, spec, write_fake
-
-_counter = itertools.count()
 
 GOOD_MODULE = """
 from conversio.formats import Format, Kind
@@ -69,38 +65,8 @@ class FailsToRegister(Registers):
         raise RuntimeError("engine table missing")
 
 
+#: ``distribute(dist, {entry point: source})``: the fixture of conftest.py.
 Distribute = Callable[..., dict[str, str]]
-
-
-@pytest.fixture
-def distribute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Distribute]:
-    """``distribute(dist, {entry point: module source or None for a broken import})`` installs a fake
-    distribution; returns {entry point name: module name}. Modules are unique per call and forgotten
-    afterwards."""
-    site = tmp_path / "site"
-    site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
-    modules: list[str] = []
-
-    def make(distribution: str, plugins: dict[str, str | None]) -> dict[str, str]:
-        names = {}
-        lines = ["[conversio]"]
-        for entry, source in plugins.items():
-            module = f"fakeplugin_{entry}_{next(_counter)}"
-            body = source if source is not None else "import conversio_engine_that_is_not_installed\n"
-            (site / f"{module}.py").write_text(body)
-            lines.append(f"{entry} = {module}")
-            names[entry] = module
-            modules.append(module)
-        info = site / f"{distribution.replace('-', '_')}-1.2.3.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 1.2.3\n")
-        (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
-        return names
-
-    yield make
-    for module in modules:
-        sys.modules.pop(module, None)
 
 
 def info_of(host: PluginHost, name: str) -> PluginInfo:

@@ -13,8 +13,9 @@ from typing import Any, BinaryIO
 
 import attrs
 
+from conversio import distributions
 from conversio._typing import lower
-from conversio.errors import ConversioError, MissingDependency
+from conversio.errors import MissingDependency, PluginError
 from conversio.limits import Limits
 from conversio.options import OptionsSchema
 
@@ -48,6 +49,12 @@ class ConverterSpec:
     validated. It keeps the document in memory between them and stores no
     intermediate result. The engine never fuses after a ``1->n`` operation or
     before an ``n->1`` one.
+
+    ``version`` is the version of what the converter makes: results are cached under the
+    converter's id, its version, the options and the inputs' digests, so bump it whenever the
+    output changes. Left empty it is the plugin distribution's version, so upgrading a plugin
+    invalidates its cached results. ``install_hint`` (shown with ``MISSING_DEPENDENCY``)
+    defaults to ``pip install <the plugin's distribution>``.
     """
 
     id: str = attrs.field(validator=attrs.validators.matches_re(_ID))
@@ -60,7 +67,7 @@ class ConverterSpec:
     options: OptionsSchema = attrs.field(factory=OptionsSchema)
     operation: str | None = None
     install_hint: str = ""
-    version: str = "1"
+    version: str = ""
     description: str = ""
     plugin: str = ""
     terminal: bool = False
@@ -95,22 +102,47 @@ class ConverterSpec:
 
 
 def load_callable(target: str, *, hint: str = "", what: str = "") -> Any:
-    """Resolve ``"module:attribute"``; an ImportError becomes ``MISSING_DEPENDENCY``."""
+    """Resolve ``"module:attribute"``.
+
+    A third-party module that is not installed is ``MISSING_DEPENDENCY``, with the extra of the
+    plugin's distribution that provides it as the hint when there is one (else ``hint``). A
+    module of the plugin's own package that does not import, or an attribute that is not
+    there, is the plugin's mistake: ``PLUGIN_ERROR``, saying to check ``run=``.
+    """
     module_name, _, attr = target.partition(":")
+    what = what or target
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
+        missing = exc.name or module_name
+        if _own_module(missing, module_name):
+            raise PluginError(
+                f"converter {what}: {missing} cannot be imported; check run="
+                if module_name == missing or module_name.startswith(missing + ".")
+                else f"converter {what}: {module_name} cannot be imported ({exc})",
+                converter=what,
+                module=missing,
+            ) from None
+        hint = distributions.install_hint(distributions.of_module(module_name), missing, otherwise=hint)
         raise MissingDependency(
-            f"{what or target} needs {exc.name or module_name}, which is not installed"
-            + (f"; {hint}" if hint else ""),
+            f"{what} needs {missing}, which is not installed" + (f"; {hint}" if hint else ""),
             converter=what,
-            module=exc.name or module_name,
+            module=missing,
             install_hint=hint,
         ) from None
     try:
         return getattr(module, attr)
     except AttributeError:
-        raise ConversioError(f"{target} does not exist", converter=what) from None
+        raise PluginError(
+            f"converter {what}: {module_name} has no {attr}; check run=", converter=what
+        ) from None
+
+
+def _own_module(missing: str, module_name: str) -> bool:
+    """Whether the module that failed to import, ``missing``, is of the same package as the
+    module a ``run=`` names, and not that whole package (an engine named directly)."""
+    top = module_name.split(".", 1)[0]
+    return missing != top and missing.split(".", 1)[0] == top
 
 
 @attrs.frozen

@@ -12,7 +12,7 @@ import attrs
 import importlib_metadata
 import pluggy
 
-from conversio import hookspecs
+from conversio import distributions, hookspecs
 from conversio.errors import ConversioError, PluginError
 from conversio.events import Event
 from conversio.registry import ConverterRegistrar, FormatRegistrar, Registry, StoreRegistrar
@@ -84,7 +84,7 @@ class PluginHost:
         self._registry: Registry | None = None
         from conversio import builtin
 
-        self.register(builtin, BUILTIN, distribution="conversio", version=_version("conversio"))
+        self.register(builtin, BUILTIN, distribution="conversio", version=distributions.version("conversio"))
         if autoload:
             self._load_entry_points()
 
@@ -160,9 +160,10 @@ class PluginHost:
         return registry
 
     def _call_registration(self, plugin: object, scratch: Registry, name: str) -> None:
+        info = self._infos[name]
         for hook_name, registrar in (
             ("register_formats", FormatRegistrar(scratch, name)),
-            ("register_converters", ConverterRegistrar(scratch, name)),
+            ("register_converters", ConverterRegistrar(scratch, name, info.distribution, info.version)),
             ("register_stores", StoreRegistrar(scratch, name)),
         ):
             for impl in getattr(self._pm.hook, hook_name).get_hookimpls():
@@ -228,10 +229,3 @@ def _add_all(registry: Registry, scratch: Registry) -> None:
     for scheme, factory in scratch.stores.items():
         StoreRegistrar(registry, "").add(scheme, factory)
     registry.suggestions.extend(scratch.suggestions)
-
-
-def _version(distribution: str) -> str:
-    try:
-        return importlib_metadata.version(distribution)
-    except importlib_metadata.PackageNotFoundError:
-        return ""

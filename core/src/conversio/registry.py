@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from conversio import distributions
 from conversio.converters import ConverterSpec
 from conversio.errors import PluginError
 from conversio.formats import Format, FormatRegistry
@@ -73,10 +74,16 @@ class FormatRegistrar:
 
 @attrs.define
 class ConverterRegistrar:
-    """Handed to ``register_converters``."""
+    """Handed to ``register_converters``.
+
+    A spec's ``version`` and ``install_hint`` left empty become those of the plugin's
+    distribution: its ``version``, and ``pip install <distribution>``.
+    """
 
     registry: Registry
     plugin: str
+    distribution: str = ""
+    version: str = ""
 
     def add(self, spec: ConverterSpec) -> None:
         existing = self.registry.converters.get(spec.id)
@@ -86,7 +93,12 @@ class ConverterRegistrar:
                 converter=spec.id,
                 plugins=[existing.plugin, self.plugin],
             )
-        self.registry.converters[spec.id] = attrs.evolve(spec, plugin=self.plugin)
+        self.registry.converters[spec.id] = attrs.evolve(
+            spec,
+            plugin=self.plugin,
+            version=spec.version or self.version,
+            install_hint=distributions.install_hint(self.distribution, otherwise=spec.install_hint),
+        )
 
     def suggest(self, sources: str | Iterable[str], targets: str | Iterable[str], distribution: str) -> None:
         """Record that ``distribution`` converts ``sources`` to ``targets``."""
