@@ -1,5 +1,6 @@
-"""The OpenAPI document against the live server: complete and valid, and every generated request's
-response conforms to it (status code, content type, body schema), never a 5xx."""
+"""The OpenAPI document against the live server: complete and valid, every generated request's
+response conforms to it (status code, content type, body schema), never a 5xx, and a request the
+document calls valid is never refused as malformed."""
 
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ CONFORMANCE = [
 
 #: Operations where every schema-valid request must be accepted (2xx, or 401/403/404/409/429): their
 #: parameters are ids and names, which the schema describes completely. Elsewhere a schema-valid request
-#: can still name an unknown format or carry an empty or corrupt file: a 400 or 422 is the right answer.
+#: can still carry an empty or corrupt file, or a format pair no route connects: a 400 or 422 is the
+#: right answer there, but never one saying the request itself is malformed (:func:`well_formed`).
 ACCEPTS_EVERY_VALID_REQUEST = {
     "GET /v1/files/{file_id}",
     "DELETE /v1/files/{file_id}",
@@ -106,6 +108,19 @@ def test_the_document_is_valid_openapi(document: dict[str, Any]) -> None:
     validate(document)  # the OpenAPI 3.1 schema, every $ref resolved
 
 
+def test_formats_are_named_from_the_servers_list(document: dict[str, Any]) -> None:
+    names = document["components"]["schemas"]["FormatName"]["enum"]
+    assert {"png", "jpg", "pdf", "zip"} <= set(names)
+    name = {"$ref": "#/components/schemas/FormatName"}
+    route = {p["name"]: p["schema"] for p in document["paths"]["/v1/route"]["get"]["parameters"]}
+    assert route["from"] == route["to"] == name
+    for model in ("ConvertRequest", "JobRequest"):
+        properties = document["components"]["schemas"][model]["properties"]
+        assert name in properties["outputFormat"]["anyOf"] and properties["via"]["items"] == name
+        assert {"$ref": "#/components/schemas/StepName"} in properties["then"]["items"]["anyOf"]
+    assert {"merge", "zip"} <= set(document["components"]["schemas"]["StepName"]["enum"])
+
+
 def test_every_reference_resolves(document: dict[str, Any]) -> None:
     found = set(refs(document))
     assert "#/components/schemas/ConvertRequest" in found and len(found) > 20
@@ -143,6 +158,38 @@ def test_every_error_is_declared_with_its_api_body(document: dict[str, Any]) -> 
     assert set(download) == {"*/*"}  # a stored file comes with its own media type
 
 
+#: Why a URL may not be fetched, or failed to be: the world's answer, not the request's shape.
+_FETCHING = ("URL_NOT_ALLOWED", "URL_UNREACHABLE", "URL_TIMEOUT", "URL_STATUS", "TOO_MANY_REDIRECTS")
+#: The URL refusals the document rules out (what is left is the URL policy: addresses, ports).
+_MALFORMED_URL = ("not a valid URL", "the scheme", "credentials", "has no host", "zone", "numeric host")
+
+
+@schemathesis.check
+def well_formed(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
+    """A request the document calls valid is not refused as malformed: no ``INVALID_REQUEST``
+    (ConvertAPI: parameter validation error) and no unknown format, except where a URL could not be
+    fetched or the URL policy keeps its address or port out, which the document cannot know."""
+    if case.meta is None or not case.meta.generation.mode.is_positive or response.status_code < 400:
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        code, message, details = error.get("code"), str(error.get("message")), error.get("details") or {}
+    elif isinstance(body, dict) and "Code" in body:
+        code, message, details = str(body["Code"]), str(body.get("Message")), body
+    else:
+        return None
+    reason, why = str(details.get("reason", "")), str(details.get("why", ""))
+    fetching = reason in _FETCHING and not (reason == "URL_NOT_ALLOWED" and why.startswith(_MALFORMED_URL))
+    malformed = code in ("INVALID_REQUEST", "4000") or message.startswith("unknown format")
+    if malformed and not fetching:
+        raise AssertionError(f"a valid request was refused as malformed: {code} {message[:160]}")
+    return None
+
+
 def test_generated_requests_get_conforming_responses(live: LiveServer) -> None:
     schema = schemathesis.openapi.from_url(f"{live.url}/openapi.json")
     checked: list[str] = []
@@ -151,7 +198,8 @@ def test_generated_requests_get_conforming_responses(live: LiveServer) -> None:
         operation = result.ok()
         label = f"{operation.method.upper()} {operation.path}"
         checked.append(label)
-        checks = CONFORMANCE + ([positive_data_acceptance] if label in ACCEPTS_EVERY_VALID_REQUEST else [])
+        accepted = [positive_data_acceptance] if label in ACCEPTS_EVERY_VALID_REQUEST else [well_formed]
+        checks = CONFORMANCE + accepted
         run(operation, checks, failures.setdefault(label, set()))
     shown = {label: sorted(found)[:3] for label, found in failures.items() if found}
     assert not shown, shown
@@ -165,7 +213,8 @@ def run(operation: Any, checks: list[Callable[..., Any]], failures: set[str]) ->
     @hypothesis.given(case=operation.as_strategy())
     def conforms(case: schemathesis.Case) -> None:
         response = case.call(timeout=60)
-        shown = f"{case.method} {case.formatted_path} -> {response.status_code} {response.text[:200]}"
+        text = response.content[:200].decode("utf-8", "replace")
+        shown = f"{case.method} {case.formatted_path} -> {response.status_code} {text}"
         if "x-request-id" not in {k.lower() for k in response.headers}:
             failures.add(f"no X-Request-Id: {shown}")
         try:

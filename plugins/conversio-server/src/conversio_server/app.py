@@ -81,7 +81,7 @@ def create_app(settings: ServerSettings | None = None, conversio: Conversio | No
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    openapi.complete(app)
+    openapi.complete(app, lambda: app.state.server.conversio)
     app.state.json_budget = ByteBudget(settings.max_json_memory)
     app.add_middleware(
         BodyTimeoutMiddleware, read_timeout=settings.read_timeout, min_body_rate=settings.min_body_rate

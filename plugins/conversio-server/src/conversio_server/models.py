@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
@@ -12,6 +12,18 @@ from conversio_server.errors import ApiError
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+#: What the document promises of a URL: http(s), a host (name, dotted IPv4 or bracketed IPv6), an
+#: optional port, then printable characters. The server checks more (its URL policy) and accepts a
+#: little more (spaces around base64 lines, say) than its document describes.
+_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[0-9]{1,3}(?:\.[0-9]{1,3}){3}|(?:[A-Za-z0-9-]+\.)*[A-Za-z][A-Za-z0-9-]*)"
+URL_SCHEMA: JsonDict = {"pattern": rf"^https?://{_HOST}(?::[0-9]{{1,5}})?(?:[/?#][!-~]*)?$", "format": "uri"}
+#: Standard base64 (the server also skips whitespace between lines).
+BASE64_SCHEMA: JsonDict = {
+    "pattern": r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+    "contentEncoding": "base64",
+}
 
 
 #: ``InputRef``'s rule in its schema: exactly one of the three is a string.
@@ -29,9 +41,13 @@ class InputRef(_Strict):
 
     fileId: str | None = Field(None, description="Id of an uploaded file or a stored result.")
     url: str | None = Field(
-        None, description="http(s) URL to fetch; a URL of this server's stored file is used without download."
+        None,
+        description="http(s) URL to fetch; a URL of this server's stored file is used without download.",
+        json_schema_extra=URL_SCHEMA,
     )
-    base64: str | None = Field(None, description="The file's content, base64 encoded.")
+    base64: str | None = Field(
+        None, description="The file's content, base64 encoded.", json_schema_extra=BASE64_SCHEMA
+    )
     name: str | None = Field(None, max_length=255, description="File name (for base64 content).")
 
     @model_validator(mode="after")
@@ -50,6 +66,28 @@ class StepSpec(_Strict):
     via: list[str] = Field(default_factory=list, max_length=8)
 
 
+#: A step of ``then`` in the document: a name, or a step object.
+STEP_SCHEMA: JsonDict = {
+    "anyOf": [{"type": "string", "pattern": r"\S"}, {"$ref": "#/components/schemas/StepSpec"}]
+}
+#: A request names its target, or its steps (then ``via`` and ``options``, which are the target's, stay
+#: empty), or both.
+TARGET_OR_STEPS: JsonDict = {
+    "anyOf": [
+        {"required": ["outputFormat"], "properties": {"outputFormat": {"type": "string"}}},
+        {
+            "required": ["then"],
+            "properties": {
+                "then": {"type": "array", "minItems": 1},
+                "via": {"maxItems": 0},
+                "options": {"maxProperties": 0},
+            },
+        },
+    ]
+}
+#: A step's name as ``then`` takes it: not blank.
+StepName = Annotated[str, Field(min_length=1, pattern=r"\S")]
+
 THEN_DESCRIPTION = (
     "Steps applied in order after the conversion to `outputFormat`: each is an operation name "
     '(`"merge"`), a format to convert to (`"zip"`), or an object '
@@ -61,13 +99,15 @@ THEN_DESCRIPTION = (
 class ConvertRequest(_Strict):
     """``POST /v1/convert`` with a JSON body."""
 
+    model_config = ConfigDict(json_schema_extra=TARGET_OR_STEPS)
+
     inputs: list[InputRef] = Field(..., min_length=1, max_length=1000)
     outputFormat: str | None = Field(
         None, max_length=32, description="Target format; may be left out when `then` gives the steps."
     )
     via: list[str] = Field(default_factory=list, max_length=8, description="Formats to pass through.")
     options: dict[str, Any] = Field(default_factory=dict, description="Options of the conversion.")
-    then: list[str | StepSpec] = Field(default_factory=list, max_length=32, description=THEN_DESCRIPTION)
+    then: list[StepName | StepSpec] = Field(default_factory=list, max_length=32, description=THEN_DESCRIPTION)
     store: bool = Field(False, description="Keep the results and answer JSON with their URLs.")
 
 
@@ -126,18 +166,27 @@ JobStatusName = Literal["queued", "processing", "completed", "failed", "cancelle
 class OutputTarget(_Strict):
     """Where a job's results go besides this server's store: each is PUT to ``url`` (a pre-signed URL)."""
 
-    url: str = Field(..., max_length=4096, description="Pre-signed URL each result is PUT to.")
+    url: str = Field(
+        ...,
+        max_length=4096,
+        description="Pre-signed URL each result is PUT to.",
+        json_schema_extra=URL_SCHEMA,
+    )
 
 
 class JobRequest(_Strict):
     """``POST /v1/jobs`` (and each entry of ``POST /v1/batch``'s ``jobs``)."""
 
+    model_config = ConfigDict(json_schema_extra=TARGET_OR_STEPS)
+
     inputs: list[InputRef] = Field(..., min_length=1, max_length=1000)
     outputFormat: str | None = Field(None, max_length=32)
     via: list[str] = Field(default_factory=list, max_length=8)
     options: dict[str, Any] = Field(default_factory=dict)
-    then: list[str | StepSpec] = Field(default_factory=list, max_length=32, description=THEN_DESCRIPTION)
-    webhook: str | None = Field(None, max_length=4096, description="URL the job's events are POSTed to.")
+    then: list[StepName | StepSpec] = Field(default_factory=list, max_length=32, description=THEN_DESCRIPTION)
+    webhook: str | None = Field(
+        None, max_length=4096, description="URL the job's events are POSTed to.", json_schema_extra=URL_SCHEMA
+    )
     tag: str | None = Field(None, max_length=200, description="Free text to find the job by (`?tag=`).")
     output: OutputTarget | None = Field(None, description="Also PUT each result to this pre-signed URL.")
 
@@ -198,7 +247,7 @@ class BatchRequest(_Strict):
     """``POST /v1/batch``."""
 
     jobs: list[JobRequest] = Field(..., min_length=1, max_length=1000)
-    webhook: str | None = Field(None, max_length=4096)
+    webhook: str | None = Field(None, max_length=4096, json_schema_extra=URL_SCHEMA)
     callbackMode: Literal["job", "batch", "both"] = Field(
         "both", description="Events sent to `webhook`: each job's, `batch.completed` only, or both."
     )

@@ -8,7 +8,8 @@ bodies in flight), declares a malformed parameter as the 400 of each API's own e
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -16,6 +17,9 @@ from pydantic.json_schema import models_json_schema
 
 from conversio_server.convertapi.models import ConvertApiErrorBody
 from conversio_server.models import BatchRequest, ConvertRequest, ErrorBody, JobRequest
+
+if TYPE_CHECKING:
+    from conversio.api import Conversio
 
 #: What each error status means, as the document says it.
 ERROR_DESCRIPTIONS: dict[int, str] = {
@@ -40,6 +44,9 @@ BODY_STATUSES = (408, 413, 503)
 ANY_FILE = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 
 _VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+#: The schema of a format's name (one of the server's formats), and of a step's (a format or an
+#: operation).
+FORMAT_NAME, STEP_NAME = "FormatName", "StepName"
 
 
 def errors(*statuses: int, model: type[BaseModel] = ErrorBody) -> dict[int | str, dict[str, Any]]:
@@ -47,8 +54,9 @@ def errors(*statuses: int, model: type[BaseModel] = ErrorBody) -> dict[int | str
     return {status: {"model": model, "description": ERROR_DESCRIPTIONS[status]} for status in statuses}
 
 
-def complete(app: FastAPI) -> None:
-    """Make ``app.openapi()`` answer the complete document."""
+def complete(app: FastAPI, conversio: Callable[[], Conversio]) -> None:
+    """Make ``app.openapi()`` answer the complete document; where a format or a step is named, it
+    lists those ``conversio()`` knows."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -56,6 +64,11 @@ def complete(app: FastAPI) -> None:
             document = generate()
             _add_request_bodies(document)
             schemas = document["components"]["schemas"]
+            formats = [f.name for f in conversio().formats]
+            operations = {c.operation for c in conversio().converters() if c.operation}
+            schemas[FORMAT_NAME] = {"type": "string", "enum": sorted(formats)}
+            schemas[STEP_NAME] = {"type": "string", "enum": sorted({*formats, *operations})}
+            _name_formats(document)
             for operation in _operations(document):
                 _complete_operation(operation)
                 _hoist_definitions(operation, schemas)
@@ -76,6 +89,40 @@ def _add_request_bodies(document: dict[str, Any]) -> None:
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in defs.get("$defs", {}).items():
         schemas.setdefault(name, schema)
+
+
+def _name_formats(document: dict[str, Any]) -> None:
+    """Point every place that names a format (query ``from``/``to``/``via``, ``outputFormat``,
+    ``via``) or a step (``then``, ``step``) at the server's lists."""
+    for operation in _operations(document):
+        for parameter in operation.get("parameters", ()):
+            if parameter["in"] == "query" and parameter["name"] in ("from", "to", "via"):
+                _named(parameter, "schema", FORMAT_NAME)
+        for media in operation.get("requestBody", {}).get("content", {}).values():
+            _name_fields(media.get("schema", {}))
+    for model in ("ConvertRequest", "JobRequest", "StepSpec"):
+        _name_fields(document["components"]["schemas"].get(model, {}))
+
+
+def _name_fields(schema: dict[str, Any]) -> None:
+    properties = schema.get("properties", {})
+    for field, kind in (("outputFormat", FORMAT_NAME), ("via", FORMAT_NAME), ("then", STEP_NAME)):
+        if field in properties:
+            _named(properties, field, kind)
+    if "step" in properties:
+        _named(properties, "step", STEP_NAME)
+
+
+def _named(holder: dict[str, Any], key: str, kind: str) -> None:
+    """``holder[key]`` (a string, an optional one, or a list of either) is one of ``kind``."""
+    name = {"$ref": f"#/components/schemas/{kind}"}
+    schema = holder[key]
+    if schema.get("type") == "array":
+        _named(schema, "items", kind)
+    elif "anyOf" in schema:
+        schema["anyOf"] = [dict(name) if s.get("type") == "string" else s for s in schema["anyOf"]]
+    else:
+        holder[key] = {**{k: v for k, v in schema.items() if k in ("description", "default")}, **name}
 
 
 def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:

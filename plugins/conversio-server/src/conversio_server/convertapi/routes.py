@@ -295,7 +295,9 @@ def _inline(server: Server, wanted: str | None, result: Result) -> list[dict[str
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary", "minLength": 1}}
+            },
         }
     },
 )

@@ -23,7 +23,9 @@ from conversio_server.body_memory import read_in_memory
 from conversio_server.errors import ApiError
 from conversio_server.inputs import InputResolver, Pending, stored
 from conversio_server.models import (
+    STEP_SCHEMA,
     THEN_DESCRIPTION,
+    URL_SCHEMA,
     ConvertRequest,
     ConvertResult,
     ErrorBody,
@@ -55,6 +57,7 @@ router = APIRouter()
 
 #: Multipart fields with a meaning of their own; any other text field is an option of the conversion.
 _RESERVED = {"file", "fileId", "url", "outputFormat", "via", "then", "options", "store"}
+_INPUT_FIELDS = ("file", "fileId", "url")
 
 _MULTIPART_SCHEMA = {
     "type": "object",
@@ -65,15 +68,40 @@ _MULTIPART_SCHEMA = {
             "description": "Input files.",
         },
         "fileId": {"type": "array", "items": {"type": "string"}, "description": "Stored files as inputs."},
-        "url": {"type": "array", "items": {"type": "string"}, "description": "Input URLs."},
+        "url": {"type": "array", "items": {"type": "string", **URL_SCHEMA}, "description": "Input URLs."},
         "outputFormat": {"type": "string", "description": "Target format (jpg, pdf, zip…)."},
         "via": {"type": "array", "items": {"type": "string"}, "description": "Formats to pass through."},
-        "then": {"type": "string", "description": "A JSON list of steps. " + THEN_DESCRIPTION},
-        "options": {"type": "string", "description": "Options of the conversion as a JSON object."},
+        "then": {
+            "type": "array",
+            "items": STEP_SCHEMA,
+            "description": "A JSON list of steps. " + THEN_DESCRIPTION,
+        },
+        "options": {"type": "object", "description": "Options of the conversion as a JSON object."},
         "store": {"type": "boolean", "description": "Keep the results and answer JSON with their URLs."},
     },
     "additionalProperties": {"type": "string", "description": "Any other field is an option (quality=85)."},
+    # at least one input, and a target or steps
+    "allOf": [
+        {"anyOf": [{"required": [name], "properties": {name: {"minItems": 1}}} for name in _INPUT_FIELDS]},
+        {
+            "anyOf": [
+                {"required": ["outputFormat"]},
+                {  # steps only: no options, not even as fields of their own
+                    "required": ["then"],
+                    "properties": {
+                        "then": {"minItems": 1},
+                        "via": {"maxItems": 0},
+                        "options": {"maxProperties": 0},
+                        **{name: {} for name in (*_INPUT_FIELDS, "store")},
+                    },
+                    "additionalProperties": False,
+                },
+            ]
+        },
+    ],
 }
+#: ``then`` and ``options`` are JSON text in a form.
+_ENCODING = {"then": {"contentType": "application/json"}, "options": {"contentType": "application/json"}}
 
 _DESCRIPTION = """Convert files synchronously.
 
@@ -135,7 +163,7 @@ _HANDED_OFF = {
         "requestBody": {
             "required": True,
             "content": {
-                "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
+                "multipart/form-data": {"schema": _MULTIPART_SCHEMA, "encoding": _ENCODING},
                 "application/json": {"schema": {"$ref": "#/components/schemas/ConvertRequest"}},
             },
         }

@@ -49,7 +49,11 @@ expire after the server's retention."""
                     "schema": {
                         "type": "object",
                         "properties": {
-                            "file": {"type": "array", "items": {"type": "string", "format": "binary"}}
+                            "file": {
+                                "type": "array",
+                                "items": {"type": "string", "format": "binary"},
+                                "minItems": 1,
+                            }
                         },
                         "required": ["file"],
                     }
