@@ -1,5 +1,5 @@
 """Plugin loading: the built-in plugin, broken plugins, strict mode, allow/block lists, conflicts,
-and what importing conversio costs.
+how hooks are called, and what importing conversio costs.
 
 Entry-point plugins are real distributions (the ``distribute`` fixture of conftest.py), found
 by importlib_metadata like an installed package.
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -272,6 +272,133 @@ def test_plugins_add_converters_to_the_app(tmp_path: Path) -> None:
     app = make_conversio(FakePlugin(spec("fa", "fb")))
     assert [c.id for c in app.converters("fa")] == ["fake.test:fa->fb"]
     assert app.converters("fa")[0].plugin == "FakePlugin"
+
+
+# -- how hooks are called ------------------------------------------------------------------------
+
+
+class Observer:
+    """Records into ``calls`` that it saw an event (``fails``: then raises)."""
+
+    def __init__(self, calls: list[str], tag: str, *, fails: bool = False) -> None:
+        self.calls, self.tag, self.fails = calls, tag, fails
+
+    def seen(self) -> None:
+        self.calls.append(self.tag)
+        if self.fails:
+            raise RuntimeError(f"{self.tag} observer bug")
+
+
+class FirstObserver(Observer):
+    @hookimpl(tryfirst=True)
+    def observe_event(self, event: Event) -> None:
+        self.seen()
+
+
+class PlainObserver(Observer):
+    @hookimpl
+    def observe_event(self, event: Event) -> None:
+        self.seen()
+
+
+class LastObserver(Observer):
+    @hookimpl(trylast=True)
+    def observe_event(self, event: Event) -> None:
+        self.seen()
+
+
+class Wrapper:
+    """A plugin that only wraps ``observe_event``: it sees every plugin's call."""
+
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
+
+    @hookimpl(wrapper=True)
+    def observe_event(self, event: Event) -> Iterator[None]:
+        self.calls.append("(")
+        try:
+            yield
+        finally:
+            self.calls.append(")")
+
+
+EVENT = Event(EventKind.PLAN_STARTED)
+
+
+def test_hooks_keep_pluggys_order_and_wrappers() -> None:
+    """tryfirst runs first and trylast last whatever the registration order; a wrapper wraps each."""
+    calls: list[str] = []
+    host = PluginHost(autoload=False)
+    host.register(FirstObserver(calls, "first"), "a-first")
+    host.register(LastObserver(calls, "last"), "b-last")
+    host.register(PlainObserver(calls, "older"), "c-older")
+    host.register(PlainObserver(calls, "newer"), "d-newer")
+    host.register(Wrapper(calls), "e-wrapper")
+    host.emit(EVENT)
+    assert calls == ["(", "first", ")", "(", "newer", ")", "(", "older", ")", "(", "last", ")"]
+
+
+def test_sniffing_asks_a_tryfirst_plugin_before_the_builtin_one(tmp_path: Path) -> None:
+    class Claims:
+        @hookimpl(tryfirst=True)
+        def sniff_format(self, head: bytes) -> str:
+            return "txt"
+
+    host = PluginHost(autoload=False)
+    host.register(Claims(), "claims")
+    zipped = tmp_path / "a.zip"
+    zipped.write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    assert host.sniff(zipped.read_bytes(), zipped, "a.zip") == "txt"
+
+
+def test_a_failing_observer_is_logged_and_the_others_still_run(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[str] = []
+    host = PluginHost(autoload=False)
+    host.register(PlainObserver(calls, "before"), "before")
+    host.register(PlainObserver(calls, "bad", fails=True), "bad")
+    host.register(PlainObserver(calls, "after"), "after")
+    host.emit(EVENT)
+    host.emit(EVENT)
+    assert calls == ["after", "bad", "before"] * 2
+    assert "plugin bad failed to observe an event: bad observer bug" in caplog.text
+
+
+def test_a_plugin_failing_to_add_commands_is_skipped(caplog: pytest.LogCaptureFixture) -> None:
+    import click
+
+    class Adds:
+        @hookimpl
+        def register_commands(self, cli: click.Group) -> None:
+            cli.add_command(click.Command("hello", callback=lambda: None))
+
+    class Fails:
+        @hookimpl
+        def register_commands(self, cli: click.Group) -> None:
+            raise RuntimeError("no click here")
+
+    host = PluginHost(autoload=False)
+    host.register(Adds(), "adds")
+    host.register(Fails(), "fails")
+    group = click.Group("conversio")
+    host.add_commands(group)
+    assert list(group.commands) == ["hello"]
+    assert "plugin fails could not add commands: no click here" in caplog.text
+
+
+def test_tracing_writes_every_hook_call_to_stderr(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CONVERSIO_TRACE_HOOKS", "1")
+    host = PluginHost(autoload=False)
+    host.register(Registers(spec_of("ok.eng:png->jpg")), "fine")
+    _ = host.registry
+    host.sniff(b"hello", tmp_path / "blob", "notes.txt")
+    trace = capsys.readouterr().err
+    assert "register_converters [hook]" in trace and "sniff_format [hook]" in trace
+    assert "name: notes.txt" in trace and "finish sniff_format --> None [hook]" in trace
+    monkeypatch.delenv("CONVERSIO_TRACE_HOOKS")
+    _ = PluginHost(autoload=False).registry
+    assert capsys.readouterr().err == ""
 
 
 # -- import weight ----------------------------------------------------------------------------------

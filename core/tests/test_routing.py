@@ -446,6 +446,26 @@ def test_no_route_does_not_suggest_an_installed_distribution() -> None:
     assert "install" not in info.value.message
 
 
+def test_no_route_names_a_plugins_suggestion_for_its_own_format() -> None:
+    """A plugin's text format with a missing edge: the suggestion it registered is named."""
+    from conversio.hookspecs import hookimpl
+
+    class Yaml:
+        @hookimpl
+        def register_formats(self, formats: FormatRegistrar) -> None:
+            formats.add(Format("yaml", Kind.TEXT, "YAML", extensions=("yaml", "yml")))
+
+        @hookimpl
+        def register_converters(self, converters: ConverterRegistrar) -> None:
+            converters.suggest("yaml", ["json", "csv"], "conversio-yaml-tools")
+
+    host = builtin_host((Yaml(), "yaml", "conversio-yaml"))
+    with pytest.raises(NoRoute) as info:
+        Router(host.registry).route("yaml", "json")
+    assert info.value.message == "no route from yaml to json; install conversio-yaml-tools to add it"
+    assert info.value.details["suggestions"] == ["conversio-yaml-tools"]
+
+
 def test_no_route_lists_what_is_reachable() -> None:
     router = make_router(edge("fa", "fb"), edge("fb", "fc"), edge("fd", "fe"))
     with pytest.raises(NoRoute) as info:

@@ -65,7 +65,8 @@ def test_a_bad_name_is_invalid_request_and_writes_nothing(tmp_path: Path, name: 
     with pytest.raises(InvalidRequest) as info:
         create(name, tmp_path)
     assert info.value.details == {"name": name}
-    assert f"plugin name {name!r}" in info.value.message
+    reason = "is the core's own" if name == "builtin" else "must be 1-32 lowercase letters and digits"
+    assert info.value.message.startswith(f"plugin name {name!r} {reason}")
     assert list(tmp_path.iterdir()) == []
 
 

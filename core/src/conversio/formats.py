@@ -104,7 +104,9 @@ class FormatRegistry:
         self._by_first_byte: tuple[tuple[Format, ...], ...] | None = None
 
     def add(self, fmt: Format, owner: str = "?") -> None:
-        """Register ``fmt``; a second plugin declaring the same name is an error."""
+        """Register ``fmt``, declared by the plugin ``owner``. Another definition of a known
+        format, or a name, alias or extension another format already has, is an error naming
+        both plugins."""
         if fmt.name in self._formats:
             if self._formats[fmt.name] == fmt:
                 return
@@ -114,14 +116,22 @@ class FormatRegistry:
                 format=fmt.name,
                 plugins=[self._owners[fmt.name], owner],
             )
+        claims = [(fmt.name, "name", self._lookup)] + [(a, "alias", self._lookup) for a in fmt.aliases]
+        claims += [(ext, "extension", self._by_extension) for ext in fmt.extensions]
+        for word, what, table in claims:
+            other = table.get(word, fmt.name)
+            if other != fmt.name:
+                raise PluginError(
+                    f"format {fmt.name!r} of {owner!r} declares the {what} {word!r}, which format "
+                    f"{other!r} of {self._owners[other]!r} already has",
+                    format=fmt.name,
+                    plugins=[self._owners[other], owner],
+                )
         self._formats[fmt.name] = fmt
         self._owners[fmt.name] = owner
         self._by_first_byte = None
-        self._lookup.setdefault(fmt.name, fmt.name)
-        for alias in fmt.aliases:
-            self._lookup.setdefault(alias, fmt.name)
-        for ext in fmt.extensions:
-            self._by_extension.setdefault(ext, fmt.name)
+        for word, _, table in claims:
+            table[word] = fmt.name
 
     def copy(self) -> FormatRegistry:
         """An independent registry with the same formats (formats are immutable: no deep copy)."""

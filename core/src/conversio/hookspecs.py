@@ -2,7 +2,20 @@
 
 A plugin is a module (or object) with functions decorated by
 :data:`conversio.hookimpl`, published under the ``conversio`` entry-point group.
-Only :class:`conversio.plugins.PluginHost` calls these hooks.
+An implementation takes the arguments it needs, by their names here, and may leave out the
+others.
+
+Only :class:`conversio.plugins.PluginHost` calls these hooks, always through pluggy, so
+pluggy's order (``tryfirst``, ``trylast``), wrappers and tracing hold. ``sniff_format`` and
+``confirm_format`` are one call over every plugin. The others are called plugin by plugin,
+so one plugin's failure is its own: a plugin whose ``register_*`` hook raises is listed as
+broken and leaves nothing registered; an ``observe_event`` or ``register_commands`` hook that
+raises is logged and the other plugins' still run. A wrapper of a plugin that implements
+nothing else of a hook wraps every plugin's call of it.
+
+A function marked as a hook whose name is no hook here, or that takes an argument no hook
+here has, makes its plugin broken, with what to fix (fatal with ``CONVERSIO_STRICT_PLUGINS=1``).
+``CONVERSIO_TRACE_HOOKS=1`` writes every hook call, its arguments and its result to stderr.
 """
 
 from __future__ import annotations

@@ -41,6 +41,8 @@ class Registry:
         self.formats = FormatRegistry()
         self.converters: dict[str, ConverterSpec] = {}
         self.stores: dict[str, StoreFactory] = {}
+        #: The plugin that registered each store scheme.
+        self.store_owners: dict[str, str] = {}
         self.suggestions: list[Suggestion] = []
         #: Distributions whose plugins are loaded (so suggestions skip them).
         self.distributions: set[str] = set()
@@ -115,6 +117,12 @@ class StoreRegistrar:
     plugin: str
 
     def add(self, scheme: str, factory: StoreFactory) -> None:
-        if scheme in self.registry.stores:
-            raise PluginError(f"store scheme {scheme!r} is registered twice", scheme=scheme)
+        owner = self.registry.store_owners.get(scheme)
+        if owner is not None:
+            raise PluginError(
+                f"store scheme {scheme!r} is registered by both {owner!r} and {self.plugin!r}",
+                scheme=scheme,
+                plugins=[owner, self.plugin],
+            )
         self.registry.stores[scheme] = factory
+        self.registry.store_owners[scheme] = self.plugin

@@ -31,12 +31,14 @@ def create(name: str, dest: Path) -> Path:
     A name that is not 1-32 lowercase letters and digits (first a letter), or a folder that
     already exists, is ``INVALID_REQUEST`` and nothing is written.
     """
-    if not _NAME.match(name) or name in _RESERVED:
-        reason = "is the core's own" if name in _RESERVED else "must be 1-32 lowercase letters and digits"
+    if not _NAME.match(name):
         raise InvalidRequest(
-            f"plugin name {name!r} {reason}, first a letter (it names the package conversio_NAME)",
+            f"plugin name {name!r} must be 1-32 lowercase letters and digits, first a letter "
+            "(it also names the package, conversio_NAME)",
             name=name,
         )
+    if name in _RESERVED:
+        raise InvalidRequest(f"plugin name {name!r} is the core's own; choose another", name=name)
     target = Path(dest) / f"conversio-{name}"
     if target.exists():
         raise InvalidRequest(
