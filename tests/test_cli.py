@@ -117,3 +117,41 @@ def test_an_output_ending_in_a_slash_is_always_a_folder(
         assert json.loads(done.stdout)["saved"] == [str(Path(dest) / "p.jpg")]
         with Image.open(folder / "p.jpg") as img:
             assert img.format == "JPEG"
+
+
+def test_no_cache_converts_anew_and_remembers_nothing(
+    run_cli: Cli, photo: Callable[..., Path], tmp_path: Path
+) -> None:
+    photo(tmp_path / "p.png")
+    cache = tmp_path / ".store" / "cache"
+    done = run_cli("convert", "p.png", "--to", "jpg", "--no-cache", "-o", "a.jpg", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "a.jpg").stat().st_size > 0
+    assert not cache.exists() or list(cache.iterdir()) == []
+    done = run_cli("convert", "p.png", "--to", "jpg", "-o", "b.jpg", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(list(cache.iterdir())) == 1
+
+
+def test_help_names_the_environment_and_the_plugin_commands(run_cli: Cli, tmp_path: Path) -> None:
+    helped = run_cli("--help", cwd=tmp_path)
+    assert helped.returncode == 0, helped.stderr
+    for variable in (
+        "CONVERSIO_STORE",
+        "CONVERSIO_CACHE=0",
+        "CONVERSIO_STRICT_PLUGINS",
+        "CONVERSIO_TRACE_HOOKS",
+    ):
+        assert variable in helped.stdout
+    assert "plugin " in helped.stdout and "plugins " in helped.stdout
+    new = run_cli("plugin", "new", "--help", cwd=tmp_path)
+    assert new.returncode == 0, new.stderr
+    assert "NAME" in new.stdout and "--dest" in new.stdout
+    assert "--no-cache" in run_cli("convert", "--help", cwd=tmp_path).stdout
+
+
+def test_hook_calls_are_traced_on_request(run_cli: Cli, tmp_path: Path) -> None:
+    done = run_cli("route", "png", "jpg", cwd=tmp_path, env={"CONVERSIO_TRACE_HOOKS": "1"})
+    assert done.returncode == 0, done.stderr
+    assert "register_formats [hook]" in done.stderr and "register_converters [hook]" in done.stderr
+    assert "[hook]" not in run_cli("route", "png", "jpg", cwd=tmp_path).stderr

@@ -269,3 +269,5 @@ def test_strict_mode_on_the_command_line_is_a_coded_error(distribute: Distribute
     assert done.returncode == 4
     reason = MISTAKES["argument"][1]
     assert done.stderr.strip() == f"error PLUGIN_ERROR: plugin 'argument' is broken: {reason}"
+    helped = run_cli(distribute.site, "--help", CONVERSIO_STRICT_PLUGINS="1")
+    assert helped.returncode == 0 and "Traceback" not in helped.stderr

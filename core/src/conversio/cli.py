@@ -5,10 +5,14 @@ Exit codes: 0 success; 1 the conversion failed (``CONVERSION_FAILED``,
 password; 3 unsupported format or encryption, a name that disagrees with the content, or
 no route; 4 a missing dependency or broken plugin; 5 a timeout, a size limit or a full
 disk; 130 cancelled (Ctrl-C).
+
+A process builds one :class:`~conversio.api.Conversio` (and so one plugin host), used by
+every command it runs and by the plugins' own commands.
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import sys
@@ -78,10 +82,17 @@ def handles_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _app() -> Conversio:
-    from conversio.api import default
+@functools.cache
+def _app(cache: bool = True) -> Conversio:
+    """The one Conversio of this process: the Python API's default instance, or one with the
+    result cache off (``convert --no-cache``)."""
+    from conversio import api
 
-    return default()
+    if cache:
+        return api.default()
+    app = api.Conversio(cache=False)
+    atexit.register(app.close)
+    return app
 
 
 class _Cli(click.Group):
@@ -90,11 +101,15 @@ class _Cli(click.Group):
     _plugins_added = False
 
     def _add_plugin_commands(self) -> None:
+        """Add the plugins' commands, unless the plugins cannot load (a broken plugin in strict
+        mode): the command run then reports that as an error."""
         if not self._plugins_added:
             self._plugins_added = True
-            from conversio.plugins import PluginHost
-
-            PluginHost().add_commands(self)
+            try:
+                host = _app().host
+            except ConversioError:
+                return
+            host.add_commands(self)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands()
@@ -108,7 +123,19 @@ class _Cli(click.Group):
         return command
 
 
-@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+ENVIRONMENT = """\b
+Environment:
+  CONVERSIO_STORE            where files and cached results are kept (a store URL)
+  CONVERSIO_CACHE=0          never reuse a cached result (as convert --no-cache)
+  CONVERSIO_LOAD_PLUGINS     load only these plugins (comma-separated names)
+  CONVERSIO_DISABLE_PLUGINS  never load these plugins
+  CONVERSIO_STRICT_PLUGINS=1 a broken plugin is an error, not skipped
+  CONVERSIO_TRACE_HOOKS=1    write every plugin hook call to stderr
+  CONVERSIO_<LIMIT>          a limit, such as CONVERSIO_TIMEOUT=60
+"""
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]}, epilog=ENVIRONMENT)
 @click.version_option(package_name="conversio")
 def cli() -> None:
     """Convert files through a graph of pluggable converters."""
@@ -159,6 +186,12 @@ def parse_then(text: str) -> tuple[str, dict[str, str]]:
 @click.option("--prefer", multiple=True, help="Prefer this converter, engine or plugin (repeatable).")
 @click.option("--avoid", multiple=True, help="Never use this converter, engine or plugin (repeatable).")
 @click.option("--max-hops", type=int, help="At most this many steps.")
+@click.option(
+    "--no-cache",
+    "no_cache",
+    is_flag=True,
+    help="Convert anew, never reusing a cached result (CONVERSIO_CACHE=0 does the same).",
+)
 @handles_errors
 def convert(
     inputs: tuple[Path, ...],
@@ -170,12 +203,13 @@ def convert(
     prefer: tuple[str, ...],
     avoid: tuple[str, ...],
     max_hops: int | None,
+    no_cache: bool,
     as_json: bool,
 ) -> None:
     """Convert INPUTS to a format, optionally through waypoints and further steps."""
     from conversio.progress import ProgressView
 
-    app = _app()
+    app = _app(cache=False) if no_cache else _app()
     conversion = app.convert(
         list(inputs),
         target,
@@ -244,9 +278,6 @@ def route(
 @handles_errors
 def formats(as_json: bool) -> None:
     """List the known formats."""
-    from conversio.plugins import PluginHost
-
-    registry = PluginHost().registry
     rows = [
         {
             "name": f.name,
@@ -256,7 +287,7 @@ def formats(as_json: bool) -> None:
             "aliases": list(f.aliases),
             "description": f.description,
         }
-        for f in registry.formats
+        for f in _app().formats
     ]
     if as_json:
         _emit_json(rows)
@@ -272,10 +303,7 @@ def formats(as_json: bool) -> None:
 @handles_errors
 def converters(source: str | None, target: str | None, as_json: bool) -> None:
     """List converters and operations."""
-    from conversio.api import Conversio
-
-    app = Conversio(store="memory://", executor="inline")
-    specs = app.converters(source, target)
+    specs = _app().converters(source, target)
     if as_json:
         _emit_json([s.describe() for s in specs])
         return
@@ -289,9 +317,7 @@ def converters(source: str | None, target: str | None, as_json: bool) -> None:
 @handles_errors
 def plugins(as_json: bool) -> None:
     """List plugins with their versions, and broken or disabled ones with the reason."""
-    from conversio.plugins import PluginHost
-
-    infos = PluginHost().plugins
+    infos = _app().plugins
     if as_json:
         _emit_json([p.to_dict() for p in infos])
         return
@@ -300,6 +326,32 @@ def plugins(as_json: bool) -> None:
         if info.reason:
             line += f"  ({info.reason})"
         click.echo(line)
+
+
+@cli.group()
+def plugin() -> None:
+    """Start a plugin of your own."""
+
+
+@plugin.command()
+@click.argument("name")
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="The folder to write the project into.",
+)
+@handles_errors
+def new(name: str, dest: Path, as_json: bool) -> None:
+    """Write a plugin project conversio-NAME, with tests that pass once it is installed."""
+    from conversio.scaffold import create
+
+    project = create(name, dest)
+    if as_json:
+        _emit_json({"ok": True, "path": str(project)})
+    else:
+        click.echo(f"wrote {project}; next: pip install -e '{project}[test]' and run pytest there")
 
 
 def main() -> None:
