@@ -102,6 +102,9 @@ def test_the_cli_lists_and_uses_the_plugin(acme: Installed, tmp_path: Path) -> N
     listing = _run([str(bin_dir / "conversio"), "plugins"], tmp_path, env)
     acme_lines = [line for line in listing.splitlines() if "acme" in line.split()]
     assert acme_lines and "loaded" in acme_lines[0], listing
+    described = _run([str(bin_dir / "conversio"), "converters", "--from", "csv", "--json"], tmp_path, env)
+    [spec] = [c for c in json.loads(described) if c["id"] == "acme.stdlib:csv->json"]
+    assert spec["install_hint"] == "pip install conversio-acme"  # from the distribution, not the code
 
     (tmp_path / "sample.csv").write_text("name,qty\nbolt,12\nnut,30\n", encoding="utf-8")
     cli = str(bin_dir / "conversio")
