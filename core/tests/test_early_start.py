@@ -19,8 +19,8 @@ import pytest
 import conversio.api
 from conversio.api import Conversio
 from conversio.converters import ConversionRequest, ConverterSpec, Output, with_extension
+from conversio.engine.early import EARLY_START_BYTES
 from conversio.engine.executors import ProcessPoolExecutor
-from conversio.engine.incoming import Incoming, file_state
 from conversio.events import Event, EventKind
 from conversio.options import Option, OptionsSchema
 from conversio.stores.base import Artifact
@@ -113,10 +113,9 @@ def test_a_file_the_caller_stores_itself_follows_the_same_rule(
     app = make_conversio(FakePlugin(own("record_path")), executor=pool, cache=cache)
     upload = write_fake(tmp_path / "upload-1234", "fa")  # a server's scratch file, named by its client
     with ThreadPoolExecutor(1) as storing:
-        stored = storing.submit(app.store.put_file, upload, name="report.fa", format="fa")
-        incoming = Incoming(upload, "report.fa", "fa", stored, file_state(upload))
-        assert [route.target for route in app.convert(incoming, to="fb").plan()] == ["fb"]
-        result = app.convert(incoming, to="fb").run()
+        [arriving] = app.arriving([upload], names=["report.fa"], pool=storing, owned=True)
+        assert [leg.target for leg in app.convert(arriving, to="fb").plan()] == ["fb"]
+        result = app.convert(arriving, to="fb").run()
     read_from = Path(result.read_bytes().decode().split("\n")[1])
     assert (read_from == upload) is not cache
     assert result.artifact.name == "report.fb"
@@ -140,7 +139,7 @@ def test_a_cached_result_stops_the_step_started_early(pool: ProcessPoolExecutor,
     store = SlowToStore(flag.with_suffix(".started"))  # the copy is done once the step has begun
     app = make_conversio(FakePlugin(own("slow_if_flag", options=FLAG)), executor=pool, store=store)
     # big enough to start before its hash is known, even with the cache on
-    source = write_fake(tmp_path / "x.fa", "fa", "x" * conversio.api.EARLY_START_BYTES)
+    source = write_fake(tmp_path / "x.fa", "fa", "x" * EARLY_START_BYTES)
     first = app.convert(source, to="fb", options={"flag": str(flag)}).run()
     flag.touch()  # from now on the converter takes 30 s
     store.slow = True

@@ -11,7 +11,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -19,9 +19,9 @@ import attrs
 import pytest
 
 from conversio.api import Conversio
-from conversio.converters import Cardinality, ConversionRequest, ConverterSpec, Output
+from conversio.converters import Cardinality, ConversionRequest, ConverterSpec, Output, StepCall
 from conversio.engine.executors import Executor, ProcessPoolExecutor
-from conversio.engine.runner import estimate_remaining
+from conversio.engine.state import estimate_remaining
 from conversio.errors import ConversioError
 from conversio.events import Event, EventKind
 from conversio.hookspecs import hookimpl
@@ -126,18 +126,20 @@ def _apply(operation: str, options: dict[str, Any], bodies: list[str]) -> list[s
     return [part for body in bodies for part in body.split("+")]
 
 
-def run_ops(
-    request: ConversionRequest, steps: list[tuple[str, dict[str, Any]]] | None = None
-) -> list[Output]:
+def run_ops(request: ConversionRequest) -> list[Output]:
     """The fuse function of the fake operations join (n→1), tag (1→1) and split (1→n).
 
     Each output's body ends with how many steps this call ran, so a test can tell fused
     steps (one call) from steps run one at a time.
     """
-    steps = steps if steps is not None else request.options["steps"]
+    assert not request.options, "a fused call's options are its steps'"
+    return _ops(request, request.steps)
+
+
+def _ops(request: ConversionRequest, steps: Sequence[StepCall]) -> list[Output]:
     bodies = [i.path.read_text().split("\n")[1] for i in request.inputs]
-    for operation, options in steps:
-        bodies = _apply(operation, options, bodies)
+    for step in steps:
+        bodies = _apply(step.operation, step.options, bodies)
     outputs = []
     for number, body in enumerate(bodies, start=1):
         out = request.output(f"{request.input.name.rsplit('.', 1)[0]}-{number}.fa")
@@ -147,15 +149,15 @@ def run_ops(
 
 
 def join_op(request: ConversionRequest) -> list[Output]:
-    return run_ops(request, [("join", request.options)])
+    return _ops(request, [StepCall("join", request.options)])
 
 
 def tag_op(request: ConversionRequest) -> list[Output]:
-    return run_ops(request, [("tag", request.options)])
+    return _ops(request, [StepCall("tag", request.options)])
 
 
 def split_op(request: ConversionRequest) -> list[Output]:
-    return run_ops(request, [("split", request.options)])
+    return _ops(request, [StepCall("split", request.options)])
 
 
 def operation(name: str, cardinality: Cardinality, fuse: str = f"{HERE}:run_ops") -> ConverterSpec:
@@ -858,9 +860,47 @@ def test_unknown_executor_is_an_invalid_request() -> None:
 
 def test_plan_shows_the_routes_and_stores_nothing(tmp_path: Path) -> None:
     app = make_conversio(chain_plugin())
-    routes = app.convert(fake(tmp_path, "x.fa", "one\ntwo"), to="fd").then("fc").plan()
-    assert [r.formats for r in routes] == [["fa", "fb", "fc", "fd"], ["fd", "fc"]]
+    plan = app.convert(fake(tmp_path, "x.fa", "one\ntwo"), to="fd").then("fc").plan()
+    assert [[leg.source, *(step.target for step in leg.steps)] for leg in plan] == [
+        ["fa", "fb", "fc", "fd"],
+        ["fd", "fc"],
+    ]
+    assert len(plan.steps) == 4
     assert list(app.store.list()) == []
+
+
+def test_a_run_follows_its_plan_without_planning_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_conversio(chain_plugin(), cache=False)
+    conversion = app.convert(fake(tmp_path, "x.fa", "one\ntwo"), to="fd").then("fc")
+    plan = conversion.plan()
+    planned: list[str] = []
+    leg = app.engine.planner.leg
+    monkeypatch.setattr(
+        app.engine.planner, "leg", lambda stages, *args: planned.append(stages[0]) or leg(stages, *args)
+    )
+    events: list[Event] = []
+    result = conversion.run(plan=plan, on_event=events.append)
+    assert planned == []
+    assert [e.message for e in events if e.kind is EventKind.STEP_STARTED] == [
+        step.describe() for step in plan.steps
+    ]
+    assert result.read_bytes().decode() == "FAKE:fc\none\ntwo\n"
+    # without a plan, each stage is planned as it comes
+    conversion.run()
+    assert [stage.target for stage in planned] == ["fd", "fc"]
+
+
+def test_a_plan_is_followed_only_where_the_files_are_what_it_expected(tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin(), cache=False)
+    expected = app.convert(fake(tmp_path, "x.fa"), to="fd").plan()
+    # the same stages for a file of another format: planned again, from what it is
+    result = app.convert(fake(tmp_path, "y.fb"), to="fd").run(plan=expected)
+    assert len(result.steps) == 2
+    with pytest.raises(ConversioError) as other:
+        app.convert(fake(tmp_path, "z.fa"), to="fc").run(plan=expected)
+    assert other.value.code == "INVALID_REQUEST"
 
 
 # -- what the engine refuses to do with a file -----------------------------------------------------

@@ -195,7 +195,7 @@ def test_an_engine_failing_on_a_full_disk_is_insufficient_storage(
     try:
         with pytest.raises(ConversioError) as room_left:
             app.convert(source, "fb").run()
-        monkeypatch.setattr("conversio.engine.runner.nearly_full", lambda path: True)
+        monkeypatch.setattr("conversio.engine.execution.nearly_full", lambda path: True)
         with pytest.raises(ConversioError) as no_room:
             app.convert(source, "fb").run()
     finally:

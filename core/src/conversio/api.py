@@ -1,27 +1,32 @@
 """The Python API: ``Conversio`` (an instance of the framework), lazy
-``Conversion`` chains and their ``Result``."""
+``Conversion`` chains and their ``Result``: one module, a little over 450 lines,
+as it is the one page a user of the API reads."""
 
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeAlias
 
 import attrs
 
+from conversio import ingest
 from conversio.converters import ConverterSpec, safe_relpath
 from conversio.engine.executors import Executor, make_executor
-from conversio.engine.incoming import FileState, Incoming, settled
-from conversio.engine.runner import ConvertStage, Engine, Item, OperationStage, Stage
-from conversio.errors import ConversioError, InvalidRequest
+from conversio.engine.planning import Plan
+from conversio.engine.runner import Engine
+from conversio.engine.stages import ConvertStage, OperationStage, Stage
+from conversio.engine.state import Item
+from conversio.errors import ConversioError, InvalidRequest, UnsupportedFormat
 from conversio.events import Event, EventHandler, EventKind
 from conversio.formats import ANY, Format
+from conversio.ingest import Arriving, FileState
 from conversio.limits import Limits
 from conversio.plugins import PluginHost, PluginInfo, PluginPolicy
 from conversio.routing import Route, RoutePreferences
@@ -29,9 +34,9 @@ from conversio.sniffing import Sniffed, read_head, sniff_head
 from conversio.stores.base import Artifact, ArtifactStore
 from conversio.stores.space import refusing_full
 
-#: A local file, a stored artifact, the result of another conversion, or a file the caller is
-#: storing itself (:class:`~conversio.engine.incoming.Incoming`, already sniffed).
-Input: TypeAlias = "str | os.PathLike[str] | Artifact | Result | Incoming"
+#: A local file, a stored artifact, the result of another conversion, or a file on its way
+#: into the store (:class:`~conversio.ingest.Arriving`, from :meth:`Conversio.arriving`).
+Input: TypeAlias = "str | os.PathLike[str] | Artifact | Result | Arriving"
 
 
 #: How long the default per-user store keeps files (a cache: content can be made again).
@@ -173,12 +178,8 @@ class Conversio:
 
     def sniff(self, path: str | os.PathLike[str], *, name: str | None = None) -> Sniffed:
         """The format of a local file, by its content (``name`` is what its name claims)."""
-        return self._sniff_local(Path(path), name)[0]
-
-    def _sniff_local(self, local: Path, name: str | None = None) -> tuple[Sniffed, FileState]:
-        """What :meth:`sniff` says of ``local``, and the file's state when it was read."""
-        head, info = read_head(local)
-        return self._sniff_head(head, local, name or local.name), FileState.of(info)
+        local = Path(path)
+        return self._sniff_head(read_head(local)[0], local, name or local.name)
 
     def _sniff_head(self, head: bytes, path: Path, name: str) -> Sniffed:
         """:func:`~conversio.sniffing.sniff_head` with this instance's formats and hooks."""
@@ -193,76 +194,76 @@ class Conversio:
         except ConversioError:
             return "bin"
 
-    def starts_early(self, size: int) -> bool:
-        """Whether inputs of ``size`` bytes (together) are converted while the store takes them in:
-        with the result cache off, or when they are big (:data:`EARLY_START_BYTES`)."""
-        return not self.engine.cache or size >= EARLY_START_BYTES
+    def arriving(
+        self,
+        files: Sequence[str | os.PathLike[str]],
+        *,
+        names: Sequence[str] | None = None,
+        pool: concurrent.futures.Executor | None = None,
+        owned: bool = False,
+        unknown: str | None = None,
+    ) -> list[Arriving]:
+        """Local files on their way into the store, to convert as they arrive.
 
-    @contextmanager
-    def _ingesting(self, items: Sequence[Input], warnings: list[str]) -> Iterator[list[Item]]:
-        """The inputs as the engine takes them; every local file is stored before this ends.
-
-        Local files are sniffed here and stored by background threads. When
-        :meth:`starts_early` says so, the first step reads them in place meanwhile
-        (:class:`~conversio.engine.incoming.Incoming`); otherwise the engine gets them
-        stored, so a cached result can answer at once.
-        An ``Incoming`` the caller made (and stores itself) follows the same rule.
+        Every file is sniffed before any is stored (a file that cannot be read stores
+        nothing), then stored in the background by ``pool``: by default threads of their
+        own, several at a time only for big files. A conversion of them may start on the
+        files themselves meanwhile (:class:`~conversio.ingest.Arriving`), so they must not
+        change until stored. ``names`` are what the user calls them (by default their own
+        names). ``owned`` files are the store's to take (a server's uploads, never written
+        again): it may link them rather than copy. Content no plugin recognises is
+        ``UNSUPPORTED_FORMAT``, or of the format ``unknown`` when one is given.
         """
-        # every file sniffed before any is stored: a bad input stores nothing, and the sniffing
-        # does not wait on the storing threads for the interpreter lock
-        found: list[Item | _Sniffed] = []
-        for item in items:
+        paths = [Path(f) for f in files]
+        shown = list(names) if names is not None else [p.name for p in paths]
+        return ingest.arrive(
+            list(zip(paths, shown, strict=True)),
+            lambda path, name: self._sniff_arriving(path, name, unknown),
+            self.store,
+            pool,
+            owned=owned,
+        )
+
+    def _sniff_arriving(
+        self, path: Path, name: str, unknown: str | None
+    ) -> tuple[str, FileState, str | None]:
+        """The format of ``path`` (``unknown`` if given, for content no plugin recognises), its
+        state when it was read, and what sniffing warns of."""
+        head, info = read_head(path)
+        try:
+            sniffed = self._sniff_head(head, path, name)
+        except UnsupportedFormat:
+            if unknown is None:
+                raise
+            return unknown, FileState.of(info), None
+        return sniffed.format, FileState.of(info), sniffed.warning
+
+    def _files(self, inputs: Sequence[Input]) -> list[Item | Path]:
+        """Every file of ``inputs``: stored (a result's too), arriving, or local (a path)."""
+        found: list[Item | Path] = []
+        for item in inputs:
             if isinstance(item, Result):
                 found.extend(item.artifacts)
             elif isinstance(item, Artifact):
                 found.append(self.store.get(item.id))
-            elif isinstance(item, Incoming):
+            elif isinstance(item, Arriving):
                 found.append(item)
             else:
-                found.append(self._sniffed(Path(item), warnings))
-        local = [i for i in found if isinstance(i, _Sniffed)]
-        sizes = [i.state.size for i in found if isinstance(i, _Sniffed | Incoming)]
-        early = bool(sizes) and self.starts_early(sum(sizes))
-        threads = _put_threads(len(local), sum(i.state.size for i in local))
-        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="conversio-put") as pool:
-            incoming = [self._incoming(i, pool) if isinstance(i, _Sniffed) else i for i in found]
-            yield incoming if early else [settled(i) for i in incoming]
+                found.append(Path(item))
+        return found
 
-    def _sniffed(self, local: Path, warnings: list[str]) -> _Sniffed:
-        sniffed, state = self._sniff_local(local)
-        if sniffed.warning:
-            warnings.append(f"{local.name}: {sniffed.warning}")
-        return _Sniffed(local, sniffed.format, state)
-
-    def _incoming(self, local: _Sniffed, pool: ThreadPoolExecutor) -> Incoming:
-        """``local`` on its way into the store."""
-        stored = pool.submit(self.store.put_file, local.path, name=local.path.name, format=local.format)
-        return Incoming(local.path, local.path.name, local.format, stored, local.state)
-
-
-@attrs.frozen
-class _Sniffed:
-    """A caller's file, its sniffed format and its state when sniffed."""
-
-    path: Path
-    format: str
-    state: FileState
-
-
-#: Local inputs are stored several at a time only when they are this big on average: for
-#: smaller ones the threads cost more than they save (50 PDFs of 18 KB: 46 ms threaded, 22 ms not).
-THREADED_INGEST_BYTES = 512 * 1024
-#: With the result cache on, the first step waits for its inputs to be stored (their hashes
-#: find a cached result) unless they are this big together: then storing them costs more
-#: than a speculative start the cache may stop (:meth:`Conversio._ingesting`).
-EARLY_START_BYTES = 16 * 1024 * 1024
-
-
-def _put_threads(count: int, total: int) -> int:
-    """Threads to store ``count`` local files of ``total`` bytes with: one a core for several
-    big files (hashing and copying release the GIL), else one."""
-    big = count > 1 and total >= THREADED_INGEST_BYTES * count
-    return (os.cpu_count() or 1) if big else 1
+    @contextmanager
+    def _ingesting(self, items: Sequence[Input], warnings: list[str]) -> Iterator[list[Item]]:
+        """The inputs as the engine takes them, local files :meth:`arriving`; every one of them
+        is stored before this ends."""
+        found = self._files(items)
+        local = self.arriving([i for i in found if isinstance(i, Path)])
+        warnings.extend(f"{a.name}: {a.warning}" for a in local if a.warning)
+        arrived = iter(local)
+        try:
+            yield [next(arrived) if isinstance(i, Path) else i for i in found]
+        finally:
+            concurrent.futures.wait([a.stored for a in local])
 
 
 @attrs.frozen
@@ -290,22 +291,23 @@ class Conversion:
             )
         return attrs.evolve(self, stages=(*self.stages, stage))
 
-    def plan(self) -> list[Route]:
-        """The routes each stage would take: inputs are sniffed, nothing is stored or run."""
-        formats: list[str] = []
-        for item in self.inputs:
-            if isinstance(item, Result):
-                formats.extend(a.format for a in item.artifacts)
-            elif isinstance(item, Artifact):
-                formats.append(self.app.store.get(item.id).format)
-            elif isinstance(item, Incoming):
-                formats.append(item.format)
-            else:
-                formats.append(self.app.sniff(item).format)
-        return self.app.engine.plan(formats, self.stages, self.preferences)
+    def plan(self) -> Plan:
+        """What each stage will do (the routes, and operations run as one step): inputs are
+        sniffed, nothing is stored or run. ``NO_ROUTE`` when a stage cannot be done; pass the
+        plan to :meth:`run` to run it without planning again."""
+        files = self.app._files(self.inputs)
+        formats = [self.app.sniff(f).format if isinstance(f, Path) else f.format for f in files]
+        return self.app.engine.plan(formats, self.stages, self.preferences, names=[f.name for f in files])
 
-    def run(self, *, on_event: EventHandler | None = None, cancel: threading.Event | None = None) -> Result:
-        """Run the chain; every intermediate result stays in the store."""
+    def run(
+        self,
+        *,
+        plan: Plan | None = None,
+        on_event: EventHandler | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Result:
+        """Run the chain; every intermediate result stays in the store. A ``plan`` from
+        :meth:`plan` is followed where the files are what it expected, without planning again."""
         warnings: list[str] = []
         steps: list[str] = []
 
@@ -319,6 +321,7 @@ class Conversion:
             outputs = self.app.engine.run(
                 items,
                 self.stages,
+                plan=plan,
                 preferences=self.preferences,
                 on_event=record,
                 cancel=cancel,

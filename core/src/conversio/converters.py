@@ -45,10 +45,10 @@ class ConverterSpec:
     ``fuse`` names a function (``"module:function"``) that runs several operations
     of one plugin in a single call. When a chain asks for consecutive operations
     with the same ``fuse``, the engine runs them as one step through it. The function
-    receives ``options={"steps": [[operation, options], ...]}``, each step's options
-    validated. It keeps the document in memory between them and stores no
-    intermediate result. The engine never fuses after a ``1->n`` operation or
-    before an ``n->1`` one.
+    receives them in :attr:`ConversionRequest.steps` (each a :class:`StepCall` with its
+    options validated), and ``options`` empty. It keeps the document in memory between
+    them and stores no intermediate result. The engine never fuses after a ``1->n``
+    operation or before an ``n->1`` one.
 
     ``version`` is the version of what the converter makes: results are cached under the
     converter's id, its version, the options and the inputs' digests, so bump it whenever the
@@ -166,6 +166,14 @@ class Output:
 
 
 @attrs.frozen
+class StepCall:
+    """One operation a fused call applies (:attr:`ConverterSpec.fuse`), with its validated options."""
+
+    operation: str
+    options: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
 class ConversionRequest:
     """What a converter function receives.
 
@@ -186,6 +194,8 @@ class ConversionRequest:
     on_write: Callable[[str], None] | None = attrs.field(default=None, eq=False)
     #: What :meth:`warn` was told, in order; the engine adds it to the result's warnings.
     warnings: list[str] = attrs.field(factory=list, eq=False)
+    #: A fused call's operations, in the order they apply (:attr:`ConverterSpec.fuse`); else empty.
+    steps: tuple[StepCall, ...] = ()
 
     @property
     def input(self) -> InputFile:

@@ -141,29 +141,23 @@ def test_job_progress_counts_planned_steps_and_items() -> None:
     assert [(s["index"], s["status"]) for s in job.snapshot()] == [(0, "completed"), (1, "running")]
 
 
-@pytest.mark.parametrize("cache", [True, False])
-def test_an_upload_starts_early_by_the_python_apis_rule(tmp_path: Path, cache: bool) -> None:
-    """With the result cache on, a small upload is stored (moved) before it converts, so a cached
-    result can answer; with it off, it converts while the store links it in (the API's own rule)."""
+def test_an_upload_arrives_linked_into_the_store(tmp_path: Path) -> None:
+    """An upload is sniffed, then stored in the background by a link (no copy): it stays readable
+    where it arrived, for a conversion that may start on it (by the Python API's rule)."""
     from conversio_server.service import Server
     from conversio_server.worker import make_conversio
 
-    from conversio.engine.incoming import Incoming
-
-    settings = ServerSettings.load(environ={}, dev=True, data_dir=tmp_path / "data", cache=cache)
+    settings = ServerSettings.load(environ={}, dev=True, data_dir=tmp_path / "data")
     conversio = make_conversio(settings, workers=1)
     server = Server(settings, conversio)
     try:
         upload = server.scratch_folder / "part-upload"
         upload.write_text("a,b\n1,2\n")
         arrived = server.arriving(upload, "table.csv")
-        if cache:
-            assert not isinstance(arrived, Incoming) and not upload.exists()
-            stored = arrived
-        else:
-            assert isinstance(arrived, Incoming) and arrived.path == upload
-            stored = arrived.stored.result(timeout=10)
-            assert upload.read_text() == "a,b\n1,2\n"  # still readable where it arrived
+        assert (arrived.path, arrived.name, arrived.format) == (upload, "table.csv", "csv")
+        stored = arrived.settled()
+        assert upload.read_text() == "a,b\n1,2\n"  # still readable where it arrived
+        assert upload.stat().st_nlink == 2  # and the store's copy is the same file
         with server.store.open(stored.id) as content:
             assert stored.format == "csv" and content.read() == b"a,b\n1,2\n"
     finally:

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from conversio.converters import ConversionRequest, InputFile, Output, load_callable
+from conversio.converters import ConversionRequest, InputFile, Output, StepCall, load_callable
 from conversio.errors import ConversioError, ConversionFailed, FileTooLarge, listed
 from conversio.formats import ANY
 from conversio.limits import Limits
@@ -35,6 +35,8 @@ class Task:
     target: str
     options: dict[str, Any] = attrs.field(factory=dict)
     limits: Limits = attrs.field(factory=Limits)
+    #: the operations of a fused call (:attr:`~conversio.converters.ConversionRequest.steps`)
+    steps: tuple[StepCall, ...] = ()
 
 
 @attrs.frozen
@@ -69,6 +71,7 @@ def execute(
         limits=task.limits,
         on_progress=on_progress,
         on_write=on_write,
+        steps=task.steps,
     )
     try:
         outputs = fn(request)

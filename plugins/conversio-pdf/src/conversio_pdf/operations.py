@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import pikepdf
 
-from conversio.converters import ConversionRequest, InputFile, Output
+from conversio.converters import ConversionRequest, InputFile, Output, StepCall
 from conversio.errors import FileTooLarge, InvalidOption
 from conversio_pdf.compression import recompress_images
 from conversio_pdf.documents import engine_errors, open_pdf, save_pdf, write_pdf
@@ -228,7 +228,7 @@ def _unchanged(work: Working, options: Options) -> None:
     rebuilds the cross-reference table and drops damaged objects as it saves)."""
 
 
-#: operation → what it does to the working PDF (merge and split: see :func:`run_steps`)
+#: operation → what it does to the working PDF (merge and split: see :func:`_apply`)
 EDITS: dict[str, Callable[[Working, Options], None]] = {
     "extract-pages": _extract_pages,
     "encrypt": _encrypt,
@@ -242,28 +242,32 @@ EDITS: dict[str, Callable[[Working, Options], None]] = {
 }
 
 
-def run_steps(request: ConversionRequest, steps: Sequence[tuple[str, Options]] | None = None) -> list[Output]:
-    """Run ``steps`` (``request.options["steps"]`` unless given): ``[operation, options]`` pairs.
+def run_steps(request: ConversionRequest) -> list[Output]:
+    """The fused operations of ``request.steps``, in one call (``ConverterSpec.fuse``)."""
+    return _apply(request, request.steps)
+
+
+def _apply(request: ConversionRequest, steps: Sequence[StepCall]) -> list[Output]:
+    """Apply ``steps`` in order, opening the inputs once and saving once.
 
     ``merge`` may only come first and ``split`` only last; the first operation's
     ``password`` opens the inputs, a later one's the PDF saved before it.
     """
-    steps = steps if steps is not None else request.options["steps"]
-    (first, first_options), *_ = steps
+    first, *_ = steps
     with ExitStack() as stack:
-        work = (_merged if first == "merge" else _opened)(request, stack, first_options)
-        for number, (operation, options) in enumerate(steps):
-            if operation == "merge":
+        work = (_merged if first.operation == "merge" else _opened)(request, stack, first.options)
+        for number, step in enumerate(steps):
+            if step.operation == "merge":
                 assert number == 0, "merge only ever comes first"
                 continue  # the inputs were merged as they were opened
             if work.save:
-                work.saved_and_reopened(options, number)
-            if operation == "split":
+                work.saved_and_reopened(step.options, number)
+            if step.operation == "split":
                 assert number == len(steps) - 1, "split only ever comes last"
-                return _split(work, options)
-            EDITS[operation](work, options)
+                return _split(work, step.options)
+            EDITS[step.operation](work, step.options)
         out = save_pdf(work.pdf, request, work.name, **work.save)
-    if any(operation == "compress" for operation, _ in steps):
+    if any(step.operation == "compress" for step in steps):
         before = sum(source.path.stat().st_size for source in request.inputs)
         after = out.path.stat().st_size
         saved = before - after
@@ -275,7 +279,7 @@ def _single(operation: str) -> Callable[[ConversionRequest], list[Output]]:
     """The converter function of ``operation`` alone."""
 
     def run(request: ConversionRequest) -> list[Output]:
-        return run_steps(request, [(operation, request.options)])
+        return _apply(request, [StepCall(operation, request.options)])
 
     run.__name__ = run.__qualname__ = operation.replace("-", "_")
     run.__doc__ = (EDITS[operation].__doc__ if operation in EDITS else None) or f"The {operation} operation."

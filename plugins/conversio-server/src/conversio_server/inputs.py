@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from conversio.engine.incoming import Incoming
+from conversio.ingest import Arriving
 from conversio.stores.base import Artifact
 from conversio_server.models import InputRef
 from conversio_server.uploads import Scratch, UploadedFile
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from conversio_server.service import Server
 
 #: An input the route will have: stored, or for an upload on its way into the store.
-Pending = Callable[[], Artifact | Incoming]
+Pending = Callable[[], Artifact | Arriving]
 T = TypeVar("T")
 
 
@@ -58,20 +58,17 @@ class InputResolver:
         assert ref.base64 is not None
         return self.base64(ref.base64, ref.name)
 
-    def upload(self, part: UploadedFile) -> Artifact | Incoming:
-        """An uploaded file, stored or on its way into the store
-        (:meth:`~conversio_server.service.Server.arriving`): keep the request's scratch files until
-        :func:`stored` says it arrived."""
-        arrived = self.server.arriving(part.path, part.filename)
-        if isinstance(arrived, Artifact):
-            return self._owned(arrived)
+    def upload(self, part: UploadedFile) -> Arriving:
+        """An uploaded file on its way into the store (:meth:`~conversio_server.service.Server.arriving`):
+        keep the request's scratch files until :func:`stored` says it arrived."""
+        arriving = self.server.arriving(part.path, part.filename)
 
         def own(done: Future[Artifact]) -> None:
             if not done.cancelled() and done.exception() is None:
                 self._owned(done.result())
 
-        arrived.stored.add_done_callback(own)
-        return arrived
+        arriving.stored.add_done_callback(own)
+        return arriving
 
     def file_id(self, file_id: str) -> Artifact:
         return self.server.file_for(self.principal, file_id.strip())
@@ -93,10 +90,10 @@ class InputResolver:
         return artifact
 
 
-async def stored(inputs: Iterable[Artifact | Incoming]) -> None:
+async def stored(inputs: Iterable[Artifact | Arriving]) -> None:
     """Wait (on the event loop) until every upload among ``inputs`` is stored, or failed to be."""
     pending = [
-        asyncio.wrap_future(i.stored) for i in inputs if isinstance(i, Incoming) and not i.stored.done()
+        asyncio.wrap_future(i.stored) for i in inputs if isinstance(i, Arriving) and not i.stored.done()
     ]
     if pending:
         await asyncio.wait(pending)

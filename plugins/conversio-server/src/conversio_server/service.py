@@ -26,9 +26,9 @@ import attrs
 
 from conversio.api import Result, unique_name
 from conversio.converters import safe_filename, safe_relpath
-from conversio.engine.incoming import Incoming, file_state, settled
 from conversio.errors import Cancelled, ConversioError, NoRoute, UnsupportedFormat, listed
 from conversio.formats import ANY
+from conversio.ingest import Arriving, settled
 from conversio.stores.base import Artifact
 from conversio.stores.common import not_found
 from conversio.stores.space import refusing_full
@@ -72,7 +72,7 @@ class Order:
     """What a client asked for: inputs, a target, waypoints, options, further steps."""
 
     #: stored, or on their way into the store (:meth:`Server.arriving`)
-    inputs: tuple[Artifact | Incoming, ...]
+    inputs: tuple[Artifact | Arriving, ...]
     target: str | None
     via: tuple[str, ...] = ()
     options: dict[str, Any] = attrs.field(factory=dict)
@@ -117,7 +117,7 @@ class Running(Generic[A]):
     cancel: threading.Event
     started: float
 
-    def inputs(self) -> tuple[Artifact | Incoming, ...]:
+    def inputs(self) -> tuple[Artifact | Arriving, ...]:
         """The order's inputs, if it was made (none when making it failed or has not begun)."""
         made = self.order.done() and not self.order.cancelled() and self.order.exception() is None
         return self.order.result().inputs if made else ()
@@ -136,7 +136,7 @@ class Server:
         # keep every worker busy; the worker pool itself queues those beyond its size
         self.runner = ConversionRunner(4 * settings.concurrency, settings.max_queued, self.metrics)
         self.started = time.time()
-        #: Stores uploads while their conversion starts on the scratch file (:meth:`arriving`).
+        #: Stores uploads while their conversion may start on the scratch file (:meth:`arriving`).
         self._storing = ThreadPoolExecutor(max_workers=4, thread_name_prefix="conversio-server-store")
         self._scratch = ExitStack()
         #: Where requests write their temporary files (uploads, bundles): on the store's filesystem,
@@ -197,21 +197,19 @@ class Server:
         name, fmt = self._sniffed(path, filename)
         return self.store.put_file(path, name=name, format=fmt, move=True)
 
-    def arriving(self, path: Path, filename: str) -> Artifact | Incoming:
-        """An upload, sniffed: stored (moved into the store), or when the Python API would start on a
-        caller's file of its size early (:meth:`~conversio.api.Conversio.starts_early`) on its way
-        there (hashed, and linked into the store: no copy) while a conversion starts on ``path``.
-        The caller keeps ``path`` until it is stored (:func:`~conversio_server.inputs.stored`) and
-        never writes it again.
+    def arriving(self, path: Path, filename: str) -> Arriving:
+        """An upload, sniffed (unrecognised content is ``bin``), on its way into the store (hashed,
+        and linked: no copy) while a conversion may start on ``path``
+        (:meth:`~conversio.api.Conversio.arriving`). The caller keeps ``path`` until it is stored
+        (:func:`~conversio_server.inputs.stored`) and never writes it again.
 
         Blocking: call from a thread.
         """
-        name, fmt = self._sniffed(path, filename)
-        state = file_state(path)
-        if not self.conversio.starts_early(state.size):
-            return self.store.put_file(path, name=name, format=fmt, move=True)
-        stored = self._storing.submit(self.store.put_file, path, name=name, format=fmt, share=True)
-        return Incoming(path, name, fmt, stored, state)
+        name = safe_filename(filename or "file")
+        [upload] = self.conversio.arriving(
+            [path], names=[name], pool=self._storing, owned=True, unknown="bin"
+        )
+        return upload
 
     def _sniffed(self, path: Path, filename: str) -> tuple[str, str]:
         """The safe name and the format of a local file; unrecognised content is ``bin``."""
@@ -323,7 +321,7 @@ class Server:
                 details={"outputFormat": name, "supportedOutputFormats": self.output_formats()},
             )
 
-    def _unsupported_pair(self, exc: NoRoute, inputs: Sequence[Artifact | Incoming]) -> ApiError:
+    def _unsupported_pair(self, exc: NoRoute, inputs: Sequence[Artifact | Arriving]) -> ApiError:
         """A pair no route connects, naming the user's files; unrecognised content (``bin``) says why
         in the words of sniffing (unknown content, or a name that disagrees with it)."""
         source, target = str(exc.details.get("source", "")), str(exc.details.get("target", ""))
@@ -354,11 +352,11 @@ class Server:
             details=details,
         )
 
-    def _why_unread(self, inputs: Sequence[Artifact | Incoming]) -> ConversioError | None:
+    def _why_unread(self, inputs: Sequence[Artifact | Arriving]) -> ConversioError | None:
         """Sniffing's own error about the first input it cannot read (blocking: reads its head)."""
         for item in inputs:
             try:
-                if isinstance(item, Incoming):
+                if isinstance(item, Arriving):
                     self.conversio.sniff(item.path, name=item.name)
                 else:
                     with self.store.local_path(item.id) as path:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from conversio.converters import ConverterSpec
-from conversio.engine.incoming import Incoming
 from conversio.errors import ConversioError, InvalidOption
+from conversio.ingest import Arriving
 from conversio.options import Option
 from conversio.stores.base import Artifact
 from conversio_server.convertapi.errors import ConvertApiError
@@ -165,7 +165,7 @@ def endpoint(server: Server, source: str, target: str) -> Endpoint:
 
 
 def order(
-    server: Server, where: Endpoint, inputs: Sequence[Artifact | Incoming], params: Parameters, store: bool
+    server: Server, where: Endpoint, inputs: Sequence[Artifact | Arriving], params: Parameters, store: bool
 ) -> Order:
     """The conversion to run for ``inputs``, with the parameters mapped onto the options of its steps.
 

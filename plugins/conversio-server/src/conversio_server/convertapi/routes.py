@@ -20,8 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from conversio.api import Result
-from conversio.engine.incoming import Incoming
 from conversio.errors import ConversioError, InvalidOption
+from conversio.ingest import Arriving
 from conversio.stores.base import Artifact
 from conversio_server.auth import CONVERTAPI_QUERY_NAMES, Principal, guard_of, rate_limit_headers
 from conversio_server.convertapi import mapping
@@ -203,7 +203,7 @@ def _pending(
     return pending
 
 
-def _resolve(resolver: InputResolver, ref: FileRef, param: str) -> Artifact | Incoming:
+def _resolve(resolver: InputResolver, ref: FileRef, param: str) -> Artifact | Arriving:
     """The stored input of ``ref`` (blocking); an error names the parameter it came from."""
     try:
         if ref.upload is not None:

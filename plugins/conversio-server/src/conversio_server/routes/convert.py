@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from conversio.api import Result
-from conversio.engine.incoming import Incoming
+from conversio.ingest import Arriving
 from conversio.stores.base import Artifact
 from conversio_server.access import Convert, upload_limit
 from conversio_server.auth import Principal
@@ -201,7 +201,7 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
             if finished is None:  # the conversion goes on as a job, which may still read the uploads
                 # (one that has just started makes its order first, storing its inputs)
                 order = await asyncio.wrap_future(running.order)
-                uploads = scratch.release([i.path for i in order.inputs if isinstance(i, Incoming)])
+                uploads = scratch.release([i.path for i in order.inputs if isinstance(i, Arriving)])
                 row = await run_in_threadpool(server.hand_off, running, order, principal, uploads)
                 return _accepted(request, row)
         finally:
@@ -242,7 +242,7 @@ def _accepted(request: Request, row: dict[str, Any]) -> Response:
     return JSON(body, status_code=202, headers={"Location": url, "Retry-After": "1"})
 
 
-def _bundle_name(inputs: Sequence[Artifact | Incoming]) -> str:
+def _bundle_name(inputs: Sequence[Artifact | Arriving]) -> str:
     stem = inputs[0].name.rsplit(".", 1)[0] if inputs else "results"
     return f"{stem or 'results'}.zip"
 
