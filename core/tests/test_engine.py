@@ -903,6 +903,22 @@ def test_a_plan_is_followed_only_where_the_files_are_what_it_expected(tmp_path: 
     assert other.value.code == "INVALID_REQUEST"
 
 
+@pytest.mark.parametrize(
+    ("value", "cached"), [("0", False), ("off", False), ("FALSE", False), ("1", True), ("", True)]
+)
+def test_the_environment_turns_the_result_cache_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, cached: bool
+) -> None:
+    monkeypatch.setenv("CONVERSIO_CACHE", value)
+    app = app_with("inline", spec("fa", "fb"))
+    src = fake(tmp_path, "x.fa")
+    app.convert(src, to="fb").run()
+    events: list[Event] = []
+    app.convert(src, to="fb").run(on_event=events.append)
+    assert (EventKind.STEP_CACHED in kinds(events)) is cached
+    assert app_with("inline", cache=True).engine.cache.enabled  # an explicit choice wins
+
+
 # -- what the engine refuses to do with a file -----------------------------------------------------
 
 

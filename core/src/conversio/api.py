@@ -43,6 +43,12 @@ Input: TypeAlias = "str | os.PathLike[str] | Artifact | Result | Arriving"
 CACHE_RETENTION = 7 * 24 * 3600
 
 
+def cache_from_env() -> bool:
+    """Whether the result cache is on: ``CONVERSIO_CACHE`` set to ``0``, ``false``, ``no`` or
+    ``off`` turns it off; it is on otherwise."""
+    return os.environ.get("CONVERSIO_CACHE", "").strip().lower() not in ("0", "false", "no", "off")
+
+
 def default_store_url() -> str:
     """``CONVERSIO_STORE``, else a cache folder of the user's, kept a week, not synced to disk."""
     if os.environ.get("CONVERSIO_STORE"):
@@ -57,7 +63,10 @@ class Conversio:
     ``plugins`` adds plugin objects by name (besides entry points, unless
     ``autoload`` is false); ``store`` is a store URL (``memory://``,
     ``file:///srv/conversio``) or object; ``executor`` is ``"process"`` (a
-    pool of killable worker processes, the default) or ``"inline"``.
+    pool of killable worker processes, the default) or ``"inline"``. ``cache``
+    turns the result cache on or off; left out, the environment decides:
+    ``CONVERSIO_CACHE=0`` (or ``false``, ``no``, ``off``) turns it off, and it is
+    on otherwise.
     """
 
     def __init__(
@@ -69,7 +78,7 @@ class Conversio:
         executor: str | Executor = "process",
         workers: int | None = None,
         limits: Limits | None = None,
-        cache: bool = True,
+        cache: bool | None = None,
         policy: PluginPolicy | None = None,
     ) -> None:
         self.host = PluginHost(autoload=autoload, policy=policy)
@@ -85,7 +94,7 @@ class Conversio:
             self._sniff_output,
             limits=self.limits,
             observers=[self.host.emit],
-            cache=cache,
+            cache=cache_from_env() if cache is None else cache,
             confirm=self.host.confirm,
         )
         self.router = self.engine.router
