@@ -919,6 +919,18 @@ def test_the_environment_turns_the_result_cache_off(
     assert app_with("inline", cache=True).engine.cache.enabled  # an explicit choice wins
 
 
+def test_what_converts_to_what(tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin())
+    assert app.sources_for("fd") == ["fa", "fb", "fc"]
+    assert app.targets("fa") == ["fb", "fc", "fd"]
+    assert app.targets() == ["fb", "fc", "fd"]
+    assert app.media_type("pdf") == "application/pdf"
+    assert app.media_type("no-such-format") == "application/octet-stream"
+    conversion = app.convert(fake(tmp_path, "x.fa"), to="fd").then("fc")
+    assert [stage.label for stage in conversion.stages] == ["fd", "fc"]
+    assert app_with("inline", *OPERATIONS).convert([]).then("join").stages[0].label == "join"
+
+
 # -- what the engine refuses to do with a file -----------------------------------------------------
 
 

@@ -154,6 +154,21 @@ class Conversio:
         prefs = RoutePreferences(tuple(prefer), tuple(avoid), max_hops)
         return self.router.route(source, target, via=via, preferences=prefs, alternatives=alternatives)
 
+    def sources_for(self, target: str) -> list[str]:
+        """Formats some route converts to ``target``."""
+        return self.router.sources_for(target)
+
+    def targets(self, source: str | None = None) -> list[str]:
+        """Formats some route leads to from ``source``; without one, every format a converter makes."""
+        if source is None:
+            return sorted({c.target for c in self.registry.converters.values()} - {ANY})
+        return sorted(self.router.reachable(self.registry.formats.canonical(source)))
+
+    def media_type(self, fmt: str) -> str:
+        """The media type of the format ``fmt``; ``application/octet-stream`` for one not known."""
+        formats = self.registry.formats
+        return formats.get(fmt).media_type if fmt in formats else "application/octet-stream"
+
     # -- conversion -------------------------------------------------------
     def convert(
         self,

@@ -18,6 +18,11 @@ class ConvertStage:
     via: tuple[str, ...] = attrs.field(default=(), converter=str_tuple)
     options: Mapping[str, Any] = attrs.field(factory=dict)
 
+    @property
+    def label(self) -> str:
+        """What the stage makes, as a user names it: its target format."""
+        return self.target
+
 
 @attrs.frozen
 class OperationStage:
@@ -25,6 +30,11 @@ class OperationStage:
 
     name: str
     options: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def label(self) -> str:
+        """What the stage does, as a user names it: its operation."""
+        return self.name
 
 
 Stage = ConvertStage | OperationStage
