@@ -903,6 +903,24 @@ def test_a_plan_is_followed_only_where_the_files_are_what_it_expected(tmp_path: 
     assert other.value.code == "INVALID_REQUEST"
 
 
+def test_no_route_says_what_the_users_file_was_taken_for(tmp_path: Path) -> None:
+    app = make_conversio(chain_plugin())
+    conversion = app.convert(fake(tmp_path, "y.fb"), to="fa")
+    for attempt in (conversion.plan, conversion.run):
+        with pytest.raises(ConversioError) as info:
+            attempt()
+        assert info.value.code == "NO_ROUTE"
+        assert info.value.message.startswith("y.fb (taken as fake fb, fb): no route from fb to fa")
+    # each file of a mixed lot on its own
+    with pytest.raises(ConversioError) as mixed:
+        app.convert([fake(tmp_path, "x.fa"), fake(tmp_path, "y.fb")], to="fa").run()
+    assert mixed.value.message.startswith("y.fb (taken as fake fb, fb): no route from fb to fa")
+    # files a step made are named as they are
+    with pytest.raises(ConversioError) as made:
+        app.convert(fake(tmp_path, "x.fa", "one\ntwo"), to="fd").then("fa").run()
+    assert made.value.message.startswith("x-001.fd and x-002.fd: no route from fd to fa")
+
+
 @pytest.mark.parametrize(
     ("value", "cached"), [("0", False), ("off", False), ("FALSE", False), ("1", True), ("", True)]
 )

@@ -1,6 +1,6 @@
 """What the engine checks and says about the files a stage takes: text is rendered only when
 asked for, a file is passed on unchanged only when its name does not deny it, and a message
-names the user's files."""
+names the user's files with what each was taken for."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ RENDERED_FROM_TEXT = frozenset({Kind.IMAGE, Kind.AUDIO, Kind.VIDEO})
 LocalFile = Callable[[ExitStack, Item], InputFile]
 
 
+def title(formats: FormatRegistry, fmt: str) -> str:
+    """A format as a user calls it: ``plain text``, ``PDF document``, ``JSON``."""
+    if fmt not in formats:
+        return fmt
+    words = formats.get(fmt).description.split(" (")[0] or fmt
+    return words if words[:2].isupper() else words[0].lower() + words[1:]
+
+
 class InputChecks:
     """The checks of a stage's files, and their names in its messages."""
 
@@ -29,12 +37,22 @@ class InputChecks:
         self.local = local
 
     def subject(self, items: Sequence[Item], run: Run) -> str:
-        """How a message names ``items`` of ``run``: by their names."""
-        return names(items)
+        """How a message names ``items``: by their names when a step of the run made them, else
+        as :meth:`taken`."""
+        if any(run.made(item) for item in items):
+            return names(items)
+        return self.taken([item.name for item in items], [item.format for item in items])
 
     def taken(self, shown: Sequence[str], formats: Sequence[str]) -> str:
-        """How a message names the user's files named ``shown`` of ``formats`` ("" for no names)."""
-        return listed(shown) if shown else ""
+        """``data.yaml (taken as plain text, txt)``: the user's files named ``shown`` and what they
+        were taken for, when they are of one format; else their names ("" for no names)."""
+        if not shown:
+            return ""
+        kinds = set(formats)
+        if len(kinds) != 1:
+            return listed(shown)
+        fmt = kinds.pop()
+        return f"{listed(shown)} (taken as {title(self.formats, fmt)}, {fmt})"
 
     def rendering(self, stage: ConvertStage, items: Sequence[Item]) -> None:
         """Text becomes a picture, a sound or a video only when the user asks for it: with a
@@ -51,9 +69,8 @@ class InputChecks:
             text = item.format in formats and formats.get(item.format).kind is Kind.TEXT
             if text and claimed_format(item.name, formats) != item.format:
                 kind = formats.get(stage.target).kind.value
-                described = formats.get(item.format).description.split(" (")[0].lower()
                 raise UnsupportedFormat(
-                    f"{item.name} is {described}, not {kind}; to render it as "
+                    f"{item.name} is {title(formats, item.format)}, not {kind}; to render it as "
                     f"{stage.target} anyway, ask for the route (for example via pdf) or name it as "
                     f"{item.format}",
                     file=item.name,

@@ -29,19 +29,22 @@ class Run:
     cancel: threading.Event
     steps: itertools.count[int] = attrs.field(factory=itertools.count)
     warnings: list[str] = attrs.field(factory=list)
-    #: the name of the user's file each artifact made in this run descends from (by id)
+    #: the name of the user's file each artifact made in this run descends from, by id ("": several)
     origins: dict[str, str] = attrs.field(factory=dict)
 
     def origin(self, item: Item) -> str:
         """The user's file ``item`` was made from: a name seen in this run, or its own."""
         return (self.origins.get(item.id) if isinstance(item, Artifact) else None) or item.name
 
+    def made(self, item: Item) -> bool:
+        """Whether ``item`` was made by a step of this run (not given by the caller)."""
+        return isinstance(item, Artifact) and item.id in self.origins
+
     def descend(self, inputs: Sequence[Item], outputs: Sequence[Artifact]) -> None:
         """Record that ``outputs`` were made from ``inputs``: of their common origin, if they have one."""
         origins = {self.origin(item) for item in inputs}
-        if len(origins) == 1:
-            origin = origins.pop()
-            self.origins.update((a.id, origin) for a in outputs)
+        origin = origins.pop() if len(origins) == 1 else ""
+        self.origins.update((a.id, origin) for a in outputs)
 
     def check(self) -> None:
         if self.cancel.is_set():
