@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "conversio.api": ("Conversio", "Conversion", "Result", "convert", "default", "route"),
     "conversio.converters": ("Cardinality", "ConversionRequest", "ConverterSpec", "InputFile", "Output"),
+    "conversio.engine.planning": ("Plan",),
     "conversio.errors": ("ConversioError",),
     "conversio.events": ("Event", "EventKind"),
     "conversio.formats": ("ANY", "Format", "Kind", "Magic"),
     "conversio.hookspecs": ("hookimpl",),
+    "conversio.ingest": ("Arriving",),
     "conversio.limits": ("Limits",),
     "conversio.options": ("Option", "OptionsSchema"),
     "conversio.routing": ("Route",),
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from conversio.converters import ConverterSpec as ConverterSpec
     from conversio.converters import InputFile as InputFile
     from conversio.converters import Output as Output
+    from conversio.engine.planning import Plan as Plan
     from conversio.errors import ConversioError as ConversioError
     from conversio.events import Event as Event
     from conversio.events import EventKind as EventKind
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
     from conversio.formats import Kind as Kind
     from conversio.formats import Magic as Magic
     from conversio.hookspecs import hookimpl as hookimpl
+    from conversio.ingest import Arriving as Arriving
     from conversio.limits import Limits as Limits
     from conversio.options import Option as Option
     from conversio.options import OptionsSchema as OptionsSchema

@@ -18,7 +18,7 @@ import attrs
 
 from conversio import ingest
 from conversio.converters import ConverterSpec, safe_relpath
-from conversio.engine.executors import Executor, make_executor
+from conversio.engine.executors import Executor, PoolHealth, make_executor
 from conversio.engine.planning import Plan
 from conversio.engine.runner import Engine
 from conversio.engine.stages import ConvertStage, OperationStage, Stage
@@ -163,6 +163,19 @@ class Conversio:
         if source is None:
             return sorted({c.target for c in self.registry.converters.values()} - {ANY})
         return sorted(self.router.reachable(self.registry.formats.canonical(source)))
+
+    def canonical(self, name: str) -> str | None:
+        """The format ``name`` (a format's name, extension or alias) stands for; ``None`` if none."""
+        formats = self.registry.formats
+        return formats.canonical(name) if name in formats else None
+
+    def operations(self) -> list[str]:
+        """The names of the operations (``merge``, ``resize``…) some plugin implements."""
+        return self.registry.operation_names()
+
+    def health(self) -> PoolHealth:
+        """Whether conversions can run now, and how many worker processes run them."""
+        return self.engine.executor.health()
 
     def media_type(self, fmt: str) -> str:
         """The media type of the format ``fmt``; ``application/octet-stream`` for one not known."""

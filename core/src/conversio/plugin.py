@@ -16,6 +16,7 @@ from conversio.converters import (
     ConverterSpec,
     InputFile,
     Output,
+    StepCall,
     with_extension,
 )
 from conversio.errors import (
@@ -68,6 +69,7 @@ __all__ = [
     "OptionType",
     "OptionsSchema",
     "Output",
+    "StepCall",
     "StoreRegistrar",
     "UnsupportedEncryption",
     "UnsupportedFormat",
