@@ -153,7 +153,7 @@ def test_an_upload_arrives_linked_into_the_store(tmp_path: Path) -> None:
     try:
         upload = server.scratch_folder / "part-upload"
         upload.write_text("a,b\n1,2\n")
-        arrived = server.arriving(upload, "table.csv")
+        arrived = server.intake.arriving(upload, "table.csv")
         assert (arrived.path, arrived.name, arrived.format) == (upload, "table.csv", "csv")
         stored = arrived.settled()
         assert upload.read_text() == "a,b\n1,2\n"  # still readable where it arrived

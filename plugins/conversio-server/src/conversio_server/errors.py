@@ -62,3 +62,7 @@ class ApiError(Exception):
         self.status = status if status is not None else STATUS_BY_CODE.get(code, 500)
         self.details = dict(details or {})
         self.headers = dict(headers or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """As a job records an error: ``{"code", "message", "details"}``."""
+        return {"code": self.code, "message": self.message, "details": self.details}

@@ -12,6 +12,7 @@ from starlette.requests import Request
 
 from conversio.ingest import Arriving
 from conversio.stores.base import Artifact
+from conversio_server.intake import own_file_id
 from conversio_server.models import InputRef
 from conversio_server.uploads import Scratch, UploadedFile
 
@@ -61,7 +62,7 @@ class InputResolver:
     def upload(self, part: UploadedFile) -> Arriving:
         """An uploaded file on its way into the store (:meth:`~conversio_server.service.Server.arriving`):
         keep the request's scratch files until :func:`stored` says it arrived."""
-        arriving = self.server.arriving(part.path, part.filename)
+        arriving = self.server.intake.arriving(part.path, part.filename)
 
         def own(done: Future[Artifact]) -> None:
             if not done.cancelled() and done.exception() is None:
@@ -71,22 +72,24 @@ class InputResolver:
         return arriving
 
     def file_id(self, file_id: str) -> Artifact:
-        return self.server.file_for(self.principal, file_id.strip())
+        return self.server.tenancy.file_for(self.principal, file_id.strip())
 
     def base64(self, data: str, name: str | None) -> Artifact:
-        return self._owned(self.server.store_base64(data, name, self.scratch.path("base64-"), self.max_bytes))
+        return self._owned(
+            self.server.intake.store_base64(data, name, self.scratch.path("base64-"), self.max_bytes)
+        )
 
     def url(self, url: str, name: str | None = None) -> Artifact:
         """A stored file of this server by its URL (no download), else the content fetched safely."""
-        own = self.server.own_file_id(url.strip(), self._own_urls)
+        own = own_file_id(url.strip(), self._own_urls)
         if own is not None:
             return self.file_id(own)
         return self._owned(
-            self.server.fetch_url(url.strip(), name, self.scratch.path("fetch-"), self.max_bytes)
+            self.server.intake.fetch_url(url.strip(), name, self.scratch.path("fetch-"), self.max_bytes)
         )
 
     def _owned(self, artifact: Artifact) -> Artifact:
-        self.server.own(self.principal, [artifact])
+        self.server.tenancy.own(self.principal, [artifact])
         return artifact
 
 

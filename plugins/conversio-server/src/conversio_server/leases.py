@@ -1,5 +1,5 @@
 """Running a durable job while holding its lease: follow the engine's progress, renew the lease, write
-the progress down, and notice a cancel request or a lost lease.
+the progress down, notice a cancel request or a lost lease, and record how the job ended.
 
 Used by the job workers (:mod:`conversio_server.worker`) and by the server for a synchronous conversion
 that outlived the sync limit and became a job.
@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import attrs
+
+from conversio.errors import Cancelled, ConversioError
 from conversio.events import Event, EventKind
-from conversio_server.jobstore import JobStore
+from conversio.stores.space import is_full, out_of_space
+from conversio_server.errors import ApiError
+from conversio_server.jobstore import CANCELLED, COMPLETED, FAILED, JobStore
 from conversio_server.settings import ServerSettings
+from conversio_server.webhooks import OutputInfo
+
+if TYPE_CHECKING:
+    from conversio.api import Result
 
 log = logging.getLogger("conversio_server.leases")
 
@@ -144,3 +154,59 @@ class LeaseKeeper:
                 )
             except Exception:
                 log.exception("recording the progress of job %s failed", self.job_id)
+
+
+@attrs.frozen
+class Outcome:
+    """What a finished job leaves: its result, where each result went, and (for webhooks) the
+    results' download links."""
+
+    result: Result
+    outputs: list[dict[str, Any]]
+    output_info: Sequence[OutputInfo] = ()
+
+
+def run_job(
+    store: JobStore,
+    job_id: str,
+    owner: str,
+    progress: JobProgress,
+    lease: LeaseKeeper,
+    work: Callable[[], Outcome],
+    handing_back: Callable[[], bool],
+) -> None:
+    """Do a job's ``work`` under ``lease`` and record how it ended, the one way for the job workers
+    and the server: completed; failed with its error's code (a full disk is ``INSUFFICIENT_STORAGE``,
+    anything unforeseen ``INTERNAL_ERROR``); cancelled; or, when ``handing_back()`` says the process is
+    stopping, queued again for another worker. With the lease lost, nothing is recorded."""
+    try:
+        outcome = work()
+    except Cancelled:
+        if lease.lost.is_set():
+            return
+        if handing_back():
+            store.release(job_id, owner)
+        else:
+            store.finish(job_id, owner, CANCELLED, steps=progress.snapshot())
+        return
+    except (ConversioError, ApiError) as exc:
+        error = exc.to_dict()
+    except Exception as exc:
+        log.exception("job %s failed unexpectedly", job_id)
+        error = {"code": "INTERNAL_ERROR", "message": "an unexpected error occurred", "details": {}}
+        if is_full(exc):  # a write found the disk full: the job may be submitted again later
+            error = out_of_space("the job's result").to_dict()
+    else:
+        if not store.finish(
+            job_id,
+            owner,
+            COMPLETED,
+            outputs=outcome.outputs,
+            steps=progress.snapshot(),
+            warnings=outcome.result.warnings,
+            output_info=outcome.output_info,
+        ):
+            log.warning("job %s: the lease was lost; its outcome here is dropped", job_id)
+        return
+    if not lease.lost.is_set():
+        store.finish(job_id, owner, FAILED, steps=progress.snapshot(), error=error)

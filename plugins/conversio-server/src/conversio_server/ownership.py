@@ -22,7 +22,8 @@ import sqlalchemy as sa
 
 from conversio.api import Result
 from conversio.stores.base import Artifact, ArtifactStore
-from conversio_server.auth import LOCAL_PRINCIPAL
+from conversio.stores.common import not_found
+from conversio_server.auth import LOCAL_PRINCIPAL, Principal
 from conversio_server.database import create_engine, metadata
 
 file_owners = sa.Table(
@@ -129,3 +130,32 @@ def claim_result(owners: FileOwners, key_id: str, result: Result, steps: Sequenc
 def step_artifacts(steps: Sequence[dict[str, Any]]) -> list[str]:
     """The ids of the files a conversion's steps made (as a job lists its steps)."""
     return [i for step in steps for i in step.get("artifacts", ())]
+
+
+class Tenancy:
+    """Each key sees its own files: another key's file is ``FILE_NOT_FOUND`` (404) exactly as an
+    unknown one; ``admin`` keys (development mode's principal too) see every file. Blocking."""
+
+    def __init__(self, store: ArtifactStore, owners: FileOwners) -> None:
+        self.store = store
+        self.owners = owners
+
+    def file_for(self, principal: Principal, file_id: str) -> Artifact:
+        """A stored file the principal may see, after the same two look-ups either way."""
+        if "admin" in principal.scopes:
+            return self.store.get(file_id)
+        owner = self.owners.owner_of(file_id)
+        artifact = self.store.get(file_id)
+        if owner != principal.key_id:
+            raise not_found(file_id)
+        return artifact
+
+    def delete_for(self, principal: Principal, file_id: str) -> None:
+        """Delete a stored file the principal may see (as :meth:`file_for`)."""
+        artifact = self.file_for(principal, file_id)
+        self.store.delete(artifact.id)
+        self.owners.forget(artifact.id)
+
+    def own(self, principal: Principal, artifacts: Sequence[Artifact]) -> list[Artifact]:
+        """Record files the principal stored or produced as its own (:func:`claim`)."""
+        return claim(self.store, self.owners, principal.key_id, artifacts)

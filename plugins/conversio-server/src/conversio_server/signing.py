@@ -13,7 +13,14 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
+
+from conversio_server.errors import ApiError
+
+if TYPE_CHECKING:
+    from conversio.stores.base import Artifact
+    from conversio_server.settings import ServerSettings
 
 SECRET_BYTES = 32
 DEFAULT_TTL = 3600.0
@@ -91,3 +98,38 @@ def secret_path_for(database_url: str, fallback_dir: Path) -> Path:
     if url is not None and url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         return Path(str(url.database)).with_name("signing.key")
     return fallback_dir / "signing.key"
+
+
+class SignedLinks:
+    """The server's download links: signed with its secret, valid for ``ttl`` seconds and never past
+    the file's own expiry."""
+
+    def __init__(self, secret: bytes, ttl: float) -> None:
+        self.secret = secret
+        self.ttl = ttl
+
+    @classmethod
+    def of(cls, settings: ServerSettings) -> SignedLinks:
+        """With the configured secret, or the one kept beside the database (made on first use)."""
+        secret = settings.signing_secret or load_or_create_secret(
+            secret_path_for(settings.database_url, settings.data_dir)
+        )
+        return cls(secret, settings.signed_url_ttl)
+
+    def query(self, artifact: Artifact) -> str:
+        """``expires=…&signature=…`` for a link to ``artifact``."""
+        expires = int(time.time() + self.ttl)
+        if artifact.expires is not None:
+            expires = min(expires, int(artifact.expires))
+        return urlencode({"expires": expires, "signature": sign(artifact.id, expires, self.secret)})
+
+    def content_url(self, artifact: Artifact, base_url: str) -> str:
+        """The signed link to ``artifact``'s content on the server at ``base_url`` (no key needed)."""
+        return f"{base_url}/v1/files/{artifact.id}/content?{self.query(artifact)}"
+
+    def check(self, file_id: str, expires: int | None, signature: str | None) -> None:
+        """``UNAUTHORIZED`` unless the link is signed for ``file_id`` and not expired."""
+        if expires is None or signature is None:
+            raise ApiError("UNAUTHORIZED", "a signed link needs both 'expires' and 'signature'")
+        if not verify(file_id, expires, signature, self.secret):
+            raise ApiError("UNAUTHORIZED", "the link's signature is invalid or the link has expired")

@@ -13,31 +13,32 @@ job wakes it (:mod:`conversio_server.wakeup`), or ``job_poll_interval`` has pass
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import os
 import secrets
 import signal
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from conversio.errors import Cancelled, ConversioError
-from conversio.stores.space import is_full, out_of_space
-from conversio_server import signing
-from conversio_server.jobstore import CANCELLED, COMPLETED, FAILED, Claimed, JobStore
+from conversio.errors import ConversioError
+from conversio_server.conversions import Conversions, Order
+from conversio_server.jobstore import Claimed, JobStore
 from conversio_server.lanes import Lanes
-from conversio_server.leases import JobProgress, LeaseKeeper
+from conversio_server.leases import JobProgress, LeaseKeeper, Outcome, run_job
+from conversio_server.metrics import Metrics
 from conversio_server.outbound import OutboundClient
 from conversio_server.ownership import FileOwners, claim_result, step_artifacts
 from conversio_server.settings import ServerSettings
+from conversio_server.signing import SignedLinks
 from conversio_server.wakeup import SOCKET_SUFFIX, WakeListener
 from conversio_server.webhooks import OutputInfo
 
 if TYPE_CHECKING:
-    from conversio.api import Conversio, Conversion
+    from conversio.api import Conversio
     from conversio.stores.base import Artifact
 
 log = logging.getLogger("conversio_server.worker")
@@ -63,17 +64,6 @@ def make_conversio(settings: ServerSettings, workers: int | None = None) -> Conv
     )
 
 
-def download_url(artifact: Artifact, base_url: str, secret: bytes, ttl: float) -> str:
-    """A signed link to ``artifact``'s content (no key needed), never past the artifact's expiry."""
-    from urllib.parse import urlencode
-
-    expires = int(time.time() + ttl)
-    if artifact.expires is not None:
-        expires = min(expires, int(artifact.expires))
-    query = urlencode({"expires": expires, "signature": signing.sign(artifact.id, expires, secret)})
-    return f"{base_url}/v1/files/{artifact.id}/content?{query}"
-
-
 def server_base_url(settings: ServerSettings) -> str:
     return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
@@ -97,21 +87,27 @@ class Worker:
         #: Who owns the files the jobs produce (the job's key).
         self.owners = FileOwners(settings.database_url)
         self.outbound = OutboundClient(settings.outbound)
-        self.secret = settings.signing_secret or signing.load_or_create_secret(
-            signing.secret_path_for(settings.database_url, settings.data_dir)
-        )
+        self.links = SignedLinks.of(settings)
         self._stop = threading.Event()
         self._wake = threading.Event()  # set by the server when it queues a job, and to stop
         self._running: dict[str, threading.Event] = {}  # the running jobs' cancel events
         self._lock = threading.Lock()
         self._abandoning = threading.Event()
         self._lanes: Lanes | None = None
+        self._conversions: Conversions | None = None
 
     @property
     def conversio(self) -> Conversio:
         if self._conversio is None:
             self._conversio = make_conversio(self.settings, workers=self.settings.job_concurrency)
         return self._conversio
+
+    @property
+    def conversions(self) -> Conversions:
+        """Checks, plans and runs the jobs' conversions, as the server does its own."""
+        if self._conversions is None:
+            self._conversions = Conversions(self.conversio, Metrics())
+        return self._conversions
 
     @property
     def lanes(self) -> Lanes:
@@ -185,55 +181,34 @@ class Worker:
         try:
             key_id = self.store.get(job.id)["key_id"]
             with LeaseKeeper(self.store, self.settings, job.id, self.name, progress, cancel) as lease:
-                self._execute(job, key_id, progress, cancel, lease.lost)
+                work = functools.partial(self._execute, job, key_id, progress, cancel)
+                run_job(self.store, job.id, self.name, progress, lease, work, self._abandoning.is_set)
         finally:
             with self._lock:
                 del self._running[job.id]
             self.lanes.leave(job.id)
             self._wake.set()
 
-    def _execute(
-        self, job: Claimed, key_id: str, progress: JobProgress, cancel: threading.Event, lost: threading.Event
-    ) -> None:
+    def _execute(self, job: Claimed, key_id: str, progress: JobProgress, cancel: threading.Event) -> Outcome:
+        """Run the job's conversion, the way the server runs its own (:class:`Conversions`)."""
         spec = job.spec
+        inputs = [self.conversio.store.get(file_id) for file_id in spec["inputs"]]
+        planned = self.conversions.check(Order.of_spec(spec, inputs))
         try:
-            conversion, formats = self._conversion(spec)
-            routes = self.conversio.engine.plan(formats, conversion.stages, conversion.preferences)
-            progress.planned = max(1, sum(len(r.steps) for r in routes))
-            try:
-                result = conversion.run(on_event=progress.observe, cancel=cancel)
-            except BaseException:  # the steps it finished are the key's too (a retry resumes there)
-                self.owners.record(key_id, step_artifacts(progress.steps))
-                raise
-            if cancel.is_set():
-                raise Cancelled("the conversion was cancelled")
-            result = claim_result(self.owners, key_id, result, progress.steps)
-            outputs = [{"artifactId": a.id, "deliveredTo": None} for a in result.artifacts]
-            target = (spec.get("output") or {}).get("url")
-            if target:
-                for record, artifact in zip(outputs, result.artifacts, strict=True):
-                    record["deliveredTo"] = self._deliver(artifact, str(target))
-        except Cancelled:
-            if self._abandoning.is_set() and not lost.is_set():  # shutting down, not a client's cancel
-                self.store.release(job.id, self.name)
-            elif not lost.is_set():
-                self.store.finish(job.id, self.name, CANCELLED, steps=progress.steps)
-            return
-        except ConversioError as exc:
-            if not lost.is_set():
-                self.store.finish(job.id, self.name, FAILED, steps=progress.steps, error=exc.to_dict())
-            return
-        except Exception as exc:
-            log.exception("job %s failed unexpectedly", job.id)
-            error = {"code": "INTERNAL_ERROR", "message": "an unexpected error occurred", "details": {}}
-            if is_full(exc):  # a write found the disk full: the job may be submitted again later
-                error = out_of_space("the job's result").to_dict()
-            self.store.finish(job.id, self.name, FAILED, steps=progress.steps, error=error)
-            return
+            result = self.conversions.execute(planned, progress, cancel)
+        except BaseException:  # the steps it finished are the key's too (a retry resumes there)
+            self.owners.record(key_id, step_artifacts(progress.snapshot()))
+            raise
+        result = claim_result(self.owners, key_id, result, progress.snapshot())
+        outputs = [{"artifactId": a.id, "deliveredTo": None} for a in result.artifacts]
+        target = (spec.get("output") or {}).get("url")
+        if target:
+            for record, artifact in zip(outputs, result.artifacts, strict=True):
+                record["deliveredTo"] = self._deliver(artifact, str(target))
         base = server_base_url(self.settings)
         info = [
             OutputInfo(
-                url=download_url(a, base, self.secret, self.settings.signed_url_ttl),
+                url=self.links.content_url(a, base),
                 format=a.format,
                 size=a.size,
                 expires_at=None if a.expires is None else datetime.fromtimestamp(a.expires, UTC),
@@ -241,30 +216,7 @@ class Worker:
             )
             for a in result.artifacts
         ]
-        if not self.store.finish(
-            job.id,
-            self.name,
-            COMPLETED,
-            outputs=outputs,
-            steps=progress.steps,
-            warnings=result.warnings,
-            output_info=info,
-        ):
-            log.warning("job %s: the lease was lost; its outcome here is dropped", job.id)
-
-    def _conversion(self, spec: dict[str, Any]) -> tuple[Conversion, list[str]]:
-        inputs = [self.conversio.store.get(file_id) for file_id in spec["inputs"]]
-        conversion = self.conversio.convert(
-            inputs,
-            spec.get("outputFormat"),
-            via=tuple(spec.get("via") or ()),
-            options=spec.get("options") or {},
-        )
-        for step in spec.get("then") or ():
-            conversion = conversion.then(
-                step["step"], via=step.get("via") or (), **(step.get("options") or {})
-            )
-        return conversion, [a.format for a in inputs]
+        return Outcome(result, outputs, info)
 
     def _deliver(self, artifact: Artifact, url: str) -> str:
         """PUT ``artifact`` to ``url`` through the SSRF-safe client; ``OUTPUT_DELIVERY_FAILED`` unless 2xx."""

@@ -21,10 +21,10 @@ from conversio.errors import ConversioError, InvalidOption
 from conversio.ingest import Arriving
 from conversio.options import Option
 from conversio.stores.base import Artifact
+from conversio_server.conversions import Order
 from conversio_server.convertapi.errors import ConvertApiError
 from conversio_server.convertapi.params import Parameters, Value
 from conversio_server.models import StepSpec
-from conversio_server.service import Order
 
 if TYPE_CHECKING:
     from conversio_server.service import Server
@@ -139,27 +139,26 @@ class Endpoint:
 
 def endpoint(server: Server, source: str, target: str) -> Endpoint:
     """The endpoint of the path; ``CONVERTER_NOT_FOUND`` (404) for a pair conversio cannot convert."""
-    formats = server.conversio.registry.formats
+    conversio = server.conversio
     src, dst = source.strip().lower(), target.strip().lower()
     src, dst = CONVERTERS.get((src, dst), (src, dst))
     not_found = ConvertApiError("CONVERTER_NOT_FOUND", f"Converter '{source}/to/{target}' not found.")
-    if src in ANY_SOURCES:
-        src_format = None
-    elif src in formats:
-        src_format = formats.canonical(src)
-    else:
+    src_format = None if src in ANY_SOURCES else conversio.canonical(src)
+    if src_format is None and src not in ANY_SOURCES:
         raise not_found
     operation = OPERATIONS.get(dst)
-    if operation is not None and operation in server.conversio.registry.operation_names():
-        if src_format not in (None, OPERATION_FORMAT) and src_format not in server.input_formats(
+    if operation is not None and operation in conversio.operations():
+        if src_format not in (None, OPERATION_FORMAT) and src_format not in server.conversions.input_formats(
             OPERATION_FORMAT
         ):
             raise not_found
         return Endpoint(src_format, operation=operation)
-    if dst not in formats:
+    dst_format = conversio.canonical(dst)
+    if dst_format is None:
         raise not_found
-    dst_format = formats.canonical(dst)
-    if src_format not in (None, dst_format) and src_format not in server.input_formats(dst_format):
+    if src_format not in (None, dst_format) and src_format not in server.conversions.input_formats(
+        dst_format
+    ):
         raise not_found
     return Endpoint(src_format, target=dst_format)
 
@@ -274,7 +273,7 @@ def _route_options(server: Server, formats: Sequence[str], target: str) -> dict[
 def _operation_options(server: Server, operation: str) -> dict[str, list[Option]]:
     specs = [
         spec
-        for spec in server.conversio.registry.converters.values()
+        for spec in server.conversio.converters(source=OPERATION_FORMAT)
         if spec.operation == operation and spec.source == OPERATION_FORMAT
     ]
     return _collect(specs)

@@ -24,6 +24,7 @@ from conversio.errors import ConversioError, InvalidOption
 from conversio.ingest import Arriving
 from conversio.stores.base import Artifact
 from conversio_server.auth import CONVERTAPI_QUERY_NAMES, Principal, guard_of, rate_limit_headers
+from conversio_server.conversions import Order
 from conversio_server.convertapi import mapping
 from conversio_server.convertapi.errors import ConvertApiError, ConvertApiRoute, invalid_parameter
 from conversio_server.convertapi.models import Account, ConversionResult, ConvertApiErrorBody, Uploaded
@@ -39,7 +40,7 @@ from conversio_server.openapi import ANY_FILE, errors
 from conversio_server.responses import JSON
 from conversio_server.routes.common import artifact_response, base_url, content_disposition, server_of
 from conversio_server.runner import wait_for
-from conversio_server.service import Order, Server, no_answer
+from conversio_server.service import Server, no_answer
 from conversio_server.uploads import Scratch, UploadedFile, multipart_boundary, read_multipart, read_raw
 
 router = APIRouter(
@@ -252,7 +253,7 @@ def _extension(name: str, fmt: str) -> str:
 def download_url(request: Request, artifact: Artifact, name: str) -> str:
     """``/d/{id}/{name}`` on this server, signed when the server signs links."""
     url = f"{base_url(request)}/d/{artifact.id}/{quote(name, safe='')}"
-    return f"{url}?{server_of(request).signed_query(artifact)}"
+    return f"{url}?{server_of(request).links.query(artifact)}"
 
 
 def _stored(request: Request, artifact: Artifact, name: str) -> dict[str, Any]:
@@ -333,8 +334,8 @@ async def upload(request: Request) -> Response:
             )
         if received == 0:
             raise invalid_parameter("File", "the uploaded file is empty")
-        artifact = await run_in_threadpool(server.store_file, path, filename or "file")
-        await run_in_threadpool(server.own, principal, [artifact])
+        artifact = await run_in_threadpool(server.intake.store_file, path, filename or "file")
+        await run_in_threadpool(server.tenancy.own, principal, [artifact])
     server.metrics.bytes_in.inc(received)
     return _uploaded(request, artifact)
 
@@ -383,11 +384,11 @@ async def _download(request: Request, file_id: str, name: str | None) -> Respons
             expires_at = int(expires) if expires is not None else None
         except ValueError:
             raise invalid_parameter("expires", "must be a Unix time") from None
-        server.check_signature(file_id, expires_at, signature)
-        artifact = await run_in_threadpool(server.get, file_id)
+        server.links.check(file_id, expires_at, signature)
+        artifact = await run_in_threadpool(server.store.get, file_id)
     else:
         principal = admit(request, "read")
-        artifact = await run_in_threadpool(server.file_for, principal, file_id)
+        artifact = await run_in_threadpool(server.tenancy.file_for, principal, file_id)
     response = await artifact_response(request, artifact)
     response.headers.update(rate_limit_headers(request))
     if name:
@@ -432,7 +433,7 @@ async def download(request: Request, file_id: str) -> Response:
 async def delete(request: Request, file_id: str) -> Response:
     server = server_of(request)
     principal = admit(request, "convert")
-    await run_in_threadpool(server.delete_for, principal, file_id)
+    await run_in_threadpool(server.tenancy.delete_for, principal, file_id)
     return _json(request, {})
 
 

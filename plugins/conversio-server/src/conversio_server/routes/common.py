@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -30,9 +31,29 @@ def base_url(request: Request) -> str:
     return (configured or str(request.base_url)).rstrip("/")
 
 
+def iso(timestamp: float | None) -> str | None:
+    """A time as the API shows it (ISO 8601, UTC, whole seconds)."""
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def describe(request: Request, artifact: Artifact) -> dict[str, Any]:
-    """A stored file as the API shows it, with links to this server."""
-    return server_of(request).describe(artifact, base_url(request))
+    """A stored file as the API shows it, with links to this server (``downloadUrl`` signed)."""
+    server, base = server_of(request), base_url(request)
+    file_url = f"{base}/v1/files/{artifact.id}"
+    return {
+        "id": artifact.id,
+        "name": artifact.name,
+        "format": artifact.format,
+        "size": artifact.size,
+        "sha256": artifact.sha256,
+        "createdAt": iso(artifact.created),
+        "expiresAt": iso(artifact.expires),
+        "url": file_url,
+        "contentUrl": f"{file_url}/content",
+        "downloadUrl": server.links.content_url(artifact, base),
+    }
 
 
 def content_disposition(filename: str) -> str:
@@ -60,7 +81,7 @@ async def artifact_response(request: Request, artifact: Artifact, content: bytes
         "Content-Disposition": content_disposition(artifact.name),
         "Content-Length": str(artifact.size),
     }
-    media_type = server.media_type(artifact.format)
+    media_type = server.conversio.media_type(artifact.format)
     server.metrics.bytes_out.inc(artifact.size)
     if content is None and artifact.size <= CHUNK:
         content = await run_in_threadpool(small_content, server, artifact)

@@ -20,6 +20,8 @@ from conversio.stores.base import Artifact
 from conversio_server.access import Convert, upload_limit
 from conversio_server.auth import Principal
 from conversio_server.body_memory import read_in_memory
+from conversio_server.bundles import write_zip
+from conversio_server.conversions import Order
 from conversio_server.errors import ApiError
 from conversio_server.inputs import InputResolver, Pending, stored
 from conversio_server.models import (
@@ -43,7 +45,7 @@ from conversio_server.routes.common import (
     temporary_file_response,
 )
 from conversio_server.runner import wait_for
-from conversio_server.service import Order, Server, no_answer
+from conversio_server.service import Server, no_answer
 from conversio_server.uploads import (
     Field,
     Scratch,
@@ -196,13 +198,13 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
             if finished is None and server.runner.withdraw(running.future):
                 # still waiting for a place: a queued job, for the job workers
                 order = await run_in_threadpool(_made, draft, inputs)
-                row = await run_in_threadpool(server.queue, order, principal)
+                row = await run_in_threadpool(server.handoff.queue, order, principal)
                 return _accepted(request, row)
             if finished is None:  # the conversion goes on as a job, which may still read the uploads
                 # (one that has just started makes its order first, storing its inputs)
                 order = await asyncio.wrap_future(running.order)
                 uploads = scratch.release([i.path for i in order.inputs if isinstance(i, Arriving)])
-                row = await run_in_threadpool(server.hand_off, running, order, principal, uploads)
+                row = await run_in_threadpool(server.handoff.adopt, running, order, principal, uploads)
                 return _accepted(request, row)
         finally:
             await stored(running.inputs())  # uploads are read from the scratch files until stored
@@ -216,7 +218,7 @@ async def convert(request: Request, principal: Principal = Convert) -> Response:
         return JSON(body)
     if len(artifacts) == 1:
         return await artifact_response(request, artifacts[0], finished.answer)
-    path = await run_in_threadpool(server.write_zip, artifacts, server.scratch_folder)
+    path = await run_in_threadpool(write_zip, server.store, artifacts, server.scratch_folder)
     return temporary_file_response(request, path, _bundle_name(order.inputs), "application/zip")
 
 

@@ -19,8 +19,8 @@ _VIA = Query([], max_length=8, description="Waypoints (repeat, or separate with 
 @router.get("/formats", summary="Known formats")
 async def formats(request: Request, principal: Principal = Read) -> Any:
     server = server_of(request)
-    readable = {c.source for c in server.conversio.registry.converters.values()}
-    writable = set(server.output_formats())
+    readable = {c.source for c in server.conversio.converters()}
+    writable = set(server.conversions.output_formats())
     return {
         "formats": [
             {

@@ -77,12 +77,14 @@ async def upload(
             uploads = [p for p in parts if isinstance(p, UploadedFile)]
             if not uploads:
                 raise ApiError("INVALID_REQUEST", "the form has no 'file' part")
-            stored = await run_in_threadpool(lambda: [server.store_file(p.path, p.filename) for p in uploads])
+            stored = await run_in_threadpool(
+                lambda: [server.intake.store_file(p.path, p.filename) for p in uploads]
+            )
         else:
             path, received = await read_raw(request, scratch, max_bytes=limit)
             filename = name or _filename(request.headers.get("content-disposition", "")) or "file"
-            stored = [await run_in_threadpool(server.store_file, path, filename)]
-        await run_in_threadpool(server.own, principal, stored)
+            stored = [await run_in_threadpool(server.intake.store_file, path, filename)]
+        await run_in_threadpool(server.tenancy.own, principal, stored)
     server.metrics.bytes_in.inc(received)
     return {"files": [describe(request, a) for a in stored]}
 
@@ -102,7 +104,7 @@ def _filename(header: str) -> str | None:
     responses={404: {"model": ErrorBody}},
 )
 async def metadata(request: Request, file_id: str, principal: Principal = Read) -> Any:
-    artifact = await run_in_threadpool(server_of(request).file_for, principal, file_id)
+    artifact = await run_in_threadpool(server_of(request).tenancy.file_for, principal, file_id)
     return describe(request, artifact)
 
 
@@ -125,11 +127,11 @@ async def content(
 ) -> Response:
     server = server_of(request)
     if signature is not None or expires is not None:
-        server.check_signature(file_id, expires, signature)
-        artifact = await run_in_threadpool(server.get, file_id)
+        server.links.check(file_id, expires, signature)
+        artifact = await run_in_threadpool(server.store.get, file_id)
     else:
         principal = await authenticate(request, "read")
-        artifact = await run_in_threadpool(server.file_for, principal, file_id)
+        artifact = await run_in_threadpool(server.tenancy.file_for, principal, file_id)
     return await artifact_response(request, artifact)
 
 
@@ -142,5 +144,5 @@ async def content(
 )
 async def delete(request: Request, file_id: str, principal: Principal = Convert) -> Response:
     server = server_of(request)
-    await run_in_threadpool(server.delete_for, principal, file_id)
+    await run_in_threadpool(server.tenancy.delete_for, principal, file_id)
     return Response(status_code=204)

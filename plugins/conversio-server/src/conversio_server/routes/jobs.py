@@ -28,6 +28,7 @@ from conversio.errors import ArtifactNotFound
 from conversio_server.access import Convert, Read, upload_limit
 from conversio_server.auth import Principal
 from conversio_server.body_memory import read_in_memory
+from conversio_server.conversions import Order
 from conversio_server.errors import ApiError
 from conversio_server.inputs import InputResolver
 from conversio_server.jobstore import FINISHED, JobStore, NewJob, not_found, request_hash
@@ -46,8 +47,7 @@ from conversio_server.models import (
 from conversio_server.openapi import errors
 from conversio_server.outbound import check_url
 from conversio_server.responses import JSON
-from conversio_server.routes.common import base_url, describe, server_of
-from conversio_server.service import Order, iso
+from conversio_server.routes.common import base_url, describe, iso, server_of
 from conversio_server.uploads import Scratch
 
 router = APIRouter()
@@ -94,7 +94,7 @@ async def _prepare(
     inputs = await resolver.all([partial(resolver.resolve, ref) for ref in spec.inputs])
     then = parse_then(spec.then)
     order = Order(tuple(inputs), spec.outputFormat, tuple(spec.via), dict(spec.options), tuple(then))
-    await run_in_threadpool(server.conversion, order)
+    await run_in_threadpool(server.conversions.check, order)
     for url in (webhook, spec.output.url if spec.output else None):
         if url:
             check_url(url, server.settings.outbound)
@@ -203,7 +203,7 @@ def job_view(request: Request, row: dict[str, Any]) -> dict[str, Any]:
     outputs = []
     for record in row["outputs"] or ():
         try:
-            artifact = server.get(record["artifactId"])
+            artifact = server.store.get(record["artifactId"])
         except ArtifactNotFound:  # expired meanwhile: the job is reported without it
             continue
         outputs.append({**describe(request, artifact), "deliveredTo": record.get("deliveredTo")})

@@ -37,7 +37,7 @@ _READINESS = {"type": "object", "properties": {"status": {"enum": ["ready", "una
 async def readyz(request: Request) -> Response:
     server = server_of(request)
     checks: dict[str, Any] = {}
-    converters = len(server.conversio.registry.converters)
+    converters = len(server.conversio.converters())
     broken = [p.name for p in server.conversio.plugins if p.status == "broken"]
     checks["engines"] = {"ok": converters > 0, "converters": converters, "brokenPlugins": broken}
     checks["store"] = await run_in_threadpool(_store_check, server)
@@ -64,7 +64,7 @@ def _job_workers_check(request: Request) -> dict[str, Any]:
 
 def _conversion_workers_check(server: Any) -> dict[str, Any]:
     """Whether the pool of conversion workers can run tasks (it replaces a dead worker at once)."""
-    health = server.conversio.engine.executor.health()
+    health = server.conversio.health()
     check: dict[str, Any] = {"ok": health.ok, "size": health.size, "running": health.running}
     if health.closed:
         check["reason"] = "the conversion workers are shut down"
