@@ -33,6 +33,16 @@ def test_every_missing_required_option_is_named() -> None:
     assert info.value.message.startswith("missing required options 'angle' (degrees to turn); 'axis'")
 
 
+@pytest.mark.parametrize("blank", ["", "   ", [], ["", " "]])
+def test_a_required_option_given_blank_is_invalid_option(blank: object) -> None:
+    schema = OptionsSchema.of(Option("text", "str", required=True), Option("names", "list", required=True))
+    name = "names" if isinstance(blank, list) else "text"
+    values = {"text": "x", "names": ["a"], name: blank}
+    with pytest.raises(InvalidOption) as info:
+        schema.validate(values)
+    assert info.value.details["option"] == name and "needs a value" in info.value.message
+
+
 def test_describe_says_required_and_shows_no_default() -> None:
     assert ANGLE.describe() == {
         "name": "angle",

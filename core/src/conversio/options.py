@@ -75,6 +75,8 @@ class Option:
     def parse(self, value: Any) -> Any:
         """Coerce ``value`` (a JSON value or a CLI string) and check its range."""
         value = self._coerce(value)
+        if self.required and _blank(value):
+            raise self._invalid(value, "needs a value")
         if self.choices is not None and value not in self.choices:
             raise self._invalid(value, f"must be one of {', '.join(map(str, self.choices))}")
         if self.min is not None and value < self.min:
@@ -195,3 +197,10 @@ def _missing_options(missing: list[Option]) -> InvalidOption:
         option=missing[0].name,
         options=[o.name for o in missing],
     )
+
+
+def _blank(value: Any) -> bool:
+    """Whether a text or list value says nothing (a required option given as ``text=``)."""
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, list) and not any(str(item).strip() for item in value)
