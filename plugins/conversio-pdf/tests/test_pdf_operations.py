@@ -170,6 +170,13 @@ def test_rotate_records_the_angle_on_the_chosen_pages(run: Run, three_pages: Pat
         assert b.size == (a.height, a.width)
 
 
+@pytest.mark.parametrize("given", [{}, {"text": "  "}])
+def test_a_watermark_needs_its_text(run: Run, three_pages: Path, given: dict[str, str]) -> None:
+    with pytest.raises(ConversioError) as info:
+        run(op("watermark"), three_pages, **given)
+    assert info.value.code == "INVALID_OPTION" and info.value.details["option"] == "text"
+
+
 def test_watermark_adds_text_to_each_page_with_its_opacity(run: Run, three_pages: Path) -> None:
     (out,) = run(op("watermark"), three_pages, text="DRAFT", opacity=0.25, position="center")
     texts = page_texts(out.path)

@@ -118,8 +118,6 @@ def _split(work: Working, options: Options) -> list[Output]:
 
 def _extract_pages(work: Working, options: Options) -> None:
     """A PDF of the ``pages`` chosen, in the order written ("3,1-2" puts page 3 first)."""
-    if not options.get("pages"):
-        raise InvalidOption("extract-pages needs the option 'pages' (e.g. \"1-3,5\")", option="pages")
     indexes = parse_pages(options["pages"], len(work.pdf.pages))
     work.pdf = work.stack.enter_context(_assemble(work.name, [(work.pdf, indexes)]))
 
@@ -197,9 +195,7 @@ def _rotate(work: Working, options: Options) -> None:
 
 def _watermark(work: Working, options: Options) -> None:
     """``text`` stamped on the chosen pages (Helvetica, ``opacity``, ``position``, ``font_size``)."""
-    text = options.get("text")
-    if not text:
-        raise InvalidOption("watermark needs the option 'text'", option="text")
+    text = options["text"]
     pdf = work.pdf
     for index in parse_pages(options.get("pages"), len(pdf.pages)):
         with engine_errors(work.name):

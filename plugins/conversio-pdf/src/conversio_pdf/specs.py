@@ -130,7 +130,7 @@ OPERATIONS: dict[str, tuple[str, Cardinality, tuple[Option, ...], str]] = {
     "extract-pages": (
         "extract_pages",
         Cardinality.ONE_TO_ONE,
-        (PAGES, PASSWORD),
+        (Option("pages", "str", help='pages to keep, in this order, e.g. "3,1-2"', required=True), PASSWORD),
         "a PDF of the chosen pages, in that order",
     ),
     "encrypt": (
@@ -163,7 +163,7 @@ OPERATIONS: dict[str, tuple[str, Cardinality, tuple[Option, ...], str]] = {
         "watermark",
         Cardinality.ONE_TO_ONE,
         (
-            Option("text", "str", help="the watermark text"),
+            Option("text", "str", help="the watermark text", required=True),
             Option("opacity", "float", default=0.3, min=0.0, max=1.0),
             Option("position", "str", default="diagonal", choices=("diagonal", "center", "top", "bottom")),
             Option("font_size", "float", default=48.0, min=4.0, max=400.0),
