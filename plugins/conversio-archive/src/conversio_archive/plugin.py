@@ -12,7 +12,6 @@ from conversio.hookspecs import hookimpl
 from conversio.options import Option, OptionsSchema
 from conversio.registry import ConverterRegistrar
 
-INSTALL_HINT = "pip install conversio-archive"
 PASSWORD = Option("password", "str", help="the password of an encrypted archive", secret=True)
 
 
@@ -57,7 +56,6 @@ def all_specs() -> list[ConverterSpec]:
             run=run,
             cardinality=Cardinality.MANY_TO_ONE,
             options=OptionsSchema.of(*options),
-            install_hint=INSTALL_HINT,
             description=f"files packed into one {fmt} archive, in the order given",
         )
         for engine, fmt, run, options in PACKERS
@@ -70,7 +68,6 @@ def all_specs() -> list[ConverterSpec]:
             run=run,
             cardinality=Cardinality.ONE_TO_MANY,
             options=OptionsSchema.of(*options),
-            install_hint=INSTALL_HINT,
             description=f"the files of a {fmt} archive; links and special files are skipped",
         )
         for engine, fmt, run, options in UNPACKERS

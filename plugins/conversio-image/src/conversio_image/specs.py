@@ -8,7 +8,6 @@ from conversio_image.schemas import OPERATIONS, conversion_schema, operation_sch
 
 ENGINE = "image.pillow"
 SVG_ENGINE = "image.resvg"
-INSTALL_HINT = "pip install conversio-image"
 LOSSLESS_COST = 1.0
 #: Lossy targets cost a little more, so that a route never passes through a
 #: lossy format when a lossless one does the same job.
@@ -39,7 +38,6 @@ def conversion_specs() -> list[ConverterSpec]:
                     cost=_cost(target),
                     lossy=FORMATS[target].lossy,
                     options=conversion_schema(source, target),
-                    install_hint=INSTALL_HINT,
                     description=(
                         f"{source} to {target}, one file per page" if split else f"{source} to {target}"
                     ),
@@ -59,7 +57,6 @@ def svg_specs() -> list[ConverterSpec]:
             cost=_cost(target),
             lossy=True,
             options=svg_schema(target),
-            install_hint=INSTALL_HINT,
             description=f"SVG rendered to {target} with resvg; external files and URLs are never loaded",
         )
         for target in SVG_TARGETS
@@ -85,7 +82,6 @@ def operation_specs() -> list[ConverterSpec]:
             operation=operation,
             lossy=FORMATS[fmt].lossy,
             options=operation_schema(operation, fmt),
-            install_hint=INSTALL_HINT,
             description=f"{_OPERATION_HELP[operation]} ({fmt})",
         )
         for operation in OPERATIONS

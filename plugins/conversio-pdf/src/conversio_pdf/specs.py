@@ -11,7 +11,6 @@ from conversio.options import Option, OptionsSchema
 PDFIUM = "pdf.pdfium"
 PIKEPDF = "pdf.pikepdf"
 IMG2PDF = "pdf.img2pdf"
-INSTALL_HINT = "pip install conversio-pdf"
 RASTER_TARGETS = ("jpg", "png", "webp", "tiff")
 #: Image formats img2pdf embeds (JPEG as is, the others losslessly).
 IMAGE_SOURCES = ("jpg", "png", "tiff", "gif", "bmp", "webp")
@@ -62,7 +61,6 @@ def raster_specs() -> list[ConverterSpec]:
             cost=2.0,
             lossy=True,
             options=OptionsSchema.of(*_raster_options(target)),
-            install_hint=INSTALL_HINT,
             description=f"each page rendered to {target} with PDFium (<name>-page001.{target}, ...)",
         )
         for target in RASTER_TARGETS
@@ -83,7 +81,6 @@ def text_spec() -> ConverterSpec:
         cost=2.0,
         lossy=True,
         options=OptionsSchema.of(PAGES, PASSWORD, _LAYOUT),
-        install_hint=INSTALL_HINT,
         description="the text layer of each page (no OCR), pages separated by a form feed",
     )
 
@@ -97,7 +94,6 @@ def image_specs() -> list[ConverterSpec]:
             run="conversio_pdf.images:images_to_pdf",
             cardinality=Cardinality.MANY_TO_ONE,
             options=OptionsSchema.of(ORDER),
-            install_hint=INSTALL_HINT,
             description=f"{source} images into one PDF, a page per image"
             + (" (JPEG embedded as is)" if source == "jpg" else " (lossless)"),
         )
@@ -194,7 +190,6 @@ def operation_specs() -> list[ConverterSpec]:
             fuse="conversio_pdf.operations:run_steps",
             lossy=operation == "compress",
             options=OptionsSchema.of(*options),
-            install_hint=INSTALL_HINT,
             description=help_text,
         )
         for operation, (function, cardinality, options, help_text) in OPERATIONS.items()
