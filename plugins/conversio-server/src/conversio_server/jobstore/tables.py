@@ -1,0 +1,74 @@
+"""The ``jobs`` and ``batches`` tables, a job's statuses, and the clauses and reads every change shares."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from conversio_server.database import metadata
+
+QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED = "queued", "processing", "completed", "failed", "cancelled"
+FINISHED = (COMPLETED, FAILED, CANCELLED)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("key_id", sa.String(64), nullable=False, index=True),
+    sa.Column("batch_id", sa.String(64), nullable=True, index=True),
+    sa.Column("idempotency_key", sa.String(255), nullable=True),
+    sa.Column("request_hash", sa.String(64), nullable=True),
+    sa.Column("spec", sa.JSON, nullable=False),
+    sa.Column("tag", sa.String(200), nullable=True),
+    sa.Column("webhook", sa.Text, nullable=True),
+    sa.Column("job_events", sa.Boolean, nullable=False, default=True),
+    sa.Column("max_running", sa.Integer, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("progress", sa.Float, nullable=False, default=0.0),
+    sa.Column("eta", sa.Float, nullable=True),
+    sa.Column("step", sa.Text, nullable=False, default=""),
+    sa.Column("steps", sa.JSON, nullable=False),
+    sa.Column("outputs", sa.JSON, nullable=False),
+    sa.Column("warnings", sa.JSON, nullable=False),
+    sa.Column("error", sa.JSON, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_expires", sa.Float, nullable=True),
+    sa.Column("heartbeat_at", sa.Float, nullable=True),
+    sa.Column("revision", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.Float, nullable=False, index=True),
+    sa.Column("started_at", sa.Float, nullable=True),
+    sa.Column("finished_at", sa.Float, nullable=True),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("key_id", "idempotency_key", name="uq_jobs_idempotency"),
+)
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("key_id", sa.String(64), nullable=False, index=True),
+    sa.Column("webhook", sa.Text, nullable=True),
+    sa.Column("callback_mode", sa.String(8), nullable=False),
+    sa.Column("tag", sa.String(200), nullable=True),
+    sa.Column("job_count", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float, nullable=True),
+)
+
+
+def read_job(db: sa.Connection, job_id: str) -> dict[str, Any]:
+    """The row of ``job_id``, which exists (read in the transaction that just changed it)."""
+    return dict(db.execute(sa.select(jobs).where(jobs.c.id == job_id)).one()._mapping)
+
+
+def held(job_id: str, owner: str) -> sa.ColumnElement[bool]:
+    """``job_id`` is running and ``owner`` holds its lease (else a worker's change is dropped)."""
+    return sa.and_(jobs.c.id == job_id, jobs.c.lease_owner == owner, jobs.c.status == PROCESSING)
+
+
+def revised(now: float) -> dict[str, Any]:
+    """The values of a change a job's event stream shows: the time and a new ``revision``."""
+    return {"updated_at": now, "revision": jobs.c.revision + 1}
