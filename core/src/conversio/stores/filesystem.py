@@ -1,18 +1,12 @@
 """``file://``: the default store — local disk, content-addressed, atomic, with expiry.
 
-Layout under the root::
-
-    blobs/ab/<sha256>     content, read-only, shared by every artifact with that content
-    meta/<id>.json        one artifact's metadata, written last: an id is only ever visible complete
-    refs/<sha256>/<id>    which artifacts use a blob, so that ``delete`` frees it without a scan
-    cache/<key>.json      the result cache: a key and the ids of the artifacts it produced
-    tmp/                  uploads being written and scratch directories (same filesystem: renames),
-                          named after their owner process (:mod:`conversio.stores.owners`)
-    locks/                ``flock`` files: ``store`` (writers share it, ``sweep`` holds it alone)
-                          and one per blob shard (writers of blobs in that shard take turns)
-
-Several processes may use one root at once. Content is written and hashed outside any lock;
-only placing the blob, its reference and the metadata happen under the locks.
+This module is the store itself: its URL, taking content in (renamed, linked, or copied while
+it is hashed), reading, deleting and the result cache. The rest lives beside it:
+:mod:`~conversio.stores.layout` (what is where under the root, and the locks that let several
+processes share it), :mod:`~conversio.stores.blobs` (content-addressed blobs and their
+references), :mod:`~conversio.stores.records` (metadata and cache entries),
+:mod:`~conversio.stores.sweeping` (expiry and the left-overs of crashes) and
+:mod:`~conversio.stores.disk` (the small disk operations all of them use).
 
 A full disk is ``INSUFFICIENT_STORAGE``, with nothing of the failed write left behind.
 """
@@ -21,8 +15,6 @@ from __future__ import annotations
 
 import builtins
 import errno
-import fcntl
-import json
 import os
 import shutil
 import stat
@@ -30,37 +22,30 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from conversio.errors import ArtifactNotFound, InvalidOption
 from conversio.stores.base import Artifact, Digest
-from conversio.stores.common import (
-    check_cache_key,
-    check_ttl,
-    copy_hashing,
-    expires_at,
-    is_artifact_id,
-    is_sha256,
-    new_artifact_id,
-    not_found,
-)
-from conversio.stores.owners import owned_name, owner_gone
+from conversio.stores.blobs import placing, release, whole_blob
+from conversio.stores.common import check_ttl, copy_hashing, expires_at, new_artifact_id, not_found
+from conversio.stores.disk import mark_in_use, remove_tree
+from conversio.stores.layout import Layout
+from conversio.stores.owners import owned_name
+from conversio.stores.records import load_ids, read_meta, scan_meta, write_record
 from conversio.stores.space import is_full, refusing_full
+from conversio.stores.sweeping import STALE_AFTER, sweep_store
 
-#: Entries of ``tmp/`` not in use whose owner process has died are left-overs of a crash;
-#: so are those untouched for this long (made on another host, or leaked by a live process).
-STALE_AFTER = 3600.0
-
+__all__ = ["PARALLEL_COPY_BYTES", "STALE_AFTER", "FilesystemStore"]
 
 #: From this size on, a file is copied by the kernel while this thread hashes it.
 PARALLEL_COPY_BYTES = 1024 * 1024
 
 
 class FilesystemStore:
-    """Artifacts in a directory on the local disk (see the module docstring for the layout).
+    """Artifacts in a directory on the local disk (see :mod:`conversio.stores.layout` for the layout).
 
     ``default_ttl`` (seconds) applies to artifacts stored without a ``ttl``; ``None`` keeps
     them until they are deleted. ``durable`` syncs every write to the disk before an id is
@@ -73,15 +58,9 @@ class FilesystemStore:
         self.root = Path(root).expanduser().resolve()
         self.default_ttl = check_ttl(default_ttl, "default_ttl")
         self.durable = durable
-        self._blobs = self.root / "blobs"
-        self._meta = self.root / "meta"
-        self._refs = self.root / "refs"
-        self._cache = self.root / "cache"
-        self._tmp = self.root / "tmp"
-        self._locks = self.root / "locks"
-        for directory in (self._blobs, self._meta, self._refs, self._cache, self._tmp, self._locks):
-            directory.mkdir(parents=True, exist_ok=True)
-        self._device = self._tmp.stat().st_dev
+        self._layout = Layout(self.root, durable)
+        self._layout.create()
+        self._device = self._layout.tmp.stat().st_dev
         params = [] if self.default_ttl is None else [f"ttl={self.default_ttl:.15g}"]
         params += [] if durable else ["durable=0"]
         #: Opens this very store again, from any working directory.
@@ -173,11 +152,11 @@ class FilesystemStore:
         """``source``'s own inode as the artifact's content: renamed in, or a new name linked to it."""
         content = source
         if share:
-            content = self._tmp / f"{owned_name('link-')}{new_artifact_id()}"
+            content = self._layout.tmp_name("link-")
             os.link(source, content)
         try:
             with content.open("rb") as handle:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_SH)  # in use: sweep leaves it alone
+                mark_in_use(handle.fileno())
                 if digest is None or os.fstat(handle.fileno()).st_size != digest.size:
                     digest = copy_hashing(handle)
                 if self.durable:
@@ -203,7 +182,6 @@ class FilesystemStore:
         fd, path = self._new_tmp("put-")
         try:
             with os.fdopen(fd, "wb") as out:
-                fcntl.flock(out.fileno(), fcntl.LOCK_SH)  # in use: sweep leaves it alone
                 digest = copy_hashing(stream, out)
                 out.flush()
                 if self.durable:
@@ -231,8 +209,7 @@ class FilesystemStore:
                 failure.append(exc)
 
         try:
-            with os.fdopen(fd, "rb") as handle:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_SH)  # in use: sweep leaves it alone
+            with os.fdopen(fd, "rb"):  # held open while it is written: marked in use
                 copier = threading.Thread(target=copy, name="conversio-copy")
                 copier.start()
                 try:
@@ -258,46 +235,22 @@ class FilesystemStore:
     def _commit(
         self, content: Path, digest: Digest, *, name: str, format: str, ttl: float | None
     ) -> Artifact:
-        """Make ``content`` — a complete, synced file on the store's filesystem — an artifact:
-        the blob first, then its reference, then the metadata that makes the id visible.
-        A failure on the way (a full disk) undoes every part, so no id is left without its blob."""
+        """Make ``content`` — a complete, synced file on the store's filesystem — an artifact: its
+        blob and reference (:func:`~conversio.stores.blobs.placing`), then the metadata that makes
+        the id visible; a failure on the way undoes every part."""
         artifact_id = new_artifact_id()
-        sha = digest.sha256
-        with self._writing(sha):
-            blob = self._blob_path(sha)
-            placed = False
-            try:
-                if blob.exists():
-                    content.unlink()
-                else:
-                    _make_dir(blob.parent, self.durable)
-                    os.replace(content, blob)
-                    placed = True
-                    blob.chmod(0o444)
-                    _fsync_dir(blob.parent, self.durable)
-                ref = self._refs / sha / artifact_id
-                _make_dir(ref.parent, self.durable)
-                ref.touch(exist_ok=False)
-                _fsync_dir(ref.parent, self.durable)
-                created = time.time()
-                artifact = Artifact(
-                    id=artifact_id,
-                    name=name,
-                    format=format,
-                    size=digest.size,
-                    sha256=sha,
-                    created=created,
-                    expires=expires_at(created, ttl, self.default_ttl),
-                )
-                self._write_json(self._meta_path(artifact_id), artifact.to_dict())
-            except BaseException:
-                self._meta_path(artifact_id).unlink(missing_ok=True)
-                (self._refs / sha / artifact_id).unlink(missing_ok=True)
-                if placed:  # a new blob: no other artifact has it (the shard's lock is held)
-                    blob.unlink(missing_ok=True)
-                    with suppress(OSError):
-                        (self._refs / sha).rmdir()
-                raise
+        with placing(self._layout, content, digest.sha256, artifact_id):
+            created = time.time()
+            artifact = Artifact(
+                id=artifact_id,
+                name=name,
+                format=format,
+                size=digest.size,
+                sha256=digest.sha256,
+                created=created,
+                expires=expires_at(created, ttl, self.default_ttl),
+            )
+            self._write_json(self._layout.meta_file(artifact_id), artifact.to_dict())
         return artifact
 
     def _can_rename(self, source: Path) -> bool:
@@ -307,36 +260,18 @@ class FilesystemStore:
             return False
         return stat.S_ISREG(info.st_mode) and info.st_nlink == 1 and info.st_dev == self._device
 
-    def _write_json(self, path: Path, data: dict[str, Any]) -> None:
-        """Replace ``path`` atomically with ``data`` as JSON, written in one piece."""
-        content = json.dumps(data).encode()
-        fd, tmp = self._new_tmp("json-")
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH)  # in use: sweep leaves it alone
-                _write_all(fd, content)
-                if self.durable:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(path.parent, self.durable)
-
     def _new_tmp(self, prefix: str) -> tuple[int, Path]:
-        """A new, empty file under ``tmp/`` that only this call created, open for reading and writing.
+        """A new file under ``tmp/``, marked in use (:meth:`~conversio.stores.layout.Layout.new_tmp`)."""
+        return self._layout.new_tmp(prefix)
 
-        Its name is random (128 bits), so unlike :func:`tempfile.mkstemp` it needs no retry loop.
-        """
-        path = self._tmp / f"{owned_name(prefix)}{new_artifact_id()}"
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600), path
+    def _write_json(self, path: Path, data: dict[str, Any]) -> None:
+        """Every record the store writes (metadata, cache entries) is written here."""
+        write_record(self._layout, path, data)
 
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, artifact_id: str) -> Artifact:
-        artifact = self._read_meta(artifact_id)
+        artifact = read_meta(self._layout, artifact_id)
         if artifact.expired():
             raise not_found(artifact_id)
         return artifact
@@ -351,145 +286,54 @@ class FilesystemStore:
 
     def _blob(self, artifact_id: str) -> Path:
         """The artifact's blob, if it is there whole (its size matches the metadata)."""
-        artifact = self.get(artifact_id)
-        blob = self._blob_path(artifact.sha256)
-        try:
-            whole = blob.stat().st_size == artifact.size
-        except FileNotFoundError:
-            whole = False
-        if not whole:
+        blob = whole_blob(self._layout, self.get(artifact_id))
+        if blob is None:
             raise not_found(artifact_id)
         return blob
 
     @contextmanager
     def scratch_dir(self) -> Iterator[Path]:
         with refusing_full("a working folder"):
-            path = Path(tempfile.mkdtemp(dir=self._tmp, prefix=owned_name("scratch-")))
+            path = Path(tempfile.mkdtemp(dir=self._layout.tmp, prefix=owned_name("scratch-")))
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH)  # in use: sweep leaves it alone
+            mark_in_use(fd)
             yield path
         finally:
             try:
-                _remove_tree(path)
+                remove_tree(path)
             finally:
                 os.close(fd)
 
     def list(self) -> Iterator[Artifact]:
         now = time.time()
-        live = [a for _, a in self._scan_meta() if a is not None and not a.expired(now)]
+        live = [a for _, a in scan_meta(self._layout) if a is not None and not a.expired(now)]
         return iter(sorted(live, key=lambda a: (a.created, a.id)))
-
-    def _read_meta(self, artifact_id: str) -> Artifact:
-        """The metadata of ``artifact_id``, expired or not; ``FILE_NOT_FOUND`` if there is none."""
-        if not is_artifact_id(artifact_id):
-            raise not_found(artifact_id)
-        artifact = _load_artifact(self._meta_path(artifact_id))
-        if artifact is None or artifact.id != artifact_id:
-            raise not_found(artifact_id)
-        return artifact
-
-    def _scan_meta(self) -> Iterator[tuple[Path, Artifact | None]]:
-        """Every metadata file, with its artifact (``None``: not a valid metadata file)."""
-        for path in _entries(self._meta):
-            artifact_id = path.name.removesuffix(".json")
-            artifact = _load_artifact(path) if is_artifact_id(artifact_id) else None
-            yield path, (artifact if artifact is not None and artifact.id == artifact_id else None)
 
     # -- forgetting ------------------------------------------------------------------------
 
     def delete(self, artifact_id: str) -> None:
         """Forget the artifact; an expired one is freed too, but reported as not found."""
-        artifact = self._read_meta(artifact_id)
-        with self._writing(artifact.sha256):
+        artifact = read_meta(self._layout, artifact_id)
+        with self._layout.writing(artifact.sha256):
             try:
-                self._meta_path(artifact.id).unlink()
+                self._layout.meta_file(artifact.id).unlink()
             except FileNotFoundError:  # deleted meanwhile
                 raise not_found(artifact_id) from None
-            self._release(artifact.sha256, artifact.id)
+            release(self._layout, artifact.sha256, artifact.id)
         if artifact.expired():
             raise not_found(artifact_id)
-
-    def _release(self, sha: str, artifact_id: str) -> None:
-        """Drop one reference to a blob; free the blob with the last one."""
-        refs = self._refs / sha
-        (refs / artifact_id).unlink(missing_ok=True)
-        try:
-            with os.scandir(refs) as others:
-                if next(others, None) is not None:
-                    return
-            refs.rmdir()
-        except FileNotFoundError:  # references lost in a crash: sweep decides from the metadata
-            return
-        self._blob_path(sha).unlink(missing_ok=True)
 
     def sweep(self, now: float | None = None) -> int:
         """Delete expired artifacts, then every blob, reference, cache entry and temporary file
         that no live artifact needs (the left-overs of crashes, too)."""
-        now = time.time() if now is None else now
-        deleted = 0
-        live: dict[str, str] = {}
-        with _flocked(self._locks / "store", fcntl.LOCK_EX):
-            for path, artifact in self._scan_meta():
-                if artifact is not None and not artifact.expired(now):
-                    live[artifact.id] = artifact.sha256
-                    continue
-                path.unlink(missing_ok=True)
-                deleted += artifact is not None
-            self._sweep_refs(live)
-            self._sweep_blobs(set(live.values()))
-            self._sweep_cache(live)
-            self._sweep_tmp(now)
-        return deleted
-
-    def _sweep_refs(self, live: dict[str, str]) -> None:
-        for shard in _entries(self._refs):
-            if not shard.is_dir() or shard.is_symlink():
-                shard.unlink()
-                continue
-            for ref in _entries(shard):
-                if live.get(ref.name) != shard.name:
-                    ref.unlink()
-            if not _entries(shard):
-                shard.rmdir()
-        for artifact_id, sha in live.items():  # repair references a crash lost
-            ref = self._refs / sha / artifact_id
-            if not ref.exists():
-                _make_dir(ref.parent, self.durable)
-                ref.touch()
-
-    def _sweep_blobs(self, used: set[str]) -> None:
-        for shard in _entries(self._blobs):
-            if not shard.is_dir() or shard.is_symlink():
-                shard.unlink()
-                continue
-            for blob in _entries(shard):
-                if blob.name not in used:
-                    blob.unlink()
-
-    def _sweep_cache(self, live: dict[str, str]) -> None:
-        for path in _entries(self._cache):
-            ids = _load_ids(path)
-            if ids is None or any(artifact_id not in live for artifact_id in ids):
-                path.unlink(missing_ok=True)
-
-    def _sweep_tmp(self, now: float) -> None:
-        for path in _entries(self._tmp):
-            try:
-                age = now - path.lstat().st_mtime
-            except FileNotFoundError:
-                continue
-            if (age > STALE_AFTER or owner_gone(path.name)) and not _in_use(path):
-                if path.is_dir() and not path.is_symlink():
-                    _remove_tree(path)
-                else:
-                    path.unlink(missing_ok=True)
+        return sweep_store(self._layout, time.time() if now is None else now)
 
     # -- result cache ----------------------------------------------------------------------
 
     def cache_get(self, key: str) -> builtins.list[str] | None:
-        path = self._cache / f"{check_cache_key(key)}.json"
-        ids = _load_ids(path)
+        path = self._layout.cache_file(key)
+        ids = load_ids(path)
         if ids is not None and all(self._is_live(artifact_id) for artifact_id in ids):
             return ids
         path.unlink(missing_ok=True)
@@ -497,7 +341,7 @@ class FilesystemStore:
 
     def cache_put(self, key: str, artifact_ids: builtins.list[str]) -> None:
         """Remember the result; on a full disk it is not remembered (the cache only saves work)."""
-        path = self._cache / f"{check_cache_key(key)}.json"
+        path = self._layout.cache_file(key)
         try:
             self._write_json(path, {"artifacts": builtins.list(artifact_ids)})
         except OSError as exc:
@@ -510,114 +354,3 @@ class FilesystemStore:
         except ArtifactNotFound:
             return False
         return True
-
-    # -- places and locks ------------------------------------------------------------------
-
-    def _blob_path(self, sha: str) -> Path:
-        return self._blobs / sha[:2] / sha
-
-    def _meta_path(self, artifact_id: str) -> Path:
-        return self._meta / f"{artifact_id}.json"
-
-    @contextmanager
-    def _writing(self, sha: str) -> Iterator[None]:
-        """Writers share the store lock, and take turns on the lock of the blob's shard."""
-        with (
-            _flocked(self._locks / "store", fcntl.LOCK_SH),
-            _flocked(self._locks / f"shard-{sha[:2]}", fcntl.LOCK_EX),
-        ):
-            yield
-
-
-@contextmanager
-def _flocked(path: Path, operation: int) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, operation)
-        yield
-    finally:
-        os.close(fd)
-
-
-def _in_use(path: Path) -> bool:
-    """Whether a live process holds the ``flock`` that marks a temporary entry as in use."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
-def _write_all(fd: int, content: bytes) -> None:
-    """Write all of ``content`` to ``fd`` (``os.write`` may write less than asked)."""
-    view = memoryview(content)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _load_artifact(path: Path) -> Artifact | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        artifact = Artifact(**data)
-    except (FileNotFoundError, NotADirectoryError, ValueError, TypeError):
-        return None
-    return artifact if is_sha256(artifact.sha256) else None
-
-
-def _load_ids(path: Path) -> builtins.list[str] | None:
-    try:
-        ids = json.loads(path.read_text(encoding="utf-8"))["artifacts"]
-    except (FileNotFoundError, NotADirectoryError, ValueError, TypeError, KeyError):
-        return None
-    if not isinstance(ids, builtins.list) or not all(isinstance(i, str) for i in ids):
-        return None
-    return ids
-
-
-def _entries(directory: Path) -> builtins.list[Path]:
-    try:
-        with os.scandir(directory) as entries:
-            return [Path(entry.path) for entry in entries]
-    except FileNotFoundError:
-        return []
-
-
-def _make_dir(path: Path, sync: bool) -> None:
-    """Create ``path`` (one level), if it is missing; with ``sync`` durably."""
-    if not path.is_dir():
-        path.mkdir(exist_ok=True)
-        _fsync_dir(path.parent, sync)
-
-
-def _fsync_dir(path: Path, sync: bool) -> None:
-    if not sync:
-        return
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove_tree(path: Path) -> None:
-    """``rmtree``, also when a converter left read-only directories behind."""
-    try:
-        shutil.rmtree(path)
-    except FileNotFoundError:
-        return
-    except PermissionError:
-        _make_writable(path)
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _make_writable(directory: Path) -> None:
-    directory.chmod(0o700)
-    for entry in _entries(directory):
-        if entry.is_dir() and not entry.is_symlink():
-            _make_writable(entry)
