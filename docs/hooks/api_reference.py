@@ -12,6 +12,7 @@ import enum
 import functools
 import importlib
 import inspect
+import json
 import re
 from collections.abc import Callable, Iterable
 from types import ModuleType
@@ -177,9 +178,9 @@ def describe(name: str, obj: Any, module: ModuleType) -> str:
     elif inspect.isroutine(obj):
         body = [_code(signature(name, obj))]
     elif isinstance(obj, str):
-        body = [_code(f"{name} = {obj!r}")]
+        body = [_code(f"{name} = {json.dumps(obj)}")]  # double quotes, as the code is formatted
     elif getattr(obj, "__module__", "") == "typing":  # a type alias
-        body = [_code(f"{name} = {str(obj).replace('typing.', '')}")]
+        body = [_code(f"{name} = {str(obj).replace('typing.', '')}".replace("'", '"'))]
     else:
         body = [_code(name)]
     doc = _own_doc(obj) or _data_doc(module, name) or _DATA_DOC.get(name)
