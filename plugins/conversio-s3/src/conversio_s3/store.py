@@ -1,0 +1,367 @@
+"""``s3://``: artifacts as objects in an S3-compatible bucket, content-addressed as on disk.
+
+Keys under the store's prefix::
+
+    blobs/ab/<sha256>     content, one object per content, shared by every artifact with it
+    refs/<sha256>/<id>    an empty object per artifact that uses a blob, written before the blob
+    meta/<id>.json        one artifact's metadata, written last: an id is only ever visible complete
+    cache/<key>.json      the result cache: a key and the ids of the artifacts it produced
+
+Content is hashed before it goes up (a stream is spooled to a local file while it is hashed),
+so known content is not sent again; large files go up in parts, several at once (boto3's
+managed transfer). Reads are ranged (:mod:`conversio_s3.reading`); ``local_path`` downloads to
+a local temporary file. Expiry is kept in the metadata and enforced on every read; ``sweep``
+deletes what expired. S3 has no locks: a delete that frees a blob while another host stores the
+same content at that very moment can leave that artifact without content (it reads as
+``FILE_NOT_FOUND``); an S3 lifecycle rule on ``blobs/`` must therefore never be used.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+from botocore.exceptions import ClientError
+
+from conversio.errors import ArtifactNotFound
+from conversio.stores.base import Artifact, Digest
+from conversio.stores.common import (
+    CHUNK_SIZE,
+    check_cache_key,
+    check_ttl,
+    copy_hashing,
+    expires_at,
+    is_artifact_id,
+    is_sha256,
+    new_artifact_id,
+    not_found,
+)
+from conversio_s3.errors import MISSING, error_code, translating
+from conversio_s3.reading import RangeReader
+from conversio_s3.settings import S3Settings
+
+#: References older than this with no metadata are left-overs of a writer that died.
+STALE_AFTER = 3600.0
+
+
+class S3Store:
+    """Artifacts in ``settings.bucket`` under ``settings.prefix`` (the bucket must exist)."""
+
+    def __init__(self, settings: S3Settings, client: Any = None) -> None:
+        import boto3
+        from boto3.s3.transfer import TransferConfig
+
+        self.settings = settings
+        self.default_ttl = settings.default_ttl
+        #: Opens this very store again (it holds no credentials).
+        self.url = settings.url
+        if client is None:  # a session of its own: credentials as the environment has them now
+            client = boto3.session.Session().client("s3", **settings.client_config())
+        self.client = client
+        self._transfer = TransferConfig(
+            multipart_threshold=settings.part_size, multipart_chunksize=settings.part_size, max_concurrency=8
+        )
+
+    @classmethod
+    def from_url(cls, url: str) -> S3Store:
+        return cls(S3Settings.from_url(url))
+
+    def __repr__(self) -> str:
+        return f"S3Store({self.url!r})"
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def _blob_key(self, sha: str) -> str:
+        return self.settings.key("blobs", sha[:2], sha)
+
+    def _ref_key(self, sha: str, artifact_id: str) -> str:
+        return self.settings.key("refs", sha, artifact_id)
+
+    def _meta_key(self, artifact_id: str) -> str:
+        return self.settings.key("meta", f"{artifact_id}.json")
+
+    def _cache_key(self, key: str) -> str:
+        return self.settings.key("cache", f"{check_cache_key(key)}.json")
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def put_file(
+        self,
+        path: Path,
+        *,
+        name: str,
+        format: str,
+        ttl: float | None = None,
+        move: bool = False,
+        share: bool = False,
+        digest: Digest | None = None,
+    ) -> Artifact:
+        """Upload the file at ``path`` (unless its content is stored already); with ``move`` it is
+        removed afterwards. A ``digest`` whose size agrees with the file spares hashing it."""
+        check_ttl(ttl)
+        source = Path(path)
+        if digest is None or source.stat().st_size != digest.size:
+            with source.open("rb") as stream:
+                digest = copy_hashing(stream)
+        artifact = self._commit(source, digest, name=name, format=format, ttl=ttl)
+        if move:
+            source.unlink(missing_ok=True)
+        return artifact
+
+    def put_stream(self, stream: BinaryIO, *, name: str, format: str, ttl: float | None = None) -> Artifact:
+        """Spool ``stream`` to a local temporary file while hashing it, then store that."""
+        check_ttl(ttl)
+        with tempfile.NamedTemporaryFile(prefix="conversio-s3-") as spool:
+            digest = copy_hashing(stream, cast(BinaryIO, spool))
+            spool.flush()
+            return self._commit(Path(spool.name), digest, name=name, format=format, ttl=ttl)
+
+    def _commit(
+        self, content: Path, digest: Digest, *, name: str, format: str, ttl: float | None
+    ) -> Artifact:
+        """The reference first (a sweep leaves a referenced blob alone), the blob if it is new,
+        then the metadata that makes the id visible; a failure removes the reference again."""
+        artifact_id = new_artifact_id()
+        ref = self._ref_key(digest.sha256, artifact_id)
+        with translating():
+            self.client.put_object(Bucket=self.settings.bucket, Key=ref, Body=b"")
+            try:
+                blob = self._blob_key(digest.sha256)
+                if self._size_of(blob) != digest.size:
+                    self.client.upload_file(str(content), self.settings.bucket, blob, Config=self._transfer)
+                created = time.time()
+                artifact = Artifact(
+                    id=artifact_id,
+                    name=name,
+                    format=format,
+                    size=digest.size,
+                    sha256=digest.sha256,
+                    created=created,
+                    expires=expires_at(created, ttl, self.default_ttl),
+                )
+                self._put_json(self._meta_key(artifact_id), artifact.to_dict())
+            except BaseException:
+                self._delete_keys([ref])
+                raise
+        return artifact
+
+    def _size_of(self, key: str) -> int | None:
+        """The size of the object ``key``; ``None`` if there is none."""
+        try:
+            return int(self.client.head_object(Bucket=self.settings.bucket, Key=key)["ContentLength"])
+        except ClientError as error:
+            if error_code(error) in MISSING:
+                return None
+            raise
+
+    def _put_json(self, key: str, data: dict[str, Any]) -> None:
+        body = json.dumps(data).encode()
+        self.client.put_object(
+            Bucket=self.settings.bucket, Key=key, Body=body, ContentType="application/json"
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, artifact_id: str) -> Artifact:
+        artifact = self._read_meta(artifact_id)
+        if artifact.expired():
+            raise not_found(artifact_id)
+        return artifact
+
+    def _read_meta(self, artifact_id: str) -> Artifact:
+        """The metadata of ``artifact_id``, expired or not; ``FILE_NOT_FOUND`` if there is none."""
+        if not is_artifact_id(artifact_id):
+            raise not_found(artifact_id)
+        data = self._get_json(self._meta_key(artifact_id))
+        try:
+            artifact = Artifact(**data) if data is not None else None
+        except TypeError:
+            artifact = None
+        if artifact is None or artifact.id != artifact_id or not is_sha256(artifact.sha256):
+            raise not_found(artifact_id)
+        return artifact
+
+    def _get_json(self, key: str) -> dict[str, Any] | None:
+        """The JSON object stored at ``key``; ``None`` if it is missing or not a JSON object."""
+        with translating():
+            try:
+                body = self.client.get_object(Bucket=self.settings.bucket, Key=key)["Body"].read()
+            except ClientError as error:
+                if error_code(error) in MISSING:
+                    return None
+                raise
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def open(self, artifact_id: str) -> BinaryIO:
+        """A buffered reader over ranged GETs (the first one is sent at once: it checks the blob)."""
+        artifact = self.get(artifact_id)
+        blob = self._blob_key(artifact.sha256)
+        reader = RangeReader(self.client, self.settings.bucket, blob, artifact.size, artifact_id)
+        if artifact.size == 0:  # no range of an empty object: only whether it is there
+            with translating(artifact_id):
+                found = self._size_of(blob)
+        else:
+            found = reader.start()
+        if found != artifact.size:
+            reader.close()
+            raise not_found(artifact_id)
+        return cast(BinaryIO, io.BufferedReader(reader, buffer_size=CHUNK_SIZE))
+
+    @contextmanager
+    def local_path(self, artifact_id: str) -> Iterator[Path]:
+        """A read-only local copy, downloaded in ranges at once, removed after the block."""
+        artifact = self.get(artifact_id)
+        fd, name = tempfile.mkstemp(prefix="conversio-s3-")
+        os.close(fd)
+        path = Path(name)
+        try:
+            with translating(artifact_id):
+                self.client.download_file(
+                    self.settings.bucket, self._blob_key(artifact.sha256), name, Config=self._transfer
+                )
+            if path.stat().st_size != artifact.size:
+                raise not_found(artifact_id)
+            path.chmod(0o444)
+            yield path
+        finally:
+            path.unlink(missing_ok=True)
+
+    @contextmanager
+    def scratch_dir(self) -> Iterator[Path]:
+        """A local temporary directory: what converters write there is uploaded by ``put_file``."""
+        with tempfile.TemporaryDirectory(prefix="conversio-scratch-") as name:
+            yield Path(name)
+
+    def list(self) -> Iterator[Artifact]:
+        now = time.time()
+        live = [
+            artifact
+            for _, artifact in self._scan_meta()
+            if artifact is not None and not artifact.expired(now)
+        ]
+        return iter(sorted(live, key=lambda a: (a.created, a.id)))
+
+    def _scan_meta(self) -> Iterator[tuple[str, Artifact | None]]:
+        """Every metadata object's key, with its artifact (``None``: not valid metadata)."""
+        for key in self._keys("meta"):
+            artifact_id = key.rsplit("/", 1)[-1].removesuffix(".json")
+            try:
+                artifact: Artifact | None = self._read_meta(artifact_id)
+            except ArtifactNotFound:
+                artifact = None
+            yield key, artifact
+
+    def _keys(self, *parts: str) -> Iterator[str]:
+        """Every key under ``parts`` (a folder of the store)."""
+        return (key for key, _ in self._objects(*parts))
+
+    def _objects(self, *parts: str) -> Iterator[tuple[str, float]]:
+        """Every key under ``parts`` (a folder of the store), with when it was written."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        prefix = self.settings.key(*parts) + "/"
+        with translating():
+            for page in paginator.paginate(Bucket=self.settings.bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    yield str(item["Key"]), item["LastModified"].timestamp()
+
+    # -- forgetting ------------------------------------------------------------------------
+
+    def delete(self, artifact_id: str) -> None:
+        """Forget the artifact and free its blob with the last reference; an expired one is freed
+        too, but reported as not found."""
+        artifact = self._read_meta(artifact_id)
+        with translating():
+            self._delete_keys([self._meta_key(artifact.id), self._ref_key(artifact.sha256, artifact.id)])
+            self._free_if_unused(artifact.sha256)
+        if artifact.expired():
+            raise not_found(artifact_id)
+
+    def _free_if_unused(self, sha: str) -> None:
+        if next(self._keys("refs", sha), None) is None:
+            self._delete_keys([self._blob_key(sha)])
+
+    def _delete_keys(self, keys: builtins.list[str]) -> None:
+        """Delete ``keys`` (missing ones are no error), a thousand per request."""
+        for start in range(0, len(keys), 1000):
+            batch = [{"Key": key} for key in keys[start : start + 1000]]
+            self.client.delete_objects(Bucket=self.settings.bucket, Delete={"Objects": batch, "Quiet": True})
+
+    def sweep(self, now: float | None = None) -> int:
+        """Delete expired artifacts with their references, then blobs nothing references any more
+        and cache entries that name an artifact which is gone."""
+        now = time.time() if now is None else now
+        live: dict[str, str] = {}
+        doomed: builtins.list[str] = []
+        deleted = 0
+        for key, artifact in self._scan_meta():
+            if artifact is not None and not artifact.expired(now):
+                live[artifact.id] = artifact.sha256
+                continue
+            doomed.append(key)
+            if artifact is not None:
+                doomed.append(self._ref_key(artifact.sha256, artifact.id))
+                deleted += 1
+        with translating():
+            self._delete_keys(doomed)
+            referenced: set[str] = set()
+            orphans: builtins.list[str] = []
+            for key, written in self._objects("refs"):
+                sha, artifact_id = key.split("/")[-2:]
+                if artifact_id in live or now - written < STALE_AFTER:  # live, or still being stored
+                    referenced.add(sha)
+                else:  # its artifact never got its metadata: a writer died before the end
+                    orphans.append(key)
+            self._delete_keys(orphans)
+            self._delete_keys(
+                [key for key in self._keys("blobs") if key.rsplit("/", 1)[-1] not in referenced]
+            )
+            self._delete_keys([key for key in self._keys("cache") if not self._all_live(key, live)])
+        return deleted
+
+    def _all_live(self, cache_key: str, live: dict[str, str]) -> bool:
+        ids = _ids(self._get_json(cache_key))
+        return ids is not None and all(artifact_id in live for artifact_id in ids)
+
+    # -- result cache ----------------------------------------------------------------------
+
+    def cache_get(self, key: str) -> builtins.list[str] | None:
+        object_key = self._cache_key(key)
+        ids = _ids(self._get_json(object_key))
+        if ids is not None and all(self._is_live(artifact_id) for artifact_id in ids):
+            return ids
+        if ids is not None:
+            with translating():
+                self._delete_keys([object_key])
+        return None
+
+    def cache_put(self, key: str, artifact_ids: builtins.list[str]) -> None:
+        object_key = self._cache_key(key)
+        with translating():
+            self._put_json(object_key, {"artifacts": builtins.list(artifact_ids)})
+
+    def _is_live(self, artifact_id: str) -> bool:
+        try:
+            self.get(artifact_id)
+        except ArtifactNotFound:
+            return False
+        return True
+
+
+def _ids(data: dict[str, Any] | None) -> builtins.list[str] | None:
+    """The artifact ids of a cache entry."""
+    ids = None if data is None else data.get("artifacts")
+    if not isinstance(ids, builtins.list) or not all(isinstance(i, str) for i in ids):
+        return None
+    return ids

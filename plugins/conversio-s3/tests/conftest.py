@@ -1,0 +1,51 @@
+"""Fixtures of the conversio-s3 tests: one local S3 server for the session, a bucket in it, and
+stores under a prefix of their own per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import attrs
+import boto3
+import pytest
+from conversio_s3.settings import S3Settings
+from conversio_s3.store import S3Store
+from conversio_s3.testing import TEST_ENVIRONMENT, local_s3_server
+
+BUCKET = "conversio-test"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """The endpoint of a moto server on 127.0.0.1, with the test credentials in the environment."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in TEST_ENVIRONMENT.items():
+            patch.setenv(name, value)
+        for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_PROFILE"):
+            patch.delenv(name, raising=False)
+        with local_s3_server() as endpoint:
+            boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
+            yield endpoint
+
+
+@pytest.fixture
+def s3_client(s3_endpoint: str) -> Any:
+    return boto3.client("s3", endpoint_url=s3_endpoint)
+
+
+@pytest.fixture
+def s3_url(s3_endpoint: str) -> str:
+    """The URL of an empty store: its own prefix in the test bucket."""
+    return f"s3://{BUCKET}/t-{uuid.uuid4().hex[:12]}?endpoint={s3_endpoint}&path_style=1"
+
+
+@pytest.fixture
+def make_s3_store(s3_url: str) -> Callable[..., S3Store]:
+    """``make_s3_store(default_ttl=..., part_size=...)``: a store under this test's prefix."""
+
+    def make(**changes: Any) -> S3Store:
+        return S3Store(attrs.evolve(S3Settings.from_url(s3_url), **changes))
+
+    return make
