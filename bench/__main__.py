@@ -7,6 +7,7 @@ from bench import (
     bench_office,
     bench_pdf,
     bench_router,
+    bench_s3,
     bench_server,
     bench_server_chain,
     bench_startup,
@@ -22,6 +23,7 @@ for module in (
     bench_server,
     bench_server_chain,
     bench_jobs,
+    bench_s3,
 ):
     print(f"\n== {module.__name__} ==")
     module.main([])
