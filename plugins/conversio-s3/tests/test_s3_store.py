@@ -148,10 +148,13 @@ def test_sweep_removes_what_a_writer_that_died_left(store: S3Store) -> None:
     bucket, prefix = store.settings.bucket, store.settings.prefix
     store.client.put_object(Bucket=bucket, Key=f"{prefix}/refs/{orphan}/Zz_never_announced_000", Body=b"")
     store.client.put_object(Bucket=bucket, Key=f"{prefix}/blobs/{orphan[:2]}/{orphan}", Body=b"orphan")
+    half = hashlib.sha256(b"half uploaded").hexdigest()
+    store.client.create_multipart_upload(Bucket=bucket, Key=f"{prefix}/blobs/{half[:2]}/{half}")
     assert store.sweep() == 0
     assert len(keys(store)) == 5  # a fresh reference may be a writer still at work: kept
     assert store.sweep(now=time.time() + 2 * STALE_AFTER) == 0
     assert not [k for k in keys(store) if orphan in k]
+    assert not store.client.list_multipart_uploads(Bucket=bucket, Prefix=prefix + "/").get("Uploads")
     with store.open(kept.id) as stream:
         assert stream.read() == b"kept"
 

@@ -25,7 +25,8 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -50,6 +51,8 @@ from conversio_s3.settings import S3Settings
 
 #: References older than this with no metadata are left-overs of a writer that died.
 STALE_AFTER = 3600.0
+#: Metadata objects read at once by ``list`` and ``sweep``.
+SCAN_THREADS = 8
 
 
 class S3Store:
@@ -149,7 +152,8 @@ class S3Store:
                 )
                 self._put_json(self._meta_key(artifact_id), artifact.to_dict())
             except BaseException:
-                self._delete_keys([ref])
+                with suppress(Exception):  # the original failure is the one to tell
+                    self._delete_keys([ref])
                 raise
         return artifact
 
@@ -254,14 +258,17 @@ class S3Store:
         return iter(sorted(live, key=lambda a: (a.created, a.id)))
 
     def _scan_meta(self) -> Iterator[tuple[str, Artifact | None]]:
-        """Every metadata object's key, with its artifact (``None``: not valid metadata)."""
-        for key in self._keys("meta"):
-            artifact_id = key.rsplit("/", 1)[-1].removesuffix(".json")
-            try:
-                artifact: Artifact | None = self._read_meta(artifact_id)
-            except ArtifactNotFound:
-                artifact = None
-            yield key, artifact
+        """Every metadata object's key, with its artifact (``None``: not valid metadata), read
+        several at once (one request each)."""
+        keys = builtins.list(self._keys("meta"))
+        with ThreadPoolExecutor(SCAN_THREADS, thread_name_prefix="conversio-s3-scan") as pool:
+            yield from zip(keys, pool.map(self._meta_of_key, keys), strict=True)
+
+    def _meta_of_key(self, key: str) -> Artifact | None:
+        try:
+            return self._read_meta(key.rsplit("/", 1)[-1].removesuffix(".json"))
+        except ArtifactNotFound:
+            return None
 
     def _keys(self, *parts: str) -> Iterator[str]:
         """Every key under ``parts`` (a folder of the store)."""
@@ -299,8 +306,9 @@ class S3Store:
             self.client.delete_objects(Bucket=self.settings.bucket, Delete={"Objects": batch, "Quiet": True})
 
     def sweep(self, now: float | None = None) -> int:
-        """Delete expired artifacts with their references, then blobs nothing references any more
-        and cache entries that name an artifact which is gone."""
+        """Delete expired artifacts with their references, then blobs nothing references any more,
+        cache entries that name an artifact which is gone, and what writers that died left: their
+        references (without metadata) and open multipart uploads, once older than an hour."""
         now = time.time() if now is None else now
         live: dict[str, str] = {}
         doomed: builtins.list[str] = []
@@ -328,7 +336,18 @@ class S3Store:
                 [key for key in self._keys("blobs") if key.rsplit("/", 1)[-1] not in referenced]
             )
             self._delete_keys([key for key in self._keys("cache") if not self._all_live(key, live)])
+            self._abort_stale_uploads(now)
         return deleted
+
+    def _abort_stale_uploads(self, now: float) -> None:
+        """Abort multipart uploads a writer that died left open (S3 keeps and bills their parts)."""
+        paginator = self.client.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self.settings.bucket, Prefix=self.settings.key("blobs") + "/"):
+            for upload in page.get("Uploads", []):
+                if now - upload["Initiated"].timestamp() > STALE_AFTER:
+                    self.client.abort_multipart_upload(
+                        Bucket=self.settings.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
 
     def _all_live(self, cache_key: str, live: dict[str, str]) -> bool:
         ids = _ids(self._get_json(cache_key))
