@@ -159,6 +159,26 @@ def test_sweep_removes_what_a_writer_that_died_left(store: S3Store) -> None:
         assert stream.read() == b"kept"
 
 
+def test_a_blob_freed_by_another_host_while_storing_it_goes_up_again(store: S3Store) -> None:
+    first = store.put_stream(io.BytesIO(b"shared content"), name="a", format="bin")
+    blob = f"{store.settings.prefix}/blobs/{first.sha256[:2]}/{first.sha256}"
+    other = S3Store(store.settings)  # another host, deleting the only artifact with that content
+    other.client.delete_objects(  # its first steps: metadata, reference, and no reference left
+        Bucket=store.settings.bucket,
+        Delete={"Objects": [{"Key": k} for k in keys(store) if not k.startswith("blobs/")]},
+    )
+
+    def free_meanwhile(request: Any, **kwargs: Any) -> None:
+        if "/meta/" in request.url:  # its last step, between this writer's check and its metadata
+            other.client.delete_object(Bucket=store.settings.bucket, Key=blob)
+
+    store.client.meta.events.register("before-send.s3.PutObject", free_meanwhile)
+    second = store.put_stream(io.BytesIO(b"shared content"), name="b", format="bin")
+    store.client.meta.events.unregister("before-send.s3.PutObject", free_meanwhile)
+    with store.open(second.id) as stream:
+        assert stream.read() == b"shared content"
+
+
 LIFE = 0.5  # seconds: several round trips to the server, on a busy machine
 
 

@@ -12,8 +12,10 @@ so known content is not sent again; large files go up in parts, several at once 
 managed transfer). Reads are ranged (:mod:`conversio_s3.reading`); ``local_path`` downloads to
 a local temporary file. Expiry is kept in the metadata and enforced on every read; ``sweep``
 deletes what expired. S3 has no locks: a delete that frees a blob while another host stores the
-same content at that very moment can leave that artifact without content (it reads as
-``FILE_NOT_FOUND``); an S3 lifecycle rule on ``blobs/`` must therefore never be used.
+same content can free the blob under the new artifact; the writer looks for the blob again
+after its metadata and uploads it anew if it is gone, which leaves only a delete slower than
+those three requests between listing the references and deleting the blob (the artifact then
+reads as ``FILE_NOT_FOUND``). An S3 lifecycle rule on ``blobs/`` must never be used.
 """
 
 from __future__ import annotations
@@ -131,15 +133,20 @@ class S3Store:
         self, content: Path, digest: Digest, *, name: str, format: str, ttl: float | None
     ) -> Artifact:
         """The reference first (a sweep leaves a referenced blob alone), the blob if it is new,
-        then the metadata that makes the id visible; a failure removes the reference again."""
+        then the metadata that makes the id visible; a failure removes the reference again.
+
+        A blob found there already is looked for once more after the metadata: a delete on
+        another host may have freed it meanwhile (it listed the references before this one
+        was written), and then it goes up again."""
         artifact_id = new_artifact_id()
         ref = self._ref_key(digest.sha256, artifact_id)
         with translating():
             self.client.put_object(Bucket=self.settings.bucket, Key=ref, Body=b"")
             try:
                 blob = self._blob_key(digest.sha256)
-                if self._size_of(blob) != digest.size:
-                    self.client.upload_file(str(content), self.settings.bucket, blob, Config=self._transfer)
+                known = self._size_of(blob) == digest.size
+                if not known:
+                    self._upload(content, blob)
                 created = time.time()
                 artifact = Artifact(
                     id=artifact_id,
@@ -151,11 +158,16 @@ class S3Store:
                     expires=expires_at(created, ttl, self.default_ttl),
                 )
                 self._put_json(self._meta_key(artifact_id), artifact.to_dict())
+                if known and self._size_of(blob) != digest.size:
+                    self._upload(content, blob)
             except BaseException:
                 with suppress(Exception):  # the original failure is the one to tell
                     self._delete_keys([ref])
                 raise
         return artifact
+
+    def _upload(self, content: Path, key: str) -> None:
+        self.client.upload_file(str(content), self.settings.bucket, key, Config=self._transfer)
 
     def _size_of(self, key: str) -> int | None:
         """The size of the object ``key``; ``None`` if there is none."""
