@@ -27,13 +27,13 @@ REFUSED = frozenset(
 
 
 class StoreUnavailable(ConversioError):
-    """The object store cannot be reached or refuses this server: nothing was read or kept."""
+    """The object store cannot be reached or refuses this server; the input is not at fault."""
 
     code = "STORE_UNAVAILABLE"
 
 
 def unavailable(why: str) -> StoreUnavailable:
-    return StoreUnavailable(f"the file store is unavailable: {why}; nothing was kept: try again later")
+    return StoreUnavailable(f"the file store is unavailable: {why}; try again later")
 
 
 def error_code(error: ClientError) -> str:
