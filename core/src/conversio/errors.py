@@ -118,6 +118,13 @@ class InsufficientStorage(ConversioError):
     code = "INSUFFICIENT_STORAGE"
 
 
+class StoreUnavailable(ConversioError):
+    """The artifact store cannot be reached or refuses this host; the input is not at fault and the
+    same request may work later."""
+
+    code = "STORE_UNAVAILABLE"
+
+
 class Timeout(ConversioError):
     """A step ran past its time limit and was killed."""
 
@@ -174,6 +181,7 @@ ERRORS_BY_CODE: dict[str, type[ConversioError]] = {
         InvalidRequest,
         FileTooLarge,
         InsufficientStorage,
+        StoreUnavailable,
         Timeout,
         Cancelled,
         MissingDependency,

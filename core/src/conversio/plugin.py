@@ -29,6 +29,7 @@ from conversio.errors import (
     InvalidPassword,
     MissingDependency,
     NoTextLayer,
+    StoreUnavailable,
     UnsupportedEncryption,
     UnsupportedFormat,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "Output",
     "StepCall",
     "StoreRegistrar",
+    "StoreUnavailable",
     "UnsupportedEncryption",
     "UnsupportedFormat",
     "hookimpl",

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from boto3.exceptions import S3UploadFailedError
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
-from conversio.errors import ConversioError
+from conversio.errors import ConversioError, StoreUnavailable
 from conversio.stores.common import not_found
 
 #: S3 error codes of an object or a key that is not there.
@@ -24,12 +24,6 @@ MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 REFUSED = frozenset(
     {"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"}
 )
-
-
-class StoreUnavailable(ConversioError):
-    """The object store cannot be reached or refuses this server; the input is not at fault."""
-
-    code = "STORE_UNAVAILABLE"
 
 
 def unavailable(why: str) -> StoreUnavailable:
