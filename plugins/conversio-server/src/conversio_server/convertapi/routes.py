@@ -3,7 +3,8 @@
 ``POST /convert/{from}/to/{to}``, ``POST /upload``, ``GET /d/{id}/{name}``, ``DELETE /d/{id}`` and
 ``GET /user``; credentials as ``Authorization: Bearer``, ``?Secret=`` or ``?Token=``. Conversions go
 through the same :class:`~conversio_server.service.Server` as the native API; stored results are
-conversio's stored files, so their ids and URLs chain into either API without a download.
+conversio's stored files, so their ids and URLs chain into either API without a download. One
+module, a little over 450 lines: the five endpoints of one wire protocol read best side by side.
 """
 
 from __future__ import annotations
