@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -47,21 +48,28 @@ def started(http: httpx.Client, job_id: str) -> float:
     return datetime.fromisoformat(job["startedAt"].replace("Z", "+00:00")).timestamp()
 
 
+def cheap_job(http: httpx.Client, behind: str) -> dict[str, Any]:
+    """A png -> gif job submitted now, once completed (it must not wait behind slow jobs)."""
+    submitted = time.monotonic()
+    cheap = http.post(
+        "/v1/jobs", json={"inputs": [{"fileId": upload(http, png_bytes((19, 11)))}], "outputFormat": "gif"}
+    ).json()["jobId"]
+    job = wait_job(http, cheap, timeout=60)
+    waited = time.monotonic() - submitted
+    print(f"\nthe cheap job behind {behind} completed {waited:.2f} s after submission")
+    assert job["status"] == "completed", job
+    content = httpx.get(job["outputs"][0]["downloadUrl"]).content
+    assert Image.open(io.BytesIO(content)).size == (19, 11)
+    return job
+
+
 def test_a_cheap_job_after_two_slow_ones_starts_within_seconds(tmp_path: Path) -> None:
     """Default job settings: one job worker per two cores, several jobs in flight each."""
     server = start_server(dev_settings(tmp_path, extra_plugins=(PLUGIN,)))
     try:
         with server.client() as http:
             slow = [sleep_job(http, 30) for _ in range(2)]
-            submitted = time.monotonic()
-            cheap = http.post(
-                "/v1/jobs",
-                json={"inputs": [{"fileId": upload(http, png_bytes((19, 11)))}], "outputFormat": "gif"},
-            ).json()["jobId"]
-            job = wait_job(http, cheap, timeout=60)
-            waited = time.monotonic() - submitted
-            print(f"\nthe cheap job behind two slow ones completed {waited:.2f} s after it was submitted")
-            assert job["status"] == "completed", job
+            cheap_job(http, "two slow ones")
             # it did not wait behind the 30 s jobs: they are still running
             assert [http.get(f"/v1/jobs/{j}").json()["status"] for j in slow] == ["processing"] * 2
             for job_id in slow:
@@ -79,21 +87,9 @@ def test_a_cheap_job_behind_many_slow_ones_of_the_same_key_starts(tmp_path: Path
     try:
         with server.client() as http:
             slow = [sleep_job(http, 30) for _ in range(6)]
-            submitted = time.monotonic()
-            cheap = http.post(
-                "/v1/jobs",
-                json={"inputs": [{"fileId": upload(http, png_bytes((19, 11)))}], "outputFormat": "gif"},
-            ).json()["jobId"]
-            job = wait_job(http, cheap, timeout=60)
-            waited = time.monotonic() - submitted
-            print(
-                f"\nthe cheap job behind six slow ones of its key completed {waited:.2f} s after submission"
-            )
-            assert job["status"] == "completed", job
+            cheap_job(http, "six slow ones of its key")
             statuses = sorted(http.get(f"/v1/jobs/{j}").json()["status"] for j in slow)
             assert statuses == ["processing"] * 3 + ["queued"] * 3, statuses
-            content = httpx.get(job["outputs"][0]["downloadUrl"]).content
-            assert Image.open(io.BytesIO(content)).size == (19, 11)
             for job_id in slow:
                 assert http.delete(f"/v1/jobs/{job_id}").status_code in (200, 202)
     finally:
