@@ -1,4 +1,5 @@
-"""The artifact stores: one behaviour suite run against every backend, then each backend's own."""
+"""The artifact stores: the store contract run against the memory and file stores, then each
+backend's own tests."""
 
 from __future__ import annotations
 
@@ -7,12 +8,11 @@ import io
 import json
 import multiprocessing
 import os
-import re
 import signal
 import stat
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -23,22 +23,10 @@ from conversio.stores import ArtifactStore, open_filesystem_store, open_memory_s
 from conversio.stores.base import Digest
 from conversio.stores.filesystem import STALE_AFTER, FilesystemStore
 from conversio.stores.memory import MemoryStore
+from conversio.testing import StoreContract
+from conversio.testing.store_contract import StoreFactory, assert_not_found, put_bytes, read_bytes
 
 MiB = 1 << 20
-StoreFactory = Callable[..., ArtifactStore]
-
-
-@pytest.fixture(params=["memory", "file"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
-    """Opens a store of the parametrised backend: ``make_store(default_ttl=...)``."""
-    if request.param == "memory":
-        return MemoryStore
-    return lambda default_ttl=None: FilesystemStore(tmp_path / "store", default_ttl=default_ttl)
-
-
-@pytest.fixture
-def store(make_store: StoreFactory) -> ArtifactStore:
-    return make_store()
 
 
 @pytest.fixture
@@ -46,26 +34,23 @@ def fs(tmp_path: Path) -> FilesystemStore:
     return FilesystemStore(tmp_path / "store")
 
 
-def put(store: ArtifactStore, data: bytes, name: str = "a.bin", **kwargs: Any) -> str:
-    return store.put_stream(io.BytesIO(data), name=name, format="bin", **kwargs).id
-
-
-def read(store: ArtifactStore, artifact_id: str) -> bytes:
-    with store.open(artifact_id) as stream:
-        return stream.read()
-
-
-def assert_not_found(call: Callable[[], object]) -> None:
-    with pytest.raises(ConversioError) as caught:
-        call()
-    assert caught.value.code == "FILE_NOT_FOUND"
-
-
 def files_under(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.is_file())
 
 
-# -- every backend ---------------------------------------------------------------------------
+# -- every backend: the store contract ------------------------------------------------------
+
+
+class TestMemoryStoreContract(StoreContract):
+    @pytest.fixture
+    def make_store(self) -> StoreFactory:
+        return MemoryStore
+
+
+class TestFilesystemStoreContract(StoreContract):
+    @pytest.fixture
+    def make_store(self, tmp_path: Path) -> StoreFactory:
+        return lambda default_ttl=None: FilesystemStore(tmp_path / "store", default_ttl=default_ttl)
 
 
 def test_factories_open_stores_that_follow_the_protocol(tmp_path: Path) -> None:
@@ -73,186 +58,6 @@ def test_factories_open_stores_that_follow_the_protocol(tmp_path: Path) -> None:
     disk = open_filesystem_store((tmp_path / "s").as_uri())
     assert isinstance(memory, ArtifactStore) and memory.url == "memory://"
     assert isinstance(disk, ArtifactStore) and disk.url == (tmp_path / "s").resolve().as_uri()
-
-
-def test_put_stream_round_trip(store: ArtifactStore) -> None:
-    data = os.urandom(3 * MiB + 17)  # several chunks and a partial one
-    before = time.time()
-    artifact = store.put_stream(io.BytesIO(data), name="photo.png", format="png")
-    assert (artifact.name, artifact.format, artifact.size) == ("photo.png", "png", len(data))
-    assert artifact.sha256 == hashlib.sha256(data).hexdigest()
-    assert before <= artifact.created <= time.time()
-    assert artifact.expires is None
-    assert store.get(artifact.id) == artifact
-    assert read(store, artifact.id) == data
-    with store.local_path(artifact.id) as path:
-        assert path.read_bytes() == data
-        assert stat.S_IMODE(path.stat().st_mode) & 0o222 == 0
-
-
-def test_empty_content_is_an_artifact_too(store: ArtifactStore) -> None:
-    artifact = store.put_stream(io.BytesIO(b""), name="empty", format="txt")
-    assert artifact.size == 0 and artifact.sha256 == hashlib.sha256(b"").hexdigest()
-    assert read(store, artifact.id) == b""
-
-
-def test_ids_are_fresh_url_safe_tokens(store: ArtifactStore) -> None:
-    ids = [put(store, b"same") for _ in range(50)]
-    assert len(set(ids)) == 50
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{22,}", i) for i in ids)
-
-
-def test_put_file_copies_and_leaves_the_source(store: ArtifactStore, tmp_path: Path) -> None:
-    source = tmp_path / "in.txt"
-    source.write_bytes(b"hello")
-    artifact = store.put_file(source, name="in.txt", format="txt")
-    assert read(store, artifact.id) == b"hello"
-    assert source.read_bytes() == b"hello"
-    source.write_bytes(b"changed afterwards")
-    assert read(store, artifact.id) == b"hello"
-
-
-def test_put_file_move_takes_the_file(store: ArtifactStore) -> None:
-    with store.scratch_dir() as scratch:
-        produced = scratch / "out.txt"
-        produced.write_bytes(b"converted")
-        artifact = store.put_file(produced, name="out.txt", format="txt", move=True)
-        assert not produced.exists()
-    assert read(store, artifact.id) == b"converted"
-
-
-def test_same_content_is_shared_and_survives_deleting_one(store: ArtifactStore) -> None:
-    first = store.put_stream(io.BytesIO(b"twice"), name="one.txt", format="txt")
-    second = store.put_stream(io.BytesIO(b"twice"), name="two.txt", format="txt")
-    assert first.id != second.id and first.sha256 == second.sha256
-    store.delete(first.id)
-    assert_not_found(lambda: store.get(first.id))
-    assert read(store, second.id) == b"twice"
-    assert store.get(second.id).name == "two.txt"
-    store.delete(second.id)
-    assert_not_found(lambda: store.open(second.id))
-
-
-def test_delete_unknown_or_twice_is_not_found(store: ArtifactStore) -> None:
-    artifact_id = put(store, b"x")
-    store.delete(artifact_id)
-    assert_not_found(lambda: store.delete(artifact_id))
-    assert_not_found(lambda: store.delete("A" * 22))
-
-
-TRAVERSALS = [
-    "",
-    ".",
-    "..",
-    "../../../../etc/passwd",
-    "/etc/passwd",
-    "a/b",
-    "meta/../../outside",
-    "..%2f..%2foutside",
-    "0123456789abcdef/../x",
-    "0123456789abcdefghijk\x00",
-    "x" * 500,
-]
-
-
-@pytest.mark.parametrize("bad_id", TRAVERSALS)
-def test_ids_that_are_not_ids_are_not_found(store: ArtifactStore, bad_id: str) -> None:
-    put(store, b"something stored")
-    assert_not_found(lambda: store.get(bad_id))
-    assert_not_found(lambda: store.open(bad_id))
-    assert_not_found(lambda: store.local_path(bad_id).__enter__())
-    assert_not_found(lambda: store.delete(bad_id))
-
-
-def test_ttl_sets_expiry_and_sweep_deletes_only_expired(store: ArtifactStore) -> None:
-    short = store.put_stream(io.BytesIO(b"short"), name="s", format="bin", ttl=60)
-    kept = store.put_stream(io.BytesIO(b"kept"), name="k", format="bin")
-    assert short.expires == pytest.approx(short.created + 60)
-    assert store.sweep(now=short.created + 59) == 0
-    assert store.get(short.id) == short
-    assert store.sweep(now=short.created + 61) == 1
-    assert_not_found(lambda: store.get(short.id))
-    assert_not_found(lambda: store.delete(short.id))
-    assert read(store, kept.id) == b"kept"
-    assert [a.id for a in store.list()] == [kept.id]
-
-
-def test_expired_is_not_found_before_any_sweep(store: ArtifactStore) -> None:
-    artifact_id = put(store, b"brief", ttl=0.02)
-    assert read(store, artifact_id) == b"brief"
-    time.sleep(0.05)
-    assert_not_found(lambda: store.get(artifact_id))
-    assert_not_found(lambda: store.open(artifact_id))
-    assert_not_found(lambda: store.local_path(artifact_id).__enter__())
-    assert list(store.list()) == []
-    assert_not_found(lambda: store.delete(artifact_id))  # freed, yet reported as not there
-    assert store.sweep() == 0  # delete already removed it
-
-
-def test_default_ttl_applies_unless_a_ttl_is_given(make_store: StoreFactory) -> None:
-    store = make_store(default_ttl=100)
-    by_default = store.put_stream(io.BytesIO(b"a"), name="a", format="bin")
-    explicit = store.put_stream(io.BytesIO(b"b"), name="b", format="bin", ttl=5)
-    assert by_default.expires == pytest.approx(by_default.created + 100)
-    assert explicit.expires == pytest.approx(explicit.created + 5)
-
-
-@pytest.mark.parametrize("ttl", [0, -1, float("nan"), float("inf")])
-def test_bad_ttl_is_an_invalid_option(make_store: StoreFactory, ttl: float) -> None:
-    with pytest.raises(ConversioError) as caught:
-        put(make_store(), b"x", ttl=ttl)
-    assert caught.value.code == "INVALID_OPTION"
-    with pytest.raises(ConversioError) as caught:
-        make_store(default_ttl=ttl)
-    assert caught.value.code == "INVALID_OPTION"
-
-
-def test_list_gives_live_artifacts_oldest_first(store: ArtifactStore) -> None:
-    ids = [put(store, f"item {i}".encode(), name=f"{i}.txt") for i in range(5)]
-    assert [a.id for a in store.list()] == ids
-    store.delete(ids[2])
-    assert [a.name for a in store.list()] == ["0.txt", "1.txt", "3.txt", "4.txt"]
-
-
-def test_cache_maps_a_key_to_artifacts_while_they_all_live(store: ArtifactStore) -> None:
-    ids = [put(store, b"page 1"), put(store, b"page 2")]
-    assert store.cache_get("ab12") is None
-    store.cache_put("ab12", ids)
-    assert store.cache_get("ab12") == ids
-    store.delete(ids[1])
-    assert store.cache_get("ab12") is None
-    store.cache_put("ab12", [ids[0]])  # a stale entry was removed; a new one works
-    assert store.cache_get("ab12") == [ids[0]]
-
-
-def test_cache_entry_with_an_expired_artifact_is_a_miss(store: ArtifactStore) -> None:
-    artifact_id = put(store, b"x", ttl=0.02)
-    store.cache_put("ff00", [artifact_id])
-    time.sleep(0.05)
-    assert store.cache_get("ff00") is None
-
-
-@pytest.mark.parametrize("key", ["", "../x", "not-hex", "a/b", "0" * 129])
-def test_cache_keys_must_be_hex(store: ArtifactStore, key: str) -> None:
-    with pytest.raises(ValueError):
-        store.cache_get(key)
-    with pytest.raises(ValueError):
-        store.cache_put(key, [])
-
-
-def test_scratch_dir_is_removed_afterwards(store: ArtifactStore) -> None:
-    with store.scratch_dir() as scratch:
-        (scratch / "nested" / "deep").mkdir(parents=True)
-        (scratch / "nested" / "deep" / "f.txt").write_text("x")
-        assert scratch.is_dir()
-    assert not scratch.exists()
-
-
-def test_scratch_dir_is_removed_after_an_error(store: ArtifactStore) -> None:
-    with pytest.raises(RuntimeError), store.scratch_dir() as scratch:
-        (scratch / "f").write_text("x")
-        raise RuntimeError("converter failed")
-    assert not scratch.exists()
 
 
 # -- the filesystem store ------------------------------------------------------------------
@@ -270,7 +75,7 @@ def test_fs_layout_blob_is_content_addressed_and_read_only(fs: FilesystemStore) 
 
 
 def test_fs_shares_one_blob_and_frees_it_with_the_last_artifact(fs: FilesystemStore) -> None:
-    a, b = put(fs, b"shared"), put(fs, b"shared")
+    a, b = put_bytes(fs, b"shared"), put_bytes(fs, b"shared")
     sha = fs.get(a).sha256
     assert files_under(fs.root / "blobs") == [fs.root / "blobs" / sha[:2] / sha]
     fs.delete(a)
@@ -311,17 +116,8 @@ def test_fs_share_takes_the_file_as_its_copy_and_leaves_the_path(fs: FilesystemS
         again = fs.put_file(upload, name="v.bin", format="bin", share=True)  # known content: no new blob
         upload.unlink()
     assert again.sha256 == artifact.sha256
-    assert read(fs, artifact.id) == read(fs, again.id) == b"shared content"
+    assert read_bytes(fs, artifact.id) == read_bytes(fs, again.id) == b"shared content"
     assert not list((fs.root / "tmp").glob("link-*"))
-
-
-def test_share_is_a_copy_where_a_link_cannot_be(store: ArtifactStore, tmp_path: Path) -> None:
-    source = tmp_path / "elsewhere"  # another filesystem for the memory store; two links for neither
-    source.write_bytes(b"mine")
-    os.link(source, tmp_path / "second-name")
-    artifact = store.put_file(source, name="m.bin", format="bin", share=True)
-    source.write_bytes(b"edited")
-    assert read(store, artifact.id) == b"mine"
 
 
 def test_fs_move_takes_the_callers_digest_when_the_size_agrees(fs: FilesystemStore) -> None:
@@ -334,7 +130,7 @@ def test_fs_move_takes_the_callers_digest_when_the_size_agrees(fs: FilesystemSto
         checked = fs.put_file(scratch / "b", name="b", format="bin", move=True, digest=stale)
     assert taken.sha256 == "ab" * 32  # not read again: the engine vouches for what it hashed
     assert checked.sha256 == hashlib.sha256(b"grew after it was hashed").hexdigest()
-    assert read(fs, checked.id) == b"grew after it was hashed"
+    assert read_bytes(fs, checked.id) == b"grew after it was hashed"
 
 
 def test_fs_move_of_known_content_drops_the_new_file(fs: FilesystemStore) -> None:
@@ -356,12 +152,12 @@ def test_fs_move_copies_a_file_with_other_hard_links(fs: FilesystemStore, tmp_pa
     assert not (tmp_path / "link").exists()
     assert stat.S_IMODE(original.stat().st_mode) != 0o444  # its inode did not become a blob
     original.write_bytes(b"edited")
-    assert read(fs, artifact.id) == b"linked"
+    assert read_bytes(fs, artifact.id) == b"linked"
 
 
 def test_fs_sweep_removes_expired_files_from_disk(fs: FilesystemStore) -> None:
     gone = fs.put_stream(io.BytesIO(b"expiring"), name="e", format="bin", ttl=10)
-    kept = put(fs, b"kept")
+    kept = put_bytes(fs, b"kept")
     fs.cache_put("aa", [gone.id])
     fs.cache_put("bb", [kept])
     assert fs.sweep(now=gone.created + 11) == 1
@@ -370,11 +166,11 @@ def test_fs_sweep_removes_expired_files_from_disk(fs: FilesystemStore) -> None:
     assert not (fs.root / "refs" / gone.sha256).exists()
     assert not (fs.root / "cache" / "aa.json").exists()
     assert fs.cache_get("bb") == [kept]
-    assert read(fs, kept) == b"kept"
+    assert read_bytes(fs, kept) == b"kept"
 
 
 def test_fs_stale_cache_entry_is_removed_on_the_miss(fs: FilesystemStore) -> None:
-    artifact_id = put(fs, b"x")
+    artifact_id = put_bytes(fs, b"x")
     fs.cache_put("c0ffee", [artifact_id])
     entry = fs.root / "cache" / "c0ffee.json"
     assert json.loads(entry.read_text()) == {"artifacts": [artifact_id]}
@@ -384,7 +180,7 @@ def test_fs_stale_cache_entry_is_removed_on_the_miss(fs: FilesystemStore) -> Non
 
 
 def test_fs_crash_leftovers_never_become_ids_and_are_swept(fs: FilesystemStore) -> None:
-    live = put(fs, b"live")
+    live = put_bytes(fs, b"live")
     orphan_sha = hashlib.sha256(b"orphan").hexdigest()
     orphan_blob = fs.root / "blobs" / orphan_sha[:2] / orphan_sha
     orphan_blob.parent.mkdir(exist_ok=True)
@@ -406,7 +202,7 @@ def test_fs_crash_leftovers_never_become_ids_and_are_swept(fs: FilesystemStore) 
     assert not orphan_blob.exists() and not dangling.parent.exists()
     assert not half_upload.exists() and fresh_upload.exists()
     assert not (fs.root / "meta" / "garbage.json").exists()
-    assert read(fs, live) == b"live"
+    assert read_bytes(fs, live) == b"live"
 
 
 def test_fs_sweep_repairs_a_lost_reference(fs: FilesystemStore) -> None:
@@ -414,7 +210,7 @@ def test_fs_sweep_repairs_a_lost_reference(fs: FilesystemStore) -> None:
     ref = fs.root / "refs" / artifact.sha256 / artifact.id
     ref.unlink()
     fs.sweep()
-    assert ref.is_file() and read(fs, artifact.id) == b"x"
+    assert ref.is_file() and read_bytes(fs, artifact.id) == b"x"
 
 
 def test_fs_sweep_leaves_a_scratch_dir_in_use_alone(fs: FilesystemStore) -> None:
@@ -449,10 +245,10 @@ def test_fs_missing_blob_is_not_found(fs: FilesystemStore) -> None:
 
 
 def test_fs_stores_are_shared_between_instances(fs: FilesystemStore) -> None:
-    artifact_id = put(fs, b"visible elsewhere")
+    artifact_id = put_bytes(fs, b"visible elsewhere")
     other = FilesystemStore.from_url(fs.url)
     assert other.root == fs.root
-    assert read(other, artifact_id) == b"visible elsewhere"
+    assert read_bytes(other, artifact_id) == b"visible elsewhere"
 
 
 def test_fs_from_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -516,8 +312,8 @@ def _put_concurrently(root: str, start: Any, count: int, tag: str) -> list[str]:
     start.wait()
     ids = []
     for i in range(count):
-        ids.append(put(store, b"the same content in every process"))
-        ids.append(put(store, f"{tag} {i}".encode()))
+        ids.append(put_bytes(store, b"the same content in every process"))
+        ids.append(put_bytes(store, f"{tag} {i}".encode()))
     return ids
 
 
@@ -526,8 +322,8 @@ def _churn(root: str, start: Any, count: int) -> int:
     store = FilesystemStore(Path(root))
     start.wait()
     for _ in range(count):
-        artifact_id = put(store, b"churned content")
-        assert read(store, artifact_id) == b"churned content"
+        artifact_id = put_bytes(store, b"churned content")
+        assert read_bytes(store, artifact_id) == b"churned content"
         store.delete(artifact_id)
     return count
 
@@ -564,7 +360,7 @@ def _crash_before_metadata(root: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
     FilesystemStore._write_json = die  # type: ignore[method-assign,assignment]
-    put(FilesystemStore(Path(root)), b"never announced")
+    put_bytes(FilesystemStore(Path(root)), b"never announced")
 
 
 @pytest.fixture
@@ -586,8 +382,8 @@ def test_fs_concurrent_puts_from_processes_with_a_sweep_running(
     ids = [i for result in results for i in result]
     assert len(set(ids)) == 80
     for result, tag in zip(results, "ab", strict=True):
-        assert read(fs, result[0]) == b"the same content in every process"
-        assert [read(fs, i) for i in result[1::2]] == [f"{tag} {i}".encode() for i in range(20)]
+        assert read_bytes(fs, result[0]) == b"the same content in every process"
+        assert [read_bytes(fs, i) for i in result[1::2]] == [f"{tag} {i}".encode() for i in range(20)]
     shared = fs.get(ids[0]).sha256
     assert len(list((fs.root / "refs" / shared).iterdir())) == 40
     assert len(files_under(fs.root / "blobs")) == 41
@@ -644,7 +440,7 @@ def test_fs_a_process_killed_before_the_metadata_leaves_nothing_visible(
 
 def test_memory_local_path_is_a_temporary_copy() -> None:
     store = MemoryStore()
-    artifact_id = put(store, b"in memory")
+    artifact_id = put_bytes(store, b"in memory")
     with store.local_path(artifact_id) as path:
         assert path.read_bytes() == b"in memory"
     assert not path.exists()
@@ -652,10 +448,10 @@ def test_memory_local_path_is_a_temporary_copy() -> None:
 
 def test_memory_frees_shared_content_with_the_last_artifact() -> None:
     store = MemoryStore()
-    first, second = put(store, b"shared"), put(store, b"shared")
+    first, second = put_bytes(store, b"shared"), put_bytes(store, b"shared")
     assert len(store._blobs) == 1
     store.delete(first)
-    assert read(store, second) == b"shared"
+    assert read_bytes(store, second) == b"shared"
     store.delete(second)
     assert store._blobs == {} and store._refs == {}
 
@@ -688,5 +484,5 @@ def test_fs_a_metadata_write_that_fails_leaves_no_id_and_no_temporary_file(
     assert files_under(fs.root / "blobs") == [] and list((fs.root / "refs").iterdir()) == []
     assert list((fs.root / "meta").iterdir()) == []
     assert list((fs.root / "tmp").iterdir()) == []
-    artifact_id = put(fs, b"metadata written")
+    artifact_id = put_bytes(fs, b"metadata written")
     assert json.loads((fs.root / "meta" / f"{artifact_id}.json").read_text()) == fs.get(artifact_id).to_dict()

@@ -2,7 +2,7 @@
 
 Registered as a pytest plugin (fixtures in :mod:`conversio.testing.pytest_plugin`).
 Third-party plugins get the same checks the built-in ones pass by subclassing
-:class:`ConverterContract`.
+:class:`ConverterContract`, third-party artifact stores by subclassing :class:`StoreContract`.
 """
 
 try:
@@ -16,5 +16,13 @@ except ImportError:
 from conversio.testing.contract import ConverterContract
 from conversio.testing.corpus import corpus_dir, corpus_files, corpus_manifest
 from conversio.testing.factory import make_conversio
+from conversio.testing.store_contract import StoreContract
 
-__all__ = ["ConverterContract", "corpus_dir", "corpus_files", "corpus_manifest", "make_conversio"]
+__all__ = [
+    "ConverterContract",
+    "StoreContract",
+    "corpus_dir",
+    "corpus_files",
+    "corpus_manifest",
+    "make_conversio",
+]
