@@ -1,4 +1,5 @@
-"""A real uvicorn server on 127.0.0.1 (in a thread of the test process), and an httpx client for it."""
+"""A real uvicorn server on 127.0.0.1 (in a thread of the test process), and an httpx client for it;
+a real PostgreSQL server (:mod:`postgres_support`) and the ``database_url`` of each database kind."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import uvicorn
 from conversio_server.app import create_app
 from conversio_server.serving import uvicorn_config
 from conversio_server.settings import ServerSettings
+from postgres_support import PostgresServer, find_binaries, fresh_database, running_postgres
 
 START_TIMEOUT = 60.0
 
@@ -122,3 +124,31 @@ def file_host() -> Iterator[FileHost]:
     yield FileHost(f"http://127.0.0.1:{httpd.server_address[1]}", files)
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL cluster for the session (skipped where PostgreSQL is not installed)."""
+    if find_binaries() is None:
+        pytest.skip("PostgreSQL is not installed (scripts/bootstrap.sh installs it)")
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    with fresh_database(postgres) as url:
+        yield url
+
+
+#: The databases the server runs on: the tests of its tables run on each.
+DATABASES = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind: a SQLite file in ``tmp_path``, a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    return str(request.getfixturevalue("postgres_url"))

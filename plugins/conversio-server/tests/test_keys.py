@@ -1,4 +1,5 @@
-"""API keys in a real SQLite file: digests only, constant-time checks, revocation, usage, the CLI."""
+"""API keys in a real SQLite file and a real PostgreSQL database: digests only, constant-time checks,
+revocation, usage, the CLI."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ KEY = re.compile(r"^cv_([0-9a-f]{16})_([A-Za-z0-9_\-]{43})$")
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'data' / 'keys.sqlite3'}"
+def db_url(database_url: str) -> str:
+    return database_url
 
 
 @pytest.fixture
@@ -34,14 +35,30 @@ def store(db_url: str) -> Iterator[KeyStore]:
         yield opened
 
 
-def test_a_key_is_shown_once_and_only_its_digest_is_stored(store: KeyStore, tmp_path: Path) -> None:
+def everything_stored(db_url: str, tmp_path: Path) -> bytes:
+    """Every byte of the SQLite files, or every row of every PostgreSQL table as text."""
+    if db_url.startswith("sqlite"):
+        return b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as db:
+            tables = db.scalars(sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).all()
+            rows = [db.scalars(sa.text(f'SELECT t::text FROM "{name}" AS t')).all() for name in tables]
+    finally:
+        engine.dispose()
+    return "\n".join(row for table in rows for row in table).encode()
+
+
+def test_a_key_is_shown_once_and_only_its_digest_is_stored(
+    store: KeyStore, db_url: str, tmp_path: Path
+) -> None:
     record, plaintext = store.create("ci", "convert,read", "starter")
     match = KEY.match(plaintext)
     assert match, plaintext
     assert record.id == match.group(1) and record.scopes == {"convert", "read"} and record.tier == "starter"
     secret = match.group(2)
     store.close()
-    stored = b"".join(p.read_bytes() for p in (tmp_path / "data").iterdir())
+    stored = everything_stored(db_url, tmp_path)
     assert secret.encode() not in stored and plaintext.encode() not in stored
     assert record.id.encode() in stored
 
@@ -113,8 +130,8 @@ def test_bad_names_and_scopes_are_refused(store: KeyStore, name: str, scopes: st
         store.create(name, scopes, "free")
 
 
-def test_sqlite_runs_in_wal_mode(store: KeyStore) -> None:
-    with store.engine.connect() as db:
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    with KeyStore(f"sqlite:///{tmp_path / 'data' / 'keys.sqlite3'}") as store, store.engine.connect() as db:
         assert db.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
 
 

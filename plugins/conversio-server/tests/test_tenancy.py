@@ -382,9 +382,11 @@ def test_a_sync_conversion_handed_off_as_a_job_keeps_its_owner(
         assert_as_missing(b, "GET", f"/v1/jobs/{job['jobId']}", job["jobId"], "JOB_NOT_FOUND")
 
 
-def test_owners_claim_copies_a_shared_result_and_prune_keeps_new_records(tmp_path: Path) -> None:
+def test_owners_claim_copies_a_shared_result_and_prune_keeps_new_records(
+    tmp_path: Path, database_url: str
+) -> None:
     store = FilesystemStore(tmp_path / "store")
-    owners = FileOwners(f"sqlite:///{tmp_path / 'owners.sqlite3'}")
+    owners = FileOwners(database_url)
     try:
         (tmp_path / "x.png").write_bytes(PNG)
         shared = store.put_file(tmp_path / "x.png", name="x.png", format="png")
@@ -403,6 +405,35 @@ def test_owners_claim_copies_a_shared_result_and_prune_keeps_new_records(tmp_pat
         assert owners.owner_of(later[0].id) == "b" and owners.owner_of(shared.id) == "a"
     finally:
         owners.close()
+
+
+def test_keys_recording_the_same_files_at_once_get_one_owner_each(database_url: str) -> None:
+    """Six keys record the same 30 ids at once (a cached result several jobs produced): each id gets
+    one owner, and every key is told exactly which of them another key owns."""
+    import threading
+
+    ids = [f"file-{n}" for n in range(30)]
+    stores = [FileOwners(database_url) for _ in range(6)]
+    try:
+        start = threading.Barrier(len(stores), timeout=30)
+        others: dict[str, set[str]] = {}
+
+        def record(owners: FileOwners, key_id: str) -> None:
+            start.wait()
+            others[key_id] = owners.record(key_id, ids)
+
+        threads = [threading.Thread(target=record, args=(o, f"k{n}")) for n, o in enumerate(stores)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        owner = {i: stores[0].owner_of(i) for i in ids}
+        assert set(owner.values()) <= set(others) and None not in owner.values()
+        for key_id, taken in others.items():
+            assert taken == {i for i in ids if owner[i] != key_id}
+    finally:
+        for owners in stores:
+            owners.close()
 
 
 def test_a_failed_jobs_finished_steps_are_its_keys(

@@ -3,9 +3,13 @@
 SQLite is the embedded default (``sqlite:///<data dir>/server.sqlite3``), opened in WAL mode
 with ``synchronous=FULL`` (a committed transaction survives a power cut) and a busy timeout,
 so that several processes (the server, workers, webhook dispatchers) can share the file.
-Any other SQLAlchemy URL (``postgresql+psycopg://…``) works without code changes: the
-modules that own tables write portable SQL (conditional ``UPDATE``\\s for claims, no
-SQLite-only syntax).
+
+PostgreSQL (``postgresql+psycopg://user:password@host/database``, or ``postgresql://…``, which
+means the same driver: psycopg 3, the ``postgres`` extra) is for several hosts sharing one
+database. Its connections are checked before use (a restarted database or a cut idle
+connection costs a reconnect, not an error) and recycled every half hour. The modules that own
+tables write one portable statement for both where they can; claims lock rows ``FOR UPDATE SKIP
+LOCKED``, which SQLAlchemy leaves out on SQLite, whose write lock already serializes them.
 """
 
 from __future__ import annotations
@@ -21,6 +25,13 @@ metadata = sa.MetaData()
 
 #: Milliseconds a SQLite connection waits for another writer before giving up.
 BUSY_TIMEOUT_MS = 10_000
+#: PostgreSQL connections an engine keeps open, and how many more it opens under load; every
+#: process has a few engines, so a host's share of the server's ``max_connections`` stays small.
+POOL_SIZE, POOL_OVERFLOW = 5, 10
+#: Seconds after which a PostgreSQL connection is replaced (before a firewall or proxy cuts it).
+POOL_RECYCLE = 1800
+#: The advisory lock under which one process at a time creates PostgreSQL tables (any constant).
+_SCHEMA_LOCK = 0x636F6E76
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -36,20 +47,42 @@ def is_sqlite(engine: sa.Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def parse_url(value: str) -> sa.URL:
+    """``value`` as a SQLAlchemy URL; ``postgresql://`` is given its driver, psycopg 3."""
+    url = sa.engine.make_url(value)
+    return url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url
+
+
 def create_engine(database_url: str) -> sa.Engine:
     """An engine for ``database_url`` (the folder of a SQLite file is created), with every table created.
 
     Creating tables is idempotent; the tables are those of the modules imported so far.
     """
-    url = sa.engine.make_url(database_url)
-    sqlite = url.get_backend_name() == "sqlite"
-    if sqlite and url.database not in (None, "", ":memory:"):
-        Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url)
-    if sqlite:
+    url = parse_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database not in (None, "", ":memory:"):
+            Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
+    else:
+        engine = sa.create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+            pool_recycle=POOL_RECYCLE,
+        )
+    create_tables(engine)
     return engine
+
+
+def create_tables(engine: sa.Engine) -> None:
+    """Create the tables that do not exist yet; on PostgreSQL one process at a time (processes that
+    start together would otherwise both create a table, and one fail)."""
+    with engine.begin() as db:
+        if engine.dialect.name == "postgresql":
+            db.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+        metadata.create_all(db)
 
 
 def utc(value: datetime | None) -> datetime | None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from conversio_server.database import create_engine, metadata
+from conversio_server.database import create_engine, create_tables
 from conversio_server.jobstore.client_side import ClientSide
 from conversio_server.jobstore.worker_side import WorkerSide
 from conversio_server.outbox import Outbox
@@ -29,7 +29,7 @@ class JobStore(ClientSide, WorkerSide):
         self._owns_engine = isinstance(database, str)
         self.engine = create_engine(database) if isinstance(database, str) else database
         if not self._owns_engine:
-            metadata.create_all(self.engine)
+            create_tables(self.engine)
         self.outbox = outbox if outbox is not None else Outbox(self.engine, wake_path)
         self.wake_workers = wake_workers
 
