@@ -8,8 +8,8 @@ cluster is made and run by the unprivileged user ``nobody`` (``runuser -u nobody
 made outside pytest's private ``tmp_path`` and given to that user. Durability is off (``fsync``,
 ``synchronous_commit``, ``full_page_writes``): a test cluster never outlives a crash.
 
-Every test gets a database of its own (``CREATE DATABASE``, a few milliseconds), dropped afterwards
-with whatever connections are still open on it.
+Every test gets a database of its own (``CREATE DATABASE``, about a quarter of a second), dropped
+afterwards with whatever connections are still open on it.
 """
 
 from __future__ import annotations

@@ -115,11 +115,11 @@ def test_restart_loses_no_job(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_key_running_limit_and_full_queue(tmp_path: Path) -> None:
+def test_key_running_limit_and_full_queue(database_url: str) -> None:
     from conversio_server.errors import ApiError
     from conversio_server.jobstore import JobStore, NewJob
 
-    store = JobStore(f"sqlite:///{tmp_path / 'jobs.sqlite3'}")
+    store = JobStore(database_url)
     try:
         spec = {"inputs": ["x"], "outputFormat": "jpg"}
         store.create([NewJob(spec=spec, key_id="k1", max_running=1) for _ in range(2)])
@@ -144,15 +144,14 @@ def test_key_running_limit_and_full_queue(tmp_path: Path) -> None:
         store.close()
 
 
-def test_workers_racing_for_a_keys_last_slot_start_only_one_job(tmp_path: Path) -> None:
+def test_workers_racing_for_a_keys_last_slot_start_only_one_job(database_url: str) -> None:
     """Workers that all read "nothing running" before any of them claims still start one job of a key
     limited to one: the limit is checked by the claiming statement itself."""
     import threading
 
     from conversio_server.jobstore import JobStore, NewJob
 
-    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
-    stores = [JobStore(url) for _ in range(6)]
+    stores = [JobStore(database_url) for _ in range(6)]
     try:
         spec = {"inputs": ["x"], "outputFormat": "jpg"}
         stores[0].create([NewJob(spec=spec, key_id="k1", max_running=1) for _ in range(6)])

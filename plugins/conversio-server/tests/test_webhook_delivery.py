@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -27,7 +26,7 @@ from conversio_server.outbox import (
     register_webhook_metrics,
     webhook_policy,
 )
-from conversio_server.outbox.tables import attempts
+from conversio_server.outbox.tables import attempts, deliveries
 from conversio_server.webhooks import EventType, InputInfo, OutputInfo, batch_event, job_event
 from prometheus_client import CollectorRegistry
 
@@ -120,8 +119,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'server.sqlite3'}"
+def db_url(database_url: str) -> str:
+    """The outbox's database: each test that stores deliveries runs on SQLite and on PostgreSQL."""
+    return database_url
 
 
 @pytest.fixture
@@ -602,6 +602,32 @@ def test_a_broken_secret_lookup_counts_as_a_failed_attempt(
     assert broken.status is DeliveryStatus.FAILED and broken.attempts == 1  # retrying would not help
     assert broken.last_error is not None and "unusable" in broken.last_error
     assert len(receiver.received) == 1
+
+
+def test_a_claim_passes_over_deliveries_another_claim_has_locked(postgres_url: str) -> None:
+    """PostgreSQL: while another transaction holds the oldest due delivery's row, a claim takes the
+    others at once instead of waiting."""
+    with Outbox(postgres_url) as outbox:
+        first, *others = [
+            outbox.enqueue(completed(f"job_{i}"), "https://hooks.example/x", key_id=KEY) for i in range(3)
+        ]
+        with outbox.engine.connect() as holder, holder.begin():
+            holder.execute(sa.select(deliveries.c.id).where(deliveries.c.id == first.id).with_for_update())
+            got: list[list[str]] = []
+            thread = threading.Thread(target=lambda: got.append([c.id for c in outbox.claim("me", 5, 60)]))
+            started = time.monotonic()
+            thread.start()
+            thread.join(WAIT)
+            took = time.monotonic() - started
+        assert sorted(got[0]) == sorted(o.id for o in others) and took < 2, took
+        assert [c.id for c in outbox.claim("other", 5, 60)] == [first.id]
+
+
+def test_a_claim_takes_at_most_its_limit_oldest_first(outbox: Outbox) -> None:
+    queued = [outbox.enqueue(completed(f"job_{i}"), "https://hooks.example/x", key_id=KEY) for i in range(7)]
+    assert [c.id for c in outbox.claim("me", limit=3, lease=60)] == [q.id for q in queued[:3]]
+    assert [c.id for c in outbox.claim("me", limit=3, lease=60)] == [q.id for q in queued[3:6]]
+    assert [c.id for c in outbox.claim("me", limit=3, lease=60)] == [queued[6].id]
 
 
 def test_a_released_claim_is_due_again_untried(outbox: Outbox) -> None:

@@ -36,6 +36,8 @@ class Claimed:
 
 #: The oldest claimable jobs of each key and input format that a claim looks at (more wait their turn).
 _FIRSTS_PER_KEY = 5
+#: The space of PostgreSQL advisory locks that make the claims of a limited key take turns (any constant).
+_KEY_LOCKS = 0x6A6F62
 #: What a claim reads of each job it looks at.
 _CANDIDATE = (jobs.c.id, jobs.c.key_id, jobs.c.max_running, jobs.c.created_at, jobs.c.spec)
 #: The event a job's end enqueues, by its final status.
@@ -56,6 +58,16 @@ def _running(table: sa.FromClause, now: float) -> sa.ColumnElement[bool]:
     return sa.and_(table.c.status == PROCESSING, table.c.lease_expires >= now)
 
 
+def _one_claim_per_key(db: sa.Connection, key_id: str) -> None:
+    """On PostgreSQL, wait for the other claims of ``key_id``'s jobs to commit (a lock held until this
+    transaction ends): each statement then counts the key's running jobs with the others' claims in
+    view, where two claims of two rows would each count the jobs running before both. A claim is a
+    few milliseconds, and only claims of keys with a running limit take turns. SQLite needs nothing:
+    its write lock already makes claims take turns."""
+    if db.dialect.name == "postgresql":
+        db.execute(sa.select(sa.func.pg_advisory_xact_lock(_KEY_LOCKS, sa.func.hashtext(key_id))))
+
+
 class WorkerSide(JobEvents):
     """The calls of the job workers (and of the sync hand-off, which holds a lease like a worker)."""
 
@@ -68,8 +80,10 @@ class WorkerSide(JobEvents):
         :mod:`conversio_server.lanes`); the oldest few of each key and input format are looked at, so a
         key's cheap job is seen behind many slow ones of that key. The ``UPDATE`` only succeeds while the
         job is still claimable and its key still under its limit (counted in the same statement), so two
-        workers never both get it nor both start a key's last free slot; SQLite runs the statement under
-        its write lock."""
+        workers never both get it nor both start a key's last free slot: SQLite runs the statement under
+        its write lock; PostgreSQL locks the row ``FOR UPDATE SKIP LOCKED`` (a job another worker is
+        claiming is passed over at once, never waited for) and claims of a limited key's jobs take
+        turns (:func:`_one_claim_per_key`)."""
         now = time.time()
         candidates, running = self._candidates(now)
         for candidate in sorted(candidates, key=lambda c: (running.get(c.key_id, 0), c.created_at, c.id)):
@@ -80,7 +94,7 @@ class WorkerSide(JobEvents):
                 continue
             if admits is not None and not admits(dict(candidate.spec)):
                 continue
-            claimed = self._take(str(candidate.id), owner, lease, now)
+            claimed = self._take(candidate, owner, lease, now)
             if claimed is not None:
                 return claimed
         return None
@@ -109,19 +123,24 @@ class WorkerSide(JobEvents):
             }
         return candidates, running
 
-    def _take(self, job_id: str, owner: str, lease: float, now: float) -> Claimed | None:
-        """Lease ``job_id`` to ``owner`` if it is still claimable and its key still under its limit."""
-        others = jobs.alias("others")
+    def _take(self, candidate: sa.Row[Any], owner: str, lease: float, now: float) -> Claimed | None:
+        """Lease ``candidate`` to ``owner`` if it is still claimable and its key still under its limit."""
+        job_id = str(candidate.id)
+        others, target = jobs.alias("others"), jobs.alias("target")
         running_now = (
             sa.select(sa.func.count())
             .where(others.c.key_id == jobs.c.key_id, _running(others, now))
             .scalar_subquery()
         )
+        # nothing on SQLite; on PostgreSQL the row, unless another claim has it (then none)
+        unlocked = sa.select(target.c.id).where(target.c.id == job_id).with_for_update(skip_locked=True)
         with self.engine.begin() as db:
+            if candidate.max_running is not None:
+                _one_claim_per_key(db, str(candidate.key_id))
             taken = db.execute(
                 jobs.update()
                 .where(
-                    jobs.c.id == job_id,
+                    jobs.c.id.in_(unlocked),
                     _claimable(now),
                     sa.or_(jobs.c.max_running.is_(None), running_now < jobs.c.max_running),
                 )

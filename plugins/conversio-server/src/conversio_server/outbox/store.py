@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from conversio_server.database import create_engine, metadata, utc
+from conversio_server.database import create_engine, create_tables, utc
 from conversio_server.outbox.records import Attempt, Claim, Delivery, DeliveryStatus, Outcome
 from conversio_server.outbox.tables import attempts, deliveries, endpoint_id, endpoints
 from conversio_server.wakeup import wake
@@ -113,7 +113,7 @@ class Outbox:
         self._owns_engine = isinstance(database, str)
         self.engine = create_engine(database) if isinstance(database, str) else database
         if not self._owns_engine:
-            metadata.create_all(self.engine)
+            create_tables(self.engine)
         self._listeners: set[threading.Event] = set()
         self._lock = threading.Lock()
 
@@ -241,7 +241,9 @@ class Outbox:
         """Take the lease of up to ``limit`` due deliveries for ``lease`` seconds; counts their attempt.
 
         One conditional ``UPDATE``: a delivery is claimed by one caller only, whatever the
-        number of dispatchers and processes.
+        number of dispatchers and processes. On PostgreSQL the due rows are locked ``FOR UPDATE
+        SKIP LOCKED``, so concurrent dispatchers take different deliveries and never wait for
+        each other; SQLite runs the statement under its write lock.
         """
         if limit < 1:
             return []
@@ -261,10 +263,16 @@ class Outbox:
         with self.engine.connect() as db:  # a read first: polling an idle outbox takes no write lock
             if db.execute(candidates.limit(1)).first() is None:
                 return []
+        # computed once (a subquery with a LIMIT may be run again for each row PostgreSQL updates)
+        picked = (
+            candidates.with_for_update(skip_locked=True)
+            .cte("picked")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
         with self.engine.begin() as db:
             result = db.execute(
                 deliveries.update()
-                .where(deliveries.c.id.in_(candidates), due)  # due again: PostgreSQL re-checks
+                .where(deliveries.c.id.in_(sa.select(picked.c.id)), due)  # due again
                 .values(
                     lease_owner=token,
                     lease_until=now + timedelta(seconds=lease),
@@ -274,7 +282,11 @@ class Outbox:
             )
             if not result.rowcount:
                 return []
-            rows = db.execute(sa.select(deliveries).where(deliveries.c.lease_owner == token)).all()
+            rows = db.execute(
+                sa.select(deliveries)
+                .where(deliveries.c.lease_owner == token)
+                .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+            ).all()
         return [
             Claim(
                 id=row.id,
