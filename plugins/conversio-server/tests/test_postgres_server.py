@@ -4,6 +4,8 @@ SQLite file."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,7 +16,7 @@ from conversio_server.jobstore import jobs
 from jobs_support.receiver import Receiver
 from server_samples import png_bytes
 from test_batch import wait_batch
-from test_jobs import job_settings, secret_of, upload, wait_job
+from test_jobs import PLUGIN, TESTS, job_settings, secret_of, upload, wait_job
 
 from conversio.webhooks import verify_webhook
 
@@ -87,3 +89,53 @@ def test_jobs_and_a_batch_complete_with_each_webhook_delivered_once(
     finally:
         server.stop()
         receiver.close()
+
+
+def test_a_worker_on_another_host_starts_a_queued_job_at_once(tmp_path: Path, postgres_url: str) -> None:
+    """A ``conversio worker`` with a data folder of its own (no datagram from the API node reaches it)
+    and a 30 s poll interval starts each job the API node queues within a fraction of a second: the
+    queuing transaction's NOTIFY wakes it."""
+    from test_jobs_durability import CONVERSIO, stop
+
+    server = start_server(job_settings(tmp_path / "api", database_url=postgres_url, job_workers=0))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = TESTS + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(
+        CONVERSIO_SERVER_EXTRA_PLUGINS=PLUGIN,
+        CONVERSIO_SERVER_STORE_URL=server.settings.store_url,
+        CONVERSIO_SERVER_JOB_POLL_INTERVAL="30",
+        CONVERSIO_SERVER_WORKERS="1",
+    )
+    worker = subprocess.Popen(
+        [CONVERSIO, "worker", "--dev", "--data-dir", str(tmp_path / "worker"), "--database", postgres_url],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with server.client() as http:
+            file_id = upload(http, png_bytes())
+            spec = {"inputs": [{"fileId": file_id}], "outputFormat": "gif"}
+            first = http.post("/v1/jobs", json=spec).json()["jobId"]
+            assert wait_job(http, first, timeout=60)["status"] == "completed"  # the worker is up
+            job_ids = []
+            for _ in range(5):
+                time.sleep(0.3)  # the worker is back in its 30 s wait
+                job_ids.append(http.post("/v1/jobs", json=spec).json()["jobId"])
+                assert wait_job(http, job_ids[-1], timeout=20)["status"] == "completed"
+        engine = sa.create_engine(postgres_url)
+        try:
+            with engine.connect() as db:
+                waits = (
+                    db.execute(sa.select(jobs.c.started_at - jobs.c.created_at).where(jobs.c.id.in_(job_ids)))
+                    .scalars()
+                    .all()
+                )
+        finally:
+            engine.dispose()
+        assert len(waits) == 5 and max(waits) < 2.0, waits
+        print(f"queued to started after a NOTIFY: {sorted(waits)}")
+    finally:
+        stop(worker)
+        server.stop()

@@ -1,5 +1,5 @@
 """Waking the webhook dispatcher and job workers from another process: a datagram on a Unix socket,
-best effort."""
+or a PostgreSQL NOTIFY from another host; best effort."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conversio_server.outbox import Outbox
 from conversio_server.settings import ServerSettings
-from conversio_server.wakeup import WakeListener, wake, wake_all
+from conversio_server.wakeup import JOBS_CHANNEL, NotifyListener, WakeListener, announce, wake, wake_all
 from conversio_server.worker import Worker
 
 
@@ -103,3 +103,52 @@ def test_a_sleeping_worker_stops_at_once() -> None:
         runner.join(5)
         worker.close()
         shutil.rmtree(data)
+
+
+def test_a_job_queued_on_postgresql_notifies_every_host(postgres_url: str) -> None:
+    """The queuing transaction's NOTIFY reaches a listener on another engine (another host), after it
+    commits; a listener whose connection the database dropped listens again and wakes once."""
+    import sqlalchemy as sa
+    from conversio_server.jobstore import JobStore, NewJob
+
+    submitter, other = JobStore(postgres_url), JobStore(postgres_url)
+    woken = threading.Event()
+    listener = NotifyListener(other.engine, JOBS_CHANNEL, woken.set)
+    assert listener.start()
+    try:
+        time.sleep(0.5)  # the LISTEN is in place
+        with submitter.engine.begin() as db:
+            announce(db, JOBS_CHANNEL)
+            assert not woken.wait(0.3)  # not before the commit
+        assert woken.wait(5)
+        latencies = []
+        for _ in range(10):
+            woken.clear()
+            started = time.monotonic()
+            submitter.create([NewJob(spec={"inputs": ["x"]}, key_id="k1")])
+            assert woken.wait(5)
+            latencies.append(time.monotonic() - started)
+        assert sorted(latencies)[5] < 0.5, latencies
+        woken.clear()
+        with submitter.engine.connect() as db:
+            db.execute(
+                sa.select(sa.func.pg_terminate_backend(sa.column("pid")))
+                .select_from(sa.table("pg_stat_activity"))
+                .where(sa.column("query").like("LISTEN%"))
+            )
+        assert woken.wait(10)  # listening again, in case a notification went by meanwhile
+        woken.clear()
+        submitter.create([NewJob(spec={"inputs": ["x"]}, key_id="k1")])
+        assert woken.wait(5)
+    finally:
+        listener.stop()
+        submitter.close()
+        other.close()
+
+
+def test_a_sqlite_database_has_no_notifications(tmp_path: Path) -> None:
+    outbox = Outbox(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    try:
+        assert not NotifyListener(outbox.engine, JOBS_CHANNEL, lambda: None).start()
+    finally:
+        outbox.close()

@@ -630,6 +630,22 @@ def test_a_claim_takes_at_most_its_limit_oldest_first(outbox: Outbox) -> None:
     assert [c.id for c in outbox.claim("me", limit=3, lease=60)] == [queued[6].id]
 
 
+def test_a_delivery_enqueued_on_another_host_wakes_a_dispatcher_at_once(
+    postgres_url: str, client: OutboundClient, receiver: Receiver
+) -> None:
+    """PostgreSQL: an idle dispatcher (polling every 30 s) sends what another engine enqueued within
+    a second: the enqueuing transaction notifies it."""
+    with (
+        Outbox(postgres_url) as here,
+        Outbox(postgres_url) as there,
+        dispatcher(here, client, poll_interval=30),
+    ):
+        time.sleep(0.5)  # the dispatcher is idle, listening
+        queued = there.enqueue(completed(), receiver.url(), key_id=KEY)
+        wait_until(finished(here, "job_1"), timeout=2)
+    assert [r.headers["webhook-id"] for r in receiver.received] == [queued.event_id]
+
+
 def test_a_released_claim_is_due_again_untried(outbox: Outbox) -> None:
     queued = outbox.enqueue(completed(), "https://hooks.example/x", key_id=KEY)
     (claim,) = outbox.claim("me", limit=5, lease=60)

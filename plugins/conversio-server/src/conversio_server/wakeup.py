@@ -1,10 +1,13 @@
-"""Waking a thread of another process on the same host: one datagram on a Unix socket.
+"""Waking a thread of another process: one datagram on a Unix socket (the same host), or a PostgreSQL
+``NOTIFY`` (any host sharing the database).
 
 Two kinds of sleepers listen: the server's webhook dispatcher (job workers commit events to the
 outbox in processes of their own) and job workers (the server queues jobs), each on a socket of its
-own in a folder of the data directory. Everything here is best effort: a missing listener, a full
-socket buffer or a path too long for a Unix socket only means the sleeper's next poll finds the work
-a little later.
+own in a folder of the data directory, and on PostgreSQL each on a channel (:class:`NotifyListener`)
+that the change's own transaction notifies (:func:`announce`), so the wake-up goes out when the
+change commits. Everything here is best effort: a missing listener, a full socket buffer, a path too
+long for a Unix socket or a lost database connection only means the sleeper's next poll finds the
+work a little later.
 """
 
 from __future__ import annotations
@@ -16,11 +19,18 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
 
 log = logging.getLogger("conversio_server.wakeup")
 
 #: What the listeners' socket files end with (:func:`wake_all` sends to those).
 SOCKET_SUFFIX = ".sock"
+#: The PostgreSQL channels: a job was queued; a webhook delivery was enqueued.
+JOBS_CHANNEL, OUTBOX_CHANNEL = "conversio_jobs", "conversio_outbox"
+#: Seconds between attempts to listen again after the database connection was lost.
+RECONNECT_DELAY = 1.0
 
 
 def wake(path: Path) -> None:
@@ -111,3 +121,59 @@ def _stale(path: Path) -> bool:
         except OSError:
             return False
     return False
+
+
+def announce(db: sa.Connection, channel: str) -> None:
+    """On PostgreSQL, notify ``channel`` when ``db``'s transaction commits (nothing on SQLite)."""
+    if db.dialect.name == "postgresql":
+        db.execute(sa.select(sa.func.pg_notify(channel, "")))
+
+
+class NotifyListener:
+    """Calls ``on_wake`` for every ``NOTIFY`` on ``channel`` of the PostgreSQL database of ``engine``,
+    from a thread with a connection of its own; after a lost connection it listens again and calls
+    ``on_wake`` once (a notification may have gone by meanwhile)."""
+
+    def __init__(self, engine: sa.Engine, channel: str, on_wake: Callable[[], None]) -> None:
+        self.engine, self.channel, self.on_wake = engine, channel, on_wake
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> bool:
+        """Listen; ``False`` (nothing to do) when the database is not PostgreSQL."""
+        if self.engine.dialect.name != "postgresql":
+            return False
+        if self._thread is not None:
+            return True
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._listen, name=f"listen-{self.channel}", daemon=True)
+        self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _listen(self) -> None:
+        first = True
+        while not self._stopping.is_set():
+            try:
+                with self._connect() as connection:
+                    connection.execute(f"LISTEN {self.channel}")
+                    if not first:
+                        self.on_wake()
+                    first = False
+                    while not self._stopping.is_set():
+                        for _ in connection.notifies(timeout=0.5, stop_after=1):
+                            self.on_wake()
+            except Exception as exc:  # the database restarted, the network dropped: listen again
+                log.warning("wake-ups on %s lost (%s); listening again", self.channel, exc)
+                first = False
+                self._stopping.wait(RECONNECT_DELAY)
+
+    def _connect(self) -> Any:
+        """A new autocommit psycopg connection to the engine's database (outside its pool)."""
+        args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+        return self.engine.dialect.loaded_dbapi.connect(*args, autocommit=True, **kwargs)

@@ -34,7 +34,7 @@ from conversio_server.outbound import OutboundClient
 from conversio_server.ownership import FileOwners, claim_result, step_artifacts
 from conversio_server.settings import ServerSettings
 from conversio_server.signing import SignedLinks
-from conversio_server.wakeup import SOCKET_SUFFIX, WakeListener
+from conversio_server.wakeup import JOBS_CHANNEL, SOCKET_SUFFIX, NotifyListener, WakeListener
 from conversio_server.webhooks import OutputInfo
 
 if TYPE_CHECKING:
@@ -146,6 +146,8 @@ class Worker:
         self.conversio  # noqa: B018 - load the plugins before the first job, not during it
         listener = WakeListener(self.settings.job_wake_dir / f"{self.name}{SOCKET_SUFFIX}", self._wake.set)
         listener.start()
+        notified = NotifyListener(self.store.engine, JOBS_CHANNEL, self._wake.set)  # other hosts' jobs
+        notified.start()
         if on_ready is not None:
             on_ready()
         try:
@@ -168,6 +170,7 @@ class Worker:
                 thread.join()
         finally:
             listener.stop()
+            notified.stop()
         return count
 
     def run_job(self, job: Claimed) -> None:

@@ -26,6 +26,7 @@ from conversio_server.jobstore.tables import (
     read_job,
     revised,
 )
+from conversio_server.wakeup import JOBS_CHANNEL, announce
 from conversio_server.webhooks import EventType
 
 
@@ -137,6 +138,7 @@ class ClientSide(JobEvents):
                 db.execute(jobs.insert().values(**row))
                 self._notify(db, row, EventType.JOB_QUEUED)
                 rows.append(row)
+            announce(db, JOBS_CHANNEL)
         self.outbox.notify()
         self._queued()
         return rows
@@ -263,6 +265,7 @@ class ClientSide(JobEvents):
                 )
             row = read_job(db, job_id)
             self._notify(db, row, EventType.JOB_QUEUED)
+            announce(db, JOBS_CHANNEL)
         self.outbox.notify()
         self._queued()
         return row

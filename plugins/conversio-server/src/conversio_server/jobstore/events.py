@@ -87,6 +87,7 @@ class JobEvents:
         self.outbox.enqueue(event, batch.webhook, key_id=batch.key_id, connection=db)
 
     def _queued(self) -> None:
-        """Wake the idle workers of this host: a job was queued."""
+        """Wake the idle workers of this host: a job was queued (on PostgreSQL the change's transaction
+        also notifies every host's, :func:`~conversio_server.wakeup.announce`)."""
         if self.wake_workers is not None:
             wake_all(self.wake_workers)

@@ -22,6 +22,7 @@ from conversio_server.jobstore.tables import (
     read_job,
     revised,
 )
+from conversio_server.wakeup import JOBS_CHANNEL, announce
 from conversio_server.webhooks import EventType, OutputInfo
 
 
@@ -183,6 +184,8 @@ class WorkerSide(JobEvents):
                 .where(held(job_id, owner))
                 .values(status=QUEUED, lease_owner=None, lease_expires=None, updated_at=now)
             ).rowcount
+            if released:
+                announce(db, JOBS_CHANNEL)
         if released:
             self._queued()
         return bool(released)

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from conversio_server.database import create_engine, create_tables, utc
 from conversio_server.outbox.records import Attempt, Claim, Delivery, DeliveryStatus, Outcome
 from conversio_server.outbox.tables import attempts, deliveries, endpoint_id, endpoints
-from conversio_server.wakeup import wake
+from conversio_server.wakeup import OUTBOX_CHANNEL, NotifyListener, announce, wake
 from conversio_server.webhooks import WebhookEvent
 
 #: The state a delivery ends in after an attempt with each final outcome.
@@ -116,8 +116,11 @@ class Outbox:
             create_tables(self.engine)
         self._listeners: set[threading.Event] = set()
         self._lock = threading.Lock()
+        #: On PostgreSQL, while dispatchers listen: wakes them for deliveries other hosts enqueue.
+        self._notified = NotifyListener(self.engine, OUTBOX_CHANNEL, self._wake_listeners)
 
     def close(self) -> None:
+        self._notified.stop()
         if self._owns_engine:
             self.engine.dispose()
 
@@ -186,6 +189,8 @@ class Outbox:
                 last_error=_not_sent(disabled.reason),
             )
         db.execute(deliveries.insert().values(**values))
+        if values["status"] == DeliveryStatus.PENDING.value:
+            announce(db, OUTBOX_CHANNEL)
 
     def get(self, delivery_id: str) -> Delivery:
         """The delivery ``delivery_id`` with its attempts (``KeyError`` if there is none)."""
@@ -390,20 +395,30 @@ class Outbox:
     # waking dispatchers of this process
 
     def listen(self, wake: threading.Event) -> None:
-        """Have :meth:`notify` set ``wake`` (a dispatcher's event) until :meth:`unlisten`."""
+        """Have :meth:`notify` (and on PostgreSQL an enqueue on any host) set ``wake`` (a dispatcher's
+        event) until :meth:`unlisten`."""
         with self._lock:
+            first = not self._listeners
             self._listeners.add(wake)
+        if first:
+            self._notified.start()
 
     def unlisten(self, wake: threading.Event) -> None:
         with self._lock:
             self._listeners.discard(wake)
+            last = not self._listeners
+        if last:
+            self._notified.stop()
 
     def notify(self) -> None:
         """Wake this process's dispatchers, and the one at ``wake_path`` (an enqueue without
         ``connection`` does it by itself)."""
+        self._wake_listeners()
+        if self.wake_path is not None:
+            wake(self.wake_path)
+
+    def _wake_listeners(self) -> None:
         with self._lock:
             listeners = list(self._listeners)
         for event in listeners:
             event.set()
-        if self.wake_path is not None:
-            wake(self.wake_path)
