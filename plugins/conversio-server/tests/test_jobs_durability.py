@@ -1,5 +1,6 @@
-"""Durable execution for real: a SIGKILLed ``conversio worker`` process loses no job, a server restart
-loses no job, a key's running jobs stay within its limit, a full queue answers with Retry-After."""
+"""Durable execution for real: a SIGKILLed ``conversio worker`` process loses no job (on SQLite and on
+PostgreSQL), a server restart loses no job, a key's running jobs stay within its limit, a full queue
+answers with Retry-After."""
 
 from __future__ import annotations
 
@@ -38,9 +39,9 @@ def worker_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     yield env
 
 
-def spawn_worker(data_dir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def spawn_worker(data_dir: Path, env: dict[str, str], database_url: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [CONVERSIO, "worker", "--dev", "--data-dir", str(data_dir)],
+        [CONVERSIO, "worker", "--dev", "--data-dir", str(data_dir), "--database", database_url],
         env=env,
         start_new_session=True,  # its own process group: killing it kills its engine workers too
         stdout=subprocess.DEVNULL,
@@ -58,11 +59,13 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(5)
 
 
-def test_sigkilled_worker_job_is_picked_up_by_another(tmp_path: Path, worker_env: dict[str, str]) -> None:
+def test_sigkilled_worker_job_is_picked_up_by_another(
+    tmp_path: Path, worker_env: dict[str, str], database_url: str
+) -> None:
     from PIL import Image
 
-    server = start_server(job_settings(tmp_path, job_workers=0, job_lease=2.0))
-    first = spawn_worker(tmp_path, worker_env)
+    server = start_server(job_settings(tmp_path, job_workers=0, job_lease=2.0, database_url=database_url))
+    first = spawn_worker(tmp_path, worker_env, database_url)
     second = None
     try:
         with server.client() as http:
@@ -81,7 +84,7 @@ def test_sigkilled_worker_job_is_picked_up_by_another(tmp_path: Path, worker_env
             assert http.get(f"/v1/jobs/{job_id}").json()["status"] == "processing"
             os.killpg(first.pid, signal.SIGKILL)  # mid-job, no goodbye
             first.wait(5)
-            second = spawn_worker(tmp_path, worker_env)
+            second = spawn_worker(tmp_path, worker_env, database_url)
             job = wait_job(http, job_id, timeout=40)
             assert job["status"] == "completed" and job["attempts"] == 2, job
             assert len(job["outputs"]) == 1
@@ -198,9 +201,11 @@ def test_full_queue_answers_503_over_http(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_a_stopped_worker_hands_its_running_job_back(tmp_path: Path, worker_env: dict[str, str]) -> None:
-    server = start_server(job_settings(tmp_path, job_workers=0))
-    first = spawn_worker(tmp_path, worker_env)
+def test_a_stopped_worker_hands_its_running_job_back(
+    tmp_path: Path, worker_env: dict[str, str], database_url: str
+) -> None:
+    server = start_server(job_settings(tmp_path, job_workers=0, database_url=database_url))
+    first = spawn_worker(tmp_path, worker_env, database_url)
     try:
         with server.client() as http:
             file_id = upload(http, png_bytes())
