@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 from conftest import needs
+from conversio_server.routes.operations import database_check
 from server_samples import png_bytes
 
 
@@ -37,6 +40,7 @@ def test_health_and_readiness(client: httpx.Client) -> None:
     assert ready.status_code == 200, ready.text
     checks = ready.json()["checks"]
     assert checks["store"]["ok"] and checks["engines"]["converters"] > 0
+    assert checks["database"]["ok"] and checks["database"]["seconds"] < 5
     assert checks["jobWorkers"]["alive"] == checks["jobWorkers"]["configured"] > 0
     assert checks["conversionWorkers"]["ok"] and checks["conversionWorkers"]["size"] == 2
 
@@ -76,3 +80,13 @@ def test_metrics_count_conversions_errors_and_bytes(client: httpx.Client) -> Non
     assert _sample(text, "conversio_bytes_in_total") > _sample(before, "conversio_bytes_in_total")
     assert _sample(text, "conversio_bytes_out_total") > _sample(before, "conversio_bytes_out_total")
     assert "conversio_conversions_in_flight " in text and "conversio_conversions_queued " in text
+
+
+def test_an_unreachable_database_fails_readiness_without_showing_its_url(tmp_path: Path) -> None:
+    """A PostgreSQL URL whose socket folder holds no server: the check says so, naming no secret."""
+    engine = sa.create_engine(f"postgresql+psycopg://conversio:s3cret@/jobs?host={tmp_path}")
+    try:
+        check = database_check(engine)
+    finally:
+        engine.dispose()
+    assert check["ok"] is False and "s3cret" not in str(check) and str(tmp_path) not in str(check)

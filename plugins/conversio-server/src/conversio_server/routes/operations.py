@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -28,7 +29,7 @@ _READINESS = {"type": "object", "properties": {"status": {"enum": ["ready", "una
 
 @router.get(
     "/readyz",
-    summary="Readiness: converters loaded, store writable, every worker alive (503 otherwise)",
+    summary="Readiness: converters loaded, store writable, database reachable, every worker alive",
     responses={
         200: {"content": {"application/json": {"schema": _READINESS}}, "description": "Ready."},
         503: {"content": {"application/json": {"schema": _READINESS}}, "description": "Not ready."},
@@ -41,6 +42,7 @@ async def readyz(request: Request) -> Response:
     broken = [p.name for p in server.conversio.plugins if p.status == "broken"]
     checks["engines"] = {"ok": converters > 0, "converters": converters, "brokenPlugins": broken}
     checks["store"] = await run_in_threadpool(_store_check, server)
+    checks["database"] = await run_in_threadpool(database_check, server.jobstore.engine)
     checks["jobWorkers"] = _job_workers_check(request)
     checks["conversionWorkers"] = _conversion_workers_check(server)
     ready = all(c["ok"] for c in checks.values())
@@ -72,6 +74,18 @@ def _conversion_workers_check(server: Any) -> dict[str, Any]:
         log.warning("conversion workers cannot be started: %s", health.failure)
         check["reason"] = "conversion workers cannot be started; see the server's log"
     return check
+
+
+def database_check(engine: sa.Engine) -> dict[str, Any]:
+    """One round trip to the database (jobs, keys, the webhook outbox live there)."""
+    started = time.monotonic()
+    try:
+        with engine.connect() as db:
+            db.execute(sa.text("SELECT 1"))
+    except Exception as exc:  # reported, not raised; the URL (and its password) is not shown
+        log.warning("the database is not reachable: %s", type(exc).__name__)
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True, "seconds": round(time.monotonic() - started, 4)}
 
 
 def _store_check(server: Any) -> dict[str, Any]:
