@@ -6,13 +6,24 @@ import hmac
 import os
 import stat
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 from conversio_server import signing
-from conversio_server.signing import load_or_create_secret, secret_path_for, sign, signed_query, verify
+from conversio_server.errors import ApiError
+from conversio_server.settings import ServerSettings
+from conversio_server.signing import (
+    SECRET_BYTES,
+    SignedLinks,
+    load_or_create_secret,
+    secret_path_for,
+    sign,
+    signed_query,
+    verify,
+)
 
 SECRET = b"s" * 32
 NOW = 1_800_000_000
@@ -90,3 +101,17 @@ def test_the_secret_lives_next_to_a_sqlite_database(tmp_path: Path) -> None:
     )
     assert secret_path_for("sqlite://", tmp_path / "x") == tmp_path / "x" / "signing.key"
     assert secret_path_for("postgresql://u@h/db", tmp_path / "x") == tmp_path / "x" / "signing.key"
+
+
+def test_hosts_sharing_a_postgresql_database_sign_links_alike(postgres_url: str, tmp_path: Path) -> None:
+    """Two hosts, each with its own data folder, one database: a link one signs, the other opens."""
+    hosts = [
+        SignedLinks.of(ServerSettings.load(environ={}, data_dir=tmp_path / name, database_url=postgres_url))
+        for name in ("api-1", "api-2")
+    ]
+    assert hosts[0].secret == hosts[1].secret and len(hosts[0].secret) == 2 * SECRET_BYTES
+    assert not any((tmp_path / name / "signing.key").exists() for name in ("api-1", "api-2"))
+    expires = int(time.time()) + 60
+    hosts[1].check("file-1", expires, sign("file-1", expires, hosts[0].secret))
+    with pytest.raises(ApiError):
+        hosts[1].check("file-2", expires, sign("file-1", expires, hosts[0].secret))

@@ -2,7 +2,9 @@
 
 The signature covers the file id and the expiry, so a link opens one file until it
 expires and cannot be edited into another. The secret is the server's: configured, or a
-random one created once and kept next to the database (:func:`load_or_create_secret`).
+random one created once and kept next to a SQLite database (:func:`load_or_create_secret`),
+or in a shared database itself (:func:`shared_secret`), so that every host of a deployment
+signs and checks links alike.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+import sqlalchemy as sa
+
+from conversio_server.database import create_engine, metadata, parse_url
 from conversio_server.errors import ApiError
 
 if TYPE_CHECKING:
@@ -100,6 +105,38 @@ def secret_path_for(database_url: str, fallback_dir: Path) -> Path:
     return fallback_dir / "signing.key"
 
 
+#: Secrets every host sharing a database must agree on (one row: the link-signing secret).
+server_secrets = sa.Table(
+    "server_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(128), nullable=False),
+)
+_SIGNING = "link-signing"
+
+
+def shared_secret(database_url: str) -> bytes:
+    """The link-signing secret kept in the database at ``database_url``, created by whichever host
+    asks first (the others read the same row)."""
+    engine = create_engine(database_url)
+    query = sa.select(server_secrets.c.value).where(server_secrets.c.name == _SIGNING)
+    try:
+        with engine.connect() as db:
+            value = db.execute(query).scalar()
+        if value is None:
+            try:
+                fresh = secrets.token_hex(SECRET_BYTES)
+                with engine.begin() as db:
+                    db.execute(server_secrets.insert().values(name=_SIGNING, value=fresh))
+            except sa.exc.IntegrityError:
+                pass  # another host created it first
+            with engine.connect() as db:
+                value = db.execute(query).scalar_one()
+    finally:
+        engine.dispose()
+    return str(value).encode()
+
+
 class SignedLinks:
     """The server's download links: signed with its secret, valid for ``ttl`` seconds and never past
     the file's own expiry."""
@@ -110,10 +147,14 @@ class SignedLinks:
 
     @classmethod
     def of(cls, settings: ServerSettings) -> SignedLinks:
-        """With the configured secret, or the one kept beside the database (made on first use)."""
-        secret = settings.signing_secret or load_or_create_secret(
-            secret_path_for(settings.database_url, settings.data_dir)
-        )
+        """With the configured secret, else the one beside a SQLite database or in a shared one
+        (made on first use)."""
+        if settings.signing_secret:
+            secret = settings.signing_secret
+        elif parse_url(settings.database_url).get_backend_name() == "sqlite":
+            secret = load_or_create_secret(secret_path_for(settings.database_url, settings.data_dir))
+        else:
+            secret = shared_secret(settings.database_url)
         return cls(secret, settings.signed_url_ttl)
 
     def query(self, artifact: Artifact) -> str:
