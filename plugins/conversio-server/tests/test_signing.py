@@ -21,9 +21,10 @@ from conversio_server.signing import (
     load_or_create_secret,
     secret_path_for,
     sign,
-    signed_query,
     verify,
 )
+
+from conversio.stores.base import Artifact
 
 SECRET = b"s" * 32
 NOW = 1_800_000_000
@@ -71,11 +72,16 @@ def test_verification_compares_in_constant_time(monkeypatch: pytest.MonkeyPatch)
     assert len(calls) == 2 and calls[0][1] == good.encode()
 
 
-def test_signed_query_round_trips() -> None:
-    query = parse_qs(signed_query("abc", SECRET, ttl=3600, now=NOW))
-    assert query["expires"] == [str(NOW + 3600)]
-    assert verify("abc", query["expires"][0], query["signature"][0], SECRET, now=NOW + 3599)
-    assert not verify("abc", query["expires"][0], query["signature"][0], SECRET, now=NOW + 3601)
+def test_a_link_round_trips_and_never_outlives_its_file() -> None:
+    links = SignedLinks(SECRET, ttl=3600)
+    before = int(time.time())
+    query = parse_qs(links.query(Artifact("abc", "a.png", "png", 1, "0" * 64, before)))
+    expires = int(query["expires"][0])
+    assert before + 3600 <= expires <= int(time.time()) + 3600
+    assert verify("abc", expires, query["signature"][0], SECRET, now=expires - 1)
+    assert not verify("abc", expires, query["signature"][0], SECRET, now=expires + 1)
+    brief = parse_qs(links.query(Artifact("abc", "a.png", "png", 1, "0" * 64, before, before + 60)))
+    assert brief["expires"] == [str(before + 60)]
 
 
 def test_the_generated_secret_is_private_persistent_and_shared(tmp_path: Path) -> None:

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from conversio_server.settings import ServerSettings
 
 SECRET_BYTES = 32
-DEFAULT_TTL = 3600.0
 
 
 def _key(secret: bytes | str) -> bytes:
@@ -56,14 +55,6 @@ def verify(
         return False
     expected = sign(file_id, expires_at, secret)
     return hmac.compare_digest(expected.encode(), str(signature).encode("utf-8", "replace"))
-
-
-def signed_query(
-    file_id: str, secret: bytes | str, ttl: float = DEFAULT_TTL, now: float | None = None
-) -> str:
-    """The query string (without ``?``) of a link to ``file_id`` valid for ``ttl`` seconds."""
-    expires_at = int((time.time() if now is None else now) + ttl)
-    return urlencode({"expires": expires_at, "signature": sign(file_id, expires_at, secret)})
 
 
 def load_or_create_secret(path: Path) -> bytes:
