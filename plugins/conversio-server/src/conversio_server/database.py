@@ -43,10 +43,6 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def is_sqlite(engine: sa.Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def parse_url(value: str) -> sa.URL:
     """``value`` as a SQLAlchemy URL; ``postgresql://`` is given its driver, psycopg 3."""
     url = sa.engine.make_url(value)

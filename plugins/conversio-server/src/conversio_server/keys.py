@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 from conversio.errors import InvalidOption
 from conversio.webhooks import new_webhook_secret
-from conversio_server.database import create_engine, is_sqlite, metadata, utc
+from conversio_server.database import create_engine, metadata, utc
 
 KEY_PREFIX = "cv_"
 SCOPES = frozenset({"read", "convert", "admin"})
@@ -151,7 +151,6 @@ class KeyStore:
 
     def __init__(self, database_url: str) -> None:
         self.engine = create_engine(database_url)
-        self.is_sqlite = is_sqlite(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
