@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 
 import pytest
 from conversio_server import signing
+from conversio_server.database import create_engine
 from conversio_server.errors import ApiError
 from conversio_server.settings import ServerSettings
 from conversio_server.signing import (
@@ -111,10 +112,17 @@ def test_the_secret_lives_next_to_a_sqlite_database(tmp_path: Path) -> None:
 
 def test_hosts_sharing_a_postgresql_database_sign_links_alike(postgres_url: str, tmp_path: Path) -> None:
     """Two hosts, each with its own data folder, one database: a link one signs, the other opens."""
-    hosts = [
-        SignedLinks.of(ServerSettings.load(environ={}, data_dir=tmp_path / name, database_url=postgres_url))
-        for name in ("api-1", "api-2")
-    ]
+    engines = [create_engine(postgres_url) for _ in range(2)]
+    try:
+        hosts = [
+            SignedLinks.of(
+                ServerSettings.load(environ={}, data_dir=tmp_path / name, database_url=postgres_url), engine
+            )
+            for name, engine in zip(("api-1", "api-2"), engines, strict=True)
+        ]
+    finally:
+        for engine in engines:
+            engine.dispose()
     assert hosts[0].secret == hosts[1].secret and len(hosts[0].secret) == 2 * SECRET_BYTES
     assert not any((tmp_path / name / "signing.key").exists() for name in ("api-1", "api-2"))
     expires = int(time.time()) + 60

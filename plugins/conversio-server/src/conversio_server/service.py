@@ -81,10 +81,10 @@ class Server:
         #: Where requests write their temporary files (uploads, bundles): on the store's filesystem,
         #: kept for the server's life (a folder a request, made and removed, costs more than its files).
         self.scratch_folder = self._scratch.enter_context(self.store.scratch_dir())
-        self.links = SignedLinks.of(settings)
+        self.jobstore = JobStore(settings.database_url, wake_workers=settings.job_wake_dir)
+        self.links = SignedLinks.of(settings, self.jobstore.engine)
         self.outbound = OutboundClient(settings.outbound)
         self.intake = Intake(conversio, self.metrics, self.outbound)
-        self.jobstore = JobStore(settings.database_url, wake_workers=settings.job_wake_dir)
         #: Which key owns each stored file (:mod:`conversio_server.ownership`).
         self.owners = FileOwners(settings.database_url)
         self.tenancy = Tenancy(self.store, self.owners)

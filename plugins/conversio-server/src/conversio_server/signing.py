@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
-from conversio_server.database import create_engine, metadata, parse_url
+from conversio_server.database import metadata
 from conversio_server.errors import ApiError
 
 if TYPE_CHECKING:
@@ -106,25 +106,21 @@ server_secrets = sa.Table(
 _SIGNING = "link-signing"
 
 
-def shared_secret(database_url: str) -> bytes:
-    """The link-signing secret kept in the database at ``database_url``, created by whichever host
-    asks first (the others read the same row)."""
-    engine = create_engine(database_url)
+def shared_secret(engine: sa.Engine) -> bytes:
+    """The link-signing secret kept in the database of ``engine``, created by whichever host asks
+    first (the others read the same row)."""
     query = sa.select(server_secrets.c.value).where(server_secrets.c.name == _SIGNING)
-    try:
+    with engine.connect() as db:
+        value = db.execute(query).scalar()
+    if value is None:
+        try:
+            fresh = secrets.token_hex(SECRET_BYTES)
+            with engine.begin() as db:
+                db.execute(server_secrets.insert().values(name=_SIGNING, value=fresh))
+        except sa.exc.IntegrityError:
+            pass  # another host created it first
         with engine.connect() as db:
-            value = db.execute(query).scalar()
-        if value is None:
-            try:
-                fresh = secrets.token_hex(SECRET_BYTES)
-                with engine.begin() as db:
-                    db.execute(server_secrets.insert().values(name=_SIGNING, value=fresh))
-            except sa.exc.IntegrityError:
-                pass  # another host created it first
-            with engine.connect() as db:
-                value = db.execute(query).scalar_one()
-    finally:
-        engine.dispose()
+            value = db.execute(query).scalar_one()
     return str(value).encode()
 
 
@@ -137,15 +133,15 @@ class SignedLinks:
         self.ttl = ttl
 
     @classmethod
-    def of(cls, settings: ServerSettings) -> SignedLinks:
-        """With the configured secret, else the one beside a SQLite database or in a shared one
-        (made on first use)."""
+    def of(cls, settings: ServerSettings, database: sa.Engine) -> SignedLinks:
+        """With the configured secret, else the one beside a SQLite database or in a shared one,
+        ``database`` (made on first use)."""
         if settings.signing_secret:
             secret = settings.signing_secret
-        elif parse_url(settings.database_url).get_backend_name() == "sqlite":
+        elif database.dialect.name == "sqlite":
             secret = load_or_create_secret(secret_path_for(settings.database_url, settings.data_dir))
         else:
-            secret = shared_secret(settings.database_url)
+            secret = shared_secret(database)
         return cls(secret, settings.signed_url_ttl)
 
     def query(self, artifact: Artifact) -> str:
