@@ -6,10 +6,11 @@ import hashlib
 import math
 import re
 import secrets
+import time
 from typing import BinaryIO
 
 from conversio.errors import ArtifactNotFound, InvalidOption
-from conversio.stores.base import Digest
+from conversio.stores.base import Artifact, Digest
 
 #: Content is read, hashed and written in pieces of this size; never as a whole.
 CHUNK_SIZE = 1 << 20
@@ -44,6 +45,22 @@ def check_ttl(ttl: float | None, what: str = "ttl") -> float | None:
     if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl <= 0:
         raise InvalidOption(f"{what} must be a positive number of seconds, not {ttl!r}", option=what)
     return float(ttl)
+
+
+def new_artifact(
+    artifact_id: str, name: str, format: str, digest: Digest, ttl: float | None, default_ttl: float | None
+) -> Artifact:
+    """The record of content stored now: its expiry from ``ttl``, else the store's ``default_ttl``."""
+    created = time.time()
+    return Artifact(
+        id=artifact_id,
+        name=name,
+        format=format,
+        size=digest.size,
+        sha256=digest.sha256,
+        created=created,
+        expires=expires_at(created, ttl, default_ttl),
+    )
 
 
 def expires_at(created: float, ttl: float | None, default_ttl: float | None) -> float | None:

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from conversio.errors import ArtifactNotFound, InvalidOption
 from conversio.stores.base import Artifact, Digest
 from conversio.stores.blobs import placing, release, whole_blob
-from conversio.stores.common import check_ttl, copy_hashing, expires_at, new_artifact_id, not_found
+from conversio.stores.common import check_ttl, copy_hashing, new_artifact, new_artifact_id, not_found
 from conversio.stores.disk import mark_in_use, remove_tree
 from conversio.stores.layout import Layout
 from conversio.stores.owners import owned_name
@@ -240,16 +240,7 @@ class FilesystemStore:
         the id visible; a failure on the way undoes every part."""
         artifact_id = new_artifact_id()
         with placing(self._layout, content, digest.sha256, artifact_id):
-            created = time.time()
-            artifact = Artifact(
-                id=artifact_id,
-                name=name,
-                format=format,
-                size=digest.size,
-                sha256=digest.sha256,
-                created=created,
-                expires=expires_at(created, ttl, self.default_ttl),
-            )
+            artifact = new_artifact(artifact_id, name, format, digest, ttl, self.default_ttl)
             self._write_json(self._layout.meta_file(artifact_id), artifact.to_dict())
         return artifact
 

@@ -19,8 +19,8 @@ from conversio.stores.common import (
     CHUNK_SIZE,
     check_cache_key,
     check_ttl,
-    expires_at,
     is_artifact_id,
+    new_artifact,
     new_artifact_id,
     not_found,
 )
@@ -68,15 +68,8 @@ class MemoryStore:
             buffer.write(chunk)
         data = buffer.getvalue()
         sha = hashlib.sha256(data).hexdigest()
-        created = time.time()
-        artifact = Artifact(
-            id=new_artifact_id(),
-            name=name,
-            format=format,
-            size=len(data),
-            sha256=sha,
-            created=created,
-            expires=expires_at(created, ttl, self.default_ttl),
+        artifact = new_artifact(
+            new_artifact_id(), name, format, Digest(sha, len(data)), ttl, self.default_ttl
         )
         with self._lock:
             self._blobs.setdefault(sha, data)

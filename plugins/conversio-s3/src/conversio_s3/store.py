@@ -41,9 +41,9 @@ from conversio.stores.common import (
     check_cache_key,
     check_ttl,
     copy_hashing,
-    expires_at,
     is_artifact_id,
     is_sha256,
+    new_artifact,
     new_artifact_id,
     not_found,
 )
@@ -147,16 +147,7 @@ class S3Store:
                 known = self._size_of(blob) == digest.size
                 if not known:
                     self._upload(content, blob)
-                created = time.time()
-                artifact = Artifact(
-                    id=artifact_id,
-                    name=name,
-                    format=format,
-                    size=digest.size,
-                    sha256=digest.sha256,
-                    created=created,
-                    expires=expires_at(created, ttl, self.default_ttl),
-                )
+                artifact = new_artifact(artifact_id, name, format, digest, ttl, self.default_ttl)
                 self._put_json(self._meta_key(artifact_id), artifact.to_dict())
                 if known and self._size_of(blob) != digest.size:
                     self._upload(content, blob)
