@@ -4,7 +4,7 @@ A job's *lane* is the family (the first part of a converter id: ``office``, ``me
 the slowest step its plan takes, the slowness being the family's step timeout. A worker running ``n``
 jobs at once gives one lane at most ``n - 1`` of them, so a cheap job queued behind a run of slow
 ones of the same key still finds a place within seconds. The lane of a spec is worked out once per
-shape (input format, target, waypoints, further steps) by planning it through the Python API.
+shape (input format, target, waypoints, further steps), checked and planned as the job will be.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 from conversio.errors import ConversioError
+from conversio_server.conversions import Order
+from conversio_server.errors import ApiError
 
 if TYPE_CHECKING:
-    from conversio.api import Conversio
+    from conversio_server.conversions import Conversions
 
 #: The lane of a job that cannot be planned (its input is gone, its plugin was removed): it fails
 #: quickly when run, so it shares a lane with nothing slow.
@@ -34,8 +36,8 @@ def shape(spec: dict[str, Any]) -> Hashable:
 class Lanes:
     """The lanes of a worker's running jobs, and whether a job would fit in its lane."""
 
-    def __init__(self, conversio: Conversio, places: int) -> None:
-        self.conversio = conversio
+    def __init__(self, conversions: Conversions, places: int) -> None:
+        self.conversions = conversions
         #: the most jobs of one lane at once: all places but one (one place: that one)
         self.cap = max(1, places - 1)
         self._known: dict[Hashable, str] = {}
@@ -47,7 +49,9 @@ class Lanes:
         key = shape(spec)
         lane = self._known.get(key)
         if lane is None:
-            lane = self._known[key] = self._plan(spec)
+            lane = self._plan(spec)
+            if lane != UNPLANNED:  # a spec that fails its check says nothing of its shape's others
+                self._known[key] = lane
         return lane
 
     def admits(self, spec: dict[str, Any]) -> bool:
@@ -66,21 +70,12 @@ class Lanes:
             self._running.pop(job_id, None)
 
     def _plan(self, spec: dict[str, Any]) -> str:
-        inputs: list[str] = list(spec.get("inputs") or [])
+        """The family of the slowest step, planned as the job will be (its first input stands for all)."""
+        conversio = self.conversions.conversio
         try:
-            conversion = self.conversio.convert(
-                [self.conversio.store.get(inputs[0])],
-                spec.get("outputFormat"),
-                via=spec.get("via") or (),
-                options=spec.get("options") or {},
-            )
-            for step in spec.get("then") or ():
-                conversion = conversion.then(
-                    step["step"], via=step.get("via") or (), **(step.get("options") or {})
-                )
-            routes = conversion.plan()
-        except (ConversioError, IndexError, KeyError):
+            order = Order.of_spec(spec, [conversio.store.get(spec["inputs"][0])])
+            steps = self.conversions.check(order).plan.steps
+        except (ConversioError, ApiError, IndexError, KeyError):
             return UNPLANNED
-        families = [step.converter.split(".", 1)[0] for route in routes for step in route.steps]
-        timeout = self.conversio.limits.step_timeout
-        return max(families, key=timeout, default=UNPLANNED)
+        families = [step.converter.split(".", 1)[0] for step in steps]
+        return max(families, key=conversio.limits.step_timeout, default=UNPLANNED)

@@ -113,7 +113,7 @@ class Worker:
     def lanes(self) -> Lanes:
         """The lanes of the jobs running here (one slow kind of work never takes every place)."""
         if self._lanes is None:
-            self._lanes = Lanes(self.conversio, self.settings.job_concurrency)
+            self._lanes = Lanes(self.conversions, self.settings.job_concurrency)
         return self._lanes
 
     def stop(self) -> None:
