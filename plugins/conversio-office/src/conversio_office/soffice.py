@@ -12,6 +12,8 @@ of its own (``Limits.max_engine_memory``, instead of the worker's), and is kille
 its parent (``PR_SET_PDEATHSIG``), so a worker killed on timeout leaves no LibreOffice
 behind. A job during which soffice came close to its cap and then failed is refused
 as too large, and the pair is replaced. The pool size is therefore the worker count.
+One module, a little over 450 lines: the pair's whole life (start, health, jobs, stop,
+what a killed one leaves) reads best in one place.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from conversio.errors import ConversionFailed, MissingDependency, Timeout
+from conversio.errors import Cancelled, ConversionFailed, MissingDependency, Timeout
 from conversio.limits import ENGINE_ENV, Limits, engine_preexec
 from conversio_office.catalogue import INSTALL_HINT
 from conversio_office.memory import MemoryWatch
@@ -182,6 +184,7 @@ class Office:
         self.memory_cap = DEFAULT_MEMORY_CAP
         self._python: str | None = None
         self._lock = threading.Lock()  # one conversion at a time per soffice (inline executor, threads)
+        self._closed = False
 
     @property
     def pid(self) -> int | None:
@@ -230,6 +233,9 @@ class Office:
             self._python = find_python()
         sweep_stale()
         self.profile = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
+        if self._closed:  # closed meanwhile (the process is exiting): leave no profile behind
+            self.stop()
+            raise Cancelled("LibreOffice is shutting down with its worker")
         write_profile(self.profile)
         self.pipe = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
         env = {**_base_env(), "HOME": str(self.profile)}
@@ -332,6 +338,12 @@ class Office:
             self.profile = None
         if self.pipe:
             Path(f"/tmp/OSL_PIPE_{os.getuid()}_{self.pipe}").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Stop for good (at exit, perhaps from another thread while a job runs): a job that sees
+        its soffice gone starts no other one, so no profile outlives the process."""
+        self._closed = True
+        self.stop()
 
     def run(
         self, job: dict[str, Any], timeout: float, memory_cap: int = DEFAULT_MEMORY_CAP
@@ -446,5 +458,5 @@ def office() -> Office:
     global _OFFICE
     if _OFFICE is None:
         _OFFICE = Office()
-        atexit.register(_OFFICE.stop)
+        atexit.register(_OFFICE.close)
     return _OFFICE
