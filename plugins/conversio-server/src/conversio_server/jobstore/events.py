@@ -57,6 +57,10 @@ class JobEvents:
         """``batch.completed`` once every job of ``row``'s batch has finished (sent once)."""
         if row["batch_id"] is None:
             return
+        # the batch's last two jobs may end at once: on PostgreSQL each would count the other as
+        # running and neither send the event; the row lock makes them take turns (SQLite's write
+        # lock already does), and the count after it sees the other's committed end
+        db.execute(sa.select(batches.c.id).where(batches.c.id == row["batch_id"]).with_for_update())
         left = db.execute(
             sa.select(sa.func.count()).where(
                 jobs.c.batch_id == row["batch_id"], jobs.c.status.not_in(FINISHED)
