@@ -73,6 +73,10 @@ class ServerSettings:
     store_url: str = attrs.field(default=attrs.Factory(_default_store, takes_self=True))
     database_url: str = attrs.field(default=attrs.Factory(_default_database, takes_self=True))
     signed_url_ttl: float = attrs.field(default=3600.0, validator=_positive)
+    #: Who signs the download links of results and stored files: ``server`` (links to this server,
+    #: signed with its secret) or ``store`` (links presigned by the object store itself, such as S3,
+    #: so downloads bypass the API nodes; the store must be able to presign).
+    download_links: str = attrs.field(default="server", validator=attrs.validators.in_(("server", "store")))
     sync_timeout: float = attrs.field(default=30.0, validator=_positive)
     max_upload_bytes: int = attrs.field(default=500 * MB, validator=_positive)
     max_files: int = attrs.field(default=100, validator=_positive)
@@ -100,6 +104,9 @@ class ServerSettings:
     #: server queues one, so the poll finds only expired leases and jobs other hosts queued.
     job_poll_interval: float = attrs.field(default=2.0, validator=_positive)
     job_progress_interval: float = attrs.field(default=0.5, validator=_positive)
+    #: On SIGTERM a worker claims nothing more and lets its running jobs finish for this many seconds,
+    #: then hands back those still running to the queue (another worker resumes them).
+    job_drain_timeout: float = attrs.field(default=60.0, validator=attrs.validators.ge(0))
     #: Unfinished (queued or running) jobs one key may have (429 beyond), and everybody (503 beyond).
     max_jobs_per_key: int = attrs.field(default=1000, validator=_positive)
     max_queued_jobs: int = attrs.field(default=10_000, validator=_positive)
@@ -221,6 +228,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "job_heartbeat": float,
     "job_poll_interval": float,
     "job_progress_interval": float,
+    "job_drain_timeout": float,
     "max_jobs_per_key": int,
     "max_queued_jobs": int,
     "webhook_dispatchers": int,
