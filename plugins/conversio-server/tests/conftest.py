@@ -1,5 +1,5 @@
 """A real uvicorn server on 127.0.0.1 (in a thread of the test process), and an httpx client for it;
-a real PostgreSQL server (:mod:`postgres_support`) and the ``database_url`` of each database kind."""
+a real PostgreSQL server (:mod:`conversio_server.testing`) and the ``database_url`` of each database kind."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import uvicorn
 from conversio_server.app import create_app
 from conversio_server.serving import uvicorn_config
 from conversio_server.settings import ServerSettings
-from postgres_support import PostgresServer, find_binaries, fresh_database, running_postgres
+from conversio_server.testing import PostgresServer, find_binaries, fresh_database, running_postgres
 
 START_TIMEOUT = 60.0
 

@@ -1,6 +1,6 @@
-"""A real PostgreSQL server for tests: ``initdb`` into a temporary folder, ``pg_ctl start`` listening on
-a Unix socket in that folder only (no TCP port, so concurrent test runs never collide), thrown away at
-the end.
+"""A real PostgreSQL server for tests and benchmarks: ``initdb`` into a temporary folder, ``pg_ctl
+start`` listening on a Unix socket in that folder only (no TCP port, so concurrent test runs never
+collide), thrown away at the end.
 
 The binaries come from ``PATH`` or Debian's ``/usr/lib/postgresql/<version>/bin`` (the ``postgresql``
 package the server's ``pyproject.toml`` declares). ``initdb`` refuses to run as root, so as root the
