@@ -4,6 +4,9 @@ SQLite is the embedded default (``sqlite:///<data dir>/server.sqlite3``), opened
 with ``synchronous=FULL`` (a committed transaction survives a power cut) and a busy timeout,
 so that several processes (the server, workers, webhook dispatchers) can share the file.
 
+The schema is Alembic's (:mod:`conversio_server.migrations`): every engine brings its database to
+the newest revision when it is made, at the cost of one query when it is there already.
+
 PostgreSQL (``postgresql+psycopg://user:password@host/database``, or ``postgresql://…``, which
 means the same driver: psycopg 3, the ``postgres`` extra) is for several hosts sharing one
 database. Its connections are checked before use (a restarted database or a cut idle
@@ -20,7 +23,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-#: Every table of the server (keys, usage, webhook deliveries, …) is declared on this.
+from conversio_server import migrations
+
+#: Every table of the server (keys, usage, webhook deliveries, …) is declared on this; all of them:
+#: :mod:`conversio_server.schema`.
 metadata = sa.MetaData()
 
 #: Milliseconds a SQLite connection waits for another writer before giving up.
@@ -30,8 +36,6 @@ BUSY_TIMEOUT_MS = 10_000
 POOL_SIZE, POOL_OVERFLOW = 5, 10
 #: Seconds after which a PostgreSQL connection is replaced (before a firewall or proxy cuts it).
 POOL_RECYCLE = 1800
-#: The advisory lock under which one process at a time creates PostgreSQL tables (any constant).
-_SCHEMA_LOCK = 0x636F6E76
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
@@ -49,11 +53,9 @@ def parse_url(value: str) -> sa.URL:
     return url.set(drivername="postgresql+psycopg") if url.drivername == "postgresql" else url
 
 
-def create_engine(database_url: str) -> sa.Engine:
-    """An engine for ``database_url`` (the folder of a SQLite file is created), with every table created.
-
-    Creating tables is idempotent; the tables are those of the modules imported so far.
-    """
+def create_engine(database_url: str, *, upgrade: bool = True) -> sa.Engine:
+    """An engine for ``database_url`` (the folder of a SQLite file is created), its database brought
+    to the newest schema unless ``upgrade`` is false."""
     url = parse_url(database_url)
     if url.get_backend_name() == "sqlite":
         if url.database not in (None, "", ":memory:"):
@@ -68,17 +70,15 @@ def create_engine(database_url: str) -> sa.Engine:
             max_overflow=POOL_OVERFLOW,
             pool_recycle=POOL_RECYCLE,
         )
-    create_tables(engine)
+    if upgrade:
+        create_tables(engine)
     return engine
 
 
 def create_tables(engine: sa.Engine) -> None:
-    """Create the tables that do not exist yet; on PostgreSQL one process at a time (processes that
-    start together would otherwise both create a table, and one fail)."""
-    with engine.begin() as db:
-        if engine.dialect.name == "postgresql":
-            db.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
-        metadata.create_all(db)
+    """Create or upgrade the tables of the database of ``engine`` to the newest revision (one query
+    when they are there already); see :func:`conversio_server.migrations.upgrade`."""
+    migrations.upgrade(engine)
 
 
 def utc(value: datetime | None) -> datetime | None:
