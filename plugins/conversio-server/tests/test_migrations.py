@@ -1,8 +1,10 @@
 """The server's schema migrations on SQLite and a real PostgreSQL: new databases, databases of the
-releases before migrations, of newer releases, processes starting together, failed upgrades."""
+releases before migrations, of newer releases, processes starting together, failed upgrades, and
+``conversio db upgrade | current`` run as a user runs them."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -16,8 +18,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from click.testing import CliRunner
 from conversio_server import migrations
 from conversio_server.database import create_engine, create_tables
+from conversio_server.db_cli import db as db_command
 from conversio_server.schema import metadata
 
 from conversio.errors import MissingDependency
@@ -104,7 +108,13 @@ def test_a_database_of_a_newer_release_is_refused(engine: sa.Engine, database_ur
         create_engine(database_url)
     assert "revision 9001" in refused.value.message
     assert f"its newest is {migrations.head()}" in refused.value.message
-    assert refused.value.details == {
+    ran = _conversio_db("upgrade", "--database", database_url)
+    assert ran.returncode == 4, ran.stderr
+    assert ran.stderr.startswith("error MISSING_DEPENDENCY: the database is at schema revision 9001")
+    assert "Traceback" not in ran.stderr
+    current = CliRunner().invoke(db_command, ["current", "--json", "--database", database_url])
+    assert current.exit_code == 4
+    assert json.loads(current.stdout)["error"]["details"] == {
         "revision": "9001",
         "head": migrations.head(),
         "install_hint": "pip install --upgrade conversio-server",
@@ -223,3 +233,34 @@ def test_every_revision_downgrades(engine: sa.Engine) -> None:
         command.downgrade(_alembic(db), "base")
     assert set(sa.inspect(engine).get_table_names()) == {"alembic_version"}
     assert migrations.upgrade(engine).before is None
+
+
+def _conversio_db(*args: str) -> subprocess.CompletedProcess[str]:
+    """``conversio db …`` as a user runs it: the installed command line, in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "conversio", "db", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_conversio_db_upgrade_and_current(database_url: str, tmp_path: Path) -> None:
+    if database_url.startswith("sqlite"):
+        where = ["--data-dir", str(tmp_path / "data")]  # the database `conversio serve` would open there
+        shown = f"sqlite:///{(tmp_path / 'data' / 'server.sqlite3').resolve()}"
+    else:
+        where = ["--database", database_url]
+        shown = sa.engine.make_url(database_url).render_as_string(hide_password=True)
+    head, runner = migrations.head(), CliRunner()
+    before = runner.invoke(db_command, ["current", *where])
+    assert before.exit_code == 0, before.output
+    assert before.stdout.startswith(f"{shown}: revision none, not the head ({head}): `conversio db upgrade`")
+    upgraded = runner.invoke(db_command, ["upgrade", *where])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert upgraded.stdout == f"{shown}: upgraded from revision none to {head}\n"
+    again = runner.invoke(db_command, ["upgrade", *where, "--json"])
+    assert json.loads(again.stdout) == {"database": shown, "from": head, "to": head}
+    after = runner.invoke(db_command, ["current", *where])
+    assert after.stdout == f"{shown}: revision {head} (head)\n"
