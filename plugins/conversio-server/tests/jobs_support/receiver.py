@@ -18,6 +18,8 @@ class Received:
     method: str
     headers: dict[str, str]
     body: bytes
+    #: the sender's port on 127.0.0.1 (which process sent it)
+    port: int = 0
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -37,7 +39,8 @@ class Receiver:
             def _record(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
-                got = Received(self.path, self.command, {k.lower(): v for k, v in self.headers.items()}, body)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                got = Received(self.path, self.command, headers, body, self.client_address[1])
                 with owner.lock:
                     owner.requests.append(got)
                 self.send_response(owner.answer(got))
