@@ -62,6 +62,7 @@ def _new_row(new: NewJob, batch_id: str | None, created_at: float, now: float) -
         "idempotency_key": new.idempotency_key,
         "request_hash": new.request_hash,
         "spec": new.spec,
+        "input_format": (new.spec.get("input") or {}).get("format") or "",
         "tag": new.tag,
         "webhook": new.webhook,
         "job_events": new.job_events,

@@ -20,11 +20,14 @@ jobs = sa.Table(
     sa.Column("idempotency_key", sa.String(255), nullable=True),
     sa.Column("request_hash", sa.String(64), nullable=True),
     sa.Column("spec", sa.JSON, nullable=False),
+    #: The format of the job's first input (the spec's ``input.format``; "" when it has none): claims
+    #: look at the oldest few jobs of each key and input format (:mod:`.claim_order`).
+    sa.Column("input_format", sa.Text, nullable=False, server_default=""),
     sa.Column("tag", sa.String(200), nullable=True),
     sa.Column("webhook", sa.Text, nullable=True),
     sa.Column("job_events", sa.Boolean, nullable=False, default=True),
     sa.Column("max_running", sa.Integer, nullable=True),
-    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),
     sa.Column("progress", sa.Float, nullable=False, default=0.0),
     sa.Column("eta", sa.Float, nullable=True),
     sa.Column("step", sa.Text, nullable=False, default=""),
@@ -43,6 +46,9 @@ jobs = sa.Table(
     sa.Column("finished_at", sa.Float, nullable=True),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.UniqueConstraint("key_id", "idempotency_key", name="uq_jobs_idempotency"),
+    # the order claims walk a status's jobs in, by key and input format (:mod:`.claim_order`); with
+    # ``status`` first it also counts a key's unfinished jobs and finds the running ones
+    sa.Index("ix_jobs_claim_order", "status", "key_id", "input_format", "created_at", "id"),
 )
 
 batches = sa.Table(

@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
+from conversio_server.jobstore import claim_order
 from conversio_server.jobstore.events import JobEvents
 from conversio_server.jobstore.tables import (
     CANCELLED,
@@ -35,12 +36,8 @@ class Claimed:
     attempts: int
 
 
-#: The oldest claimable jobs of each key and input format that a claim looks at (more wait their turn).
-_FIRSTS_PER_KEY = 5
 #: The space of PostgreSQL advisory locks that make the claims of a limited key take turns (any constant).
 _KEY_LOCKS = 0x6A6F62
-#: What a claim reads of each job it looks at.
-_CANDIDATE = (jobs.c.id, jobs.c.key_id, jobs.c.max_running, jobs.c.created_at, jobs.c.spec)
 #: The event a job's end enqueues, by its final status.
 _ENDED = {
     COMPLETED: EventType.JOB_COMPLETED,
@@ -101,19 +98,9 @@ class WorkerSide(JobEvents):
         return None
 
     def _candidates(self, now: float) -> tuple[Sequence[sa.Row[Any]], dict[str, int]]:
-        """The jobs a claim looks at, oldest first, and the running jobs of each key."""
-        rank = sa.func.row_number().over(
-            partition_by=(jobs.c.key_id, jobs.c.spec["input"]["format"].as_string()),
-            order_by=(jobs.c.created_at, jobs.c.id),
-        )
-        firsts = sa.select(*_CANDIDATE, rank.label("rank")).where(_claimable(now)).subquery()
+        """The jobs a claim looks at, oldest first (:mod:`.claim_order`), and the running jobs of each key."""
         with self.engine.connect() as db:
-            candidates = db.execute(
-                sa.select(*(firsts.c[column.name] for column in _CANDIDATE))
-                .where(firsts.c.rank <= _FIRSTS_PER_KEY)
-                .order_by(firsts.c.created_at, firsts.c.id)
-                .limit(200)
-            ).all()
+            candidates = db.execute(claim_order.looked_at(db.dialect.name, now)).all()
             running = {
                 str(k): int(n)
                 for k, n in db.execute(

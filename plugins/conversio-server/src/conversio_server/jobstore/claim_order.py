@@ -1,0 +1,92 @@
+"""Which jobs a claim looks at, in a number of steps that does not grow with the queue's length.
+
+A claim looks at the oldest few queued jobs of each key and input format (a *group*), so that a key's
+cheap job is seen behind many slow ones of that key, and at the running jobs whose lease expired. The
+groups are found by hopping the ``ix_jobs_claim_order`` index from one group to the next (a loose index
+scan: a recursive CTE whose every step is one index lookup), and each group's oldest jobs are read from
+the same index: a claim reads a few index entries per group, however many jobs wait in each.
+PostgreSQL reads a group's oldest with a ``LATERAL`` subquery; SQLite, which has none, looks up the ids
+a correlated subquery finds (on PostgreSQL that form would run the subquery for every job).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from conversio_server.jobstore.tables import PROCESSING, QUEUED, jobs
+
+#: The oldest queued jobs of each key and input format that a claim looks at (more wait their turn).
+FIRSTS_PER_GROUP = 5
+#: The most jobs a claim looks at (the oldest of those above, and of the expired leases).
+LOOKED_AT = 200
+
+
+def _first_queued(*where: sa.ColumnElement[bool], order: Sequence[sa.ColumnElement[Any]]) -> Any:
+    """The id of the first queued job in index order among those ``where`` picks (one index lookup)."""
+    return (
+        sa.select(jobs.c.id)
+        .where(jobs.c.status == QUEUED, *where)
+        .order_by(*order, jobs.c.created_at, jobs.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _queued_groups() -> sa.CTE:
+    """The (``key_id``, ``input_format``) of every group with a queued job, each found from the one
+    before by one index lookup: the next format of the same key, else the first of the next key."""
+    head = jobs.alias("head")
+    first = _first_queued(order=(jobs.c.key_id, jobs.c.input_format))
+    groups = (
+        sa.select(head.c.key_id, head.c.input_format).where(head.c.id == first).cte("groups", recursive=True)
+    )
+    after = sa.func.coalesce(
+        _first_queued(
+            jobs.c.key_id == groups.c.key_id,
+            jobs.c.input_format > groups.c.input_format,
+            order=(jobs.c.input_format,),
+        ),
+        _first_queued(jobs.c.key_id > groups.c.key_id, order=(jobs.c.key_id, jobs.c.input_format)),
+    )
+    return groups.union_all(
+        sa.select(head.c.key_id, head.c.input_format).join_from(groups, head, head.c.id == after)
+    )
+
+
+def _columns(table: sa.FromClause) -> list[sa.ColumnElement[Any]]:
+    """What a claim reads of each job it looks at."""
+    return [table.c[name] for name in ("id", "key_id", "max_running", "created_at", "spec")]
+
+
+def _oldest_of_groups(dialect: str) -> sa.Select[Any]:
+    """The oldest :data:`FIRSTS_PER_GROUP` queued jobs of every group."""
+    groups = _queued_groups()
+    member = jobs.alias("member")
+
+    def oldest(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+        return (
+            sa.select(*columns)
+            .where(
+                member.c.status == QUEUED,
+                member.c.key_id == groups.c.key_id,
+                member.c.input_format == groups.c.input_format,
+            )
+            .order_by(member.c.created_at, member.c.id)
+            .limit(FIRSTS_PER_GROUP)
+        )
+
+    if dialect == "sqlite":
+        return sa.select(*_columns(jobs)).join_from(groups, jobs, jobs.c.id.in_(oldest(member.c.id)))
+    firsts = oldest(*_columns(member)).lateral("firsts")
+    return sa.select(*firsts.c).join_from(groups, firsts, sa.true())
+
+
+def looked_at(dialect: str, now: float) -> sa.Select[Any]:
+    """The jobs a claim looks at, oldest first: the oldest of each group and those whose lease expired
+    (their worker is gone), at most :data:`LOOKED_AT` (a statement for ``dialect``)."""
+    expired = sa.select(*_columns(jobs)).where(jobs.c.status == PROCESSING, jobs.c.lease_expires < now)
+    either = sa.union_all(_oldest_of_groups(dialect), expired).subquery()
+    return sa.select(either).order_by(either.c.created_at, either.c.id).limit(LOOKED_AT)
