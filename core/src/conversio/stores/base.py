@@ -123,3 +123,15 @@ class ArtifactStore(Protocol):
     def cache_put(self, key: str, artifact_ids: builtins.list[str]) -> None:
         """Remember that ``key`` produced ``artifact_ids``."""
         ...
+
+
+@runtime_checkable
+class PresigningStore(Protocol):
+    """A store that can sign a download link itself (S3's presigned GET), so that whoever holds the
+    link downloads from the store directly, without going through conversio."""
+
+    def presigned_url(self, artifact: Artifact, *, expires_in: int, disposition: str, media_type: str) -> str:
+        """A URL that GETs ``artifact``'s content for ``expires_in`` seconds (the store may cap it),
+        answered with ``disposition`` as its Content-Disposition and ``media_type`` as its Content-Type.
+        Making it sends no request."""
+        ...
