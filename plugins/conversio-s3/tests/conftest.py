@@ -49,3 +49,25 @@ def make_s3_store(s3_url: str) -> Callable[..., S3Store]:
         return S3Store(attrs.evolve(S3Settings.from_url(s3_url), **changes))
 
     return make
+
+
+@pytest.fixture
+def store(make_s3_store: Callable[..., S3Store]) -> S3Store:
+    return make_s3_store()
+
+
+@pytest.fixture
+def requests(store: S3Store) -> Iterator[list[tuple[str, dict[str, str]]]]:
+    """The (operation, headers) of every request the store's client sends."""
+    sent: list[tuple[str, dict[str, str]]] = []
+
+    def record(request: Any, event_name: str, **kwargs: Any) -> None:
+        headers = {
+            name: value.decode() if isinstance(value, bytes) else value
+            for name, value in request.headers.items()
+        }
+        sent.append((event_name.rsplit(".", maxsplit=1)[-1], headers))
+
+    store.client.meta.events.register("before-send.s3", record)
+    yield sent
+    store.client.meta.events.unregister("before-send.s3", record)

@@ -6,25 +6,22 @@ from __future__ import annotations
 import hashlib
 import io
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conversio_s3.layout import Layout
 from conversio_s3.settings import DEFAULT_PART_SIZE, S3Settings
 from conversio_s3.store import STALE_AFTER, S3Store
 from conversio_s3.testing import free_port
 
 from conversio.errors import ConversioError
+from conversio.stores.base import Artifact
 from conversio.testing import make_conversio
 
 MiB = 1 << 20
 StoreFactory = Callable[..., S3Store]
-
-
-@pytest.fixture
-def store(make_s3_store: StoreFactory) -> S3Store:
-    return make_s3_store()
 
 
 def big_file(path: Path, size: int) -> str:
@@ -47,21 +44,9 @@ def keys(store: S3Store) -> list[str]:
     )
 
 
-@pytest.fixture
-def requests(store: S3Store) -> Iterator[list[tuple[str, dict[str, str]]]]:
-    """The (operation, headers) of every request the store's client sends."""
-    sent: list[tuple[str, dict[str, str]]] = []
-
-    def record(request: Any, event_name: str, **kwargs: Any) -> None:
-        headers = {
-            name: value.decode() if isinstance(value, bytes) else value
-            for name, value in request.headers.items()
-        }
-        sent.append((event_name.rsplit(".", maxsplit=1)[-1], headers))
-
-    store.client.meta.events.register("before-send.s3", record)
-    yield sent
-    store.client.meta.events.unregister("before-send.s3", record)
+def ref(store: S3Store, artifact: Artifact) -> str:
+    """The key of ``artifact``'s reference, relative to the prefix."""
+    return store.layout.refs(artifact)[0].removeprefix(store.settings.prefix + "/")
 
 
 def test_a_large_file_goes_up_in_parts(store: S3Store, tmp_path: Path) -> None:
@@ -119,8 +104,8 @@ def test_equal_content_is_one_object_and_goes_up_once(
             blob,
             f"meta/{first.id}.json",
             f"meta/{second.id}.json",
-            f"refs/{first.sha256}/{first.id}",
-            f"refs/{first.sha256}/{second.id}",
+            ref(store, first),
+            ref(store, second),
         ]
     )
 
@@ -134,9 +119,9 @@ def test_sweep_removes_the_objects_of_expired_artifacts(store: S3Store) -> None:
     assert keys(store) == sorted(
         [
             f"blobs/{kept.sha256[:2]}/{kept.sha256}",
-            "cache/bb.json",
+            f"cache/bb/i.{kept.id}",
             f"meta/{kept.id}.json",
-            f"refs/{kept.sha256}/{kept.id}",
+            ref(store, kept),
         ]
     )
     assert store.cache_get("bb") == [kept.id]
@@ -249,7 +234,7 @@ def test_settings_come_from_the_url_then_the_environment() -> None:
         "http://127.0.0.1:9000",
         "eu-west-3",
     )
-    assert plain.path_style is False and plain.key("meta", "x.json") == "some/prefix/meta/x.json"
+    assert plain.path_style is False and Layout(plain.prefix).meta("x") == "some/prefix/meta/x.json"
     given = S3Settings.from_url(
         "s3://b?endpoint=http://127.0.0.1:1&region=r&path_style=1&ttl=60&part_size=6291456", env
     )
@@ -260,7 +245,7 @@ def test_settings_come_from_the_url_then_the_environment() -> None:
         60,
         6 * MiB,
     )
-    assert given.prefix == "" and given.key("meta", "x.json") == "meta/x.json"
+    assert given.prefix == "" and Layout(given.prefix).meta("x") == "meta/x.json"
     assert S3Settings.from_url(given.url, {}) == given
 
 

@@ -92,10 +92,6 @@ class S3Settings:
         location = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
         return location + ("?" + urlencode(params) if params else "")
 
-    def key(self, *parts: str) -> str:
-        """The object key of ``parts`` under the store's prefix."""
-        return "/".join((self.prefix, *parts) if self.prefix else parts)
-
     def client_config(self) -> dict[str, Any]:
         """Keyword arguments of ``boto3.client("s3", ...)`` (credentials left to boto3)."""
         from botocore.config import Config

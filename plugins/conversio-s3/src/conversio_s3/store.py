@@ -1,21 +1,19 @@
 """``s3://``: artifacts as objects in an S3-compatible bucket, content-addressed as on disk.
 
-Keys under the store's prefix::
-
-    blobs/ab/<sha256>     content, one object per content, shared by every artifact with it
-    refs/<sha256>/<id>    an empty object per artifact that uses a blob, written before the blob
-    meta/<id>.json        one artifact's metadata, written last: an id is only ever visible complete
-    cache/<key>.json      the result cache: a key and the ids of the artifacts it produced
+Keys under the store's prefix: :mod:`conversio_s3.layout`. ``list`` and ``sweep`` learn the
+artifacts from the keys of their references (a thousand a request), not an object each.
 
 Content is hashed before it goes up (a stream is spooled to a local file while it is hashed),
 so known content is not sent again; large files go up in parts, several at once (boto3's
 managed transfer). Reads are ranged (:mod:`conversio_s3.reading`); ``local_path`` downloads to
 a local temporary file. Expiry is kept in the metadata and enforced on every read; ``sweep``
-deletes what expired. S3 has no locks: a delete that frees a blob while another host stores the
-same content can free the blob under the new artifact; the writer looks for the blob again
-after its metadata and uploads it anew if it is gone, which leaves only a delete slower than
-those three requests between listing the references and deleting the blob (the artifact then
-reads as ``FILE_NOT_FOUND``). An S3 lifecycle rule on ``blobs/`` must never be used.
+deletes what expired.
+
+S3 has no locks: a delete that frees a blob while another host stores the same content can free
+the blob under the new artifact; the writer looks for the blob again after its metadata and
+uploads it anew if it is gone, which leaves only a delete slower than those three requests
+between listing the references and deleting the blob (the artifact then reads as
+``FILE_NOT_FOUND``). An S3 lifecycle rule on ``blobs/`` must never be used.
 """
 
 from __future__ import annotations
@@ -29,6 +27,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -48,12 +47,13 @@ from conversio.stores.common import (
     not_found,
 )
 from conversio_s3.errors import MISSING, error_code, translating
+from conversio_s3.layout import CACHE_LIST, Layout, Ref
 from conversio_s3.reading import RangeReader
 from conversio_s3.settings import S3Settings
 
 #: References older than this with no metadata are left-overs of a writer that died.
 STALE_AFTER = 3600.0
-#: Metadata objects read at once by ``list`` and ``sweep``.
+#: Metadata objects read at once by ``list`` and ``sweep`` (of references whose keys lack the record).
 SCAN_THREADS = 8
 
 
@@ -65,6 +65,7 @@ class S3Store:
         from boto3.s3.transfer import TransferConfig
 
         self.settings = settings
+        self.layout = Layout(settings.prefix)
         self.default_ttl = settings.default_ttl
         #: Opens this very store again (it holds no credentials).
         self.url = settings.url
@@ -81,20 +82,6 @@ class S3Store:
 
     def __repr__(self) -> str:
         return f"S3Store({self.url!r})"
-
-    # -- keys ------------------------------------------------------------------------------
-
-    def _blob_key(self, sha: str) -> str:
-        return self.settings.key("blobs", sha[:2], sha)
-
-    def _ref_key(self, sha: str, artifact_id: str) -> str:
-        return self.settings.key("refs", sha, artifact_id)
-
-    def _meta_key(self, artifact_id: str) -> str:
-        return self.settings.key("meta", f"{artifact_id}.json")
-
-    def _cache_key(self, key: str) -> str:
-        return self.settings.key("cache", f"{check_cache_key(key)}.json")
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -138,17 +125,16 @@ class S3Store:
         A blob found there already is looked for once more after the metadata: a delete on
         another host may have freed it meanwhile (it listed the references before this one
         was written), and then it goes up again."""
-        artifact_id = new_artifact_id()
-        ref = self._ref_key(digest.sha256, artifact_id)
+        artifact = new_artifact(new_artifact_id(), name, format, digest, ttl, self.default_ttl)
+        ref, _ = self.layout.refs(artifact)
         with translating():
             self.client.put_object(Bucket=self.settings.bucket, Key=ref, Body=b"")
             try:
-                blob = self._blob_key(digest.sha256)
+                blob = self.layout.blob(digest.sha256)
                 known = self._size_of(blob) == digest.size
                 if not known:
                     self._upload(content, blob)
-                artifact = new_artifact(artifact_id, name, format, digest, ttl, self.default_ttl)
-                self._put_json(self._meta_key(artifact_id), artifact.to_dict())
+                self._put_json(self.layout.meta(artifact.id), artifact.to_dict())
                 if known and self._size_of(blob) != digest.size:
                     self._upload(content, blob)
             except BaseException:
@@ -187,7 +173,7 @@ class S3Store:
         """The metadata of ``artifact_id``, expired or not; ``FILE_NOT_FOUND`` if there is none."""
         if not is_artifact_id(artifact_id):
             raise not_found(artifact_id)
-        data = self._get_json(self._meta_key(artifact_id))
+        data = self._get_json(self.layout.meta(artifact_id))
         try:
             artifact = Artifact(**data) if data is not None else None
         except TypeError:
@@ -214,7 +200,7 @@ class S3Store:
     def open(self, artifact_id: str) -> BinaryIO:
         """A buffered reader over ranged GETs (the first one is sent at once: it checks the blob)."""
         artifact = self.get(artifact_id)
-        blob = self._blob_key(artifact.sha256)
+        blob = self.layout.blob(artifact.sha256)
         reader = RangeReader(self.client, self.settings.bucket, blob, artifact.size, artifact_id)
         if artifact.size == 0:  # no range of an empty object: only whether it is there
             with translating(artifact_id):
@@ -236,7 +222,7 @@ class S3Store:
         try:
             with translating(artifact_id):
                 self.client.download_file(
-                    self.settings.bucket, self._blob_key(artifact.sha256), name, Config=self._transfer
+                    self.settings.bucket, self.layout.blob(artifact.sha256), name, Config=self._transfer
                 )
             if path.stat().st_size != artifact.size:
                 raise not_found(artifact_id)
@@ -253,23 +239,34 @@ class S3Store:
 
     def list(self) -> Iterator[Artifact]:
         now = time.time()
-        live = [
-            artifact
-            for _, artifact in self._scan_meta()
-            if artifact is not None and not artifact.expired(now)
-        ]
+        with translating():
+            visible = self._ids_with_meta()
+            refs = [ref for ref in self._refs() if ref.artifact_id in visible]
+        live = [a for a in self._artifacts(refs) if a is not None and not a.expired(now)]
         return iter(sorted(live, key=lambda a: (a.created, a.id)))
 
-    def _scan_meta(self) -> Iterator[tuple[str, Artifact | None]]:
-        """Every metadata object's key, with its artifact (``None``: not valid metadata), read
-        several at once (one request each)."""
-        keys = builtins.list(self._keys("meta"))
-        with ThreadPoolExecutor(SCAN_THREADS, thread_name_prefix="conversio-s3-scan") as pool:
-            yield from zip(keys, pool.map(self._meta_of_key, keys), strict=True)
+    def _ids_with_meta(self) -> set[str]:
+        """The ids of every artifact whose metadata is written (listed, not read)."""
+        return {self.layout.meta_id(key) for key in self._keys("meta")}
 
-    def _meta_of_key(self, key: str) -> Artifact | None:
+    def _refs(self) -> Iterator[Ref]:
+        """Every reference, as its key tells it."""
+        for key, written in self._objects("refs"):
+            ref = self.layout.ref(key, written)
+            if ref is not None:
+                yield ref
+
+    def _artifacts(self, refs: builtins.list[Ref]) -> builtins.list[Artifact | None]:
+        """The artifact of each reference (``None``: not valid): from its key, else its metadata
+        object, read several at once (one request each)."""
+        unread = [ref.artifact_id for ref in refs if ref.artifact is None]
+        with ThreadPoolExecutor(SCAN_THREADS, thread_name_prefix="conversio-s3-scan") as pool:
+            read = dict(zip(unread, pool.map(self._meta_or_none, unread), strict=True))
+        return [ref.artifact or read[ref.artifact_id] for ref in refs]
+
+    def _meta_or_none(self, artifact_id: str) -> Artifact | None:
         try:
-            return self._read_meta(key.rsplit("/", 1)[-1].removesuffix(".json"))
+            return self._read_meta(artifact_id)
         except ArtifactNotFound:
             return None
 
@@ -277,14 +274,13 @@ class S3Store:
         """Every key under ``parts`` (a folder of the store)."""
         return (key for key, _ in self._objects(*parts))
 
-    def _objects(self, *parts: str) -> Iterator[tuple[str, float]]:
+    def _objects(self, *parts: str) -> Iterator[tuple[str, datetime]]:
         """Every key under ``parts`` (a folder of the store), with when it was written."""
         paginator = self.client.get_paginator("list_objects_v2")
-        prefix = self.settings.key(*parts) + "/"
         with translating():
-            for page in paginator.paginate(Bucket=self.settings.bucket, Prefix=prefix):
+            for page in paginator.paginate(Bucket=self.settings.bucket, Prefix=self.layout.folder(*parts)):
                 for item in page.get("Contents", []):
-                    yield str(item["Key"]), item["LastModified"].timestamp()
+                    yield str(item["Key"]), item["LastModified"]
 
     # -- forgetting ------------------------------------------------------------------------
 
@@ -293,14 +289,14 @@ class S3Store:
         too, but reported as not found."""
         artifact = self._read_meta(artifact_id)
         with translating():
-            self._delete_keys([self._meta_key(artifact.id), self._ref_key(artifact.sha256, artifact.id)])
+            self._delete_keys([self.layout.meta(artifact.id), *self.layout.refs(artifact)])
             self._free_if_unused(artifact.sha256)
         if artifact.expired():
             raise not_found(artifact_id)
 
     def _free_if_unused(self, sha: str) -> None:
         if next(self._keys("refs", sha), None) is None:
-            self._delete_keys([self._blob_key(sha)])
+            self._delete_keys([self.layout.blob(sha)])
 
     def _delete_keys(self, keys: builtins.list[str]) -> None:
         """Delete ``keys`` (missing ones are no error), a thousand per request."""
@@ -311,30 +307,35 @@ class S3Store:
     def sweep(self, now: float | None = None) -> int:
         """Delete expired artifacts with their references, then blobs nothing references any more,
         cache entries that name an artifact which is gone, and what writers that died left: their
-        references (without metadata) and open multipart uploads, once older than an hour."""
+        references (without metadata) and open multipart uploads, once older than an hour.
+
+        Every artifact is known from listing the keys (a request a thousand), not read."""
         now = time.time() if now is None else now
-        live: dict[str, str] = {}
-        doomed: builtins.list[str] = []
-        deleted = 0
-        for key, artifact in self._scan_meta():
-            if artifact is not None and not artifact.expired(now):
-                live[artifact.id] = artifact.sha256
-                continue
-            doomed.append(key)
-            if artifact is not None:
-                doomed.append(self._ref_key(artifact.sha256, artifact.id))
-                deleted += 1
         with translating():
-            self._delete_keys(doomed)
+            visible = self._ids_with_meta()
+            refs = builtins.list(self._refs())
+            found = [ref for ref in refs if ref.artifact_id in visible]
+            live: set[str] = set()
             referenced: set[str] = set()
-            orphans: builtins.list[str] = []
-            for key, written in self._objects("refs"):
-                sha, artifact_id = key.split("/")[-2:]
-                if artifact_id in live or now - written < STALE_AFTER:  # live, or still being stored
-                    referenced.add(sha)
+            doomed: builtins.list[str] = []
+            deleted = 0
+            for ref, artifact in zip(found, self._artifacts(found), strict=True):
+                if artifact is not None and not artifact.expired(now):
+                    live.add(ref.artifact_id)
+                    referenced.add(ref.sha256)
+                else:
+                    doomed += [self.layout.meta(ref.artifact_id), ref.key]
+                    deleted += artifact is not None
+            for ref in refs:
+                if ref.artifact_id in visible:
+                    continue
+                if now - ref.written < STALE_AFTER:  # still being stored
+                    referenced.add(ref.sha256)
                 else:  # its artifact never got its metadata: a writer died before the end
-                    orphans.append(key)
-            self._delete_keys(orphans)
+                    doomed.append(ref.key)
+            # metadata without a reference is left over (its artifact was being deleted)
+            doomed += [self.layout.meta(i) for i in visible - {ref.artifact_id for ref in found}]
+            self._delete_keys(doomed)
             self._delete_keys(
                 [key for key in self._keys("blobs") if key.rsplit("/", 1)[-1] not in referenced]
             )
@@ -345,33 +346,51 @@ class S3Store:
     def _abort_stale_uploads(self, now: float) -> None:
         """Abort multipart uploads a writer that died left open (S3 keeps and bills their parts)."""
         paginator = self.client.get_paginator("list_multipart_uploads")
-        for page in paginator.paginate(Bucket=self.settings.bucket, Prefix=self.settings.key("blobs") + "/"):
+        for page in paginator.paginate(Bucket=self.settings.bucket, Prefix=self.layout.folder("blobs")):
             for upload in page.get("Uploads", []):
                 if now - upload["Initiated"].timestamp() > STALE_AFTER:
                     self.client.abort_multipart_upload(
                         Bucket=self.settings.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
                     )
 
-    def _all_live(self, cache_key: str, live: dict[str, str]) -> bool:
-        ids = _ids(self._get_json(cache_key))
+    def _all_live(self, entry: str, live: set[str]) -> bool:
+        """Whether every artifact the cache entry ``entry`` names is in ``live``."""
+        ids = self._cache_ids(entry)
         return ids is not None and all(artifact_id in live for artifact_id in ids)
+
+    def _cache_ids(self, entry: str) -> builtins.list[str] | None:
+        """The ids a cache entry names: from its key, else its content (``None``: not an entry)."""
+        ids = self.layout.cache_ids(entry)
+        if ids is None and entry.endswith("/" + CACHE_LIST):
+            ids = _ids(self._get_json(entry))
+        return ids
 
     # -- result cache ----------------------------------------------------------------------
 
     def cache_get(self, key: str) -> builtins.list[str] | None:
-        object_key = self._cache_key(key)
-        ids = _ids(self._get_json(object_key))
-        if ids is not None and all(self._is_live(artifact_id) for artifact_id in ids):
-            return ids
-        if ids is not None:
-            with translating():
-                self._delete_keys([object_key])
-        return None
+        """The first entry of ``key`` whose artifacts all live (entries that name one gone are
+        deleted)."""
+        with translating():
+            entries = builtins.list(self._keys("cache", check_cache_key(key)))
+        found: builtins.list[str] | None = None
+        stale: builtins.list[str] = []
+        for entry in entries:
+            ids = self._cache_ids(entry)
+            if found is None and ids is not None and all(self._is_live(i) for i in ids):
+                found = ids
+            elif found is None:
+                stale.append(entry)
+        with translating():
+            self._delete_keys(stale)
+        return found
 
     def cache_put(self, key: str, artifact_ids: builtins.list[str]) -> None:
-        object_key = self._cache_key(key)
+        entry = self.layout.cache_entry(key, artifact_ids)
         with translating():
-            self._put_json(object_key, {"artifacts": builtins.list(artifact_ids)})
+            if entry.endswith("/" + CACHE_LIST):
+                self._put_json(entry, {"artifacts": builtins.list(artifact_ids)})
+            else:
+                self.client.put_object(Bucket=self.settings.bucket, Key=entry, Body=b"")
 
     def _is_live(self, artifact_id: str) -> bool:
         try:
