@@ -247,6 +247,9 @@ def test_settings_come_from_the_url_then_the_environment() -> None:
     )
     assert given.prefix == "" and Layout(given.prefix).meta("x") == "meta/x.json"
     assert S3Settings.from_url(given.url, {}) == given
+    public = S3Settings.from_url("s3://b?public_endpoint=https://files.example.com", env)
+    assert (public.endpoint, public.public_endpoint) == ("http://127.0.0.1:9000", "https://files.example.com")
+    assert S3Settings.from_url(public.url, {}) == public
 
 
 @pytest.mark.parametrize(
@@ -260,6 +263,7 @@ def test_settings_come_from_the_url_then_the_environment() -> None:
         "s3://b/x?ttl=soon",
         "s3://b/x?part_size=1024",
         "s3://b/x?endpoint=ftp://127.0.0.1",
+        "s3://b/x?public_endpoint=files.example.com",
     ],
 )
 def test_bad_urls_are_invalid_options(url: str) -> None:

@@ -6,6 +6,8 @@ A setting in the URL wins over the environment: ``endpoint`` over ``AWS_ENDPOINT
 ``AWS_ENDPOINT_URL``, ``region`` over ``AWS_REGION`` and ``AWS_DEFAULT_REGION``. Credentials are
 never part of the URL (it is shown in logs and listings): boto3 finds them as it always does
 (``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY``, ``AWS_PROFILE``, the shared files, a role).
+``public_endpoint`` is where the holders of presigned download links reach the store, when not at
+``endpoint`` (a server on a private network, known outside by another name).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ DEFAULT_PART_SIZE = 8 * MiB
 #: S3 refuses parts smaller than this (but the last).
 MIN_PART_SIZE = 5 * MiB
 
-_PARAMETERS = ("endpoint", "region", "path_style", "ttl", "part_size")
+_PARAMETERS = ("endpoint", "public_endpoint", "region", "path_style", "ttl", "part_size")
 _FALSE = ("0", "false", "no", "off")
 
 
@@ -45,10 +47,11 @@ class S3Settings:
     path_style: bool = False
     default_ttl: float | None = attrs.field(default=None, converter=_default_ttl)
     part_size: int = DEFAULT_PART_SIZE
+    public_endpoint: str | None = None
 
     @classmethod
     def from_url(cls, url: str, environ: Mapping[str, str] | None = None) -> S3Settings:
-        """Read ``s3://bucket[/prefix][?endpoint=&region=&path_style=&ttl=&part_size=]``."""
+        """Read ``s3://bucket[/prefix][?endpoint=&public_endpoint=&region=&path_style=&ttl=&part_size=]``."""
         env = os.environ if environ is None else environ
         parts = urlsplit(url)
         if parts.scheme != "s3" or not parts.netloc:
@@ -63,8 +66,10 @@ class S3Settings:
             raise InvalidOption(f"unknown store URL parameter(s): {', '.join(unknown)}", url=url)
         given = {name: values[-1] for name, values in query.items()}
         endpoint = given.get("endpoint") or env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
-        if endpoint and urlsplit(endpoint).scheme not in ("http", "https"):
-            raise InvalidOption(f"the S3 endpoint must be an http(s) URL, not {endpoint!r}", url=url)
+        public_endpoint = given.get("public_endpoint")
+        for address in (endpoint, public_endpoint):
+            if address and urlsplit(address).scheme not in ("http", "https"):
+                raise InvalidOption(f"an S3 endpoint must be an http(s) URL, not {address!r}", url=url)
         return cls(
             bucket=parts.netloc,
             prefix=parts.path.strip("/"),
@@ -73,6 +78,7 @@ class S3Settings:
             path_style=given.get("path_style", "0").lower() not in _FALSE,
             default_ttl=_number(given, "ttl", url),
             part_size=_part_size(_number(given, "part_size", url), url),
+            public_endpoint=public_endpoint or None,
         )
 
     @property
@@ -81,6 +87,8 @@ class S3Settings:
         params: dict[str, str] = {}
         if self.endpoint:
             params["endpoint"] = self.endpoint
+        if self.public_endpoint:
+            params["public_endpoint"] = self.public_endpoint
         if self.region:
             params["region"] = self.region
         if self.path_style:
@@ -92,18 +100,21 @@ class S3Settings:
         location = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
         return location + ("?" + urlencode(params) if params else "")
 
-    def client_config(self) -> dict[str, Any]:
-        """Keyword arguments of ``boto3.client("s3", ...)`` (credentials left to boto3)."""
+    def client_config(self, public: bool = False) -> dict[str, Any]:
+        """Keyword arguments of ``boto3.client("s3", ...)`` (credentials left to boto3); ``public``:
+        of the client that signs links at ``public_endpoint``."""
         from botocore.config import Config
 
         config = Config(
+            signature_version="s3v4",  # presigned links too (boto3 signs those with SigV2 otherwise)
             s3={"addressing_style": "path" if self.path_style else "auto"},
             retries={"max_attempts": 3, "mode": "standard"},
             connect_timeout=5,
             read_timeout=60,
             max_pool_connections=16,
         )
-        return {"endpoint_url": self.endpoint, "region_name": self.region, "config": config}
+        endpoint = self.public_endpoint if public else self.endpoint
+        return {"endpoint_url": endpoint, "region_name": self.region, "config": config}
 
 
 def _number(given: dict[str, str], name: str, url: str) -> float | None:

@@ -7,7 +7,7 @@ Content is hashed before it goes up (a stream is spooled to a local file while i
 so known content is not sent again; large files go up in parts, several at once (boto3's
 managed transfer). Reads are ranged (:mod:`conversio_s3.reading`); ``local_path`` downloads to
 a local temporary file. Expiry is kept in the metadata and enforced on every read; ``sweep``
-deletes what expired.
+deletes what expired. ``presigned_url`` signs a GET of an artifact's blob for whoever holds it.
 
 S3 has no locks: a delete that frees a blob while another host stores the same content can free
 the blob under the new artifact; the writer looks for the blob again after its metadata and
@@ -55,6 +55,8 @@ from conversio_s3.settings import S3Settings
 STALE_AFTER = 3600.0
 #: Metadata objects read at once by ``list`` and ``sweep`` (of references whose keys lack the record).
 SCAN_THREADS = 8
+#: The longest a presigned link lives: S3 signs for a week at most.
+MAX_PRESIGNED = 7 * 24 * 3600
 
 
 class S3Store:
@@ -72,6 +74,10 @@ class S3Store:
         if client is None:  # a session of its own: credentials as the environment has them now
             client = boto3.session.Session().client("s3", **settings.client_config())
         self.client = client
+        #: Signs links with the endpoint their holders reach (``public_endpoint``), if another.
+        self.presigner = client
+        if settings.public_endpoint:
+            self.presigner = boto3.session.Session().client("s3", **settings.client_config(public=True))
         self._transfer = TransferConfig(
             multipart_threshold=settings.part_size, multipart_chunksize=settings.part_size, max_concurrency=8
         )
@@ -236,6 +242,21 @@ class S3Store:
         """A local temporary directory: what converters write there is uploaded by ``put_file``."""
         with tempfile.TemporaryDirectory(prefix="conversio-scratch-") as name:
             yield Path(name)
+
+    def presigned_url(self, artifact: Artifact, *, expires_in: int, disposition: str, media_type: str) -> str:
+        """A presigned GET of ``artifact``'s blob for ``expires_in`` seconds (a week at most), answered
+        with ``disposition`` and ``media_type`` as its headers; signed here, no request sent."""
+        params = {
+            "Bucket": self.settings.bucket,
+            "Key": self.layout.blob(artifact.sha256),
+            "ResponseContentDisposition": disposition,
+            "ResponseContentType": media_type,
+        }
+        with translating(artifact.id):
+            url = self.presigner.generate_presigned_url(
+                "get_object", Params=params, ExpiresIn=max(1, min(expires_in, MAX_PRESIGNED))
+            )
+        return str(url)
 
     def list(self) -> Iterator[Artifact]:
         now = time.time()
