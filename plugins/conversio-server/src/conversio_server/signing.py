@@ -5,26 +5,33 @@ expires and cannot be edited into another. The secret is the server's: configure
 random one created once and kept next to a SQLite database (:func:`load_or_create_secret`),
 or in a shared database itself (:func:`shared_secret`), so that every host of a deployment
 signs and checks links alike.
+
+With ``download_links = "store"`` the links are the store's own instead (:class:`StoreLinks`,
+such as S3's presigned URLs): downloads go to the object store and never through the server.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import os
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+import attrs
 import sqlalchemy as sa
 
+from conversio.errors import InvalidOption
+from conversio.stores.base import Artifact, PresigningStore
 from conversio_server.database import metadata
 from conversio_server.errors import ApiError
 
 if TYPE_CHECKING:
-    from conversio.stores.base import Artifact
     from conversio_server.settings import ServerSettings
 
 SECRET_BYTES = 32
@@ -124,36 +131,84 @@ def shared_secret(engine: sa.Engine) -> bytes:
     return str(value).encode()
 
 
-class SignedLinks:
-    """The server's download links: signed with its secret, valid for ``ttl`` seconds and never past
-    the file's own expiry."""
+@attrs.frozen
+class StoreLinks:
+    """Download links the store signs itself: ``media_type`` gives each format's Content-Type."""
 
-    def __init__(self, secret: bytes, ttl: float) -> None:
+    store: PresigningStore
+    media_type: Callable[[str], str]
+
+    @classmethod
+    def of(cls, settings: ServerSettings) -> StoreLinks:
+        """The settings' store with the formats of every plugin the server loads; ``INVALID_OPTION``
+        when that store cannot sign links."""
+        from conversio.api import Conversio
+
+        plugins = {name.rsplit(".", 1)[-1]: importlib.import_module(name) for name in settings.extra_plugins}
+        conversio = Conversio(plugins=plugins, store=settings.store_url, executor="inline")
+        if not isinstance(conversio.store, PresigningStore):
+            scheme = settings.store_url.partition("://")[0]
+            raise InvalidOption(
+                f"download_links = store needs a store that signs its own links, such as s3://; the "
+                f"{scheme}:// store cannot: set download_links (CONVERSIO_SERVER_DOWNLOAD_LINKS) to server",
+                option="download_links",
+            )
+        return cls(conversio.store, conversio.media_type)
+
+    def url(self, artifact: Artifact, name: str, expires: int) -> str:
+        """The store's link to ``artifact``, downloaded as ``name`` until ``expires`` (a unix time)."""
+        from conversio_server.routes.common import content_disposition
+
+        return self.store.presigned_url(
+            artifact,
+            expires_in=max(1, expires - int(time.time())),
+            disposition=content_disposition(name),
+            media_type=self.media_type(artifact.format),
+        )
+
+
+class SignedLinks:
+    """The server's download links: valid for ``ttl`` seconds and never past the file's own expiry,
+    signed with its secret, or by the store itself when ``store`` is given (``download_links``)."""
+
+    def __init__(self, secret: bytes, ttl: float, store: StoreLinks | None = None) -> None:
         self.secret = secret
         self.ttl = ttl
+        self.store = store
 
     @classmethod
     def of(cls, settings: ServerSettings, database: sa.Engine) -> SignedLinks:
         """With the configured secret, else the one beside a SQLite database or in a shared one,
-        ``database`` (made on first use)."""
+        ``database`` (made on first use); with the store's links if the settings ask for them."""
         if settings.signing_secret:
             secret = settings.signing_secret
         elif database.dialect.name == "sqlite":
             secret = load_or_create_secret(secret_path_for(settings.database_url, settings.data_dir))
         else:
             secret = shared_secret(database)
-        return cls(secret, settings.signed_url_ttl)
+        store = StoreLinks.of(settings) if settings.download_links == "store" else None
+        return cls(secret, settings.signed_url_ttl, store)
+
+    def _expires(self, artifact: Artifact) -> int:
+        expires = int(time.time() + self.ttl)
+        return expires if artifact.expires is None else min(expires, int(artifact.expires))
 
     def query(self, artifact: Artifact) -> str:
-        """``expires=…&signature=…`` for a link to ``artifact``."""
-        expires = int(time.time() + self.ttl)
-        if artifact.expires is not None:
-            expires = min(expires, int(artifact.expires))
+        """``expires=…&signature=…`` for a link to ``artifact`` on this server."""
+        expires = self._expires(artifact)
         return urlencode({"expires": expires, "signature": sign(artifact.id, expires, self.secret)})
 
+    def url(self, artifact: Artifact, server_url: str, name: str | None = None) -> str:
+        """A link that downloads ``artifact`` without a key: ``server_url`` (this server's) signed, or
+        the store's own link, the file named ``name`` (by default its own name)."""
+        if self.store is not None:
+            return self.store.url(artifact, name or artifact.name, self._expires(artifact))
+        return f"{server_url}?{self.query(artifact)}"
+
     def content_url(self, artifact: Artifact, base_url: str) -> str:
-        """The signed link to ``artifact``'s content on the server at ``base_url`` (no key needed)."""
-        return f"{base_url}/v1/files/{artifact.id}/content?{self.query(artifact)}"
+        """The link to ``artifact``'s content: on the server at ``base_url`` (no key needed), or the
+        store's."""
+        return self.url(artifact, f"{base_url}/v1/files/{artifact.id}/content")
 
     def check(self, file_id: str, expires: int | None, signature: str | None) -> None:
         """``UNAUTHORIZED`` unless the link is signed for ``file_id`` and not expired."""

@@ -252,9 +252,9 @@ def _extension(name: str, fmt: str) -> str:
 
 
 def download_url(request: Request, artifact: Artifact, name: str) -> str:
-    """``/d/{id}/{name}`` on this server, signed when the server signs links."""
+    """``/d/{id}/{name}`` on this server, signed; or the store's own link (``download_links``)."""
     url = f"{base_url(request)}/d/{artifact.id}/{quote(name, safe='')}"
-    return f"{url}?{server_of(request).links.query(artifact)}"
+    return server_of(request).links.url(artifact, url, name)
 
 
 def _stored(request: Request, artifact: Artifact, name: str) -> dict[str, Any]:
