@@ -1,46 +1,31 @@
 """``conversio db upgrade | current``: the schema revision of the server's database.
 
-The database is the one ``conversio serve`` and ``conversio worker`` would open: ``--database``,
-else the one in ``--data-dir``, else ``$CONVERSIO_SERVER_DATABASE_URL``, else the default data
-folder's. SQLAlchemy and Alembic load only when a command runs.
+The database is the one ``conversio serve`` and ``conversio worker`` would open, found as
+``conversio keys`` finds it: ``--database``, else the one in ``--data-dir``, else
+``$CONVERSIO_SERVER_DATABASE_URL``, else the default data folder's. SQLAlchemy and Alembic load
+only when a command runs.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
 from conversio.cli import handles_errors
+from conversio_server.keys_cli import _database_options, _database_url
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-Command = TypeVar("Command", bound=Callable[..., Any])
 
-
-def _database_options(command: Command) -> Command:
-    """``--data-dir`` and ``--database`` (which wins), as ``conversio worker`` takes them."""
-    command = click.option(
-        "--database", "database_url", help="Database URL (default: the server's, in its data folder)."
-    )(command)
-    return click.option(
-        "--data-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="The server's store and database folder (as `conversio serve --data-dir`).",
-    )(command)
-
-
-def _engine(database_url: str | None, data_dir: Path | None) -> sa.Engine:
+def _engine(database: str | None, data_dir: Path | None) -> sa.Engine:
     """An engine on the server's database, its schema left as it is."""
     from conversio_server.database import create_engine
-    from conversio_server.settings import ServerSettings
 
-    settings = ServerSettings.load(None, database_url=database_url, data_dir=data_dir)
-    return create_engine(settings.database_url, upgrade=False)
+    return create_engine(_database_url(database, data_dir), upgrade=False)
 
 
 def _shown(engine: sa.Engine) -> str:
@@ -56,11 +41,11 @@ def db() -> None:
 @db.command()
 @_database_options
 @handles_errors
-def upgrade(database_url: str | None, data_dir: Path | None, as_json: bool) -> None:
+def upgrade(database: str | None, data_dir: Path | None, as_json: bool) -> None:
     """Bring the database to the newest schema revision (the server does this at start, too)."""
     from conversio_server import migrations
 
-    engine = _engine(database_url, data_dir)
+    engine = _engine(database, data_dir)
     try:
         done = migrations.upgrade(engine)
     finally:
@@ -76,11 +61,11 @@ def upgrade(database_url: str | None, data_dir: Path | None, as_json: bool) -> N
 @db.command()
 @_database_options
 @handles_errors
-def current(database_url: str | None, data_dir: Path | None, as_json: bool) -> None:
+def current(database: str | None, data_dir: Path | None, as_json: bool) -> None:
     """Show the database's schema revision and whether it is the newest."""
     from conversio_server import migrations
 
-    engine = _engine(database_url, data_dir)
+    engine = _engine(database, data_dir)
     try:
         with engine.connect() as connection:
             found = migrations.revision(connection)

@@ -28,7 +28,7 @@ _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 def _database_options(command: Command) -> Command:
     """``--data-dir`` (as ``conversio serve`` takes it) and ``--database``, which wins."""
     command = click.option(
-        "--database", help="Key database URL (default: the server's, in its data folder)."
+        "--database", help="The server's database URL (default: the one in its data folder)."
     )(command)
     return click.option(
         "--data-dir",
