@@ -58,6 +58,14 @@ def _make_as_earlier_releases(engine: sa.Engine) -> None:
         db.execute(sa.text("DROP TABLE alembic_version"))
         db.execute(sa.text("INSERT INTO server_secrets (name, value) VALUES ('link-signing', 'abc')"))
         db.execute(sa.text("INSERT INTO usage (key_id, period, conversions) VALUES ('k1', '2026-11', 7)"))
+        db.execute(
+            sa.text(
+                "INSERT INTO jobs (id, key_id, spec, job_events, status, progress, step, steps, outputs,"
+                " warnings, attempts, cancel_requested, revision, created_at, updated_at) VALUES ('j1',"
+                """ 'k1', '{"input": {"format": "png"}}', true, 'queued', 0, '', '[]', '[]', '[]', 0,"""
+                " false, 0, 1, 1)"
+            )
+        )
 
 
 def test_the_revision_files_form_one_line_named_by_their_revisions() -> None:
@@ -86,6 +94,7 @@ def test_a_database_of_an_earlier_release_keeps_its_rows(engine: sa.Engine) -> N
     with engine.connect() as db:
         assert db.execute(sa.text("SELECT value FROM server_secrets")).scalar_one() == "abc"
         assert db.execute(sa.text("SELECT conversions FROM usage")).scalar_one() == 7
+        assert db.execute(sa.text("SELECT status FROM jobs WHERE id = 'j1'")).scalar_one() == "queued"
         assert compare_metadata(MigrationContext.configure(db), metadata) == []
 
 
