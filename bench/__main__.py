@@ -1,6 +1,7 @@
 """``python -m bench``: every benchmark, one after the other (see each module for options)."""
 
 from bench import (
+    bench_hosts,
     bench_image_overhead,
     bench_jobs,
     bench_media,
@@ -23,6 +24,7 @@ for module in (
     bench_server,
     bench_server_chain,
     bench_jobs,
+    bench_hosts,
     bench_s3,
 ):
     print(f"\n== {module.__name__} ==")

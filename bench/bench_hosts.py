@@ -1,0 +1,397 @@
+"""Many hosts: the 100-job batch on PostgreSQL + S3 against SQLite + a filesystem store, job
+submission and claim-after-NOTIFY latency, and throughput with 1, 2 and 4 ``conversio worker``
+processes, with the database statements and S3 requests each job costs.
+
+    python -m bench.bench_hosts [--rounds 3] [--jobs 100] [--samples 30] [--scale-jobs 60]
+
+Every deployment is an API node (``conversio serve --dev`` with no job worker of its own) and
+``conversio worker`` processes, all started from this interpreter on 127.0.0.1. On PostgreSQL + S3
+(a PostgreSQL cluster of its own, moto's S3 server in its own process) every process has a data
+folder of its own, as on hosts of their own; SQLite + filesystem is one host's, so its workers use
+the API node's data folder. Result cache off. Skipped, with a message, where PostgreSQL (or psycopg)
+is not installed.
+
+Goals (issue 19): batch throughput on PostgreSQL + S3 ≥ 0.85× SQLite + filesystem; ``POST /v1/jobs``
+p50 < 20 ms; claim after a NOTIFY p50 < 10 ms; 2 workers ≥ 1.7× the throughput of 1 on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import itertools
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+
+from bench.bench_jobs import KINDS, Receiver, percentile, wait_batch
+from bench.bench_pdf import vector_pdf
+from bench.bench_server import sample_png
+from bench.common import median_of, write_report
+from bench.counting import Usage
+from bench.deployment import SQLITE, Backend, Deployment, postgres_and_s3, postgres_missing
+
+#: What the scaling runs convert: a photo-like PNG 1200×900 (1.4 MB) to WebP, each job at a width
+#: of its own (so no two results are alike and the store uploads every one).
+SCALE_JOB = "PNG 1200×900 → WebP, resized to a width of 800–1199 px"
+#: The worker counts of the scaling runs, in order (each count is run twice: noise drifts).
+LEVELS = (1, 2, 4, 2, 1)
+#: Seconds between hosts on a LAN that the projection assumes for one database round trip.
+ROUND_TRIP = 0.0005
+#: Seconds a job or a batch may take before the benchmark gives up.
+TIMEOUT = 300.0
+
+
+@attrs.frozen
+class Level:
+    """One scaling run: ``workers`` processes took ``seconds`` for ``jobs`` jobs, and the database ran
+    ``statements`` meanwhile."""
+
+    workers: int
+    jobs: int
+    seconds: float
+    statements: Usage
+
+    @property
+    def rate(self) -> float:
+        return self.jobs / self.seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=100)
+    parser.add_argument("--samples", type=int, default=30)
+    parser.add_argument("--scale-jobs", type=int, default=60)
+    args = parser.parse_args(argv)
+    missing = postgres_missing()
+    if missing is not None:
+        print(f"bench_hosts: skipped: {missing}")
+        return
+    work = Path(tempfile.mkdtemp(prefix="bench-hosts-"))
+    inputs = {"photo.png": work / "photo.png", "report.pdf": work / "report.pdf"}
+    inputs["photo.png"].write_bytes(sample_png((1200, 900)))
+    vector_pdf(inputs["report.pdf"], 3, seed=7)
+    receiver = Receiver()
+    try:
+        with postgres_and_s3(work) as backend, deployed(backend, work) as postgres:
+            with deployed(SQLITE, work) as sqlite:
+                times, submissions = compare(
+                    {SQLITE.name: sqlite, backend.name: postgres}, inputs, receiver, args
+                )
+            photo = upload(postgres, {"photo.png": inputs["photo.png"]})["photo.png"]
+            began, claimed = claim_after_notify(postgres, backend, photo, args.samples)
+            levels, requests, counted = scale(postgres, backend, receiver, photo, args.scale_jobs)
+    finally:
+        receiver.close()
+        shutil.rmtree(work, ignore_errors=True)
+    report(args, backend.name, times, submissions, (began, claimed), levels, (requests, counted))
+
+
+@contextlib.contextmanager
+def deployed(backend: Backend, work: Path) -> Iterator[Deployment]:
+    deployment = Deployment(backend, work)
+    try:
+        yield deployment
+    finally:
+        deployment.close()
+
+
+def upload(deployment: Deployment, inputs: dict[str, Path]) -> dict[str, str]:
+    """Store the inputs through the API node; their file ids by name."""
+    ids = {}
+    with httpx.Client(base_url=deployment.base, timeout=60) as client:
+        for name, path in inputs.items():
+            with path.open("rb") as handle:
+                reply = client.post("/v1/files", files={"file": (name, handle)})
+            reply.raise_for_status()
+            ids[name] = reply.json()["files"][0]["id"]
+    return ids
+
+
+def run_batch(base: str, specs: list[dict[str, Any]], receiver: Receiver) -> None:
+    """Submit ``specs`` as one batch and wait for its ``batch.completed`` webhook."""
+    body = {"jobs": specs, "webhook": receiver.url, "callbackMode": "batch"}
+    reply = httpx.post(f"{base}/v1/batch", json=body, timeout=60)
+    reply.raise_for_status()
+    wait_batch(receiver, reply.json()["batchId"], TIMEOUT)
+
+
+def compare(
+    deployments: dict[str, Deployment], inputs: dict[str, Path], receiver: Receiver, args: argparse.Namespace
+) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """The batch's seconds (median of interleaved rounds) and single submissions' latencies, on each
+    deployment with one worker per core (each running up to its ``job_concurrency`` jobs at once)."""
+    cores = os.cpu_count() or 1
+    runs, submissions = {}, {}
+    for name, deployment in deployments.items():
+        deployment.add_workers(cores)
+        ids = upload(deployment, inputs)
+        mix = [KINDS[i % len(KINDS)] for i in range(args.jobs)]
+        specs = [{"inputs": [{"fileId": ids[source]}], "outputFormat": target} for _, source, target in mix]
+        runs[name] = _batch_run(deployment.base, specs, receiver)
+        runs[name]()  # warm the workers' conversion processes and plugins
+        submissions[name] = specs
+    times = median_of(runs, args.rounds)
+    latencies = {
+        name: submit_singly(deployments[name], specs, receiver) for name, specs in submissions.items()
+    }
+    return times, latencies
+
+
+def _batch_run(base: str, specs: list[dict[str, Any]], receiver: Receiver) -> Any:
+    return lambda: run_batch(base, specs, receiver)
+
+
+def submit_singly(deployment: Deployment, specs: list[dict[str, Any]], receiver: Receiver) -> list[float]:
+    """``POST /v1/jobs`` of each spec (with a webhook) one after the other, while the workers run the
+    earlier ones; the latencies, once every job has completed."""
+    latencies, ids = [], []
+    with httpx.Client(base_url=deployment.base, timeout=60) as client:
+        for spec in specs:
+            began = time.perf_counter()
+            reply = client.post("/v1/jobs", json={**spec, "webhook": receiver.url})
+            latencies.append(time.perf_counter() - began)
+            assert reply.status_code == 202, reply.text
+            ids.append(reply.json()["jobId"])
+    wait_events(receiver, "job.completed", ids)
+    return latencies
+
+
+def wait_events(receiver: Receiver, event: str, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Until the ``event`` webhook of each job has arrived; the payloads by job id."""
+    wanted = set(job_ids)
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        with receiver.lock:
+            found = {
+                p["jobId"]: p for _, p in receiver.arrivals if p["event"] == event and p["jobId"] in wanted
+            }
+        if len(found) == len(wanted):
+            return found
+        time.sleep(0.01)
+    raise RuntimeError(f"{len(wanted) - len(found)} {event} webhooks did not arrive within {TIMEOUT:.0f} s")
+
+
+def claim_after_notify(
+    deployment: Deployment, backend: Backend, photo: str, samples: int
+) -> tuple[list[float], list[float]]:
+    """Queue ``samples`` jobs (PNG → JPEG) one at a time on the API node while the workers (other
+    "hosts") are idle, each once the one before has finished. For each, from the commit of its
+    submission: to the start of the claim that took it (the job's ``started_at``), and to that claim's
+    commit (commit times from PostgreSQL, :class:`~bench.deployment.Commits`)."""
+    import sqlalchemy as sa
+
+    assert backend.database_url is not None and backend.commits is not None
+    engine = sa.create_engine(sa.engine.make_url(backend.database_url))
+    spec = {"inputs": [{"fileId": photo}], "outputFormat": "jpg"}
+    started = {}
+    try:
+        with backend.commits.watching() as log, httpx.Client(base_url=deployment.base, timeout=60) as client:
+            for _ in range(samples):
+                reply = client.post("/v1/jobs", json=spec)
+                assert reply.status_code == 202, reply.text
+                job_id = reply.json()["jobId"]
+                started[job_id] = _finished(engine, job_id)
+            commits = log.of(list(started))
+    finally:
+        engine.dispose()
+    return (
+        [begun - c.queued for begun, c in zip(started.values(), commits, strict=True)],
+        [c.claimed - c.queued for c in commits if c.claimed is not None],
+    )
+
+
+def _finished(engine: Any, job_id: str) -> float:
+    """Wait until ``job_id`` has finished; its ``started_at``."""
+    import sqlalchemy as sa
+
+    query = sa.text("SELECT started_at, finished_at FROM jobs WHERE id = :id").bindparams(id=job_id)
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        with engine.connect() as db:
+            started, finished = db.execute(query).one()
+        if finished is not None:
+            return float(started)
+        time.sleep(0.005)
+    raise RuntimeError(f"job {job_id} did not finish within {TIMEOUT:.0f} s")
+
+
+def scale(
+    deployment: Deployment, backend: Backend, receiver: Receiver, photo: str, jobs: int
+) -> tuple[list[Level], Counter[str], Level]:
+    """Batches of ``jobs`` scaling jobs with 1, 2, 4, 2, then 1 worker processes, each running one
+    job at a time; then, with one worker, a counted batch (S3 requests recorded by the server)."""
+    statements, recorder = backend.statements, backend.requests
+    assert statements is not None and recorder is not None
+    widths = itertools.count(1199, -1)
+
+    def specs(count: int) -> list[dict[str, Any]]:
+        return [
+            {"inputs": [{"fileId": photo}], "outputFormat": "webp", "options": {"width": next(widths)}}
+            for _ in range(count)
+        ]
+
+    def timed_batch(count: int) -> Level:
+        before = statements.snapshot()
+        began = time.perf_counter()
+        run_batch(deployment.base, specs(count), receiver)
+        seconds = time.perf_counter() - began
+        return Level(len(deployment.workers), count, seconds, statements.snapshot() - before)
+
+    deployment.stop_workers(len(deployment.workers))
+    levels = []
+    for count in LEVELS:
+        if count > len(deployment.workers):
+            deployment.add_workers(count - len(deployment.workers), job_concurrency="1")
+            run_batch(deployment.base, specs(2 * count), receiver)  # warm the new workers
+        else:
+            deployment.stop_workers(len(deployment.workers) - count)
+        levels.append(timed_batch(jobs))
+    with recorder.recording() as requests:
+        counted = timed_batch(jobs // 3)
+    return levels, requests, counted
+
+
+def report(
+    args: argparse.Namespace,
+    remote: str,
+    times: dict[str, float],
+    submissions: dict[str, list[float]],
+    claims: tuple[list[float], list[float]],
+    levels: list[Level],
+    counted: tuple[Counter[str], Level],
+) -> None:
+    local = SQLITE.name
+    throughput = {name: args.jobs / seconds for name, seconds in times.items()}
+    rates = {n: [lv.rate for lv in levels if lv.workers == n] for n in sorted(set(LEVELS))}
+    rate = {n: statistics.mean(values) for n, values in rates.items()}
+    began, claimed = claims
+    rows = [
+        [
+            f"{args.jobs}-job batch (jobs/s)",
+            f"{throughput[local]:.1f}",
+            f"{throughput[remote]:.1f}",
+            f"{throughput[remote] / throughput[local]:.2f}×",
+            "≥ 0.85×",
+        ],
+        [
+            "`POST /v1/jobs` p50 / p90 (ms)",
+            _ms(submissions[local]),
+            _ms(submissions[remote]),
+            "—",
+            "p50 < 20 ms",
+        ],
+        ["submission commit → claim begins, p50 / p90 (ms)", "—", _ms(began), "—", "—"],
+        ["submission commit → claim commit, p50 / p90 (ms)", "—", _ms(claimed), "—", "p50 < 10 ms"],
+    ]
+    for n, value in rate.items():
+        each = " and ".join(f"{v:.2f}" for v in rates[n])
+        goal = "≥ 1.7×" if n == 2 else "—"
+        rows.append(
+            [
+                f"{n} worker(s), {SCALE_JOB} (jobs/s)",
+                "—",
+                f"{value:.2f} ({each})",
+                f"{value / rate[1]:.2f}×",
+                goal,
+            ]
+        )
+    write_report(
+        "hosts",
+        f"Many hosts: {remote} against {local}, claim latency, scaling with workers",
+        ["measure", local, remote, "ratio", "goal"],
+        rows,
+        _setup(args) + _scaling(levels) + _per_job(*counted) + _projection(levels, *counted),
+    )
+
+
+def _ms(values: list[float]) -> str:
+    return f"{1000 * statistics.median(values):.1f} / {1000 * percentile(values, 0.9):.1f}"
+
+
+def _setup(args: argparse.Namespace) -> list[str]:
+    cores = os.cpu_count()
+    return [
+        f"Batch: median of {args.rounds} interleaved rounds after one warm-up each, the mix of bench_jobs"
+        " (" + "; ".join(k[0] for k in KINDS) + "), timed from its submission until its `batch.completed`"
+        f" webhook arrives. Each deployment: an API node and {cores} `conversio worker` processes (up to"
+        " 4 jobs at once each, as `conversio serve` would run them); on PostgreSQL + S3 each process has"
+        " a data folder of its own, on SQLite + filesystem the workers share the API node's.",
+        f"Submission: {args.jobs} single `POST /v1/jobs` (with a webhook) one after the other, while the"
+        " workers run the earlier ones.",
+        f"Claim after NOTIFY: {args.samples} jobs (PNG → JPEG) queued one at a time on the API node, each"
+        " once the one before has finished, the workers idle (they poll every 2 s, so a claim within"
+        " milliseconds is the NOTIFY's doing). From the commit of the job's submission to the start of"
+        " the claim that takes it (the job's `started_at`: the worker's clock as it begins to claim), and"
+        " to the commit of that claim; commit times are PostgreSQL's own (logical decoding with"
+        " timestamps), on the same clock.",
+        "",
+    ]
+
+
+def _scaling(levels: list[Level]) -> list[str]:
+    lines = [
+        f"Scaling: {SCALE_JOB}, batches with 1, 2, 4, 2 and 1 `conversio worker` processes (each"
+        " runs one job at a time: `job_concurrency` 1), new workers warmed up first; the ratio is of the"
+        " means. Database statements counted by PostgreSQL (`pg_stat_statements`; psycopg sends each"
+        " statement, `BEGIN` and `COMMIT` included, as a round trip of its own).",
+        "",
+        "| workers | jobs | seconds | jobs/s | DB statements / job | DB transactions / job | DB time / job |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for lv in levels:
+        use, n = lv.statements, lv.jobs
+        lines.append(
+            f"| {lv.workers} | {n} | {lv.seconds:.2f} | {lv.rate:.2f} | {use.calls.total() / n:.1f}"
+            f" | {use.calls['BEGIN'] / n:.1f} | {use.milliseconds / n:.2f} ms |"
+        )
+    return [*lines, ""]
+
+
+def _per_job(requests: Counter[str], level: Level) -> list[str]:
+    lines = [
+        f"Per job, with one worker ({level.jobs} jobs): database statements by kind, and the S3 requests"
+        " the S3 server recorded, from every process.",
+        "",
+        "| database statement | per job | S3 request | per job |",
+        "|---|---|---|---|",
+    ]
+    db, s3 = level.statements.calls.most_common(), requests.most_common()
+    for i in range(max(len(db), len(s3))):
+        left = [db[i][0], f"{db[i][1] / level.jobs:.2f}"] if i < len(db) else ["", ""]
+        right = [s3[i][0], f"{s3[i][1] / level.jobs:.2f}"] if i < len(s3) else ["", ""]
+        lines.append("| " + " | ".join(left + right) + " |")
+    total_db, total_s3 = level.statements.calls.total() / level.jobs, requests.total() / level.jobs
+    return [*lines, f"| total | {total_db:.1f} | total | {total_s3:.1f} |", ""]
+
+
+def _projection(levels: list[Level], requests: Counter[str], level: Level) -> list[str]:
+    """What would limit more workers on more hosts, from the counts per job."""
+    trips = level.statements.calls.total() / level.jobs
+    db_ms = level.statements.milliseconds / level.jobs
+    job = statistics.mean(lv.seconds / lv.jobs for lv in levels if lv.workers == 1)
+    delay = ROUND_TRIP * trips  # seconds the round trips add to each job
+    most = max(LEVELS)
+    crowded = statistics.mean(lv.statements.calls.total() / lv.jobs for lv in levels if lv.workers == most)
+    return [
+        f"Projection: a job costs {trips:.0f} database round trips, {db_ms:.2f} ms of PostgreSQL execution"
+        f" time and {requests.total() / level.jobs:.0f} S3 requests. One database core would run out near"
+        f" {1000 / db_ms:.0f} jobs/s (execution time alone). At {1000 * ROUND_TRIP:.1f} ms between hosts,"
+        f" the round trips add {1000 * delay:.0f} ms to each job of a worker ({100 * delay / job:.0f}% of"
+        f" the {1000 * job:.0f} ms a job takes one worker here). With {most} workers a job cost"
+        f" {crowded:.0f} statements.",
+    ]
+
+
+if __name__ == "__main__":
+    main()

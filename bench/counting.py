@@ -1,0 +1,185 @@
+"""What a deployment's database and store are asked, counted where they serve it: the statements
+PostgreSQL runs (``pg_stat_statements``), when it commits the transactions that queue and claim a job
+(logical decoding), and the requests the S3 server serves (moto's own recorder)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+
+#: How a statement is named in the counts: its first words (``SELECT jobs.id, …`` → ``SELECT jobs.id``).
+_WORDS = 2
+
+
+@attrs.frozen
+class Statements:
+    """The statements a database ran for the deployment (PostgreSQL's ``pg_stat_statements``)."""
+
+    home: Path
+    database: str
+
+    def snapshot(self) -> Usage:
+        """The calls so far by statement kind (``BEGIN``, ``SELECT jobs``, ``UPDATE jobs`` …)."""
+        import psycopg
+
+        query = (
+            "SELECT query, calls, total_exec_time FROM pg_stat_statements"
+            " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = %s)"
+        )
+        calls: Counter[str] = Counter()
+        milliseconds = 0.0
+        with psycopg.connect(host=str(self.home), user="postgres", dbname="postgres") as db:
+            for text, count, spent in db.execute(query, (self.database,)):
+                calls[statement_kind(text)] += int(count)
+                milliseconds += float(spent)
+        return Usage(calls, milliseconds)
+
+
+@attrs.frozen
+class Usage:
+    """Statements run (by kind), and the milliseconds the database spent executing them."""
+
+    calls: Counter[str]
+    milliseconds: float
+
+    def __sub__(self, before: Usage) -> Usage:
+        return Usage(self.calls - before.calls, self.milliseconds - before.milliseconds)
+
+
+@attrs.frozen
+class Commits:
+    """When PostgreSQL committed the transactions that queued and then claimed each job, read from a
+    logical decoding slot (``test_decoding``, with commit timestamps) while :meth:`watching`."""
+
+    home: Path
+    database: str
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[CommitLog]:
+        import psycopg
+
+        with psycopg.connect(
+            host=str(self.home), user="postgres", dbname=self.database, autocommit=True
+        ) as db:
+            db.execute("SELECT pg_create_logical_replication_slot('bench_commits', 'test_decoding')")
+            try:
+                yield CommitLog(db)
+            finally:
+                db.execute("SELECT pg_drop_replication_slot('bench_commits')")
+
+
+class CommitLog:
+    """The decoded transactions of a :meth:`Commits.watching` block so far."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.lines: list[str] = []
+
+    def of(self, job_ids: list[str]) -> list[JobCommits]:
+        """The commits of each of ``job_ids``, once their claims are decoded too (the cluster commits
+        asynchronously: a commit reaches the decoder when the WAL writer flushes it, within a second)."""
+        deadline = time.monotonic() + 10
+        while True:
+            self.lines += [row[0] for row in self.db.execute(_CHANGES)]
+            found = job_commits(self.lines)
+            if all(j in found and found[j].claimed is not None for j in job_ids):
+                return [found[j] for j in job_ids]
+            if time.monotonic() > deadline:
+                raise RuntimeError("the commits of the jobs did not reach the decoder within 10 s")
+            time.sleep(0.1)
+
+
+_CHANGES = (
+    "SELECT data FROM pg_logical_slot_get_changes('bench_commits', NULL, NULL,"
+    " 'include-timestamp', '1', 'skip-empty-xacts', '1')"
+)
+
+
+@attrs.frozen
+class JobCommits:
+    """The commit times of a job's submission and of the first claim of it (``None``: not seen)."""
+
+    queued: float
+    claimed: float | None = None
+
+
+_CHANGE = re.compile(r"^table public\.jobs: (INSERT|UPDATE): id\[[^\]]+\]:'([^']+)'")
+_STATUS = re.compile(r" status\[[^\]]+\]:'(\w+)'")
+_COMMIT = re.compile(r"^COMMIT.* \(at (.+)\)$")
+
+
+def job_commits(lines: Iterable[str]) -> dict[str, JobCommits]:
+    """Each job's :class:`JobCommits`, from ``test_decoding``'s lines (``BEGIN``, changes, ``COMMIT``)."""
+    found: dict[str, JobCommits] = {}
+    pending: list[tuple[str, str, str]] = []  # this transaction's changes of jobs: (change, id, status)
+    for line in lines:
+        if change := _CHANGE.match(line):
+            state = _STATUS.search(line)
+            pending.append((change[1], change[2], state[1] if state else ""))
+        elif commit := _COMMIT.match(line):
+            moment = datetime.fromisoformat(commit[1]).timestamp()
+            for kind, job_id, status in pending:
+                if kind == "INSERT":
+                    found[job_id] = JobCommits(moment)
+                elif status == "processing" and job_id in found and found[job_id].claimed is None:
+                    found[job_id] = attrs.evolve(found[job_id], claimed=moment)
+            pending = []
+    return found
+
+
+def statement_kind(text: str) -> str:
+    """A statement's first words, without quotes or what follows a parenthesis or comma."""
+    words = text.replace('"', "").split()
+    kind = []
+    for word in words[: _WORDS + 3]:
+        if word.upper() in ("FROM", "INTO", "SET", "WHERE"):
+            continue
+        kind.append(word.split("(")[0].split(",")[0])
+        if len(kind) == _WORDS:
+            break
+    return " ".join(kind)
+
+
+@attrs.frozen
+class Requests:
+    """The requests the S3 server served, recorded by moto itself while :meth:`recording`."""
+
+    endpoint: str
+    log: Path
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[Counter[str]]:
+        """Record the requests of the block; the counter (by method and kind) is filled at its end."""
+        counts: Counter[str] = Counter()
+        self._call("reset-recording")
+        self._call("start-recording")
+        try:
+            yield counts
+        finally:
+            self._call("stop-recording")
+        for line in self.log.read_text().splitlines():
+            entry = json.loads(line)
+            counts[request_kind(entry["method"], entry["url"])] += 1
+        self._call("reset-recording")
+
+    def _call(self, action: str) -> None:
+        httpx.post(f"{self.endpoint}/moto-api/recorder/{action}", timeout=10).raise_for_status()
+
+
+def request_kind(method: str, url: str) -> str:
+    """``GET meta`` / ``PUT blobs (part)`` …: the method and the store's key space (see the S3 store)."""
+    path, _, query = url.partition("?")
+    parts = path.split("://", 1)[-1].split("/")
+    space = parts[3] if len(parts) > 3 else "bucket"
+    multipart = " (multipart)" if "uploadId" in query or "uploads" in query else ""
+    return f"{method} {space}{multipart}"
