@@ -205,6 +205,7 @@ def test_a_stopped_worker_hands_its_running_job_back(
     tmp_path: Path, worker_env: dict[str, str], database_url: str
 ) -> None:
     server = start_server(job_settings(tmp_path, job_workers=0, database_url=database_url))
+    worker_env["CONVERSIO_SERVER_JOB_DRAIN_TIMEOUT"] = "0"  # no time to finish: the job goes back at once
     first = spawn_worker(tmp_path, worker_env, database_url)
     try:
         with server.client() as http:

@@ -9,6 +9,11 @@ only while it still holds the lease. A worker killed mid-job leaves its lease to
 supervisor hands the job back at once; another worker then runs the job again (the engine's result
 cache makes finished steps free). An idle worker sleeps until the server that queues a
 job wakes it (:mod:`conversio_server.wakeup`), or ``job_poll_interval`` has passed.
+
+A worker needs nothing of another host: its jobs' inputs are read from the store (a local copy in
+scratch space when the store is remote) and their results written to it. Stopping drains: the worker
+claims nothing more, lets its running jobs finish for up to ``job_drain_timeout`` seconds and then
+hands those still running back to the queue, for another worker to resume.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import os
 import secrets
 import signal
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Collection, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -69,7 +75,7 @@ def server_base_url(settings: ServerSettings) -> str:
 
 
 class Worker:
-    """One worker: claims and runs jobs until :meth:`stop` (or ``max_jobs`` jobs, for tests)."""
+    """One worker: claims and runs jobs until :meth:`stop` or :meth:`abandon`."""
 
     def __init__(
         self,
@@ -116,8 +122,14 @@ class Worker:
             self._lanes = Lanes(self.conversions, self.settings.job_concurrency)
         return self._lanes
 
+    @property
+    def stopping(self) -> bool:
+        """Whether the worker was told to stop (it claims nothing more)."""
+        return self._stop.is_set()
+
     def stop(self) -> None:
-        """Stop after the running jobs; :meth:`abandon` to hand them back to the queue instead."""
+        """Drain: claim nothing more, let the running jobs finish for up to ``job_drain_timeout``
+        seconds, then hand those still running back to the queue. :meth:`abandon` hands them back now."""
         self._stop.set()
         self._wake.set()
 
@@ -137,13 +149,13 @@ class Worker:
         self.store.close()
         self.owners.close()
 
-    def run(self, max_jobs: int | None = None, on_ready: Callable[[], None] | None = None) -> int:
-        """Claim and run jobs, up to ``job_concurrency`` at once (a thread each), until stopped; returns
-        how many were started. ``on_ready`` is called once the plugins are loaded and the worker listens
-        for wake-ups, before its first claim."""
+    def run(self, on_ready: Callable[[], None] | None = None) -> int:
+        """Claim and run jobs, up to ``job_concurrency`` at once (a thread each), until stopped, then
+        drain; returns how many were started. ``on_ready`` is called once the plugins are loaded and the
+        worker listens for wake-ups, before its first claim."""
+        self.conversio  # noqa: B018 - load the plugins before the first job, not during it
         count = 0
         threads: list[threading.Thread] = []
-        self.conversio  # noqa: B018 - load the plugins before the first job, not during it
         listener = WakeListener(self.settings.job_wake_dir / f"{self.name}{SOCKET_SUFFIX}", self._wake.set)
         listener.start()
         notified = NotifyListener(self.store.engine, JOBS_CHANNEL, self._wake.set)  # other hosts' jobs
@@ -151,7 +163,7 @@ class Worker:
         if on_ready is not None:
             on_ready()
         try:
-            while not self._stop.is_set() and (max_jobs is None or count < max_jobs):
+            while not self._stop.is_set():
                 self._wake.clear()  # before claiming: a job queued or ended meanwhile wakes the wait
                 threads = [t for t in threads if t.is_alive()]
                 claimed = None
@@ -166,12 +178,23 @@ class Worker:
                 thread.start()
                 threads.append(thread)
                 count += 1
-            for thread in threads:
-                thread.join()
         finally:
             listener.stop()
             notified.stop()
+            self._drain(threads)
         return count
+
+    def _drain(self, threads: Collection[threading.Thread]) -> None:
+        """Let the running jobs finish for up to ``job_drain_timeout`` seconds; hand the rest back."""
+        deadline = time.monotonic() + self.settings.job_drain_timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        left = sum(thread.is_alive() for thread in threads)
+        if left:
+            log.warning("worker %s: handing %d running job(s) back to the queue", self.name, left)
+            self.abandon()
+        for thread in threads:
+            thread.join()
 
     def run_job(self, job: Claimed) -> None:
         """Run one claimed job while holding its lease; wakes :meth:`run` when done (a slot is free)."""
@@ -244,12 +267,23 @@ class Worker:
 
 
 def run_worker(
-    settings: ServerSettings, *, name: str | None = None, on_ready: Callable[[], None] | None = None
+    worker: Worker,
+    *,
+    on_ready: Callable[[], None] | None = None,
+    signals: Collection[signal.Signals] = (signal.SIGTERM, signal.SIGINT),
 ) -> None:
-    """The body of a worker process: run until SIGTERM/SIGINT (``on_ready``: see :meth:`Worker.run`)."""
-    worker = Worker(settings, name=name)
-    signal.signal(signal.SIGTERM, lambda *_: worker.abandon())
-    signal.signal(signal.SIGINT, lambda *_: worker.abandon())
+    """The body of a worker process: run ``worker`` (``on_ready``: see :meth:`Worker.run`) until one of
+    ``signals``, which drains it (:meth:`Worker.stop`); another signal hands its running jobs back at once
+    (:meth:`Worker.abandon`)."""
+
+    def on_signal(*_: object) -> None:
+        if worker.stopping:
+            worker.abandon()
+        else:
+            worker.stop()
+
+    for number in signals:
+        signal.signal(number, on_signal)
     try:
         worker.run(on_ready=on_ready)
     finally:
