@@ -12,7 +12,7 @@ import boto3
 import pytest
 from conversio_s3.settings import S3Settings
 from conversio_s3.store import S3Store
-from conversio_s3.testing import TEST_ENVIRONMENT, local_s3_server
+from conversio_s3.testing import local_s3_buckets
 
 BUCKET = "conversio-test"
 
@@ -20,14 +20,8 @@ BUCKET = "conversio-test"
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """The endpoint of a moto server on 127.0.0.1, with the test credentials in the environment."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in TEST_ENVIRONMENT.items():
-            patch.setenv(name, value)
-        for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_PROFILE"):
-            patch.delenv(name, raising=False)
-        with local_s3_server() as endpoint:
-            boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
-            yield endpoint
+    with local_s3_buckets(BUCKET) as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from conversio.errors import ConversioError
 needs("image", "s3")
 
 from conversio_s3.store import S3Store  # noqa: E402
-from conversio_s3.testing import TEST_ENVIRONMENT, local_s3_server  # noqa: E402
+from conversio_s3.testing import local_s3_buckets  # noqa: E402
 
 PNG = png_bytes((40, 30), (200, 60, 10))
 BUCKET = "links"
@@ -43,16 +43,8 @@ TTL = 300
 def s3_endpoint() -> Iterator[str]:
     """A local S3 server with one bucket; the test credentials in the environment (the job workers'
     processes inherit them)."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in TEST_ENVIRONMENT.items():
-            patch.setenv(name, value)
-        for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_PROFILE"):
-            patch.delenv(name, raising=False)
-        with local_s3_server() as endpoint:
-            import boto3
-
-            boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
-            yield endpoint
+    with local_s3_buckets(BUCKET) as endpoint:
+        yield endpoint
 
 
 def store_url(endpoint: str) -> str:

@@ -23,6 +23,8 @@ TEST_ENVIRONMENT = {
     # never ask an instance metadata service for credentials: there is none on loopback
     "AWS_EC2_METADATA_DISABLED": "true",
 }
+#: Variables that would point the tests' clients elsewhere than the local server.
+_ELSEWHERE = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_REGION", "AWS_PROFILE")
 
 
 def free_port() -> int:
@@ -59,6 +61,30 @@ def local_s3_server(start_timeout: float = 60.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def local_s3_buckets(*buckets: str) -> Iterator[str]:
+    """The local server with ``buckets`` made, and for the block the test credentials in
+    ``os.environ`` (processes started meanwhile inherit them); yield its endpoint URL."""
+    import boto3
+
+    saved = {name: os.environ.get(name) for name in (*TEST_ENVIRONMENT, *_ELSEWHERE)}
+    os.environ.update(TEST_ENVIRONMENT)
+    for name in _ELSEWHERE:
+        os.environ.pop(name, None)
+    try:
+        with local_s3_server() as endpoint:
+            client = boto3.client("s3", endpoint_url=endpoint)
+            for bucket in buckets:
+                client.create_bucket(Bucket=bucket)
+            yield endpoint
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _answers(endpoint: str) -> bool:
