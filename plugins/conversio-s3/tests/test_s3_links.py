@@ -1,16 +1,23 @@
 """Links the store signs itself: a plain HTTP GET of one downloads the artifact from S3, named and
-typed as asked, and a link never outlives the week S3 signs for."""
+typed as asked; a link never outlives the week S3 signs for; a real object server (SeaweedFS: moto
+checks neither) refuses a link once it has expired, and one that was changed."""
 
 from __future__ import annotations
 
 import io
+import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from email.message import Message
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
+import boto3
 import pytest
+from conversio_s3.settings import S3Settings
 from conversio_s3.store import MAX_PRESIGNED, S3Store
+from conversio_s3.testing import TEST_ENVIRONMENT, local_object_server
 
 from conversio.stores.base import PresigningStore
 
@@ -57,3 +64,31 @@ def test_a_link_expiring_now_is_signed_for_a_second(store: S3Store, expires_in: 
     artifact = store.put_stream(io.BytesIO(b"x"), name="x.bin", format="bin")
     url = store.presigned_url(artifact, expires_in=expires_in, disposition="attachment", media_type="a/b")
     assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["1"]
+
+
+@pytest.fixture(scope="module")
+def checking_store(s3_endpoint: str) -> Iterator[S3Store]:
+    """A store on SeaweedFS, which checks every signature and expiry (``s3_endpoint``: the test
+    credentials are in the environment)."""
+    with local_object_server() as endpoint:
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="links")
+        yield S3Store(S3Settings.from_url(f"s3://links/t?endpoint={endpoint}&path_style=1", TEST_ENVIRONMENT))
+
+
+def refusal(url: str) -> tuple[int, str]:
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        fetch(url)
+    return caught.value.code, caught.value.read().decode()
+
+
+def test_a_real_server_refuses_a_link_that_expired_or_was_changed(checking_store: S3Store) -> None:
+    artifact = checking_store.put_stream(io.BytesIO(b"brief"), name="b.txt", format="txt")
+    url = checking_store.presigned_url(
+        artifact, expires_in=1, disposition="attachment", media_type="text/plain"
+    )
+    assert fetch(url)[0] == b"brief"
+    changed = url.replace("text%2Fplain", "text%2Fhtml")
+    assert changed != url and refusal(changed)[0] == 403
+    time.sleep(2.2)
+    status, body = refusal(url)
+    assert status == 403 and "expired" in body
