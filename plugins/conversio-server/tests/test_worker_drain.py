@@ -1,6 +1,7 @@
 """Rolling restarts lose nothing, with real processes: a ``conversio worker`` (or ``conversio serve``) told
 to stop by SIGTERM claims nothing more, lets its running job finish and exits 0; past its drain time it
-hands the job back and another worker completes it, once; a second signal hands it back at once."""
+hands the job back and another worker completes it, once; a second signal hands it back at once. Workers
+register in the shared database while they run."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import LiveServer, needs, start_server
+from conversio_server.fleet import Fleet, HostLoad
 from conversio_server.jobstore import JobStore, NewJob
 from jobs_support.receiver import Receiver
 from server_samples import png_bytes
@@ -24,8 +26,7 @@ from test_jobs_durability import CONVERSIO, stop
 
 needs("image")
 
-#: Time enough for a worker to handle a signal (it is waiting on a lock or an event, woken by it).
-SIGNAL_HANDLED = 0.5
+HOST = "drain-test-host"
 
 
 def worker_env(**more: str) -> dict[str, str]:
@@ -46,7 +47,7 @@ def spawn_worker(data_dir: Path, database_url: str, store_url: str, *options: st
     """A ``conversio worker`` of its own data folder, given only the database and the store."""
     command = [CONVERSIO, "worker", "--dev", "--data-dir", str(data_dir), "--database", database_url]
     return subprocess.Popen(
-        [*command, "--store", store_url, *options],
+        [*command, "--store", store_url, "--hostname", HOST, *options],
         env=worker_env(),
         start_new_session=True,  # SIGTERM goes to the worker alone, as systemd's KillMode=mixed sends it
         stdout=subprocess.DEVNULL,
@@ -77,6 +78,10 @@ def api(tmp_path: Path, database_url: str) -> Iterator[LiveServer]:
     server.stop()
 
 
+def hosts(server: LiveServer) -> dict[str, HostLoad]:
+    return Fleet(server.app.state.server.jobstore.engine).census().hosts
+
+
 def test_sigterm_lets_the_running_job_finish_and_claims_nothing_more(
     tmp_path: Path, api: LiveServer, database_url: str
 ) -> None:
@@ -87,8 +92,9 @@ def test_sigterm_lets_the_running_job_finish_and_claims_nothing_more(
             pidfile = tmp_path / "pid"
             running = slow_job(http, 3, pidfile)
             eventually(pidfile.exists, 60)
+            eventually(lambda: hosts(api) == {HOST: HostLoad(1, 0, 1)}, 5)  # its next heartbeat says so
             os.kill(worker.pid, signal.SIGTERM)
-            time.sleep(SIGNAL_HANDLED)
+            eventually(lambda: hosts(api) == {HOST: HostLoad(1, 1, 1)})  # it shows itself draining
             queued = http.post(
                 "/v1/jobs", json={"inputs": [{"fileId": upload(http, png_bytes())}], "outputFormat": "gif"}
             ).json()["jobId"]
@@ -96,6 +102,7 @@ def test_sigterm_lets_the_running_job_finish_and_claims_nothing_more(
             job = http.get(f"/v1/jobs/{running}").json()
             assert job["status"] == "completed" and job["attempts"] == 1, job
             assert http.get(f"/v1/jobs/{queued}").json()["status"] == "queued"
+            assert hosts(api) == {}  # its row went with it
             second = spawn_worker(tmp_path / "w2", database_url, api.settings.store_url)
             assert wait_job(http, queued, timeout=60)["status"] == "completed"
     finally:
@@ -149,7 +156,7 @@ def test_a_second_signal_hands_the_job_back_at_once(
             job_id = slow_job(http, 30, pidfile)
             eventually(pidfile.exists, 60)
             os.kill(worker.pid, signal.SIGTERM)
-            time.sleep(SIGNAL_HANDLED)
+            eventually(lambda: hosts(api) == {HOST: HostLoad(1, 1, 1)})
             os.kill(worker.pid, signal.SIGINT)
             assert worker.wait(15) == 0
             job = http.get(f"/v1/jobs/{job_id}").json()
@@ -183,11 +190,12 @@ def test_conversio_serve_drains_its_job_workers(tmp_path: Path) -> None:
             eventually(pidfile.exists, 60)
             serve.send_signal(signal.SIGTERM)
             store = JobStore(f"sqlite:///{tmp_path / 'server.sqlite3'}")
-            time.sleep(SIGNAL_HANDLED)
+            eventually(lambda: any(h.draining for h in Fleet(store.engine).census().hosts.values()))
             (late,) = store.create([NewJob(spec={"inputs": ["x"], "outputFormat": "gif"}, key_id="dev")])
             assert serve.wait(60) in (0, -signal.SIGTERM)  # uvicorn ends by its signal's default action
             assert store.get(job_id)["status"] == "completed" and store.get(job_id)["attempts"] == 1
             assert store.get(late["id"])["status"] == "queued"
+            assert Fleet(store.engine).census().hosts == {}
     finally:
         if store is not None:
             store.close()

@@ -99,8 +99,9 @@ def _draining_server(config: uvicorn.Config, app: FastAPI) -> uvicorn.Server:
 @click.option("--public-url", help="Base URL of the result links in webhooks (the server's).")
 @click.option("--concurrency", "job_concurrency", type=int, help="Jobs run at once (default 4).")
 @_drain_timeout
+@click.option("--hostname", help="The host's name in /metrics (default: this host's name).")
 @handles_errors
-def worker(as_json: bool, **flags: object) -> None:
+def worker(as_json: bool, hostname: str | None, **flags: object) -> None:
     """Run a job worker: claim queued jobs from the server's database and run them until stopped.
 
     It needs only the database and the store: inputs are read from the store into scratch space and
@@ -112,7 +113,9 @@ def worker(as_json: bool, **flags: object) -> None:
     from conversio_server.worker import Worker, run_worker
 
     settings = ServerSettings.load(None, **flags)
-    job_worker = Worker(settings)
+    job_worker = Worker(settings, host=hostname)
     database = parse_url(settings.database_url).render_as_string(hide_password=True)
-    click.secho(f"conversio worker {job_worker.name}: jobs from {database}", err=True)
+    click.secho(
+        f"conversio worker {job_worker.name} on {job_worker.member.host}: jobs from {database}", err=True
+    )
     run_worker(job_worker)

@@ -5,7 +5,7 @@ uses it, on :data:`conversio_server.database.metadata`, and that module is impor
 from __future__ import annotations
 
 # the modules that declare tables, imported for that
-from conversio_server import keys, ownership, signing  # noqa: F401
+from conversio_server import fleet, keys, ownership, signing  # noqa: F401
 from conversio_server.database import metadata
 from conversio_server.jobstore import tables as job_tables  # noqa: F401
 from conversio_server.outbox import tables as outbox_tables  # noqa: F401

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from conversio.errors import ConversionFailed
+from conversio_server.fleet import Fleet
 from conversio_server.jobstore import FAILED, JobStore
 from conversio_server.settings import ServerSettings
 
@@ -119,6 +120,7 @@ class JobWorkerSupervisor:
         self._level = 0  # the SIGTERMs every worker is to get: 1 once draining, 2 once handing back
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_write, False)  # written from signal handlers: never blocks
+        self.fleet = Fleet(store.engine)
         self._thread = threading.Thread(target=self._watch, name="job-worker-supervisor", daemon=True)
         #: How many workers died and were replaced since the start (for logs and tests).
         self.replaced = 0
@@ -237,6 +239,7 @@ class JobWorkerSupervisor:
         lived = now - slot.started_at
         try:
             self._hand_back(slot.name)
+            self.fleet.leave(slot.name)
         except Exception:  # the leases then expire instead; never stop supervising
             log.exception("could not hand back the jobs of job worker %s", slot.name)
         if self._level:
@@ -301,6 +304,7 @@ class JobWorkerSupervisor:
             try:  # its jobs are not to blame: queued again, however often this happened
                 for job_id, _ in self.store.held_by(slot.name):
                     self.store.release(job_id, slot.name)
+                self.fleet.leave(slot.name)
             except Exception:  # the leases then expire instead
                 log.exception("could not hand back the jobs of job worker %s", slot.name)
         os.close(self._wake_read)

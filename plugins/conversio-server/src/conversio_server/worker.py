@@ -11,7 +11,8 @@ cache makes finished steps free). An idle worker sleeps until the server that qu
 job wakes it (:mod:`conversio_server.wakeup`), or ``job_poll_interval`` has passed.
 
 A worker needs nothing of another host: its jobs' inputs are read from the store (a local copy in
-scratch space when the store is remote) and their results written to it. Stopping drains: the worker
+scratch space when the store is remote) and their results written to it. It keeps a row in the
+registry of live workers (:mod:`conversio_server.fleet`) while it runs. Stopping drains: the worker
 claims nothing more, lets its running jobs finish for up to ``job_drain_timeout`` seconds and then
 hands those still running back to the queue, for another worker to resume.
 """
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING
 
 from conversio.errors import ConversioError
 from conversio_server.conversions import Conversions, Order
+from conversio_server.fleet import Fleet, Member, Presence
 from conversio_server.jobstore import Claimed, JobStore
 from conversio_server.lanes import Lanes
 from conversio_server.leases import JobProgress, LeaseKeeper, Outcome, run_job
@@ -75,13 +77,15 @@ def server_base_url(settings: ServerSettings) -> str:
 
 
 class Worker:
-    """One worker: claims and runs jobs until :meth:`stop` or :meth:`abandon`."""
+    """One worker: claims and runs jobs until :meth:`stop` or :meth:`abandon`. ``host`` names its host
+    in the registry of live workers (default: the host name)."""
 
     def __init__(
         self,
         settings: ServerSettings,
         *,
         name: str | None = None,
+        host: str | None = None,
         conversio: Conversio | None = None,
     ) -> None:
         self.settings = settings
@@ -89,6 +93,8 @@ class Worker:
         self.store = JobStore(
             settings.database_url, wake_path=settings.webhook_wake_path, wake_workers=settings.job_wake_dir
         )
+        self.member = Member(self.name) if host is None else Member(self.name, host)
+        self.fleet = Fleet(self.store.engine)
         self._conversio = conversio
         #: Who owns the files the jobs produce (the job's key).
         self.owners = FileOwners(settings.database_url)
@@ -99,6 +105,7 @@ class Worker:
         self._running: dict[str, threading.Event] = {}  # the running jobs' cancel events
         self._lock = threading.Lock()
         self._abandoning = threading.Event()
+        self._presence: Presence | None = None
         self._lanes: Lanes | None = None
         self._conversions: Conversions | None = None
 
@@ -132,6 +139,8 @@ class Worker:
         seconds, then hand those still running back to the queue. :meth:`abandon` hands them back now."""
         self._stop.set()
         self._wake.set()
+        if self._presence is not None:
+            self._presence.beat()  # the registry shows it draining
 
     def abandon(self) -> None:
         """Stop now: the running jobs' work is stopped and the jobs queued again for other workers."""
@@ -151,9 +160,14 @@ class Worker:
 
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
         """Claim and run jobs, up to ``job_concurrency`` at once (a thread each), until stopped, then
-        drain; returns how many were started. ``on_ready`` is called once the plugins are loaded and the
-        worker listens for wake-ups, before its first claim."""
+        drain; returns how many were started. ``on_ready`` is called once the plugins are loaded, the
+        worker is registered and listens for wake-ups, before its first claim."""
         self.conversio  # noqa: B018 - load the plugins before the first job, not during it
+        with Presence(self.fleet, self.member, self.settings.job_heartbeat, self._state) as presence:
+            self._presence = presence
+            return self._claim_until_stopped(on_ready)
+
+    def _claim_until_stopped(self, on_ready: Callable[[], None] | None) -> int:
         count = 0
         threads: list[threading.Thread] = []
         listener = WakeListener(self.settings.job_wake_dir / f"{self.name}{SOCKET_SUFFIX}", self._wake.set)
@@ -183,6 +197,11 @@ class Worker:
             notified.stop()
             self._drain(threads)
         return count
+
+    def _state(self) -> tuple[int, bool]:
+        """What the registry shows of this worker: its running jobs, and whether it drains."""
+        with self._lock:
+            return len(self._running), self._stop.is_set()
 
     def _drain(self, threads: Collection[threading.Thread]) -> None:
         """Let the running jobs finish for up to ``job_drain_timeout`` seconds; hand the rest back."""
