@@ -41,7 +41,7 @@ def test_list_and_sweep_read_no_object(store: S3Store, requests: Requests) -> No
 def test_a_name_too_long_for_a_key_is_read_from_the_metadata(store: S3Store, requests: Requests) -> None:
     name = "é" * MAX_KEY_BYTES + ".txt"
     long, short = put(store, b"long", name, ttl=60), put(store, b"short")
-    assert store.layout.refs(long)[0] == store.layout.refs(long)[1]  # the key has no record
+    assert store.layout.ref_keys(long)[0] == store.layout.ref_keys(long)[1]  # the key has no record
     requests.clear()
     assert list(store.list()) == [long, short]
     assert [operation for operation, _ in requests].count("GetObject") == 1
@@ -63,7 +63,7 @@ def test_what_the_first_layout_wrote_is_still_read(store: S3Store, s3_client: An
     old, kept = put(store, b"old", ttl=60), put(store, b"kept")
     bucket, prefix = store.settings.bucket, store.settings.prefix
     for artifact in (old, kept):
-        full, bare = store.layout.refs(artifact)
+        full, bare = store.layout.ref_keys(artifact)
         s3_client.copy_object(Bucket=bucket, Key=bare, CopySource={"Bucket": bucket, "Key": full})
         s3_client.delete_object(Bucket=bucket, Key=full)
     legacy_cache = f"{prefix}/cache/ab.json"

@@ -46,7 +46,7 @@ def keys(store: S3Store) -> list[str]:
 
 def ref(store: S3Store, artifact: Artifact) -> str:
     """The key of ``artifact``'s reference, relative to the prefix."""
-    return store.layout.refs(artifact)[0].removeprefix(store.settings.prefix + "/")
+    return store.layout.ref_keys(artifact)[0].removeprefix(store.settings.prefix + "/")
 
 
 def test_a_large_file_goes_up_in_parts(store: S3Store, tmp_path: Path) -> None:

@@ -67,7 +67,7 @@ class Layout:
         """The artifact id of the metadata object ``key``."""
         return key.rsplit("/", 1)[-1].removesuffix(".json")
 
-    def refs(self, artifact: Artifact) -> tuple[str, str]:
+    def ref_keys(self, artifact: Artifact) -> tuple[str, str]:
         """The key of ``artifact``'s reference, and the key without its record (the form of a record
         too long for a key, and of the first layout)."""
         bare = self.key("refs", artifact.sha256, artifact.id)
@@ -76,7 +76,7 @@ class Layout:
         full = f"{bare}/{record.decode().rstrip('=')}"
         return (full if len(full.encode()) <= MAX_KEY_BYTES else bare), bare
 
-    def ref(self, key: str, written: datetime) -> Ref | None:
+    def parse_ref(self, key: str, written: datetime) -> Ref | None:
         """The reference listed as ``key``; ``None`` for a key that is not one."""
         parts = key.removeprefix(self.folder("refs")).split("/")
         if len(parts) not in (2, 3) or not is_sha256(parts[0]) or not is_artifact_id(parts[1]):

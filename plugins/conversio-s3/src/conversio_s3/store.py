@@ -132,7 +132,7 @@ class S3Store:
         another host may have freed it meanwhile (it listed the references before this one
         was written), and then it goes up again."""
         artifact = new_artifact(new_artifact_id(), name, format, digest, ttl, self.default_ttl)
-        ref, _ = self.layout.refs(artifact)
+        ref, _ = self.layout.ref_keys(artifact)
         with translating():
             self.client.put_object(Bucket=self.settings.bucket, Key=ref, Body=b"")
             try:
@@ -273,7 +273,7 @@ class S3Store:
     def _refs(self) -> Iterator[Ref]:
         """Every reference, as its key tells it."""
         for key, written in self._objects("refs"):
-            ref = self.layout.ref(key, written)
+            ref = self.layout.parse_ref(key, written)
             if ref is not None:
                 yield ref
 
@@ -310,7 +310,7 @@ class S3Store:
         too, but reported as not found."""
         artifact = self._read_meta(artifact_id)
         with translating():
-            self._delete_keys([self.layout.meta(artifact.id), *self.layout.refs(artifact)])
+            self._delete_keys([self.layout.meta(artifact.id), *self.layout.ref_keys(artifact)])
             self._free_if_unused(artifact.sha256)
         if artifact.expired():
             raise not_found(artifact_id)
