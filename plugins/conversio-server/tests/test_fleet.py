@@ -1,4 +1,4 @@
-"""The registry of live workers and the census of the cluster, on SQLite and on PostgreSQL: rows that
+"""The registry of live workers and the cluster's ``/metrics``, on SQLite and on PostgreSQL: rows that
 stop being refreshed stop counting and are pruned; queue depth, workers by host and claim latency are
 read from real jobs in the shared database."""
 
@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from conftest import dev_settings, start_server
 from conversio_server.fleet import CLAIM_WINDOW, Fleet, HostLoad, Member, Presence, workers
 from conversio_server.jobstore import JobStore, NewJob, jobs
+from conversio_server.metrics import quantile
+from prometheus_client.parser import text_string_to_metric_families
 
 SPEC = {"inputs": ["x"], "outputFormat": "jpg"}
 
@@ -80,3 +84,45 @@ def test_the_census_reads_the_queue_and_the_recent_claims(store: JobStore) -> No
             jobs.update().where(jobs.c.id == first.id).values(started_at=time.time() - CLAIM_WINDOW - 1)
         )
     assert Fleet(store.engine).census().claimed == 2
+
+
+def test_quantiles_are_nearest_rank() -> None:
+    values = [float(i) for i in range(1, 101)]
+    assert [quantile(values, q) for q in (0.5, 0.9, 0.99, 1.0)] == [50.0, 90.0, 99.0, 100.0]
+    assert quantile([7.0], 0.5) == 7.0
+    assert quantile([], 0.5) != quantile([], 0.5)  # NaN
+
+
+def test_metrics_show_the_whole_cluster(tmp_path: Path, database_url: str) -> None:
+    server = start_server(
+        dev_settings(tmp_path, job_workers=0, webhook_dispatchers=0, database_url=database_url)
+    )
+    try:
+        store: JobStore = server.app.state.server.jobstore
+        fleet = Fleet(store.engine)  # workers of other hosts, seen through the shared database
+        fleet.register(Member("w1", "worker-a"), running=1, draining=False, ttl=30)
+        fleet.register(Member("w2", "worker-a"), running=0, draining=True, ttl=30)
+        fleet.register(Member("w3", "worker-b"), running=2, draining=False, ttl=30)
+        store.create([NewJob(spec=SPEC, key_id="k") for _ in range(4)])
+        time.sleep(0.2)
+        assert store.claim("w1", lease=30) is not None
+        with server.client() as http:
+            reply = http.get("/metrics")
+        assert reply.status_code == 200
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(reply.text)
+            for sample in family.samples
+        }
+        assert samples[("conversio_jobs_queued", ())] == 3
+        assert samples[("conversio_jobs_processing", ())] == 1
+        assert samples[("conversio_job_workers", (("host", "worker-a"),))] == 2
+        assert samples[("conversio_job_workers", (("host", "worker-b"),))] == 1
+        assert samples[("conversio_job_workers_draining", (("host", "worker-a"),))] == 1
+        assert samples[("conversio_jobs_running", (("host", "worker-b"),))] == 2
+        assert samples[("conversio_jobs_claimed_recently", ())] == 1
+        median = samples[("conversio_job_claim_latency_seconds", (("quantile", "0.5"),))]
+        assert 0.2 <= median < 10, median
+        assert samples[("conversio_job_workers_alive", ())] == 0  # this node's own: none
+    finally:
+        server.stop()

@@ -1,19 +1,18 @@
 """What ``conversio serve`` runs beside the HTTP service: job worker processes and webhook dispatchers.
 
 Both are optional (``job_workers=0``, ``webhook_dispatchers=0``) for deployments that run
-``conversio worker`` processes elsewhere. The job gauges and webhook metrics join the app's ``/metrics``.
+``conversio worker`` processes elsewhere. The gauge of this node's job workers and the webhook metrics
+join the app's ``/metrics``.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prometheus_client import Gauge
 
 from conversio.webhooks import Secrets, new_webhook_secret
-from conversio_server.jobstore import PROCESSING, QUEUED, JobStore
 from conversio_server.outbound import OutboundClient
 from conversio_server.outbox import Dispatcher, RetrySchedule, register_webhook_metrics, webhook_policy
 from conversio_server.settings import ServerSettings
@@ -22,13 +21,6 @@ from conversio_server.wakeup import WakeListener
 if TYPE_CHECKING:
     from conversio_server.service import Server
     from conversio_server.supervisor import JobWorkerSupervisor
-
-
-def _count(store: JobStore, status: str) -> float:
-    try:
-        return float(store.counts().get(status, 0))
-    except Exception:  # a scrape must not fail because the database is busy
-        return float("nan")
 
 
 def dev_webhook_secret_path(settings: ServerSettings) -> Path:
@@ -66,10 +58,6 @@ class Background:
         outbox = server.jobstore.outbox
         registry = server.metrics.registry
         self.webhook_metrics = register_webhook_metrics(registry, outbox)
-        store = server.jobstore
-        for status, help_text in ((QUEUED, "Jobs waiting for a worker."), (PROCESSING, "Jobs running now.")):
-            gauge = Gauge(f"conversio_jobs_{status}", help_text, registry=registry)
-            gauge.set_function(functools.partial(_count, store, status))
         alive = Gauge("conversio_job_workers_alive", "Job workers ready to run jobs.", registry=registry)
         alive.set_function(lambda: float(self.pool.alive()) if self.pool is not None else 0.0)
 

@@ -1,4 +1,7 @@
-"""Operational endpoints: liveness, readiness and Prometheus metrics (no API key needed)."""
+"""Operational endpoints: liveness, readiness and Prometheus metrics (no API key needed).
+
+``/metrics`` shows this process's metrics and the cluster's, read from the shared database at each
+scrape (:meth:`Fleet.census <conversio_server.fleet.Fleet.census>`: a few indexed reads)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from conversio_server.fleet import Fleet
+from conversio_server.metrics import cluster_metrics
 from conversio_server.responses import JSON
 from conversio_server.routes.common import server_of
 
@@ -114,4 +119,15 @@ def _store_check(server: Any) -> dict[str, Any]:
 )
 async def metrics(request: Request) -> Response:
     server = server_of(request)
-    return Response(server.metrics.render(), media_type=server.metrics.content_type)
+    cluster = await run_in_threadpool(_cluster, server.jobstore.engine)
+    return Response(server.metrics.render() + cluster, media_type=server.metrics.content_type)
+
+
+def _cluster(engine: sa.Engine) -> bytes:
+    """The cluster's metrics; none when the database does not answer (this process's are shown)."""
+    try:
+        census = Fleet(engine).census()
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("the cluster's metrics could not be read: %s", type(exc).__name__)
+        return b""
+    return cluster_metrics(census)
