@@ -168,6 +168,7 @@ class Worker:
             return self._claim_until_stopped(on_ready)
 
     def _claim_until_stopped(self, on_ready: Callable[[], None] | None) -> int:
+        """The body of :meth:`run`, while the worker is registered."""
         count = 0
         threads: list[threading.Thread] = []
         listener = WakeListener(self.settings.job_wake_dir / f"{self.name}{SOCKET_SUFFIX}", self._wake.set)
