@@ -153,6 +153,14 @@ class Cluster:
     def worker(self, name: str, env: Mapping[str, str] = {}) -> Node:
         return self._node(name, ["worker"], env)
 
+    @property
+    def apis(self) -> list[Node]:
+        return [node for node in self.nodes if node.url is not None]
+
+    @property
+    def workers(self) -> list[Node]:
+        return [node for node in self.nodes if node.url is None]
+
     def start(self, *nodes: Node) -> None:
         """Start ``nodes`` together (as hosts booting at once), then wait until each is ready."""
         for node in nodes:

@@ -8,14 +8,16 @@ id and a valid signature); the database and the store are left consistent."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -30,8 +32,9 @@ needs("image", "pdf", "office", "s3")
 
 #: Jobs sent one by one: images, PDF operations, Word documents to PDF; and the batch's (images).
 IMAGES, PDFS, DOCS, BATCH = 152, 24, 4, 20
+KEYS = ("alpha", "beta")
 TERMINAL = ("job.completed", "job.failed", "job.cancelled")
-BUCKET = "cluster"
+BUCKET, PREFIX = "cluster", "shared"
 #: What every node is told (besides the database and the store): short job leases, so that a killed
 #: worker's jobs go back to the queue within seconds; two jobs at once per worker (two cores here).
 NODE_SETTINGS = {
@@ -69,6 +72,22 @@ class Database:
         return self.rows(statement, **params)[0][0]
 
 
+@attrs.define
+class Run:
+    """What the run did: each job's key and expected outputs, the batch, what the kills cut off."""
+
+    keys: dict[str, dict[str, Any]]
+    key_of: dict[str, str] = attrs.field(factory=dict)
+    expected: dict[str, tuple[Expected, ...]] = attrs.field(factory=dict)
+    batch_id: str = ""
+    #: the event ids whose delivery the API node's kill cut off
+    cut: set[str] = attrs.field(factory=set)
+    #: the worker killed, and the jobs it was running
+    victim: str = ""
+    resumed: set[str] = attrs.field(factory=set)
+    times: dict[str, float] = attrs.field(factory=dict)
+
+
 def kill_while_sending_webhooks(cluster: Cluster, node: Node, gate: Gate) -> set[str]:
     """Hold the webhook receiver's answers until ``node`` has deliveries in flight, ``kill -9`` it,
     let the answers go, and start it again; returns the event ids whose delivery the kill cut off."""
@@ -84,13 +103,13 @@ def kill_while_sending_webhooks(cluster: Cluster, node: Node, gate: Gate) -> set
     return cut
 
 
-def kill_a_busy_worker(cluster: Cluster, workers: list[Node], db: Database) -> tuple[Node, set[str]]:
+def kill_a_busy_worker(cluster: Cluster, db: Database) -> tuple[Node, set[str]]:
     """``kill -9`` a worker while it runs jobs, and start it again; returns it and the jobs it held."""
     owner = re.compile(r"^worker-(\d+)-")
     deadline = time.monotonic() + 60
     while True:
         running = db.rows("SELECT id, lease_owner FROM jobs WHERE status = 'processing'")
-        for worker in workers:
+        for worker in cluster.workers:
             pids = group_pids(worker.pid)
             held = {job for job, name in running if (m := owner.match(name or "")) and int(m[1]) in pids}
             if held:
@@ -104,13 +123,11 @@ def kill_a_busy_worker(cluster: Cluster, workers: list[Node], db: Database) -> t
         time.sleep(0.05)
 
 
-def submit_all(
-    works: dict[int, Work], entrances: dict[str, Entrances], hook: str, submitted: dict[int, str]
-) -> None:
+def submit_all(works: dict[int, Work], entrances: dict[str, Entrances], hook: str, run: Run) -> None:
     """Submit ``works`` one by one, each with an idempotency key (sent again to the other node when a
     node does not answer), by turns through each API node, under the key of its number's parity."""
     for n, work in works.items():
-        key = ("alpha", "beta")[n % 2]
+        key = KEYS[n % 2]
         reply = entrances[key].request(
             "POST",
             "/v1/jobs",
@@ -119,11 +136,71 @@ def submit_all(
             headers={"Idempotency-Key": f"work-{n}"},
         )
         assert reply.status_code == 202, reply.text
-        submitted[n] = reply.json()["jobId"]
+        job_id = reply.json()["jobId"]
+        run.key_of[job_id], run.expected[job_id] = key, work.outputs
 
 
-def check_job(entrances: Entrances, turn: int, job_id: str, expected: tuple[Expected, ...]) -> list[str]:
-    """The job as an API node shows it is complete with its outputs, each downloadable (signed link, no
+def drive(
+    cluster: Cluster, entrances: dict[str, Entrances], db: Database, hook: str, gate: Gate, run: Run
+) -> None:
+    """Submit the jobs through both API nodes, killing one of them and a worker a third of the way, then
+    the batch; wait until every job has finished and every webhook is delivered."""
+    works = dict(enumerate(workload(IMAGES, PDFS, DOCS)))
+    with ThreadPoolExecutor(2) as pool:
+        halves = [{n: w for n, w in works.items() if n % 2 == side} for side in (0, 1)]
+        sending = [pool.submit(submit_all, half, entrances, hook, run) for half in halves]
+        wait_until(lambda: len(run.expected) >= len(works) // 3, "a third of the jobs submitted", 120)
+        run.cut = kill_while_sending_webhooks(cluster, cluster.apis[0], gate)
+        victim, run.resumed = kill_a_busy_worker(cluster, db)
+        run.victim = victim.name
+        for future in sending:
+            future.result(timeout=240)
+    batch_works = [image_job(1000 + n) for n in range(BATCH)]
+    reply = entrances[KEYS[0]].request(
+        "POST",
+        "/v1/batch",
+        json={
+            "jobs": [w.request for w in batch_works],
+            "webhook": f"{hook}/batch/{KEYS[0]}",
+            "callbackMode": "both",
+        },
+    )
+    assert reply.status_code == 202, reply.text
+    run.batch_id = reply.json()["batchId"]
+    for job, work in zip(reply.json()["jobs"], batch_works, strict=True):
+        run.key_of[job["jobId"]], run.expected[job["jobId"]] = KEYS[0], work.outputs
+    finished = "SELECT count(*) FROM jobs WHERE status IN ('completed', 'failed', 'cancelled')"
+    wait_until(lambda: db.value(finished) == len(run.expected), "every job finished", 180)
+    run.times["finished"] = time.monotonic()
+    pending = "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'"
+    wait_until(lambda: db.value(pending) == 0, "every webhook delivered", 120)  # cut leases: 60 s
+    run.times["delivered"] = time.monotonic()
+
+
+def check_jobs(db: Database, run: Run) -> list[Any]:
+    """Every job completed once: one per idempotency key, no lease left, its outputs recorded once and
+    owned by its key, none shared with another job; the jobs the killed worker ran, run again."""
+    rows = db.rows("SELECT * FROM jobs")
+    assert {r.id for r in rows} == set(run.expected)
+    unfinished = [(r.id, r.status, r.attempts, r.error, r.steps) for r in rows if r.status != "completed"]
+    assert not unfinished, unfinished
+    assert sorted(r.idempotency_key for r in rows if r.batch_id is None) == sorted(
+        f"work-{n}" for n in range(IMAGES + PDFS + DOCS)
+    )
+    assert all(r.lease_expires is None and r.finished_at for r in rows)
+    assert run.resumed and all(r.attempts >= 2 for r in rows if r.id in run.resumed), run.resumed
+    outputs = [o["artifactId"] for r in rows for o in r.outputs]
+    assert len(outputs) == len(set(outputs))
+    owners = dict(db.rows("SELECT artifact_id, key_id FROM file_owners"))
+    key_ids = {name: key["id"] for name, key in run.keys.items()}
+    assert all(owners.get(o["artifactId"]) == key_ids[run.key_of[r.id]] for r in rows for o in r.outputs)
+    batch = db.rows("SELECT finished_at FROM batches WHERE id = :id", id=run.batch_id)
+    assert batch[0].finished_at is not None
+    return rows
+
+
+def check_outputs(entrances: Entrances, turn: int, job_id: str, expected: tuple[Expected, ...]) -> list[str]:
+    """The job as an API node shows it: complete with its outputs, each downloadable (signed link, no
     key) and as expected; returns the outputs' sha256."""
     job = entrances.request("GET", f"/v1/jobs/{job_id}", prefer=turn).json()
     assert job["status"] == "completed", job
@@ -133,58 +210,93 @@ def check_job(entrances: Entrances, turn: int, job_id: str, expected: tuple[Expe
         download = httpx.get(output["downloadUrl"], timeout=30)
         assert download.status_code == 200, (output, download.text)
         check_output(download.content, want)
+        assert hashlib.sha256(download.content).hexdigest() == output["sha256"]
         digests.append(output["sha256"])
     return digests
 
 
-def webhooks_by_event(receiver: Receiver, secrets: dict[str, str]) -> dict[str, list[Any]]:
-    """Every webhook received, by event id: each signed by its key's secret, every copy the same body."""
-    by_id: dict[str, list[Any]] = defaultdict(list)
+def check_webhooks(
+    receiver: Receiver, db: Database, run: Run, digests: dict[str, list[str]]
+) -> dict[str, int]:
+    """Every event delivered, signed with its key's secret, each copy of an event the same body; each job
+    has one terminal event (completed, with links to its outputs that the worker signed), the batch its
+    ``batch.completed``; the deliveries the kill cut off arrived again. Returns the copies of each event."""
+    secrets = {name: key["webhookSecret"] for name, key in run.keys.items()}
+    copies: dict[str, list[Any]] = defaultdict(list)
     for received in receiver.matching(lambda r: r.method == "POST"):
         verify_webhook(received.body, received.headers, secrets[received.path.rsplit("/", 1)[-1]])
-        by_id[received.headers["webhook-id"]].append(received)
-    for event_id, copies in by_id.items():
-        assert len({c.body for c in copies}) == 1, f"{event_id} was sent with different bodies"
-    return by_id
+        copies[received.headers["webhook-id"]].append(received)
+    assert all(len({c.body for c in same}) == 1 for same in copies.values())
+    deliveries = db.rows("SELECT event_id, status, lease_owner FROM webhook_deliveries")
+    assert {d.event_id for d in deliveries} == set(copies)
+    assert all(d.status == "delivered" and d.lease_owner is None for d in deliveries)
+    assert run.cut and all(len(copies[event]) >= 2 for event in run.cut), run.cut
+    events = [same[0].json() for same in copies.values()]
+    per_job: dict[str, Counter[str]] = defaultdict(Counter)
+    for event in events:
+        if "jobId" in event:
+            per_job[event["jobId"]][event["event"]] += 1
+    for job_id in run.expected:
+        seen = per_job[job_id]
+        assert sum(seen[t] for t in TERMINAL) == seen["job.completed"] == 1, (job_id, seen)
+        assert seen["job.queued"] == 1 and seen["job.processing"] <= 1, (job_id, seen)
+    links = [(e["jobId"], e.get("outputs") or [e["output"]]) for e in events if e["event"] == "job.completed"]
+    assert all(len(outputs) == len(digests[job_id]) for job_id, outputs in links)
+    for job_id, outputs in links[:: max(1, len(links) // 20)]:  # a sample: the links work
+        assert (
+            hashlib.sha256(httpx.get(outputs[0]["url"], timeout=30).content).hexdigest() == digests[job_id][0]
+        )
+    batch = [(e["batchId"], e["counts"]["completed"]) for e in events if e["event"] == "batch.completed"]
+    assert batch == [(run.batch_id, BATCH)]
+    return {event_id: len(same) for event_id, same in copies.items()}
 
 
-def store_objects(s3: Any, prefix: str) -> dict[str, set[str]]:
-    """The store's object keys under ``prefix`` by kind (``meta``: artifact ids; ``refs``:
-    ``sha/id``; ``blobs``: sha; ``cache``: names)."""
+def store_objects(s3: Any) -> dict[str, set[str]]:
+    """The store's objects by kind: ``meta`` (artifact ids), ``refs`` (``sha/id``), ``blobs`` (sha)."""
     kinds: dict[str, set[str]] = defaultdict(set)
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix + "/"):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=PREFIX + "/"):
         for item in page.get("Contents", []):
-            kind, *rest = item["Key"][len(prefix) + 1 :].split("/")
-            name = "/".join(rest[-2:]) if kind == "refs" else rest[-1]
+            kind, *rest = item["Key"][len(PREFIX) + 1 :].split("/")
+            name = "/".join(rest[:2]) if kind == "refs" else rest[-1]  # refs/<sha>/<id>[/<record>]
             kinds[kind].add(name.removesuffix(".json"))
     return kinds
 
 
-def orphans(objects: dict[str, set[str]], known: set[str]) -> dict[str, int]:
+def orphans(objects: dict[str, set[str]], named: set[str]) -> dict[str, int]:
     """Artifacts no job names, references without metadata, blobs without references."""
     referenced = {ref.split("/")[0] for ref in objects["refs"]}
     return {
-        "artifacts": len(objects["meta"] - known),
+        "artifacts": len(objects["meta"] - named),
         "references": sum(ref.split("/")[1] not in objects["meta"] for ref in objects["refs"]),
         "blobs": len(objects["blobs"] - referenced),
     }
 
 
-def job_artifacts(rows: Iterable[Any]) -> set[str]:
-    """Every artifact the jobs name: inputs, outputs, and what their steps made."""
-    named = set()
-    for row in rows:
-        named.update(row.spec["inputs"])
-        named.update(o["artifactId"] for o in row.outputs)
-        named.update(a for step in row.steps for a in step.get("artifacts", ()))
-    return named
+def check_store(s3: Any, store_url: str, rows: list[Any], digests: dict[str, list[str]]) -> dict[str, Any]:
+    """Every output in the store; what killed attempts left before a sweep an hour on, and after it (no
+    reference without its artifact, no blob without a reference; the outputs still there)."""
+    from conversio_s3.settings import S3Settings
+    from conversio_s3.store import STALE_AFTER, S3Store
+
+    outputs = {o["artifactId"] for r in rows for o in r.outputs}
+    named = outputs | {i for r in rows for i in r.spec["inputs"]}
+    named |= {a for r in rows for step in r.steps for a in step.get("artifacts", ())}
+    objects = store_objects(s3)
+    assert outputs <= objects["meta"]
+    before = orphans(objects, named)
+    store = S3Store(S3Settings.from_url(store_url), client=s3)
+    store.sweep(now=time.time() + STALE_AFTER + 1)
+    objects = store_objects(s3)
+    after = orphans(objects, named)
+    assert outputs <= objects["meta"] and {d for ds in digests.values() for d in ds} <= objects["blobs"]
+    assert after["references"] == after["blobs"] == 0, after
+    left = sorted(f"{a.name} ({a.format})" for a in map(store.get, objects["meta"] - named))
+    return {"before a sweep": before, "after": after, "left": left}
 
 
 @pytest.mark.timeout(400)
 def test_two_api_nodes_and_three_workers_survive_kills(tmp_path: Path, postgres_url: str) -> None:
     import boto3
-    from conversio_s3.settings import S3Settings
-    from conversio_s3.store import STALE_AFTER, S3Store
     from conversio_s3.testing import TEST_ENVIRONMENT, local_s3_server
 
     started = time.monotonic()
@@ -202,150 +314,39 @@ def test_two_api_nodes_and_three_workers_survive_kills(tmp_path: Path, postgres_
                 region_name=TEST_ENVIRONMENT["AWS_DEFAULT_REGION"],
             )
             s3.create_bucket(Bucket=BUCKET)
-            store_url = f"s3://{BUCKET}/shared?endpoint={endpoint}&path_style=1"
+            store_url = f"s3://{BUCKET}/{PREFIX}?endpoint={endpoint}&path_style=1"
             cluster.env.update(
                 NODE_SETTINGS,
                 CONVERSIO_SERVER_DATABASE_URL=postgres_url,
                 CONVERSIO_SERVER_STORE_URL=store_url,
             )
-            keys = {"alpha": create_key(postgres_url, "alpha", cluster.env)}
+            run = Run({KEYS[0]: create_key(postgres_url, KEYS[0], cluster.env)})
             api = [cluster.api("api-a"), cluster.api("api-b")]
-            assert api[0].url is not None
-            workers = [
-                cluster.worker(f"worker-{n}", {"CONVERSIO_SERVER_PUBLIC_URL": api[0].url}) for n in range(3)
-            ]
-            cluster.start(*api, *workers)
-            keys["beta"] = create_key(postgres_url, "beta", cluster.env)  # while the API nodes run
-            secrets = {name: key["webhookSecret"] for name, key in keys.items()}
-            entrances.update({name: Entrances(api, key["key"]) for name, key in keys.items()})
-            boot = time.monotonic() - started
+            public = {"CONVERSIO_SERVER_PUBLIC_URL": str(api[0].url)}  # the links in webhooks
+            cluster.start(*api, *(cluster.worker(f"worker-{n}", public) for n in range(3)))
+            run.keys[KEYS[1]] = create_key(postgres_url, KEYS[1], cluster.env)  # while the API nodes run
+            run.times["booted"] = time.monotonic()
+            entrances.update({name: Entrances(api, key["key"]) for name, key in run.keys.items()})
+            drive(cluster, entrances, db, receiver.url, gate, run)
 
-            works = dict(enumerate(workload(IMAGES, PDFS, DOCS)))
-            submitted: dict[int, str] = {}
-            with ThreadPoolExecutor(2) as pool:
-                halves = [{n: w for n, w in works.items() if n % 2 == side} for side in (0, 1)]
-                sending = [
-                    pool.submit(submit_all, half, entrances, receiver.url, submitted) for half in halves
-                ]
-                wait_until(lambda: len(submitted) >= len(works) // 3, "a third of the jobs submitted", 120)
-                cut = kill_while_sending_webhooks(cluster, api[0], gate)
-                victim, resumed = kill_a_busy_worker(cluster, workers, db)
-                for future in sending:
-                    future.result(timeout=240)
-            batch_works = [image_job(1000 + n) for n in range(BATCH)]
-            reply = entrances["alpha"].request(
-                "POST",
-                "/v1/batch",
-                json={
-                    "jobs": [w.request for w in batch_works],
-                    "webhook": f"{receiver.url}/batch/alpha",
-                    "callbackMode": "both",
-                },
-            )
-            assert reply.status_code == 202, reply.text
-            batch_id = reply.json()["batchId"]
-            batch_jobs = [j["jobId"] for j in reply.json()["jobs"]]
-            total = len(works) + BATCH
-            wait_until(
-                lambda: (
-                    db.value("SELECT count(*) FROM jobs WHERE status IN ('completed', 'failed', 'cancelled')")
-                    == total
-                ),
-                "every job finished",
-                180,
-            )
-            finished = time.monotonic() - started
-            wait_until(
-                lambda: db.value("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'") == 0,
-                "every webhook delivered",
-                120,
-            )
-            delivered = time.monotonic() - started
-
-            # every job completed exactly once: one job per idempotency key, no lease left
-            rows = db.rows("SELECT * FROM jobs")
-            assert len(rows) == total
-            unfinished = [
-                (r.id, r.status, r.attempts, r.error, r.steps) for r in rows if r.status != "completed"
-            ]
-            assert not unfinished, unfinished
-            assert {r.idempotency_key for r in rows if r.batch_id is None} == {f"work-{n}" for n in works}
-            assert {r.id for r in rows if r.batch_id is None} == set(submitted.values())
-            assert all(r.lease_expires is None and r.finished_at for r in rows)
-            attempts = {r.id: r.attempts for r in rows}
-            assert resumed and all(attempts[j] >= 2 for j in resumed), (resumed, attempts)
-            # each job's outputs recorded once, owned by its key, and no two jobs share one
-            outputs = [o["artifactId"] for r in rows for o in r.outputs]
-            assert len(outputs) == len(set(outputs))
-            key_ids = {r.id: r.key_id for r in rows}
-            owners = dict(db.rows("SELECT artifact_id, key_id FROM file_owners"))
-            assert all(owners.get(o["artifactId"]) == key_ids[r.id] for r in rows for o in r.outputs)
-            # ... and downloadable from either API node, as expected
-            expected = {submitted[n]: w.outputs for n, w in works.items()}
-            expected.update({job: w.outputs for job, w in zip(batch_jobs, batch_works, strict=True)})
+            rows = check_jobs(db, run)
             with ThreadPoolExecutor(4) as pool:
-                checks = [
-                    pool.submit(
-                        check_job,
-                        entrances["alpha" if key_ids[j] == keys["alpha"]["id"] else "beta"],
-                        n,
-                        j,
-                        e,
-                    )
-                    for n, (j, e) in enumerate(expected.items())
-                ]
-                digests = {j: c.result() for j, c in zip(expected, checks, strict=True)}
-            batch = entrances["alpha"].request("GET", f"/v1/batch/{batch_id}", prefer=1).json()
-            assert batch["status"] == "completed" and batch["counts"]["completed"] == BATCH
+                checks = {
+                    job_id: pool.submit(check_outputs, entrances[run.key_of[job_id]], n, job_id, expected)
+                    for n, (job_id, expected) in enumerate(run.expected.items())
+                }
+                digests = {job_id: check.result() for job_id, check in checks.items()}
+            copies = check_webhooks(receiver, db, run, digests)
+            store = check_store(s3, store_url, rows, digests)
 
-            # every webhook event delivered; each job's terminal one once; redeliveries are copies
-            by_id = webhooks_by_event(receiver, secrets)
-            deliveries = db.rows("SELECT event_id, status, lease_owner, attempts FROM webhook_deliveries")
-            assert {d.event_id for d in deliveries} == set(by_id)
-            assert all(d.status == "delivered" and d.lease_owner is None for d in deliveries)
-            assert cut and all(len(by_id[event]) >= 2 for event in cut), cut
-            events = {event_id: copies[0].json() for event_id, copies in by_id.items()}
-            per_job: dict[str, Counter[str]] = defaultdict(Counter)
-            for event in events.values():
-                if "jobId" in event:
-                    per_job[event["jobId"]][event["event"]] += 1
-            for job_id in key_ids:
-                seen = per_job[job_id]
-                assert sum(seen[t] for t in TERMINAL) == seen["job.completed"] == 1, (job_id, seen)
-                assert seen["job.queued"] == 1 and seen["job.processing"] <= 1, (job_id, seen)
-            completed = {e["jobId"]: e for e in events.values() if e["event"] == "job.completed"}
-            for job_id, event in completed.items():
-                links = event.get("outputs") or [event["output"]]
-                assert len(links) == len(digests[job_id])
-            batch_events = [e for e in events.values() if e["event"] == "batch.completed"]
-            assert [(e["batchId"], e["counts"]["completed"]) for e in batch_events] == [(batch_id, BATCH)]
-            batch_row = db.rows("SELECT finished_at FROM batches WHERE id = :id", id=batch_id)
-            assert batch_row[0].finished_at is not None
-
-            # the store: every output present; what killed attempts left, and what a sweep reclaims
-            named = job_artifacts(rows)
-            objects = store_objects(s3, "shared")
-            assert set(outputs) <= objects["meta"]
-            before = orphans(objects, named)
-            store = S3Store(S3Settings.from_url(store_url), client=s3)
-            store.sweep(now=time.time() + STALE_AFTER + 1)  # an hour on: the left-overs are stale
-            objects = store_objects(s3, "shared")
-            after = orphans(objects, named)
-            assert set(outputs) <= objects["meta"]
-            assert {d for ds in digests.values() for d in ds} <= objects["blobs"]
-            assert after["references"] == after["blobs"] == 0, after
-            left = sorted(f"{a.name} ({a.format})" for a in map(store.get, objects["meta"] - named))
-
-            retried = sum(n > 1 for n in attempts.values())
-            redelivered = sum(len(copies) - 1 for copies in by_id.values())
-            failovers = sum(e.failovers for e in entrances.values())
+            times = ", ".join(f"{what} at {moment - started:.0f} s" for what, moment in run.times.items())
             print(
-                f"\nmany hosts: {total} jobs; boot {boot:.1f} s, all finished at {finished:.1f} s, "
-                f"webhooks delivered at {delivered:.1f} s, wall {time.monotonic() - started:.1f} s; "
-                f"{victim.name} killed holding {len(resumed)} jobs, {retried} jobs ran more than once; "
-                f"{len(cut)} deliveries cut by the API node's kill, {redelivered} redeliveries, "
-                f"{failovers} requests sent again to the other node; {len(by_id)} events; "
-                f"orphans before a sweep {before}, after {after}: {left}"
+                f"\nmany hosts: {len(rows)} jobs; {times}; wall {time.monotonic() - started:.0f} s; "
+                f"{run.victim} killed running {len(run.resumed)} jobs; "
+                f"{sum(r.attempts > 1 for r in rows)} jobs ran more than once; "
+                f"{sum(e.failovers for e in entrances.values())} requests sent to the other API node; "
+                f"{len(copies)} webhook events, {len(run.cut)} deliveries cut by the API node's kill, "
+                f"{sum(copies.values()) - len(copies)} sent again; orphans {store}"
             )
         except BaseException:
             print(cluster.logs())
