@@ -2,14 +2,14 @@
 submission and claim-after-NOTIFY latency, and throughput with 1, 2 and 4 ``conversio worker``
 processes, with the database statements and S3 requests each job costs.
 
-    python -m bench.bench_hosts [--rounds 3] [--jobs 100] [--samples 30] [--scale-jobs 60]
+    python -m bench.bench_hosts [--rounds 3] [--jobs 100] [--samples 30] [--scale-jobs 40]
 
 Every deployment is an API node (``conversio serve --dev`` with no job worker of its own) and
 ``conversio worker`` processes, all started from this interpreter on 127.0.0.1. On PostgreSQL + S3
 (a PostgreSQL cluster of its own, moto's S3 server in its own process) every process has a data
 folder of its own, as on hosts of their own; SQLite + filesystem is one host's, so its workers use
-the API node's data folder. Result cache off. Skipped, with a message, where PostgreSQL (or psycopg)
-is not installed.
+the API node's data folder. Result cache off. Skipped, with a message, where PostgreSQL, psycopg, moto
+or the S3 plugin is not installed.
 
 Goals (issue 19): batch throughput on PostgreSQL + S3 ≥ 0.85× SQLite + filesystem; ``POST /v1/jobs``
 p50 < 20 ms; claim after a NOTIFY p50 < 10 ms; 2 workers ≥ 1.7× the throughput of 1 on 2 cores.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import itertools
 import os
 import shutil
@@ -26,7 +27,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from bench.bench_jobs import KINDS, Receiver, percentile, wait_batch
 from bench.bench_pdf import vector_pdf
 from bench.bench_server import sample_png
 from bench.common import median_of, write_report
-from bench.counting import Usage
+from bench.counting import cpu_seconds
 from bench.deployment import SQLITE, Backend, Deployment, postgres_and_s3, postgres_missing
 
 #: What the scaling runs convert: a photo-like PNG 1200×900 (1.4 MB) to WebP, each job at a width
@@ -53,13 +54,14 @@ TIMEOUT = 300.0
 
 @attrs.frozen
 class Level:
-    """One scaling run: ``workers`` processes took ``seconds`` for ``jobs`` jobs, and the database ran
-    ``statements`` meanwhile."""
+    """One scaling run: ``workers`` processes took ``seconds`` for ``jobs`` jobs, the database ran
+    ``statements`` (by kind) meanwhile, and each part of the deployment used ``cpu`` seconds."""
 
     workers: int
     jobs: int
     seconds: float
-    statements: Usage
+    statements: Counter[str]
+    cpu: dict[str, float]
 
     @property
     def rate(self) -> float:
@@ -71,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=100)
     parser.add_argument("--samples", type=int, default=30)
-    parser.add_argument("--scale-jobs", type=int, default=60)
+    parser.add_argument("--scale-jobs", type=int, default=40)
     args = parser.parse_args(argv)
     missing = postgres_missing()
     if missing is not None:
@@ -132,13 +134,14 @@ def compare(
     """The batch's seconds (median of interleaved rounds) and single submissions' latencies, on each
     deployment with one worker per core (each running up to its ``job_concurrency`` jobs at once)."""
     cores = os.cpu_count() or 1
-    runs, submissions = {}, {}
+    runs: dict[str, Callable[[], object]] = {}
+    submissions = {}
     for name, deployment in deployments.items():
         deployment.add_workers(cores)
         ids = upload(deployment, inputs)
         mix = [KINDS[i % len(KINDS)] for i in range(args.jobs)]
         specs = [{"inputs": [{"fileId": ids[source]}], "outputFormat": target} for _, source, target in mix]
-        runs[name] = _batch_run(deployment.base, specs, receiver)
+        runs[name] = functools.partial(run_batch, deployment.base, specs, receiver)
         runs[name]()  # warm the workers' conversion processes and plugins
         submissions[name] = specs
     times = median_of(runs, args.rounds)
@@ -146,10 +149,6 @@ def compare(
         name: submit_singly(deployments[name], specs, receiver) for name, specs in submissions.items()
     }
     return times, latencies
-
-
-def _batch_run(base: str, specs: list[dict[str, Any]], receiver: Receiver) -> Any:
-    return lambda: run_batch(base, specs, receiver)
 
 
 def submit_singly(deployment: Deployment, specs: list[dict[str, Any]], receiver: Receiver) -> list[float]:
@@ -163,23 +162,21 @@ def submit_singly(deployment: Deployment, specs: list[dict[str, Any]], receiver:
             latencies.append(time.perf_counter() - began)
             assert reply.status_code == 202, reply.text
             ids.append(reply.json()["jobId"])
-    wait_events(receiver, "job.completed", ids)
+    wait_completed(receiver, ids)
     return latencies
 
 
-def wait_events(receiver: Receiver, event: str, job_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Until the ``event`` webhook of each job has arrived; the payloads by job id."""
+def wait_completed(receiver: Receiver, job_ids: list[str]) -> None:
+    """Until the ``job.completed`` webhook of each job has arrived."""
     wanted = set(job_ids)
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
         with receiver.lock:
-            found = {
-                p["jobId"]: p for _, p in receiver.arrivals if p["event"] == event and p["jobId"] in wanted
-            }
-        if len(found) == len(wanted):
-            return found
+            done = {p["jobId"] for _, p in receiver.arrivals if p["event"] == "job.completed"}
+        if wanted <= done:
+            return
         time.sleep(0.01)
-    raise RuntimeError(f"{len(wanted) - len(found)} {event} webhooks did not arrive within {TIMEOUT:.0f} s")
+    raise RuntimeError(f"{len(wanted - done)} jobs did not complete within {TIMEOUT:.0f} s")
 
 
 def claim_after_notify(
@@ -188,7 +185,7 @@ def claim_after_notify(
     """Queue ``samples`` jobs (PNG → JPEG) one at a time on the API node while the workers (other
     "hosts") are idle, each once the one before has finished. For each, from the commit of its
     submission: to the start of the claim that took it (the job's ``started_at``), and to that claim's
-    commit (commit times from PostgreSQL, :class:`~bench.deployment.Commits`)."""
+    commit (commit times from PostgreSQL, :class:`~bench.counting.Commits`)."""
     import sqlalchemy as sa
 
     assert backend.database_url is not None and backend.commits is not None
@@ -242,11 +239,14 @@ def scale(
         ]
 
     def timed_batch(count: int) -> Level:
+        parts = deployment.processes()
+        cpu = {name: cpu_seconds(pids) for name, pids in parts.items()}
         before = statements.snapshot()
         began = time.perf_counter()
         run_batch(deployment.base, specs(count), receiver)
         seconds = time.perf_counter() - began
-        return Level(len(deployment.workers), count, seconds, statements.snapshot() - before)
+        used = {name: cpu_seconds(pids) - cpu[name] for name, pids in parts.items()}
+        return Level(len(deployment.workers), count, seconds, statements.snapshot() - before, used)
 
     deployment.stop_workers(len(deployment.workers))
     levels = []
@@ -339,21 +339,29 @@ def _setup(args: argparse.Namespace) -> list[str]:
     ]
 
 
+#: The parts of a deployment whose CPU time the scaling runs report, in the table's order.
+PARTS = ("workers", "API node", "PostgreSQL", "S3 server")
+
+
 def _scaling(levels: list[Level]) -> list[str]:
     lines = [
-        f"Scaling: {SCALE_JOB}, batches with 1, 2, 4, 2 and 1 `conversio worker` processes (each"
-        " runs one job at a time: `job_concurrency` 1), new workers warmed up first; the ratio is of the"
-        " means. Database statements counted by PostgreSQL (`pg_stat_statements`; psycopg sends each"
-        " statement, `BEGIN` and `COMMIT` included, as a round trip of its own).",
+        f"Scaling: {SCALE_JOB}, batches with {', '.join(map(str, LEVELS))} `conversio worker` processes"
+        " (each runs one job at a time: `job_concurrency` 1), new workers warmed up first; the ratio is"
+        " of the means. Database statements counted by PostgreSQL (`pg_stat_statements`; psycopg sends"
+        " each statement, `BEGIN` and `COMMIT` included, as a round trip of its own); CPU time of each"
+        " part's processes and their children (the workers' conversion processes, PostgreSQL's backends).",
         "",
-        "| workers | jobs | seconds | jobs/s | DB statements / job | DB transactions / job | DB time / job |",
+        "| workers | jobs | seconds | jobs/s | DB statements / job | DB transactions / job | CPU ms / job: "
+        + " · ".join(PARTS)
+        + " |",
         "|---|---|---|---|---|---|---|",
     ]
     for lv in levels:
-        use, n = lv.statements, lv.jobs
+        n = lv.jobs
+        cpu = " · ".join(f"{1000 * lv.cpu.get(part, 0.0) / n:.0f}" for part in PARTS)
         lines.append(
-            f"| {lv.workers} | {n} | {lv.seconds:.2f} | {lv.rate:.2f} | {use.calls.total() / n:.1f}"
-            f" | {use.calls['BEGIN'] / n:.1f} | {use.milliseconds / n:.2f} ms |"
+            f"| {lv.workers} | {n} | {lv.seconds:.2f} | {lv.rate:.2f} | {lv.statements.total() / n:.1f}"
+            f" | {lv.statements['BEGIN'] / n:.1f} | {cpu} |"
         )
     return [*lines, ""]
 
@@ -366,30 +374,35 @@ def _per_job(requests: Counter[str], level: Level) -> list[str]:
         "| database statement | per job | S3 request | per job |",
         "|---|---|---|---|",
     ]
-    db, s3 = level.statements.calls.most_common(), requests.most_common()
+    db, s3 = level.statements.most_common(), requests.most_common()
     for i in range(max(len(db), len(s3))):
         left = [db[i][0], f"{db[i][1] / level.jobs:.2f}"] if i < len(db) else ["", ""]
         right = [s3[i][0], f"{s3[i][1] / level.jobs:.2f}"] if i < len(s3) else ["", ""]
         lines.append("| " + " | ".join(left + right) + " |")
-    total_db, total_s3 = level.statements.calls.total() / level.jobs, requests.total() / level.jobs
+    total_db, total_s3 = level.statements.total() / level.jobs, requests.total() / level.jobs
     return [*lines, f"| total | {total_db:.1f} | total | {total_s3:.1f} |", ""]
 
 
 def _projection(levels: list[Level], requests: Counter[str], level: Level) -> list[str]:
-    """What would limit more workers on more hosts, from the counts per job."""
-    trips = level.statements.calls.total() / level.jobs
-    db_ms = level.statements.milliseconds / level.jobs
-    job = statistics.mean(lv.seconds / lv.jobs for lv in levels if lv.workers == 1)
+    """What would limit more workers on more hosts, from what a job costs each part."""
+    alone = [lv for lv in levels if lv.workers == 1]
+    cpu = {part: statistics.mean(lv.cpu.get(part, 0.0) / lv.jobs for lv in alone) for part in PARTS}
+    job = statistics.mean(lv.seconds / lv.jobs for lv in alone)
+    trips = level.statements.total() / level.jobs
     delay = ROUND_TRIP * trips  # seconds the round trips add to each job
     most = max(LEVELS)
-    crowded = statistics.mean(lv.statements.calls.total() / lv.jobs for lv in levels if lv.workers == most)
+    crowded = statistics.mean(lv.statements.total() / lv.jobs for lv in levels if lv.workers == most)
     return [
-        f"Projection: a job costs {trips:.0f} database round trips, {db_ms:.2f} ms of PostgreSQL execution"
-        f" time and {requests.total() / level.jobs:.0f} S3 requests. One database core would run out near"
-        f" {1000 / db_ms:.0f} jobs/s (execution time alone). At {1000 * ROUND_TRIP:.1f} ms between hosts,"
-        f" the round trips add {1000 * delay:.0f} ms to each job of a worker ({100 * delay / job:.0f}% of"
-        f" the {1000 * job:.0f} ms a job takes one worker here). With {most} workers a job cost"
-        f" {crowded:.0f} statements.",
+        f"Projection: a job costs {trips:.0f} database round trips and {requests.total() / level.jobs:.0f}"
+        f" S3 requests (with {most} workers, {crowded:.0f} statements), and CPU:"
+        f" {1000 * cpu['workers']:.0f} ms in the worker (its conversion included),"
+        f" {1000 * cpu['API node']:.0f} ms in the API node, {1000 * cpu['PostgreSQL']:.1f} ms in PostgreSQL,"
+        f" {1000 * cpu['S3 server']:.0f} ms in the S3 server (moto). With workers on hosts of their own,"
+        f" each worker core adds up to {1 / cpu['workers']:.1f} jobs/s, and one PostgreSQL core would run"
+        f" out near {1 / cpu['PostgreSQL']:.0f} jobs/s, the work of about"
+        f" {cpu['workers'] / cpu['PostgreSQL']:.0f} worker cores. At {1000 * ROUND_TRIP:.1f} ms between"
+        f" hosts the round trips add {1000 * delay:.0f} ms to each job ({100 * delay / job:.0f}% of the"
+        f" {1000 * job:.0f} ms a job takes one worker here).",
     ]
 
 

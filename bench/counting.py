@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import time
 from collections import Counter
@@ -28,32 +29,23 @@ class Statements:
     home: Path
     database: str
 
-    def snapshot(self) -> Usage:
-        """The calls so far by statement kind (``BEGIN``, ``SELECT jobs``, ``UPDATE jobs`` …)."""
+    def snapshot(self) -> Counter[str]:
+        """The calls so far by statement kind (``BEGIN``, ``SELECT jobs.id``, ``UPDATE jobs`` …)."""
         import psycopg
 
         query = (
-            "SELECT query, calls, total_exec_time FROM pg_stat_statements"
+            "SELECT query, calls FROM pg_stat_statements"
             " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = %s)"
         )
         calls: Counter[str] = Counter()
-        milliseconds = 0.0
         with psycopg.connect(host=str(self.home), user="postgres", dbname="postgres") as db:
-            for text, count, spent in db.execute(query, (self.database,)):
+            for text, count in db.execute(query, (self.database,)):
                 calls[statement_kind(text)] += int(count)
-                milliseconds += float(spent)
-        return Usage(calls, milliseconds)
+        return calls
 
-
-@attrs.frozen
-class Usage:
-    """Statements run (by kind), and the milliseconds the database spent executing them."""
-
-    calls: Counter[str]
-    milliseconds: float
-
-    def __sub__(self, before: Usage) -> Usage:
-        return Usage(self.calls - before.calls, self.milliseconds - before.milliseconds)
+    def postmaster(self) -> int:
+        """The process id of the server (its other processes are its children)."""
+        return int((self.home / "data" / "postmaster.pid").read_text().split()[0])
 
 
 @attrs.frozen
@@ -142,7 +134,7 @@ def statement_kind(text: str) -> str:
     words = text.replace('"', "").split()
     kind = []
     for word in words[: _WORDS + 3]:
-        if word.upper() in ("FROM", "INTO", "SET", "WHERE"):
+        if word.upper() in ("FROM", "INTO", "SET", "WHERE", "RECURSIVE"):
             continue
         kind.append(word.split("(")[0].split(",")[0])
         if len(kind) == _WORDS:
@@ -183,3 +175,39 @@ def request_kind(method: str, url: str) -> str:
     space = parts[3] if len(parts) > 3 else "bucket"
     multipart = " (multipart)" if "uploadId" in query or "uploads" in query else ""
     return f"{method} {space}{multipart}"
+
+
+def cpu_seconds(roots: Iterable[int]) -> float:
+    """The user and system CPU seconds so far of the processes ``roots`` and their descendants: those
+    running, and those they have waited for."""
+    processes = _processes()
+    tree, frontier = set(), [r for r in roots if r in processes]
+    while frontier:
+        tree.update(frontier)
+        frontier = [pid for pid, (parent, _) in processes.items() if parent in frontier and pid not in tree]
+    return sum(processes[pid][1] for pid in tree) / os.sysconf("SC_CLK_TCK")
+
+
+def child_running(marker: str) -> int:
+    """The process id of this process's child whose command line holds ``marker``."""
+    for pid, (parent, _) in _processes().items():
+        with contextlib.suppress(OSError):  # it ended meanwhile
+            if parent == os.getpid() and marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return pid
+    raise LookupError(f"no child process runs {marker}")
+
+
+def _processes() -> dict[int, tuple[int, int]]:
+    """Every process's parent and CPU time in clock ticks (its own and its waited-for children's),
+    from Linux's ``/proc``."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:  # it ended meanwhile
+            continue
+        fields = text[text.rindex(")") + 2 :].split()  # from the state on: the name may hold spaces
+        found[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))  # utime … cstime
+    return found

@@ -11,6 +11,7 @@ on 127.0.0.1 from this interpreter and is stopped at the end, each wait bounded.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -23,7 +24,7 @@ from typing import Any
 import attrs
 
 from bench.common import start_server
-from bench.counting import Commits, Requests, Statements
+from bench.counting import Commits, Requests, Statements, child_running
 
 #: The bucket of the S3 deployment.
 BUCKET = "conversio-bench"
@@ -31,14 +32,21 @@ BUCKET = "conversio-bench"
 START_TIMEOUT, STOP_TIMEOUT = 60.0, 30.0
 
 
+#: What a PostgreSQL + S3 deployment needs in this interpreter, and where it comes from.
+_NEEDS = {
+    "psycopg": "conversio-server's postgres extra",
+    "conversio_s3": "the conversio-s3 plugin",
+    "moto": "conversio-server's test extra",
+}
+
+
 def postgres_missing() -> str | None:
-    """Why a PostgreSQL deployment cannot run here (``None``: it can)."""
+    """Why a PostgreSQL + S3 deployment cannot run here (``None``: it can)."""
     from conversio_server.testing import find_binaries
 
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        return "psycopg is not installed (pip install 'conversio-server[postgres]')"
+    for module, source in _NEEDS.items():
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed ({source})"
     if find_binaries() is None:
         return "PostgreSQL is not installed (initdb and pg_ctl; Debian's postgresql package)"
     return None
@@ -54,6 +62,8 @@ class Backend:
     statements: Statements | None = None
     commits: Commits | None = None
     requests: Requests | None = None
+    #: The process ids of the database's and the store's servers, by name.
+    servers: dict[str, int] = attrs.field(factory=dict)
 
     @property
     def shared(self) -> bool:
@@ -67,27 +77,27 @@ SQLITE = Backend("SQLite + filesystem")
 @contextlib.contextmanager
 def postgres_and_s3(work: Path) -> Iterator[Backend]:
     """A fresh PostgreSQL cluster (counting statements) and a local S3 server (recording requests)."""
-    import boto3
     import sqlalchemy as sa
-    from conversio_s3.testing import TEST_ENVIRONMENT, local_s3_server
+    from conversio_s3.testing import local_s3_buckets
     from conversio_server.testing import fresh_database, running_postgres
 
     log = work / "s3-requests.jsonl"
-    os.environ.update(TEST_ENVIRONMENT)  # the servers, workers and boto3 here read the same
     os.environ["MOTO_RECORDER_FILEPATH"] = str(log)  # read by the S3 server as it starts
     try:
-        with running_postgres() as server, local_s3_server() as endpoint:
+        with running_postgres() as server, local_s3_buckets(BUCKET) as endpoint:
             _instrument(server)
             with fresh_database(server) as url:
                 name = str(sa.engine.make_url(url).database)
-                boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=BUCKET)
+                statements = Statements(server.home, name)
+                servers = {"PostgreSQL": statements.postmaster(), "S3 server": child_running("moto.server")}
                 yield Backend(
                     "PostgreSQL + S3",
                     database_url=url,
                     store_url=f"s3://{BUCKET}/conversio?endpoint={endpoint}&path_style=1",
-                    statements=Statements(server.home, name),
+                    statements=statements,
                     commits=Commits(server.home, name),
                     requests=Requests(endpoint, log),
+                    servers=servers,
                 )
     finally:
         os.environ.pop("MOTO_RECORDER_FILEPATH", None)
@@ -161,6 +171,11 @@ class Deployment:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"conversio worker did not start within {START_TIMEOUT:.0f} s")
             time.sleep(0.1)
+
+    def processes(self) -> dict[str, list[int]]:
+        """The deployment's processes by part (their children are theirs)."""
+        servers = {name: [pid] for name, pid in self.backend.servers.items()}
+        return {"workers": [w.pid for w in self.workers], "API node": [self.api.pid], **servers}
 
     def stop_workers(self, count: int) -> None:
         """Stop the ``count`` workers started last (SIGTERM; they are idle, so they end at once)."""
