@@ -125,12 +125,6 @@ class Cluster:
         self.nodes: list[Node] = []
         (folder / "logs").mkdir(parents=True, exist_ok=True)
 
-    def __enter__(self) -> Cluster:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def _node(self, name: str, command: list[str], env: Mapping[str, str], url: str | None = None) -> Node:
         data = self.folder / name
         node = Node(
