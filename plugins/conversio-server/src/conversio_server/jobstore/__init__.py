@@ -9,8 +9,8 @@ transaction (:class:`~conversio_server.outbox.Outbox`), so the event exists if a
 
 The modules: ``tables`` (the tables, the statuses and the clauses changes share), ``events`` (the
 webhook events and wake-ups of a change), ``client_side`` (submitting, reading, cancelling and
-retrying), ``worker_side`` (fair claims, leases, progress and finishing) and ``store`` (the
-:class:`JobStore` made of both sides).
+retrying), ``worker_side`` (fair claims, leases, progress and finishing), ``claim_order`` (which jobs
+a claim looks at) and ``store`` (the :class:`JobStore` made of both sides).
 """
 
 from conversio_server.jobstore.client_side import NewJob, not_found, request_hash
