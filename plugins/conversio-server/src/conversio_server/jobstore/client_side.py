@@ -8,7 +8,8 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -18,10 +19,12 @@ from conversio_server.errors import ApiError
 from conversio_server.jobstore.events import JobEvents
 from conversio_server.jobstore.tables import (
     CANCELLED,
+    EVERY_KEY,
     FAILED,
     PROCESSING,
     QUEUED,
     batches,
+    count_unfinished,
     jobs,
     read_job,
     revised,
@@ -83,19 +86,20 @@ def _new_row(new: NewJob, batch_id: str | None, created_at: float, now: float) -
     }
 
 
-def _check_room(db: sa.Connection, key_id: str, count: int, per_key: int, total: int) -> None:
-    """Refuse ``count`` more unfinished jobs of ``key_id`` beyond ``per_key`` of its own or ``total``."""
-    unfinished = jobs.c.status.in_((QUEUED, PROCESSING))
-    mine = db.execute(sa.select(sa.func.count()).where(unfinished, jobs.c.key_id == key_id)).scalar_one()
-    if mine + count > per_key:
-        raise ApiError(
-            "RATE_LIMITED",
-            f"the key has {mine} unfinished jobs; at most {per_key} may wait or run at once",
-            details={"unfinished": mine, "limit": per_key},
-            headers={"Retry-After": "5"},
-        )
-    everybody = db.execute(sa.select(sa.func.count()).where(unfinished)).scalar_one()
-    if everybody + count > total:
+def _check_room(counts: Mapping[str, int], added: Mapping[str, int], per_key: int, total: int) -> None:
+    """Refuse the jobs just ``added`` (key id: jobs) if with them a key has more than ``per_key``
+    unfinished jobs, or everybody more than ``total`` (``counts``: the counts with them)."""
+    for key_id, count in added.items():
+        if counts[key_id] > per_key:
+            mine = counts[key_id] - count
+            raise ApiError(
+                "RATE_LIMITED",
+                f"the key has {mine} unfinished jobs; at most {per_key} may wait or run at once",
+                details={"unfinished": mine, "limit": per_key},
+                headers={"Retry-After": "5"},
+            )
+    if counts[EVERY_KEY] > total:
+        everybody = counts[EVERY_KEY] - sum(added.values())
         raise ApiError(
             "SERVICE_UNAVAILABLE",
             "the job queue is full; retry later",
@@ -129,9 +133,8 @@ class ClientSide(JobEvents):
         """
         now = time.time()
         rows = []
+        added = Counter(new.key_id for new in new_jobs)
         with self.engine.begin() as db:
-            if limits is not None and new_jobs:
-                _check_room(db, new_jobs[0].key_id, len(new_jobs), *limits)
             if batch is not None:
                 db.execute(batches.insert().values(**batch, job_count=len(new_jobs), created_at=now))
             for position, new in enumerate(new_jobs):
@@ -139,6 +142,9 @@ class ClientSide(JobEvents):
                 db.execute(jobs.insert().values(**row))
                 self._notify(db, row, EventType.JOB_QUEUED)
                 rows.append(row)
+            counts = count_unfinished(db, added)
+            if limits is not None:
+                _check_room(counts, added, *limits)  # refused: nothing of this transaction stays
             announce(db, JOBS_CHANNEL)
         self.outbox.notify()
         self._queued()
@@ -160,6 +166,7 @@ class ClientSide(JobEvents):
         )
         with self.engine.begin() as db:
             db.execute(jobs.insert().values(**row))
+            count_unfinished(db, {new.key_id: 1})
         return row
 
     # -- reading -------------------------------------------------------------------------------
@@ -229,6 +236,7 @@ class ClientSide(JobEvents):
                 row = read_job(db, job_id)
                 self._notify(db, row, EventType.JOB_CANCELLED)
                 self._finish_batch(db, row)
+                count_unfinished(db, {row["key_id"]: -1})
             else:
                 db.execute(
                     jobs.update()
@@ -266,6 +274,7 @@ class ClientSide(JobEvents):
                 )
             row = read_job(db, job_id)
             self._notify(db, row, EventType.JOB_QUEUED)
+            count_unfinished(db, {row["key_id"]: 1})
             announce(db, JOBS_CHANNEL)
         self.outbox.notify()
         self._queued()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from conversio_server.database import metadata
 
 QUEUED, PROCESSING, COMPLETED, FAILED, CANCELLED = "queued", "processing", "completed", "failed", "cancelled"
 FINISHED = (COMPLETED, FAILED, CANCELLED)
+#: The ``key_id`` of the row of :data:`unfinished` that counts every key's jobs.
+EVERY_KEY = ""
 
 jobs = sa.Table(
     "jobs",
@@ -63,6 +67,36 @@ batches = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("finished_at", sa.Float, nullable=True),
 )
+
+#: How many unfinished (queued or running) jobs each key has, and every key (:data:`EVERY_KEY`): kept by
+#: each change into or out of those statuses (:func:`count_unfinished`), so a submission reads the
+#: counts it is limited by instead of counting the queue.
+unfinished = sa.Table(
+    "unfinished_jobs",
+    metadata,
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("jobs", sa.Integer, nullable=False),
+)
+
+
+def count_unfinished(db: sa.Connection, changes: Mapping[str, int]) -> dict[str, int]:
+    """Add ``changes`` (key id: jobs) to the unfinished jobs of their keys and of every key, in the
+    transaction of the change; returns the counts after it. The rows are changed in one order (the keys
+    sorted, then every key's), so two transactions never wait for each other's; PostgreSQL holds them
+    until the commit, so make this the transaction's last change."""
+    insert = postgresql.insert if db.dialect.name == "postgresql" else sqlite.insert
+    counts = {}
+    for key_id, change in [*sorted(changes.items()), (EVERY_KEY, sum(changes.values()))]:
+        statement = (
+            insert(unfinished)
+            .values(key_id=key_id, jobs=change)
+            .on_conflict_do_update(
+                index_elements=[unfinished.c.key_id], set_={"jobs": unfinished.c.jobs + change}
+            )
+            .returning(unfinished.c.jobs)
+        )
+        counts[key_id] = int(db.execute(statement).scalar_one())
+    return counts
 
 
 def read_job(db: sa.Connection, job_id: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from conversio_server.jobstore.tables import (
     FAILED,
     PROCESSING,
     QUEUED,
+    count_unfinished,
     held,
     jobs,
     read_job,
@@ -239,5 +240,6 @@ class WorkerSide(JobEvents):
             row = read_job(db, job_id)
             self._notify(db, row, _ENDED[status], outputs=output_info)
             self._finish_batch(db, row)
+            count_unfinished(db, {row["key_id"]: -1})
         self.outbox.notify()
         return True
