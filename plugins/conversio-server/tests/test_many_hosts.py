@@ -85,6 +85,9 @@ class Run:
     #: the worker killed, and the jobs it was running
     victim: str = ""
     resumed: set[str] = attrs.field(factory=set)
+    #: submissions answered from an earlier one with the same idempotency key (a node that had
+    #: created the job died before answering, and the other node answered)
+    replayed: int = 0
     times: dict[str, float] = attrs.field(factory=dict)
 
 
@@ -137,6 +140,7 @@ def submit_all(works: dict[int, Work], entrances: dict[str, Entrances], hook: st
             headers={"Idempotency-Key": f"work-{n}"},
         )
         assert reply.status_code == 202, reply.text
+        run.replayed += reply.headers.get("Idempotent-Replayed") == "true"
         job_id = reply.json()["jobId"]
         run.key_of[job_id], run.expected[job_id] = key, work.outputs
 
@@ -335,7 +339,8 @@ def test_two_api_nodes_and_three_workers_survive_kills(tmp_path: Path, postgres_
                 f"\nmany hosts: {len(rows)} jobs; {times}; wall {time.monotonic() - started:.0f} s; "
                 f"{run.victim} killed running {len(run.resumed)} jobs; "
                 f"{sum(r.attempts > 1 for r in rows)} jobs ran more than once; "
-                f"{sum(e.failovers for e in entrances.values())} requests sent to the other API node; "
+                f"{sum(e.failovers for e in entrances.values())} requests sent to the other API node, "
+                f"{run.replayed} of them answered as replays; "
                 f"{len(copies)} webhook events, {len(run.cut)} deliveries cut by the API node's kill, "
                 f"{sum(copies.values()) - len(copies)} sent again; orphans {store}"
             )
