@@ -8,7 +8,9 @@ only when a command runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,11 +23,16 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
 
-def _engine(database: str | None, data_dir: Path | None) -> sa.Engine:
-    """An engine on the server's database, its schema left as it is."""
+@contextlib.contextmanager
+def _opened(database: str | None, data_dir: Path | None) -> Iterator[sa.Engine]:
+    """An engine on the server's database, its schema left as it is; disposed of on the way out."""
     from conversio_server.database import create_engine
 
-    return create_engine(_database_url(database, data_dir), upgrade=False)
+    engine = create_engine(_database_url(database, data_dir), upgrade=False)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _shown(engine: sa.Engine) -> str:
@@ -45,11 +52,8 @@ def upgrade(database: str | None, data_dir: Path | None, as_json: bool) -> None:
     """Bring the database to the newest schema revision (the server does this at start, too)."""
     from conversio_server import migrations
 
-    engine = _engine(database, data_dir)
-    try:
+    with _opened(database, data_dir) as engine:
         done = migrations.upgrade(engine)
-    finally:
-        engine.dispose()
     if as_json:
         click.echo(json.dumps({"database": _shown(engine), "from": done.before, "to": done.after}))
     elif done.before == done.after:
@@ -65,12 +69,8 @@ def current(database: str | None, data_dir: Path | None, as_json: bool) -> None:
     """Show the database's schema revision and whether it is the newest."""
     from conversio_server import migrations
 
-    engine = _engine(database, data_dir)
-    try:
-        with engine.connect() as connection:
-            found = migrations.revision(connection)
-    finally:
-        engine.dispose()
+    with _opened(database, data_dir) as engine, engine.connect() as connection:
+        found = migrations.revision(connection)
     head = migrations.head()
     if as_json:
         click.echo(json.dumps({"database": _shown(engine), "revision": found, "head": head}))
