@@ -41,7 +41,7 @@ def test_an_api_only_node_and_a_worker_share_only_the_database_and_the_store(
     store_url = f"s3://{BUCKET}/{uuid.uuid4().hex[:12]}?endpoint={s3_endpoint}&path_style=1"
     api_dir, worker_dir = tmp_path / "api", tmp_path / "worker"
     settings = job_settings(
-        api_dir, job_workers=0, database_url=postgres_url, store_url=store_url, sync_timeout=0.5
+        api_dir, job_workers=0, database_url=postgres_url, store_url=store_url, sync_timeout=3.0
     )
     api = start_server(settings)
     worker = None
@@ -55,7 +55,7 @@ def test_an_api_only_node_and_a_worker_share_only_the_database_and_the_store(
             quick = http.post("/v1/convert", json={"inputs": [{"fileId": file_id}], "outputFormat": "jpg"})
             assert quick.status_code == 200 and Image.open(io.BytesIO(quick.content)).format == "JPEG"
             # past the sync limit the node goes on with the conversion itself
-            step = {"step": "sleep", "options": {"seconds": 1.5}}
+            step = {"step": "sleep", "options": {"seconds": 4.0}}
             handed = http.post("/v1/convert", json={"inputs": [{"fileId": file_id}], "then": [step]})
             assert handed.status_code == 202, handed.text
             assert wait_job(http, handed.json()["jobId"])["status"] == "completed"
