@@ -5,6 +5,7 @@ register in the shared database while they run."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -171,35 +172,61 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_conversio_serve_drains_its_job_workers(tmp_path: Path) -> None:
-    """SIGTERM to ``conversio serve``: its job worker finishes the running job and claims no other."""
+@contextlib.contextmanager
+def serving(data_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], httpx.Client, JobStore]]:
+    """``conversio serve`` with one job worker, once it is ready; a client of it and its job store."""
     port = free_port()
+    command = [CONVERSIO, "serve", "--dev", "--port", str(port), "--data-dir", str(data_dir)]
     serve = subprocess.Popen(
-        [CONVERSIO, "serve", "--dev", "--port", str(port), "--data-dir", str(tmp_path), "--job-workers", "1"],
+        [*command, "--job-workers", "1"],
         env=worker_env(),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    store = None
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             eventually(lambda: _answers(http, "/readyz"), 90)
-            pidfile = tmp_path / "pid"
-            job_id = slow_job(http, 3, pidfile)
-            eventually(pidfile.exists, 60)
-            serve.send_signal(signal.SIGTERM)
-            store = JobStore(f"sqlite:///{tmp_path / 'server.sqlite3'}")
-            eventually(lambda: any(h.draining for h in Fleet(store.engine).census().hosts.values()))
-            (late,) = store.create([NewJob(spec={"inputs": ["x"], "outputFormat": "gif"}, key_id="dev")])
-            assert serve.wait(60) in (0, -signal.SIGTERM)  # uvicorn ends by its signal's default action
-            assert store.get(job_id)["status"] == "completed" and store.get(job_id)["attempts"] == 1
-            assert store.get(late["id"])["status"] == "queued"
-            assert Fleet(store.engine).census().hosts == {}
+            store = JobStore(f"sqlite:///{data_dir / 'server.sqlite3'}")
+            try:
+                yield serve, http, store
+            finally:
+                store.close()
     finally:
-        if store is not None:
-            store.close()
         stop(serve)
+
+
+def draining(store: JobStore) -> bool:
+    return any(load.draining for load in Fleet(store.engine).census().hosts.values())
+
+
+def test_conversio_serve_drains_its_job_workers(tmp_path: Path) -> None:
+    """SIGTERM to ``conversio serve``: its job worker finishes the running job and claims no other."""
+    with serving(tmp_path) as (serve, http, store):
+        pidfile = tmp_path / "pid"
+        job_id = slow_job(http, 3, pidfile)
+        eventually(pidfile.exists, 60)
+        serve.send_signal(signal.SIGTERM)
+        eventually(lambda: draining(store))
+        (late,) = store.create([NewJob(spec={"inputs": ["x"], "outputFormat": "gif"}, key_id="dev")])
+        assert serve.wait(60) in (0, -signal.SIGTERM)  # uvicorn ends by its signal's default action
+        assert store.get(job_id)["status"] == "completed" and store.get(job_id)["attempts"] == 1
+        assert store.get(late["id"])["status"] == "queued"
+        assert Fleet(store.engine).census().hosts == {}
+
+
+def test_a_second_signal_to_conversio_serve_hands_the_job_back(tmp_path: Path) -> None:
+    with serving(tmp_path) as (serve, http, store):
+        pidfile = tmp_path / "pid"
+        job_id = slow_job(http, 30, pidfile)
+        eventually(pidfile.exists, 60)
+        serve.send_signal(signal.SIGTERM)
+        eventually(lambda: draining(store))
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(20) in (0, -signal.SIGTERM)
+        job = store.get(job_id)
+        assert job["status"] == "queued" and job["attempts"] == 1, job
+        assert Fleet(store.engine).census().hosts == {}
 
 
 def _answers(http: httpx.Client, path: str) -> bool:
