@@ -117,35 +117,32 @@ def with_group_gone(pgid: int) -> None:
 
 
 class Cluster:
-    """API nodes and workers under ``folder`` (a data folder and a log each), with ``env`` in common."""
+    """API nodes and workers under ``folder`` (a data folder and a log each), all given the database
+    and store URLs as the deployment guide gives them, and ``env`` besides."""
 
-    def __init__(self, folder: Path, env: Mapping[str, str]) -> None:
+    def __init__(self, folder: Path, database_url: str, store_url: str, env: Mapping[str, str]) -> None:
         self.folder = folder
+        self.shared = ["--database", database_url, "--store", store_url]
         self.env = {**os.environ, **env}
         self.nodes: list[Node] = []
         (folder / "logs").mkdir(parents=True, exist_ok=True)
 
-    def _node(self, name: str, command: list[str], env: Mapping[str, str], url: str | None = None) -> Node:
-        data = self.folder / name
-        node = Node(
-            name,
-            [CONVERSIO, *command, "--data-dir", str(data)],
-            {**self.env, **env},
-            self.folder / "logs" / f"{name}.log",
-            url,
-        )
+    def _node(self, name: str, command: list[str], url: str | None = None) -> Node:
+        data = ["--data-dir", str(self.folder / name)]
+        log = self.folder / "logs" / f"{name}.log"
+        node = Node(name, [CONVERSIO, *command, *data, *self.shared], self.env, log, url)
         self.nodes.append(node)
         return node
 
-    def api(self, name: str, env: Mapping[str, str] = {}) -> Node:
-        """``conversio serve`` on a free port of 127.0.0.1, with no job workers of its own."""
+    def api(self, name: str) -> Node:
+        """``conversio serve`` on a free port of 127.0.0.1, an API-only node (no job workers)."""
         port = free_port()
-        command = ["serve", "--port", str(port), "--log-level", "warning"]
-        env = {"CONVERSIO_SERVER_JOB_WORKERS": "0", **env}
-        return self._node(name, command, env, f"http://127.0.0.1:{port}")
+        command = ["serve", "--port", str(port), "--job-workers", "0", "--log-level", "warning"]
+        return self._node(name, command, f"http://127.0.0.1:{port}")
 
-    def worker(self, name: str, env: Mapping[str, str] = {}) -> Node:
-        return self._node(name, ["worker"], env)
+    def worker(self, name: str, *flags: str) -> Node:
+        """``conversio worker`` on the host ``name`` (as ``/metrics`` and the workers table name it)."""
+        return self._node(name, ["worker", "--hostname", name, *flags])
 
     @property
     def apis(self) -> list[Node]:
@@ -274,19 +271,6 @@ def create_key(database_url: str, name: str, env: Mapping[str, str]) -> dict[str
     )
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))
-
-
-def group_pids(pgid: int) -> set[int]:
-    """The processes of the process group ``pgid``."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid:
-            found.add(int(stat.parent.name))
-    return found
 
 
 def local_ports(pid: int) -> set[int]:

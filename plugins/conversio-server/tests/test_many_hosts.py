@@ -9,7 +9,6 @@ id and a valid signature); the database and the store are left consistent."""
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -21,7 +20,7 @@ import attrs
 import httpx
 import pytest
 import sqlalchemy as sa
-from cluster_support import Cluster, Entrances, Gate, Node, create_key, group_pids, local_ports
+from cluster_support import Cluster, Entrances, Gate, Node, create_key, local_ports
 from cluster_workload import Expected, Work, check_output, image_job, workload
 from conftest import needs
 from jobs_support.receiver import Receiver
@@ -35,17 +34,17 @@ IMAGES, PDFS, DOCS, BATCH = 152, 24, 4, 20
 KEYS = ("alpha", "beta")
 TERMINAL = ("job.completed", "job.failed", "job.cancelled")
 BUCKET, PREFIX = "cluster", "shared"
-#: What every node is told (besides the database and the store): short job leases, so that a killed
-#: worker's jobs go back to the queue within seconds; two jobs at once per worker (two cores here).
+#: What every node is told besides its flags: short job leases, so that a killed worker's jobs go back
+#: to the queue within seconds; webhooks and input URLs may reach 127.0.0.1.
 NODE_SETTINGS = {
     "CONVERSIO_SERVER_URL_ALLOW": "127.0.0.1",
     "CONVERSIO_SERVER_WORKERS": "1",
     "CONVERSIO_SERVER_JOB_LEASE": "3",
     "CONVERSIO_SERVER_JOB_HEARTBEAT": "0.5",
     "CONVERSIO_SERVER_JOB_POLL_INTERVAL": "1",
-    "CONVERSIO_SERVER_JOB_CONCURRENCY": "2",
-    "CONVERSIO_SERVER_JOB_DRAIN_TIMEOUT": "5",
 }
+#: A worker's flags besides its host name: two jobs at once (two cores here), a short drain at the end.
+WORKER_FLAGS = ("--concurrency", "2", "--drain-timeout", "5")
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float) -> None:
@@ -109,22 +108,20 @@ def kill_while_sending_webhooks(cluster: Cluster, node: Node, gate: Gate) -> set
 
 def kill_a_busy_worker(cluster: Cluster, db: Database) -> tuple[Node, set[str]]:
     """``kill -9`` a worker while it runs jobs, and start it again; returns it and the jobs it held."""
-    owner = re.compile(r"^worker-(\d+)-")
+    hosts = {node.name: node for node in cluster.workers}
+    running = (
+        "SELECT jobs.id, workers.host FROM jobs JOIN workers ON workers.name = jobs.lease_owner"
+        " WHERE jobs.status = 'processing'"
+    )
     deadline = time.monotonic() + 60
-    while True:
-        running = db.rows("SELECT id, lease_owner FROM jobs WHERE status = 'processing'")
-        for worker in cluster.workers:
-            pids = group_pids(worker.pid)
-            held = {job for job, name in running if (m := owner.match(name or "")) and int(m[1]) in pids}
-            if held:
-                worker.kill()
-                still = db.rows(
-                    "SELECT id FROM jobs WHERE status = 'processing' AND id = ANY(:ids)", ids=list(held)
-                )
-                cluster.restart(worker)
-                return worker, {row.id for row in still}
-        assert time.monotonic() < deadline, f"no worker ran a job; running: {running}"
+    while not (busy := db.rows(running)):
+        assert time.monotonic() < deadline, "no worker ran a job within 60 s"
         time.sleep(0.05)
+    worker = hosts[busy[0].host]
+    worker.kill()
+    held = db.rows(f"{running} AND workers.host = :host", host=worker.name)
+    cluster.restart(worker)
+    return worker, {row.id for row in held}
 
 
 def submit_all(works: dict[int, Work], entrances: dict[str, Entrances], hook: str, run: Run) -> None:
@@ -256,6 +253,17 @@ def check_webhooks(
     return {event_id: len(same) for event_id, same in copies.items()}
 
 
+def check_fleet(cluster: Cluster, db: Database) -> None:
+    """One live worker a host in the workers table and in ``/metrics`` on either API node (the killed
+    worker's row no longer counts), nothing queued or running."""
+    live = db.rows("SELECT host FROM workers WHERE expires_at > :now", now=time.time())
+    assert sorted(row.host for row in live) == sorted(node.name for node in cluster.workers)
+    for api in cluster.apis:
+        lines = set(httpx.get(f"{api.url}/metrics", timeout=30).text.splitlines())
+        counts = {f'conversio_job_workers{{host="{node.name}"}} 1.0' for node in cluster.workers}
+        assert counts | {"conversio_jobs_queued 0.0", "conversio_jobs_processing 0.0"} <= lines, lines
+
+
 def store_objects(s3: Any) -> dict[str, set[str]]:
     """The store's objects by kind: ``meta`` (artifact ids), ``refs`` (``sha/id``), ``blobs`` (sha)."""
     kinds: dict[str, set[str]] = defaultdict(set)
@@ -312,13 +320,12 @@ def test_two_api_nodes_and_three_workers_survive_kills(tmp_path: Path, postgres_
     with local_s3_buckets(BUCKET) as endpoint:  # the test credentials in the environment meanwhile
         s3 = boto3.client("s3", endpoint_url=endpoint)
         store_url = f"s3://{BUCKET}/{PREFIX}?endpoint={endpoint}&path_style=1"
-        shared = {"CONVERSIO_SERVER_DATABASE_URL": postgres_url, "CONVERSIO_SERVER_STORE_URL": store_url}
-        cluster = Cluster(tmp_path, {**NODE_SETTINGS, **shared})
+        cluster = Cluster(tmp_path, postgres_url, store_url, NODE_SETTINGS)
         try:
             run = Run({KEYS[0]: create_key(postgres_url, KEYS[0], cluster.env)})
             api = [cluster.api("api-a"), cluster.api("api-b")]
-            public = {"CONVERSIO_SERVER_PUBLIC_URL": str(api[0].url)}  # the links in webhooks
-            cluster.start(*api, *(cluster.worker(f"worker-{n}", public) for n in range(3)))
+            flags = ("--public-url", str(api[0].url), *WORKER_FLAGS)  # the links in webhooks: api-a's
+            cluster.start(*api, *(cluster.worker(f"worker-{n}", *flags) for n in range(3)))
             run.keys[KEYS[1]] = create_key(postgres_url, KEYS[1], cluster.env)  # while the API nodes run
             run.times["booted"] = time.monotonic()
             entrances.update({name: Entrances(api, key["key"]) for name, key in run.keys.items()})
@@ -333,6 +340,7 @@ def test_two_api_nodes_and_three_workers_survive_kills(tmp_path: Path, postgres_
                 digests = {job_id: check.result() for job_id, check in checks.items()}
             copies = check_webhooks(receiver, db, run, digests)
             store = check_store(s3, store_url, rows, digests)
+            check_fleet(cluster, db)
 
             times = ", ".join(f"{what} at {moment - started:.0f} s" for what, moment in run.times.items())
             print(
