@@ -1,8 +1,7 @@
 """Many hosts on one machine, for the multi-node test: ``conversio serve`` and ``conversio worker``
-processes, each with a data folder of its own and sharing nothing but a database and a store (given
-in their environment), their output kept in a log file each; a client that goes to the next API node
-when one does not answer, as behind a load balancer; a gate that holds webhook answers; and what
-``/proc`` says about a process (its process group, its sockets).
+processes, each with a data folder of its own and sharing nothing but a database and a store, their
+output kept in a log file each; a client that goes to the next API node when one does not answer, as
+behind a load balancer; a gate that holds webhook answers; and the ports a process has open.
 
 Every wait is bounded, and :meth:`Cluster.close` kills every process it started, after a failure too.
 """
@@ -62,22 +61,12 @@ class Node:
                 start_new_session=True,  # a group of its own: a kill takes its conversion processes too
             )
 
-    def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
-        """Until an API node's ``/readyz`` answers 200 (a worker: until it has not exited at once)."""
+    def wait_ready(self, ready: Callable[[], bool], timeout: float = START_TIMEOUT) -> None:
+        """Until ``ready()`` says so; an error if the process exits first or ``timeout`` passes."""
         deadline = time.monotonic() + timeout
-        while True:
+        while not ready():
             if not self.alive():
                 raise RuntimeError(f"{self.name} exited at start:\n{self.tail()}")
-            if self.url is None:
-                time.sleep(0.5)
-                if self.alive():
-                    return
-                continue
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} was not ready within {timeout:.0f} s:\n{self.tail()}")
             time.sleep(0.1)
@@ -116,12 +105,28 @@ def with_group_gone(pgid: int) -> None:
         pass
 
 
+def answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 class Cluster:
     """API nodes and workers under ``folder`` (a data folder and a log each), all given the database
-    and store URLs as the deployment guide gives them, and ``env`` besides."""
+    and store URLs as the deployment guide gives them, and ``env`` besides. An API node is ready when
+    its ``/readyz`` answers 200, a worker when ``registered(worker)`` says so."""
 
-    def __init__(self, folder: Path, database_url: str, store_url: str, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        database_url: str,
+        store_url: str,
+        env: Mapping[str, str],
+        registered: Callable[[Node], bool],
+    ) -> None:
         self.folder = folder
+        self.registered = registered
         self.shared = ["--database", database_url, "--store", store_url]
         self.env = {**os.environ, **env}
         self.nodes: list[Node] = []
@@ -157,11 +162,14 @@ class Cluster:
         for node in nodes:
             node.start()
         for node in nodes:
-            node.wait_ready()
+            self._wait_ready(node)
 
     def restart(self, node: Node) -> None:
         node.start()
-        node.wait_ready()
+        self._wait_ready(node)
+
+    def _wait_ready(self, node: Node) -> None:
+        node.wait_ready(lambda: answers(f"{node.url}/readyz") if node.url else self.registered(node))
 
     def close(self) -> None:
         for node in self.nodes:
@@ -247,7 +255,7 @@ class Gate:
             time.sleep(0.02)
 
 
-def create_key(database_url: str, name: str, env: Mapping[str, str]) -> dict[str, Any]:
+def create_key(database_url: str, name: str) -> dict[str, Any]:
     """``conversio keys create`` (unlimited tier) on the shared database: its ``key`` and
     ``webhookSecret`` among the rest."""
     done = subprocess.run(
@@ -263,7 +271,6 @@ def create_key(database_url: str, name: str, env: Mapping[str, str]) -> dict[str
             database_url,
             "--json",
         ],
-        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=START_TIMEOUT,

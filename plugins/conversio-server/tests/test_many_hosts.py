@@ -70,6 +70,14 @@ class Database:
     def value(self, statement: str, **params: Any) -> Any:
         return self.rows(statement, **params)[0][0]
 
+    def registered(self, worker: Node) -> bool:
+        """Whether the worker process ``worker`` is in the workers table (it is about to claim jobs)."""
+        found = "SELECT count(*) FROM workers WHERE host = :host AND pid = :pid"
+        try:
+            return bool(self.value(found, host=worker.name, pid=worker.pid))
+        except sa.exc.ProgrammingError:  # no workers table yet: nothing has migrated the database
+            return False
+
 
 @attrs.define
 class Run:
@@ -320,13 +328,13 @@ def test_two_api_nodes_and_three_workers_survive_kills(tmp_path: Path, postgres_
     with local_s3_buckets(BUCKET) as endpoint:  # the test credentials in the environment meanwhile
         s3 = boto3.client("s3", endpoint_url=endpoint)
         store_url = f"s3://{BUCKET}/{PREFIX}?endpoint={endpoint}&path_style=1"
-        cluster = Cluster(tmp_path, postgres_url, store_url, NODE_SETTINGS)
+        cluster = Cluster(tmp_path, postgres_url, store_url, NODE_SETTINGS, db.registered)
         try:
-            run = Run({KEYS[0]: create_key(postgres_url, KEYS[0], cluster.env)})
+            run = Run({KEYS[0]: create_key(postgres_url, KEYS[0])})
             api = [cluster.api("api-a"), cluster.api("api-b")]
             flags = ("--public-url", str(api[0].url), *WORKER_FLAGS)  # the links in webhooks: api-a's
             cluster.start(*api, *(cluster.worker(f"worker-{n}", *flags) for n in range(3)))
-            run.keys[KEYS[1]] = create_key(postgres_url, KEYS[1], cluster.env)  # while the API nodes run
+            run.keys[KEYS[1]] = create_key(postgres_url, KEYS[1])  # while the API nodes run
             run.times["booted"] = time.monotonic()
             entrances.update({name: Entrances(api, key["key"]) for name, key in run.keys.items()})
             drive(cluster, entrances, db, receiver.url, gate, run)
