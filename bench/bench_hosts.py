@@ -48,8 +48,30 @@ SCALE_JOB = "PNG 1200×900 → WebP, resized to a width of 800–1199 px"
 LEVELS = (1, 2, 4, 2, 1)
 #: Seconds between hosts on a LAN that the projection assumes for one database round trip.
 ROUND_TRIP = 0.0005
+#: The parts of a deployment whose CPU time is reported, in this order.
+PARTS = ("workers", "API node", "PostgreSQL", "S3 server")
 #: Seconds a job or a batch may take before the benchmark gives up.
 TIMEOUT = 300.0
+
+
+@attrs.frozen
+class Side:
+    """One deployment in the comparison: the batch's seconds (median), the CPU seconds per job of each
+    part of the deployment in the batch, and the latencies of single submissions."""
+
+    seconds: float
+    cpu: dict[str, float]
+    submissions: list[float]
+
+
+@attrs.frozen
+class Claims:
+    """Jobs queued one at a time for idle workers: the latencies of their submissions, and from each
+    submission's commit to the start of the claim that took it, and to that claim's commit."""
+
+    submissions: list[float]
+    began: list[float]
+    claimed: list[float]
 
 
 @attrs.frozen
@@ -87,16 +109,14 @@ def main(argv: list[str] | None = None) -> None:
     try:
         with postgres_and_s3(work) as backend, deployed(backend, work) as postgres:
             with deployed(SQLITE, work) as sqlite:
-                times, submissions = compare(
-                    {SQLITE.name: sqlite, backend.name: postgres}, inputs, receiver, args
-                )
+                sides = compare({SQLITE.name: sqlite, backend.name: postgres}, inputs, receiver, args)
             photo = upload(postgres, {"photo.png": inputs["photo.png"]})["photo.png"]
-            began, claimed = claim_after_notify(postgres, backend, photo, args.samples)
+            claims = claim_after_notify(postgres, backend, photo, args.samples)
             levels, requests, counted = scale(postgres, backend, receiver, photo, args.scale_jobs)
     finally:
         receiver.close()
         shutil.rmtree(work, ignore_errors=True)
-    report(args, backend.name, times, submissions, (began, claimed), levels, (requests, counted))
+    report(args, backend.name, sides, claims, levels, (requests, counted))
 
 
 @contextlib.contextmanager
@@ -130,25 +150,41 @@ def run_batch(base: str, specs: list[dict[str, Any]], receiver: Receiver) -> Non
 
 def compare(
     deployments: dict[str, Deployment], inputs: dict[str, Path], receiver: Receiver, args: argparse.Namespace
-) -> tuple[dict[str, float], dict[str, list[float]]]:
-    """The batch's seconds (median of interleaved rounds) and single submissions' latencies, on each
-    deployment with one worker per core (each running up to its ``job_concurrency`` jobs at once)."""
+) -> dict[str, Side]:
+    """The batch on each deployment, with one worker per core (each running up to its
+    ``job_concurrency`` jobs at once), in interleaved rounds; then single submissions."""
     cores = os.cpu_count() or 1
     runs: dict[str, Callable[[], object]] = {}
-    submissions = {}
+    specs: dict[str, list[dict[str, Any]]] = {}
+    spent: dict[str, dict[str, float]] = {}
     for name, deployment in deployments.items():
         deployment.add_workers(cores)
         ids = upload(deployment, inputs)
         mix = [KINDS[i % len(KINDS)] for i in range(args.jobs)]
-        specs = [{"inputs": [{"fileId": ids[source]}], "outputFormat": target} for _, source, target in mix]
-        runs[name] = functools.partial(run_batch, deployment.base, specs, receiver)
-        runs[name]()  # warm the workers' conversion processes and plugins
-        submissions[name] = specs
+        specs[name] = [{"inputs": [{"fileId": ids[src]}], "outputFormat": to} for _, src, to in mix]
+        run_batch(deployment.base, specs[name], receiver)  # warm the workers' conversions and plugins
+        spent[name] = {}
+        runs[name] = functools.partial(metered, deployment, specs[name], receiver, spent[name])
     times = median_of(runs, args.rounds)
-    latencies = {
-        name: submit_singly(deployments[name], specs, receiver) for name, specs in submissions.items()
+    return {
+        name: Side(
+            times[name],
+            {part: seconds / (args.rounds * args.jobs) for part, seconds in spent[name].items()},
+            submit_singly(deployments[name], specs[name], receiver),
+        )
+        for name in deployments
     }
-    return times, latencies
+
+
+def metered(
+    deployment: Deployment, specs: list[dict[str, Any]], receiver: Receiver, spent: dict[str, float]
+) -> None:
+    """:func:`run_batch` on ``deployment``, adding the CPU seconds each of its parts used to ``spent``."""
+    parts = deployment.processes()
+    before = cpu_seconds(parts)
+    run_batch(deployment.base, specs, receiver)
+    for part, seconds in cpu_seconds(parts).items():
+        spent[part] = spent.get(part, 0.0) + seconds - before[part]
 
 
 def submit_singly(deployment: Deployment, specs: list[dict[str, Any]], receiver: Receiver) -> list[float]:
@@ -179,30 +215,30 @@ def wait_completed(receiver: Receiver, job_ids: list[str]) -> None:
     raise RuntimeError(f"{len(wanted - done)} jobs did not complete within {TIMEOUT:.0f} s")
 
 
-def claim_after_notify(
-    deployment: Deployment, backend: Backend, photo: str, samples: int
-) -> tuple[list[float], list[float]]:
+def claim_after_notify(deployment: Deployment, backend: Backend, photo: str, samples: int) -> Claims:
     """Queue ``samples`` jobs (PNG → JPEG) one at a time on the API node while the workers (other
-    "hosts") are idle, each once the one before has finished. For each, from the commit of its
-    submission: to the start of the claim that took it (the job's ``started_at``), and to that claim's
-    commit (commit times from PostgreSQL, :class:`~bench.counting.Commits`)."""
+    "hosts") are idle, each once the one before has finished; commit times from PostgreSQL
+    (:class:`~bench.counting.Commits`), claim starts from the jobs' ``started_at``."""
     import sqlalchemy as sa
 
     assert backend.database_url is not None and backend.commits is not None
     engine = sa.create_engine(sa.engine.make_url(backend.database_url))
     spec = {"inputs": [{"fileId": photo}], "outputFormat": "jpg"}
-    started = {}
+    started, submissions = {}, []
     try:
         with backend.commits.watching() as log, httpx.Client(base_url=deployment.base, timeout=60) as client:
             for _ in range(samples):
+                sent = time.perf_counter()
                 reply = client.post("/v1/jobs", json=spec)
+                submissions.append(time.perf_counter() - sent)
                 assert reply.status_code == 202, reply.text
                 job_id = reply.json()["jobId"]
                 started[job_id] = _finished(engine, job_id)
             commits = log.of(list(started))
     finally:
         engine.dispose()
-    return (
+    return Claims(
+        submissions,
         [begun - c.queued for begun, c in zip(started.values(), commits, strict=True)],
         [c.claimed - c.queued for c in commits if c.claimed is not None],
     )
@@ -239,14 +275,11 @@ def scale(
         ]
 
     def timed_batch(count: int) -> Level:
-        parts = deployment.processes()
-        cpu = {name: cpu_seconds(pids) for name, pids in parts.items()}
-        before = statements.snapshot()
+        before, spent = statements.snapshot(), dict[str, float]()
         began = time.perf_counter()
-        run_batch(deployment.base, specs(count), receiver)
+        metered(deployment, specs(count), receiver, spent)
         seconds = time.perf_counter() - began
-        used = {name: cpu_seconds(pids) - cpu[name] for name, pids in parts.items()}
-        return Level(len(deployment.workers), count, seconds, statements.snapshot() - before, used)
+        return Level(len(deployment.workers), count, seconds, statements.snapshot() - before, spent)
 
     deployment.stop_workers(len(deployment.workers))
     levels = []
@@ -265,17 +298,15 @@ def scale(
 def report(
     args: argparse.Namespace,
     remote: str,
-    times: dict[str, float],
-    submissions: dict[str, list[float]],
-    claims: tuple[list[float], list[float]],
+    sides: dict[str, Side],
+    claims: Claims,
     levels: list[Level],
     counted: tuple[Counter[str], Level],
 ) -> None:
     local = SQLITE.name
-    throughput = {name: args.jobs / seconds for name, seconds in times.items()}
+    throughput = {name: args.jobs / side.seconds for name, side in sides.items()}
     rates = {n: [lv.rate for lv in levels if lv.workers == n] for n in sorted(set(LEVELS))}
     rate = {n: statistics.mean(values) for n, values in rates.items()}
-    began, claimed = claims
     rows = [
         [
             f"{args.jobs}-job batch (jobs/s)",
@@ -285,14 +316,15 @@ def report(
             "≥ 0.85×",
         ],
         [
-            "`POST /v1/jobs` p50 / p90 (ms)",
-            _ms(submissions[local]),
-            _ms(submissions[remote]),
+            "`POST /v1/jobs` while the workers are busy, p50 / p90 (ms)",
+            _ms(sides[local].submissions),
+            _ms(sides[remote].submissions),
             "—",
             "p50 < 20 ms",
         ],
-        ["submission commit → claim begins, p50 / p90 (ms)", "—", _ms(began), "—", "—"],
-        ["submission commit → claim commit, p50 / p90 (ms)", "—", _ms(claimed), "—", "p50 < 10 ms"],
+        ["`POST /v1/jobs` to idle workers, p50 / p90 (ms)", "—", _ms(claims.submissions), "—", "p50 < 20 ms"],
+        ["submission commit → claim begins, p50 / p90 (ms)", "—", _ms(claims.began), "—", "—"],
+        ["submission commit → claim commit, p50 / p90 (ms)", "—", _ms(claims.claimed), "—", "p50 < 10 ms"],
     ]
     for n, value in rate.items():
         each = " and ".join(f"{v:.2f}" for v in rates[n])
@@ -311,7 +343,7 @@ def report(
         f"Many hosts: {remote} against {local}, claim latency, scaling with workers",
         ["measure", local, remote, "ratio", "goal"],
         rows,
-        _setup(args) + _scaling(levels) + _per_job(*counted) + _projection(levels, *counted),
+        _setup(args, sides) + _scaling(levels) + _per_job(*counted) + _projection(levels, *counted),
     )
 
 
@@ -319,16 +351,22 @@ def _ms(values: list[float]) -> str:
     return f"{1000 * statistics.median(values):.1f} / {1000 * percentile(values, 0.9):.1f}"
 
 
-def _setup(args: argparse.Namespace) -> list[str]:
+def _setup(args: argparse.Namespace, sides: dict[str, Side]) -> list[str]:
     cores = os.cpu_count()
+    cpu = "; ".join(
+        f"{name}: " + " · ".join(f"{part} {1000 * side.cpu[part]:.0f}" for part in PARTS if part in side.cpu)
+        for name, side in sides.items()
+    )
     return [
         f"Batch: median of {args.rounds} interleaved rounds after one warm-up each, the mix of bench_jobs"
         " (" + "; ".join(k[0] for k in KINDS) + "), timed from its submission until its `batch.completed`"
         f" webhook arrives. Each deployment: an API node and {cores} `conversio worker` processes (up to"
         " 4 jobs at once each, as `conversio serve` would run them); on PostgreSQL + S3 each process has"
-        " a data folder of its own, on SQLite + filesystem the workers share the API node's.",
-        f"Submission: {args.jobs} single `POST /v1/jobs` (with a webhook) one after the other, while the"
-        " workers run the earlier ones.",
+        " a data folder of its own, on SQLite + filesystem the workers share the API node's. CPU ms per"
+        f" job in the batch (each part's processes and their children): {cpu}.",
+        f"Submission while the workers are busy: {args.jobs} single `POST /v1/jobs` (with a webhook) one"
+        " after the other, while the workers run the earlier ones (on the same cores); to idle workers:"
+        " those of the claims below.",
         f"Claim after NOTIFY: {args.samples} jobs (PNG → JPEG) queued one at a time on the API node, each"
         " once the one before has finished, the workers idle (they poll every 2 s, so a claim within"
         " milliseconds is the NOTIFY's doing). From the commit of the job's submission to the start of"
@@ -337,10 +375,6 @@ def _setup(args: argparse.Namespace) -> list[str]:
         " timestamps), on the same clock.",
         "",
     ]
-
-
-#: The parts of a deployment whose CPU time the scaling runs report, in the table's order.
-PARTS = ("workers", "API node", "PostgreSQL", "S3 server")
 
 
 def _scaling(levels: list[Level]) -> list[str]:

@@ -177,15 +177,18 @@ def request_kind(method: str, url: str) -> str:
     return f"{method} {space}{multipart}"
 
 
-def cpu_seconds(roots: Iterable[int]) -> float:
-    """The user and system CPU seconds so far of the processes ``roots`` and their descendants: those
+def cpu_seconds(parts: dict[str, list[int]]) -> dict[str, float]:
+    """The user and system CPU seconds so far of each part's processes and their descendants: those
     running, and those they have waited for."""
     processes = _processes()
-    tree, frontier = set(), [r for r in roots if r in processes]
-    while frontier:
-        tree.update(frontier)
-        frontier = [pid for pid, (parent, _) in processes.items() if parent in frontier and pid not in tree]
-    return sum(processes[pid][1] for pid in tree) / os.sysconf("SC_CLK_TCK")
+    spent = {}
+    for part, roots in parts.items():
+        tree, frontier = set(), [r for r in roots if r in processes]
+        while frontier:
+            tree.update(frontier)
+            frontier = [pid for pid, (up, _) in processes.items() if up in frontier and pid not in tree]
+        spent[part] = sum(processes[pid][1] for pid in tree) / os.sysconf("SC_CLK_TCK")
+    return spent
 
 
 def child_running(marker: str) -> int:
