@@ -109,7 +109,9 @@ def test_a_database_an_earlier_release_made_only_some_tables_of_gets_the_others(
         assert db.execute(sa.text("SELECT conversions FROM usage")).scalar_one() == 7
 
 
-def test_a_database_of_a_newer_release_is_refused(engine: sa.Engine, database_url: str) -> None:
+def test_a_database_of_a_newer_release_is_refused(
+    engine: sa.Engine, database_url: str, tmp_path: Path
+) -> None:
     create_tables(engine)
     with engine.begin() as db:
         db.execute(sa.text("UPDATE alembic_version SET version_num = '9001'"))
@@ -117,7 +119,7 @@ def test_a_database_of_a_newer_release_is_refused(engine: sa.Engine, database_ur
         create_engine(database_url)
     assert "revision 9001" in refused.value.message
     assert f"its newest is {migrations.head()}" in refused.value.message
-    ran = _conversio_db("upgrade", "--database", database_url)
+    ran = _conversio("db", "upgrade", "--database", database_url)
     assert ran.returncode == 4, ran.stderr
     assert ran.stderr.startswith("error MISSING_DEPENDENCY: the database is at schema revision 9001")
     assert "Traceback" not in ran.stderr
@@ -128,6 +130,11 @@ def test_a_database_of_a_newer_release_is_refused(engine: sa.Engine, database_ur
         "head": migrations.head(),
         "install_hint": "pip install --upgrade conversio-server",
     }
+    for program in ("serve", "worker"):  # each refuses before it starts, in one line
+        ran = _conversio(program, "--dev", "--database", database_url, "--data-dir", str(tmp_path / program))
+        assert ran.returncode == 4, ran.stderr[-2000:]
+        assert "error MISSING_DEPENDENCY: the database is at schema revision 9001" in ran.stderr
+        assert "Traceback" not in ran.stderr
 
 
 def test_a_database_at_the_head_costs_one_query_and_no_alembic(engine: sa.Engine, database_url: str) -> None:
@@ -244,10 +251,10 @@ def test_every_revision_downgrades(engine: sa.Engine) -> None:
     assert migrations.upgrade(engine).before is None
 
 
-def _conversio_db(*args: str) -> subprocess.CompletedProcess[str]:
-    """``conversio db …`` as a user runs it: the installed command line, in a process of its own."""
+def _conversio(*args: str) -> subprocess.CompletedProcess[str]:
+    """``conversio …`` as a user runs it: the installed command line, in a process of its own."""
     return subprocess.run(
-        [sys.executable, "-m", "conversio", "db", *args],
+        [sys.executable, "-m", "conversio", *args],
         check=False,
         capture_output=True,
         text=True,

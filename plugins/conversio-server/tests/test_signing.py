@@ -25,6 +25,7 @@ from conversio_server.signing import (
     verify,
 )
 
+from conversio import Conversio
 from conversio.stores.base import Artifact
 
 SECRET = b"s" * 32
@@ -116,7 +117,9 @@ def test_hosts_sharing_a_postgresql_database_sign_links_alike(postgres_url: str,
     try:
         hosts = [
             SignedLinks.of(
-                ServerSettings.load(environ={}, data_dir=tmp_path / name, database_url=postgres_url), engine
+                ServerSettings.load(environ={}, data_dir=tmp_path / name, database_url=postgres_url),
+                engine,
+                Conversio(store="memory://", executor="inline"),
             )
             for name, engine in zip(("api-1", "api-2"), engines, strict=True)
         ]

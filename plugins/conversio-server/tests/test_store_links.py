@@ -27,6 +27,7 @@ from PIL import Image
 from server_samples import png_bytes
 from test_tenancy import client, keyed_settings, make_keys, wait_job
 
+from conversio import Conversio
 from conversio.errors import ConversioError
 
 needs("image", "s3")
@@ -204,21 +205,22 @@ def test_a_store_that_cannot_sign_is_refused_at_start(tmp_path: Path) -> None:
     engine = sa.create_engine(settings.database_url)
     try:
         with pytest.raises(ConversioError) as caught:
-            SignedLinks.of(settings, engine)
+            SignedLinks.of(settings, engine, Conversio(store=settings.store_url, executor="inline"))
     finally:
         engine.dispose()
     assert caught.value.code == "INVALID_OPTION"
     assert "download_links" in caught.value.message and str(tmp_path) not in caught.value.message
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CONVERSIO_")}
-    worker = subprocess.run(
-        [sys.executable, "-m", "conversio", "worker", "--data-dir", str(tmp_path / "w"), "--dev"],
-        env={**environment, "CONVERSIO_SERVER_DOWNLOAD_LINKS": "store"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert worker.returncode != 0
-    error = [line for line in worker.stderr.splitlines() if line.startswith("error ")]
-    assert len(error) == 1 and error[0].startswith("error INVALID_OPTION: download_links = store")
-    assert "Traceback" not in worker.stderr and str(tmp_path) not in error[0]
+    for command in ("worker", "serve"):  # each refuses before it starts, in one line
+        done = subprocess.run(
+            [sys.executable, "-m", "conversio", command, "--data-dir", str(tmp_path / command), "--dev"],
+            env={**environment, "CONVERSIO_SERVER_DOWNLOAD_LINKS": "store"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 2, (command, done.stderr[-2000:])
+        error = [line for line in done.stderr.splitlines() if line.startswith("error ")]
+        assert len(error) == 1 and error[0].startswith("error INVALID_OPTION: download_links = store")
+        assert "Traceback" not in done.stderr and str(tmp_path) not in error[0]

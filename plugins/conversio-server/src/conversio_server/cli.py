@@ -57,15 +57,18 @@ def serve(log_level: str, url_allow: tuple[str, ...], as_json: bool, **flags: ob
     claim nothing more and finish their running jobs for up to --drain-timeout seconds, then hand the
     rest back to the queue); a second signal hands the jobs back at once."""
     from conversio_server.app import create_app
-    from conversio_server.serving import uvicorn_config
+    from conversio_server.serving import check_setup, uvicorn_config
     from conversio_server.settings import ServerSettings
+    from conversio_server.worker import make_conversio
 
     settings = ServerSettings.load(None, **flags, url_allow=url_allow or None)
     if settings.dev:
         click.secho("development mode: no API keys, listening on 127.0.0.1 only", fg="yellow", err=True)
-    app = create_app(settings)
-    config = uvicorn_config(app, settings, log_level=log_level, timeout_graceful_shutdown=10)
-    _draining_server(config, app).run()
+    with make_conversio(settings) as conversio:  # an unknown store is refused here
+        check_setup(settings, conversio)
+        app = create_app(settings, conversio)
+        config = uvicorn_config(app, settings, log_level=log_level, timeout_graceful_shutdown=10)
+        _draining_server(config, app).run()
 
 
 def _draining_server(config: uvicorn.Config, app: FastAPI) -> uvicorn.Server:

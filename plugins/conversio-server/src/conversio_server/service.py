@@ -82,7 +82,7 @@ class Server:
         #: kept for the server's life (a folder a request, made and removed, costs more than its files).
         self.scratch_folder = self._scratch.enter_context(self.store.scratch_dir())
         self.jobstore = JobStore(settings.database_url, wake_workers=settings.job_wake_dir)
-        self.links = SignedLinks.of(settings, self.jobstore.engine)
+        self.links = SignedLinks.of(settings, self.jobstore.engine, conversio)
         self.outbound = OutboundClient(settings.outbound)
         self.intake = Intake(conversio, self.metrics, self.outbound)
         #: Which key owns each stored file (:mod:`conversio_server.ownership`).

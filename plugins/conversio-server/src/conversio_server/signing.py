@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import os
 import secrets
 import time
@@ -32,6 +31,7 @@ from conversio_server.database import metadata
 from conversio_server.errors import ApiError
 
 if TYPE_CHECKING:
+    from conversio.api import Conversio
     from conversio_server.settings import ServerSettings
 
 SECRET_BYTES = 32
@@ -139,15 +139,11 @@ class StoreLinks:
     media_type: Callable[[str], str]
 
     @classmethod
-    def of(cls, settings: ServerSettings) -> StoreLinks:
-        """The settings' store with the formats of every plugin the server loads; ``INVALID_OPTION``
-        when that store cannot sign links."""
-        from conversio.api import Conversio
-
-        plugins = {name.rsplit(".", 1)[-1]: importlib.import_module(name) for name in settings.extra_plugins}
-        conversio = Conversio(plugins=plugins, store=settings.store_url, executor="inline")
+    def of(cls, conversio: Conversio, store_url: str) -> StoreLinks:
+        """The links of ``conversio``'s store (at ``store_url``); ``INVALID_OPTION`` when that store
+        cannot sign links."""
         if not isinstance(conversio.store, PresigningStore):
-            scheme = settings.store_url.partition("://")[0]
+            scheme = store_url.partition("://")[0]
             raise InvalidOption(
                 f"download_links = store needs a store that signs its own links, such as s3://; the "
                 f"{scheme}:// store cannot: set download_links (CONVERSIO_SERVER_DOWNLOAD_LINKS) to server",
@@ -177,16 +173,17 @@ class SignedLinks:
         self.store = store
 
     @classmethod
-    def of(cls, settings: ServerSettings, database: sa.Engine) -> SignedLinks:
+    def of(cls, settings: ServerSettings, database: sa.Engine, conversio: Conversio) -> SignedLinks:
         """With the configured secret, else the one beside a SQLite database or in a shared one,
-        ``database`` (made on first use); with the store's links if the settings ask for them."""
+        ``database`` (made on first use); with the links of ``conversio``'s store if the settings ask
+        for them."""
         if settings.signing_secret:
             secret = settings.signing_secret
         elif database.dialect.name == "sqlite":
             secret = load_or_create_secret(secret_path_for(settings.database_url, settings.data_dir))
         else:
             secret = shared_secret(database)
-        store = StoreLinks.of(settings) if settings.download_links == "store" else None
+        store = StoreLinks.of(conversio, settings.store_url) if settings.download_links == "store" else None
         return cls(secret, settings.signed_url_ttl, store)
 
     def _expires(self, artifact: Artifact) -> int:

@@ -99,7 +99,7 @@ class Worker:
         #: Who owns the files the jobs produce (the job's key).
         self.owners = FileOwners(settings.database_url)
         self.outbound = OutboundClient(settings.outbound)
-        self.links = SignedLinks.of(settings, self.store.engine)
+        self.links = SignedLinks.of(settings, self.store.engine, self.conversio)
         self._stop = threading.Event()
         self._wake = threading.Event()  # set by the server when it queues a job, and to stop
         self._running: dict[str, threading.Event] = {}  # the running jobs' cancel events
