@@ -82,15 +82,16 @@ class Node:
         if self.alive():
             os.killpg(self.pid, signal.SIGTERM)
 
-    def reap(self, deadline: float) -> None:
-        """Wait for the process until ``deadline``, then kill it."""
+    def reap(self, deadline: float) -> int | None:
+        """Wait for the process until ``deadline``, then kill it; its exit status."""
         if self.process is None:
-            return
+            return None
         try:
             self.process.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.kill()
         with_group_gone(self.pid)
+        return self.process.returncode
 
     def tail(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -171,12 +172,13 @@ class Cluster:
     def _wait_ready(self, node: Node) -> None:
         node.wait_ready(lambda: answers(f"{node.url}/readyz") if node.url else self.registered(node))
 
-    def close(self) -> None:
+    def close(self) -> dict[str, int | None]:
+        """Stop every node as a service manager does (SIGTERM, then SIGKILL after ``STOP_TIMEOUT``);
+        their exit statuses."""
         for node in self.nodes:
             node.terminate()
         deadline = time.monotonic() + STOP_TIMEOUT
-        for node in self.nodes:
-            node.reap(deadline)
+        return {node.name: node.reap(deadline) for node in self.nodes}
 
     def logs(self, lines: int = 40) -> str:
         return "\n\n".join(f"== {node.name}\n{node.tail(lines)}" for node in self.nodes)

@@ -9,6 +9,7 @@ id and a valid signature); the database and the store are left consistent."""
 from __future__ import annotations
 
 import hashlib
+import signal
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -349,6 +350,11 @@ def test_two_api_nodes_and_three_workers_survive_kills(tmp_path: Path, postgres_
             copies = check_webhooks(receiver, db, run, digests)
             store = check_store(s3, store_url, rows, digests)
             check_fleet(cluster, db)
+            # SIGTERM: the workers drain and exit 0; uvicorn ends by raising the signal again, as
+            # service managers expect (a stop, not a failure); none needs a SIGKILL
+            stopped = cluster.close()
+            expected = {node.name: -signal.SIGTERM if node.url else 0 for node in cluster.nodes}
+            assert stopped == expected, (stopped, cluster.logs())
 
             times = ", ".join(f"{what} at {moment - started:.0f} s" for what, moment in run.times.items())
             print(
