@@ -352,7 +352,9 @@ def _ms(values: list[float]) -> str:
 
 
 def _setup(args: argparse.Namespace, sides: dict[str, Side]) -> list[str]:
-    cores = os.cpu_count()
+    from conversio_server.settings import ServerSettings
+
+    cores, defaults = os.cpu_count(), attrs.fields(ServerSettings)
     cpu = "; ".join(
         f"{name}: " + " · ".join(f"{part} {1000 * side.cpu[part]:.0f}" for part in PARTS if part in side.cpu)
         for name, side in sides.items()
@@ -361,18 +363,19 @@ def _setup(args: argparse.Namespace, sides: dict[str, Side]) -> list[str]:
         f"Batch: median of {args.rounds} interleaved rounds after one warm-up each, the mix of bench_jobs"
         " (" + "; ".join(k[0] for k in KINDS) + "), timed from its submission until its `batch.completed`"
         f" webhook arrives. Each deployment: an API node and {cores} `conversio worker` processes (up to"
-        " 4 jobs at once each, as `conversio serve` would run them); on PostgreSQL + S3 each process has"
-        " a data folder of its own, on SQLite + filesystem the workers share the API node's. CPU ms per"
-        f" job in the batch (each part's processes and their children): {cpu}.",
+        f" {defaults.job_concurrency.default} jobs at once each, as `conversio serve` would run them); on"
+        " PostgreSQL + S3 each process has a data folder of its own, on SQLite + filesystem the workers"
+        " share the API node's. CPU ms per job in the batch (each part's processes and their children):"
+        f" {cpu}.",
         f"Submission while the workers are busy: {args.jobs} single `POST /v1/jobs` (with a webhook) one"
         " after the other, while the workers run the earlier ones (on the same cores); to idle workers:"
         " those of the claims below.",
         f"Claim after NOTIFY: {args.samples} jobs (PNG → JPEG) queued one at a time on the API node, each"
-        " once the one before has finished, the workers idle (they poll every 2 s, so a claim within"
-        " milliseconds is the NOTIFY's doing). From the commit of the job's submission to the start of"
-        " the claim that takes it (the job's `started_at`: the worker's clock as it begins to claim), and"
-        " to the commit of that claim; commit times are PostgreSQL's own (logical decoding with"
-        " timestamps), on the same clock.",
+        " once the one before has finished, the workers idle (they poll every"
+        f" {defaults.job_poll_interval.default:g} s, so a claim within milliseconds is the NOTIFY's"
+        " doing). From the commit of the job's submission to the start of the claim that takes it (the"
+        " job's `started_at`: the worker's clock as it begins to claim), and to the commit of that claim;"
+        " commit times are PostgreSQL's own (logical decoding with timestamps), on the same clock.",
         "",
     ]
 

@@ -1,6 +1,7 @@
 """What a deployment's database and store are asked, counted where they serve it: the statements
 PostgreSQL runs (``pg_stat_statements``), when it commits the transactions that queue and claim a job
-(logical decoding), and the requests the S3 server serves (moto's own recorder)."""
+(logical decoding), and the requests the S3 server serves (moto's own recorder); and the CPU time
+each part of a deployment spends (Linux's ``/proc``)."""
 
 from __future__ import annotations
 
@@ -43,10 +44,6 @@ class Statements:
                 calls[statement_kind(text)] += int(count)
         return calls
 
-    def postmaster(self) -> int:
-        """The process id of the server (its other processes are its children)."""
-        return int((self.home / "data" / "postmaster.pid").read_text().split()[0])
-
 
 @attrs.frozen
 class Commits:
@@ -58,6 +55,7 @@ class Commits:
 
     @contextlib.contextmanager
     def watching(self) -> Iterator[CommitLog]:
+        """Decode the commits of the block (a replication slot for its duration)."""
         import psycopg
 
         with psycopg.connect(
@@ -169,7 +167,8 @@ class Requests:
 
 
 def request_kind(method: str, url: str) -> str:
-    """``GET meta`` / ``PUT blobs (part)`` …: the method and the store's key space (see the S3 store)."""
+    """``GET meta``, ``PUT blobs (multipart)`` …: the method and the first part of the key under the
+    bucket (the S3 store's key spaces: ``blobs``, ``refs``, ``meta`` …)."""
     path, _, query = url.partition("?")
     parts = path.split("://", 1)[-1].split("/")
     space = parts[3] if len(parts) > 3 else "bucket"

@@ -89,7 +89,8 @@ def postgres_and_s3(work: Path) -> Iterator[Backend]:
             with fresh_database(server) as url:
                 name = str(sa.engine.make_url(url).database)
                 statements = Statements(server.home, name)
-                servers = {"PostgreSQL": statements.postmaster(), "S3 server": child_running("moto.server")}
+                postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+                servers = {"PostgreSQL": postmaster, "S3 server": child_running("moto.server")}
                 yield Backend(
                     "PostgreSQL + S3",
                     database_url=url,
