@@ -316,6 +316,7 @@ def check_store(s3: Any, store_url: str, rows: list[Any], digests: dict[str, lis
     return {"before a sweep": before, "after": after, "left": left}
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_two_api_nodes_and_three_workers_survive_kills(tmp_path: Path, postgres_url: str) -> None:
     import boto3
