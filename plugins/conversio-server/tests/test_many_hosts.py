@@ -8,6 +8,7 @@ id and a valid signature); the database and the store are left consistent."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import signal
 import time
@@ -151,11 +152,21 @@ def submit_all(works: dict[int, Work], entrances: dict[str, Entrances], hook: st
         run.key_of[job_id], run.expected[job_id] = key, work.outputs
 
 
+def uploaded(entrances: Entrances, work: Work) -> dict[str, Any]:
+    """``work``'s request with its input uploaded through the second API node (``POST /v1/files``)."""
+    (source,) = work.request["inputs"]
+    content = base64.b64decode(source["base64"])
+    reply = entrances.request("POST", "/v1/files", prefer=1, files={"file": (source["name"], content)})
+    assert reply.status_code in (200, 201), reply.text
+    return {**work.request, "inputs": [{"fileId": reply.json()["files"][0]["id"]}]}
+
+
 def drive(
     cluster: Cluster, entrances: dict[str, Entrances], db: Database, hook: str, gate: Gate, run: Run
 ) -> None:
     """Submit the jobs through both API nodes, killing one of them and a worker a third of the way, then
-    the batch; wait until every job has finished and every webhook is delivered."""
+    the batch through the first (its inputs uploaded through the second); wait until every job has
+    finished and every webhook is delivered."""
     works = dict(enumerate(workload(IMAGES, PDFS, DOCS)))
     with ThreadPoolExecutor(2) as pool:
         halves = [{n: w for n, w in works.items() if n % 2 == side} for side in (0, 1)]
@@ -171,7 +182,7 @@ def drive(
         "POST",
         "/v1/batch",
         json={
-            "jobs": [w.request for w in batch_works],
+            "jobs": [uploaded(entrances[KEYS[0]], w) for w in batch_works],
             "webhook": f"{hook}/batch/{KEYS[0]}",
             "callbackMode": "both",
         },
