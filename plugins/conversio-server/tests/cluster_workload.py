@@ -36,11 +36,6 @@ class Work:
     request: dict[str, Any]
     outputs: tuple[Expected, ...]
 
-    @property
-    def kind(self) -> str:
-        formats = {i["name"].rsplit(".", 1)[-1] for i in self.request["inputs"]}
-        return "/".join(sorted(formats))
-
 
 def inline(name: str, content: bytes) -> dict[str, str]:
     return {"base64": base64.b64encode(content).decode(), "name": name}
