@@ -429,6 +429,7 @@ def _projection(levels: list[Level], requests: Counter[str], level: Level) -> li
     delay = ROUND_TRIP * trips  # seconds the round trips add to each job
     most = max(LEVELS)
     crowded = statistics.mean(lv.statements.total() / lv.jobs for lv in levels if lv.workers == most)
+    cores = os.cpu_count() or 1
     return [
         f"Projection: a job costs {trips:.0f} database round trips and {requests.total() / level.jobs:.0f}"
         f" S3 requests (with {most} workers, {crowded:.0f} statements), and CPU:"
@@ -437,9 +438,10 @@ def _projection(levels: list[Level], requests: Counter[str], level: Level) -> li
         f" {1000 * cpu['S3 server']:.0f} ms in the S3 server (moto). With workers on hosts of their own,"
         f" each worker core adds up to {1 / cpu['workers']:.1f} jobs/s, and one PostgreSQL core would run"
         f" out near {1 / cpu['PostgreSQL']:.0f} jobs/s, the work of about"
-        f" {cpu['workers'] / cpu['PostgreSQL']:.0f} worker cores. At {1000 * ROUND_TRIP:.1f} ms between"
-        f" hosts the round trips add {1000 * delay:.0f} ms to each job ({100 * delay / job:.0f}% of the"
-        f" {1000 * job:.0f} ms a job takes one worker here).",
+        f" {cpu['workers'] / cpu['PostgreSQL']:.0f} worker cores. Here every part shares {cores} cores:"
+        f" no number of workers passes {cores / sum(cpu.values()):.1f} jobs/s. At"
+        f" {1000 * ROUND_TRIP:.1f} ms between hosts the round trips add {1000 * delay:.0f} ms to each"
+        f" job ({100 * delay / job:.0f}% of the {1000 * job:.0f} ms a job takes one worker here).",
     ]
 
 
