@@ -42,8 +42,8 @@ from bench.counting import cpu_seconds
 from bench.deployment import SQLITE, Backend, Deployment, postgres_and_s3, postgres_missing
 
 #: What the scaling runs convert: a photo-like PNG 1200×900 (1.4 MB) to WebP, each job at a width
-#: of its own (so no two results are alike and the store uploads every one).
-SCALE_JOB = "PNG 1200×900 → WebP, resized to a width of 800–1199 px"
+#: of its own, counting down from 1199 px (so no two results are alike and the store uploads each).
+SCALE_JOB = "PNG 1200×900 → WebP, resized (each job to another width under 1200 px)"
 #: The worker counts of the scaling runs, in order (each count is run twice: noise drifts).
 LEVELS = (1, 2, 4, 2, 1)
 #: Seconds between hosts on a LAN that the projection assumes for one database round trip.
