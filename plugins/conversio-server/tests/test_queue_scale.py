@@ -52,7 +52,7 @@ def rows_a_claim_reads(store: JobStore) -> tuple[int, int]:
         db.execute(sa.text("ANALYZE jobs"))  # as autovacuum does by and by
     store.engine.dispose()
     with store.engine.connect() as db:
-        looked_at = db.execute(claim_order.looked_at("postgresql", time.time())).all()
+        looked_at = db.execute(claim_order.looked_at("postgresql"), {"now": time.time()}).all()
         assert looked_at
         entries, scanned = db.execute(_ROWS_READ).one()
     return int(entries), int(scanned)
@@ -79,7 +79,7 @@ def test_sqlite_finds_a_claims_jobs_by_index_searches_alone(tmp_path: Path) -> N
     store = JobStore(f"sqlite:///{tmp_path / 'server.sqlite3'}")
     try:
         queue(store, keys=3, per_group=20)
-        statement = claim_order.looked_at("sqlite", time.time()).compile(store.engine)
+        statement = claim_order.looked_at("sqlite").compile(store.engine)
         params = tuple(statement.params[name] for name in statement.positiontup or ())
         with store.engine.connect() as db:
             plan = [
@@ -108,7 +108,7 @@ def test_a_claim_looks_at_the_oldest_five_of_each_key_and_format(database_url: s
             db.execute(
                 jobs.update().where(jobs.c.id == running[0]["id"]).values(lease_expires=time.time() - 1)
             )
-            looked_at = db.execute(claim_order.looked_at(db.dialect.name, time.time())).all()
+            looked_at = db.execute(claim_order.looked_at(db.dialect.name), {"now": time.time()}).all()
     finally:
         store.close()
     assert [row.id for row in looked_at] == [job["id"] for job in made[:5] + made[7:] + running[:1]]

@@ -13,6 +13,7 @@ the ids a correlated subquery finds (on PostgreSQL that form would run the subqu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -102,11 +103,13 @@ def _oldest_of_groups(dialect: str) -> sa.Select[Any]:
     )
 
 
-def looked_at(dialect: str, now: float) -> sa.Select[Any]:
-    """The jobs a claim looks at, oldest first: the oldest of each group and those whose lease expired
-    (their worker is gone), at most :data:`LOOKED_AT` (a statement for ``dialect``)."""
+@functools.cache
+def looked_at(dialect: str) -> sa.Select[Any]:
+    """The jobs a claim looks at at the time ``now`` (the parameter), oldest first: the oldest of each
+    group and those whose lease expired (their worker is gone), at most :data:`LOOKED_AT`; the
+    statement for ``dialect``, made once."""
     expired = sa.select(*(jobs.c[name] for name in _CANDIDATE)).where(
-        jobs.c.status == PROCESSING, jobs.c.lease_expires < now
+        jobs.c.status == PROCESSING, jobs.c.lease_expires < sa.bindparam("now", type_=sa.Float)
     )
     either = sa.union_all(_oldest_of_groups(dialect), expired).subquery()
     return sa.select(either).order_by(either.c.created_at, either.c.id).limit(LOOKED_AT)

@@ -101,7 +101,7 @@ class WorkerSide(JobEvents):
     def _candidates(self, now: float) -> tuple[Sequence[sa.Row[Any]], dict[str, int]]:
         """The jobs a claim looks at, oldest first (:mod:`.claim_order`), and the running jobs of each key."""
         with self.engine.connect() as db:
-            candidates = db.execute(claim_order.looked_at(db.dialect.name, now)).all()
+            candidates = db.execute(claim_order.looked_at(db.dialect.name), {"now": now}).all()
             running = {
                 str(k): int(n)
                 for k, n in db.execute(
