@@ -7,8 +7,8 @@ Goals (issue 19): submission p50 with 10,000 queued within 1.2× of the empty qu
 databases, and a claim's time flat in the queue's length. Each side is a process of its own (the
 base's server package from ``git archive REV``) holding one database per depth and kind (SQLite
 files, databases of one local PostgreSQL cluster), filled through the store itself
-(``JobStore.create``); the rounds then time one call of each kind on each database of each side in
-turn, so that the other work of the machine weighs on all alike.
+(``JobStore.create``); each round then times one call of each kind on each database of each side,
+in a shuffled order, so that the other work of the machine weighs on all alike.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -152,15 +153,19 @@ def measure_sides(sources: dict[str, Path], rounds: int, keys: int) -> dict[tupl
             stack.callback(_stop, processes[side])
         for side, process in processes.items():
             _ready(process, sources[side])
+        calls = [
+            (side, kind, measure, depth)
+            for side in processes
+            for kind in DATABASES
+            for depth in DEPTHS
+            for measure in MEASURES
+            if depth or measure == "submit"
+        ]
+        order = random.Random(19)
         for _ in range(rounds):
-            for side, process in processes.items():
-                for kind in DATABASES:
-                    for depth in DEPTHS:
-                        for measure in MEASURES:
-                            if depth or measure == "submit":
-                                samples[side, kind, measure, depth].append(
-                                    _call(process, kind, depth, measure)
-                                )
+            order.shuffle(calls)  # none always first after the other side's, nor after another kind's
+            for side, kind, measure, depth in calls:
+                samples[side, kind, measure, depth].append(_call(processes[side], kind, depth, measure))
     return {key: statistics.median(values) for key, values in samples.items()}
 
 
@@ -199,7 +204,7 @@ def _report(p50: dict[tuple[str, str, str, int], float], sides: list[str], args:
         rows,
         [
             f"p50 of {args.rounds} interleaved rounds: each round times one call of each measure on each"
-            " database (one per depth and kind) of each side, "
+            " database (one per depth and kind) of each side, in a shuffled order, "
             + " and ".join(f"`{side}`" for side in sides)
             + f", each side a process of its own. Jobs are queued through `JobStore.create` over {args.keys}"
             f" keys × {len(FORMATS)} input formats ({args.keys * len(FORMATS)} groups), in age order.",
