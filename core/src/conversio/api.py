@@ -32,6 +32,7 @@ from conversio.plugins import PluginHost, PluginInfo, PluginPolicy
 from conversio.routing import Route, RoutePreferences
 from conversio.sniffing import Sniffed, read_head, sniff_head
 from conversio.stores.base import Artifact, ArtifactStore
+from conversio.stores.common import not_found
 from conversio.stores.space import refusing_full
 
 #: A local file, a stored artifact, the result of another conversion, or a file on its way
@@ -281,8 +282,10 @@ class Conversio:
         for item in inputs:
             if isinstance(item, Result):
                 found.extend(item.artifacts)
-            elif isinstance(item, Artifact):
-                found.append(self.store.get(item.id))
+            elif isinstance(item, Artifact):  # as given: its record never changes once stored
+                if item.expired():
+                    raise not_found(item.id)
+                found.append(item)
             elif isinstance(item, Arriving):
                 found.append(item)
             else:
