@@ -164,6 +164,25 @@ def test_a_blob_freed_by_another_host_while_storing_it_goes_up_again(store: S3St
         assert stream.read() == b"shared content"
 
 
+def test_a_sweep_keeps_the_blob_another_host_stores_while_it_lists(store: S3Store) -> None:
+    other = S3Store(store.settings)  # another host, storing while this one sweeps
+    stored: list[Artifact] = []
+    listed = []
+
+    def store_meanwhile(request: Any, **kwargs: Any) -> None:
+        if "refs" in request.url:
+            listed.append(request.url)
+        elif listed and not stored:  # the sweep has listed the references: the writer's turn
+            stored.append(other.put_stream(io.BytesIO(b"new content"), name="new", format="bin"))
+
+    store.client.meta.events.register("before-send.s3.ListObjectsV2", store_meanwhile)
+    store.sweep()
+    store.client.meta.events.unregister("before-send.s3.ListObjectsV2", store_meanwhile)
+    assert len(stored) == 1
+    with store.open(stored[0].id) as stream:
+        assert stream.read() == b"new content"
+
+
 def test_an_expired_artifact_deleted_leaves_no_object(store: S3Store) -> None:
     artifact = store.put_stream(io.BytesIO(b"brief"), name="b", format="bin", ttl=0.5)
     assert artifact.expires is not None

@@ -330,9 +330,12 @@ class S3Store:
         cache entries that name an artifact which is gone, and what writers that died left: their
         references (without metadata) and open multipart uploads, once older than an hour.
 
-        Every artifact is known from listing the keys (a request a thousand), not read."""
+        Every artifact is known from listing the keys (a request a thousand), not read. The blobs are
+        listed first: a writer stores its reference before its blob, so every blob listed has its
+        reference in the listing that follows, and a blob stored meanwhile is not in the list."""
         now = time.time() if now is None else now
         with translating():
+            blobs = builtins.list(self._keys("blobs"))
             visible = self._ids_with_meta()
             refs = builtins.list(self._refs())
             found = [ref for ref in refs if ref.artifact_id in visible]
@@ -357,9 +360,7 @@ class S3Store:
             # metadata without a reference is left over (its artifact was being deleted)
             doomed += [self.layout.meta(i) for i in visible - {ref.artifact_id for ref in found}]
             self._delete_keys(doomed)
-            self._delete_keys(
-                [key for key in self._keys("blobs") if key.rsplit("/", 1)[-1] not in referenced]
-            )
+            self._delete_keys([key for key in blobs if key.rsplit("/", 1)[-1] not in referenced])
             self._delete_keys([key for key in self._keys("cache") if not self._all_live(key, live)])
             self._abort_stale_uploads(now)
         return deleted
