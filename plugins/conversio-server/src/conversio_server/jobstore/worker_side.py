@@ -129,6 +129,7 @@ class WorkerSide(JobEvents):
             taken = db.execute(
                 jobs.update()
                 .where(
+                    jobs.c.id == job_id,  # looked up by id: else SQLite goes through every claimable job
                     jobs.c.id.in_(unlocked),
                     _claimable(now),
                     sa.or_(jobs.c.max_running.is_(None), running_now < jobs.c.max_running),
