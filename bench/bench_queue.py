@@ -179,6 +179,11 @@ def _stop(process: subprocess.Popen[str]) -> None:
         process.wait(10)
 
 
+def _groups(depth: int, keys: int) -> int:
+    """The groups (key, input format) of the first ``depth`` jobs :func:`serve` queues."""
+    return len({(n % keys, n % len(FORMATS)) for n in range(depth)})
+
+
 def _report(p50: dict[tuple[str, str, str, int], float], sides: list[str], args: argparse.Namespace) -> None:
     now = sides[-1]
     rows = []
@@ -215,7 +220,11 @@ def _report(p50: dict[tuple[str, str, str, int], float], sides: list[str], args:
             "SQLite: files in WAL mode with synchronous=FULL; PostgreSQL: a local cluster over its Unix"
             " socket, fsync off, `ANALYZE` after the fill (what autovacuum does by and by).",
             "Goals: submission with 10,000 queued ≤ 1.2× the empty queue's; a claim flat in the queue's"
-            " length ('vs shallowest': against 0 queued for submissions, 100 for claims).",
+            " length ('vs shallowest': against 0 queued for submissions, 100 for claims). A claim's read"
+            " walks the groups of key and input format: "
+            + ", ".join(f"{d:,} jobs make {_groups(d, args.keys)}" for d in DEPTHS[1:])
+            + f"; with {DEPTHS[1]:,} jobs PostgreSQL finds the table small enough to plan scans of it"
+            " rather than index lookups.",
         ],
     )
 
