@@ -1,4 +1,5 @@
-"""The ``jobs`` and ``batches`` tables, a job's statuses, and the clauses and reads every change shares."""
+"""The ``jobs`` and ``batches`` tables and the counts of unfinished jobs, a job's statuses, and the
+clauses and reads every change shares."""
 
 from __future__ import annotations
 
@@ -50,8 +51,8 @@ jobs = sa.Table(
     sa.Column("finished_at", sa.Float, nullable=True),
     sa.Column("updated_at", sa.Float, nullable=False),
     sa.UniqueConstraint("key_id", "idempotency_key", name="uq_jobs_idempotency"),
-    # the order claims walk a status's jobs in, by key and input format (:mod:`.claim_order`); with
-    # ``status`` first it also counts a key's unfinished jobs and finds the running ones
+    # the order claims walk the queued jobs in, by key and input format (:mod:`.claim_order`); with
+    # ``status`` first it also finds the running jobs, of a key or all, and the jobs of a status
     sa.Index("ix_jobs_claim_order", "status", "key_id", "input_format", "created_at", "id"),
 )
 
