@@ -1,11 +1,14 @@
 """Durable jobs and batches: the ``jobs`` and ``batches`` tables and every change made to them.
 
-Portable SQL only (conditional ``UPDATE``\\s for claims and completions), so the SQLite default and a
-PostgreSQL URL behave alike. Times are seconds since the epoch (floats). A job's status moves
-``queued -> processing -> completed | failed | cancelled``; a worker holds a *lease* on the job it runs
-(``lease_owner``, ``lease_expires``) and renews it with heartbeats; a job whose lease expired is claimed
-again by another worker. Every status change that a webhook reports enqueues the event in the same
-transaction (:class:`~conversio_server.outbox.Outbox`), so the event exists if and only if the change does.
+Portable SQL (conditional ``UPDATE``\\s for claims and completions), so the SQLite default and a
+PostgreSQL URL behave alike; the few statements the two write differently (a claim's lookups of each
+group of jobs, the upserts of the unfinished counts) are made for each from one description.
+
+Times are seconds since the epoch (floats). A job's status moves ``queued -> processing -> completed |
+failed | cancelled``; a worker holds a *lease* on the job it runs (``lease_owner``, ``lease_expires``)
+and renews it with heartbeats; a job whose lease expired is claimed again by another worker. Every
+status change that a webhook reports enqueues the event in the same transaction
+(:class:`~conversio_server.outbox.Outbox`), so the event exists if and only if the change does.
 
 The modules: ``tables`` (the tables, the statuses and the clauses changes share), ``events`` (the
 webhook events and wake-ups of a change), ``client_side`` (submitting, reading, cancelling and
