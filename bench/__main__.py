@@ -7,6 +7,7 @@ from bench import (
     bench_media,
     bench_office,
     bench_pdf,
+    bench_queue,
     bench_router,
     bench_s3,
     bench_server,
@@ -24,6 +25,7 @@ for module in (
     bench_server,
     bench_server_chain,
     bench_jobs,
+    bench_queue,
     bench_hosts,
     bench_s3,
 ):
