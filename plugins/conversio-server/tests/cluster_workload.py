@@ -113,7 +113,9 @@ def docx_job(n: int) -> Work:
 
 def workload(images: int, pdfs: int, docs: int) -> list[Work]:
     """``images`` + ``pdfs`` + ``docs`` jobs, the slow ones spread through the queue."""
-    slow = [docx_job(n) for n in range(docs)] + [pdf_job(images + n) for n in range(pdfs)]
+    slow: list[Work] = [pdf_job(images + n) for n in range(pdfs)]
+    for n in reversed(range(docs)):  # the slowest spread evenly too, so some run at any time
+        slow.insert(n * len(slow) // max(1, docs), docx_job(n))
     fast = [image_job(n) for n in range(images)]
     every = max(1, len(fast) // max(1, len(slow)))
     mixed: list[Work] = []

@@ -126,7 +126,7 @@ def kill_a_busy_worker(cluster: Cluster, db: Database) -> tuple[Node, set[str]]:
     deadline = time.monotonic() + 60
     while not (busy := db.rows(running)):
         assert time.monotonic() < deadline, "no worker ran a job within 60 s"
-        time.sleep(0.05)
+        time.sleep(0.01)
     worker = hosts[busy[0].host]
     worker.kill()
     held = db.rows(f"{running} AND workers.host = :host", host=worker.name)
@@ -172,9 +172,9 @@ def drive(
         halves = [{n: w for n, w in works.items() if n % 2 == side} for side in (0, 1)]
         sending = [pool.submit(submit_all, half, entrances, hook, run) for half in halves]
         wait_until(lambda: len(run.expected) >= len(works) // 3, "a third of the jobs submitted", 120)
-        run.cut = kill_while_sending_webhooks(cluster, cluster.apis[0], gate)
-        victim, run.resumed = kill_a_busy_worker(cluster, db)
+        victim, run.resumed = kill_a_busy_worker(cluster, db)  # first, while jobs still arrive
         run.victim = victim.name
+        run.cut = kill_while_sending_webhooks(cluster, cluster.apis[0], gate)
         for future in sending:
             future.result(timeout=240)
     batch_works = [image_job(1000 + n) for n in range(BATCH)]
