@@ -12,6 +12,16 @@ from typing import Any
 import sqlalchemy as sa
 from conversio_server.jobstore import JobStore, NewJob, jobs
 
+
+def status_counts(store: JobStore, key_id: str | None = None) -> dict[str, int]:
+    """The jobs of ``store`` by status (of one key, or all)."""
+    query = sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)
+    if key_id is not None:
+        query = query.where(jobs.c.key_id == key_id)
+    with store.engine.connect() as db:
+        return {str(status): int(n) for status, n in db.execute(query)}
+
+
 SPEC = {"inputs": ["x"], "outputFormat": "jpg", "input": {"format": "png"}}
 
 
@@ -39,7 +49,7 @@ def test_six_claimers_racing_for_100_jobs_claim_each_exactly_once(database_url: 
         run_all([lambda s=s, o=o: claimer(s, o) for s, o in zip(stores, claimed, strict=True)])
         every = Counter(job_id for ids in claimed.values() for job_id in ids)
         assert len(every) == 100 and set(every.values()) == {1}
-        assert stores[0].counts() == {"processing": 100}
+        assert status_counts(stores[0]) == {"processing": 100}
         with stores[0].engine.connect() as db:
             rows = db.execute(sa.select(jobs.c.id, jobs.c.lease_owner, jobs.c.attempts)).all()
         assert {row.id: row.lease_owner for row in rows} == {
@@ -92,7 +102,7 @@ def test_workers_racing_for_different_jobs_of_a_limited_key_start_one(database_u
         for key_id in ("k1", "k2", "k3"):
             claimed = race_for_a_limited_key(stores, key_id)
             assert len(claimed) == len(stores) and sum(job is not None for job in claimed) == 1, key_id
-            assert stores[0].counts(key_id) == {"processing": 1, "queued": 4}
+            assert status_counts(stores[0], key_id) == {"processing": 1, "queued": 4}
     finally:
         for store in stores:
             store.close()

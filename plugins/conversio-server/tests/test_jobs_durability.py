@@ -16,6 +16,7 @@ import httpx
 import pytest
 from conftest import needs, start_server
 from server_samples import png_bytes
+from test_job_claims import status_counts
 from test_jobs import TESTS, job_settings, upload, wait_job
 
 needs("image")
@@ -181,7 +182,7 @@ def test_workers_racing_for_a_keys_last_slot_start_only_one_job(database_url: st
             thread.join(timeout=60)
         assert len(claimed) == len(stores)
         assert sum(c is not None for c in claimed) == 1
-        assert stores[0].counts("k1") == {"processing": 1, "queued": 5}
+        assert status_counts(stores[0], "k1") == {"processing": 1, "queued": 5}
     finally:
         for store in stores:
             store.close()

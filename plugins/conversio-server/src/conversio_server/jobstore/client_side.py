@@ -170,14 +170,6 @@ class ClientSide(JobEvents):
         return row
 
     # -- reading -------------------------------------------------------------------------------
-    def counts(self, key_id: str | None = None) -> dict[str, int]:
-        """Jobs by status (of one key, or all)."""
-        query = sa.select(jobs.c.status, sa.func.count()).group_by(jobs.c.status)
-        if key_id is not None:
-            query = query.where(jobs.c.key_id == key_id)
-        with self.engine.connect() as db:
-            return {str(status): int(n) for status, n in db.execute(query)}
-
     def get(self, job_id: str, key_id: str | None = None) -> dict[str, Any]:
         """The row of ``job_id``; ``JOB_NOT_FOUND`` if unknown or (with ``key_id``) another key's."""
         with self.engine.connect() as db:
