@@ -39,7 +39,7 @@ from bench.bench_pdf import vector_pdf
 from bench.bench_server import sample_png
 from bench.common import median_of, write_report
 from bench.counting import cpu_seconds
-from bench.deployment import SQLITE, Backend, Deployment, postgres_and_s3, postgres_missing
+from bench.deployment import S3_SERVERS, SQLITE, Backend, Deployment, postgres_and_s3, postgres_missing
 
 #: What the scaling runs convert: a photo-like PNG 1200×900 (1.4 MB) to WebP, each job at a width
 #: of its own, counting down from 1199 px (so no two results are alike and the store uploads each).
@@ -96,6 +96,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=100)
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--scale-jobs", type=int, default=40)
+    parser.add_argument(
+        "--s3-server",
+        choices=sorted(S3_SERVERS),
+        default="moto",
+        help="the local S3 server: moto (counts the requests) or SeaweedFS (a real object server)",
+    )
     args = parser.parse_args(argv)
     missing = postgres_missing()
     if missing is not None:
@@ -107,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     vector_pdf(inputs["report.pdf"], 3, seed=7)
     receiver = Receiver()
     try:
-        with postgres_and_s3(work) as backend, deployed(backend, work) as postgres:
+        with postgres_and_s3(work, args.s3_server) as backend, deployed(backend, work) as postgres:
             with deployed(SQLITE, work) as sqlite:
                 sides = compare({SQLITE.name: sqlite, backend.name: postgres}, inputs, receiver, args)
             photo = upload(postgres, {"photo.png": inputs["photo.png"]})["photo.png"]
@@ -261,11 +267,12 @@ def _finished(engine: Any, job_id: str) -> float:
 
 def scale(
     deployment: Deployment, backend: Backend, receiver: Receiver, photo: str, jobs: int
-) -> tuple[list[Level], Counter[str], Level]:
+) -> tuple[list[Level], Counter[str] | None, Level]:
     """Batches of ``jobs`` scaling jobs with 1, 2, 4, 2, then 1 worker processes, each running one
-    job at a time; then, with one worker, a counted batch (S3 requests recorded by the server)."""
+    job at a time; then, with one worker, a counted batch (S3 requests recorded by the server, when
+    it records them)."""
     statements, recorder = backend.statements, backend.requests
-    assert statements is not None and recorder is not None
+    assert statements is not None
     widths = itertools.count(1199, -1)
 
     def specs(count: int) -> list[dict[str, Any]]:
@@ -290,6 +297,8 @@ def scale(
         else:
             deployment.stop_workers(len(deployment.workers) - count)
         levels.append(timed_batch(jobs))
+    if recorder is None:
+        return levels, None, timed_batch(jobs // 3)
     with recorder.recording() as requests:
         counted = timed_batch(jobs // 3)
     return levels, requests, counted
@@ -301,7 +310,7 @@ def report(
     sides: dict[str, Side],
     claims: Claims,
     levels: list[Level],
-    counted: tuple[Counter[str], Level],
+    counted: tuple[Counter[str] | None, Level],
 ) -> None:
     local = SQLITE.name
     throughput = {name: args.jobs / side.seconds for name, side in sides.items()}
@@ -339,7 +348,7 @@ def report(
             ]
         )
     write_report(
-        "hosts",
+        "hosts" if args.s3_server == "moto" else f"hosts-{args.s3_server}",
         f"Many hosts: {remote} against {local}, claim latency, scaling with workers",
         ["measure", local, remote, "ratio", "goal"],
         rows,
@@ -403,10 +412,12 @@ def _scaling(levels: list[Level]) -> list[str]:
     return [*lines, ""]
 
 
-def _per_job(requests: Counter[str], level: Level) -> list[str]:
+def _per_job(recorded: Counter[str] | None, level: Level) -> list[str]:
+    requests = Counter[str]() if recorded is None else recorded
     lines = [
         f"Per job, with one worker ({level.jobs} jobs): database statements by kind, and the S3 requests"
-        " the S3 server recorded, from every process.",
+        " the S3 server recorded, from every process"
+        + (" (SeaweedFS records none: `--s3-server moto` counts them)." if recorded is None else "."),
         "",
         "| database statement | per job | S3 request | per job |",
         "|---|---|---|---|",
@@ -420,8 +431,9 @@ def _per_job(requests: Counter[str], level: Level) -> list[str]:
     return [*lines, f"| total | {total_db:.1f} | total | {total_s3:.1f} |", ""]
 
 
-def _projection(levels: list[Level], requests: Counter[str], level: Level) -> list[str]:
+def _projection(levels: list[Level], recorded: Counter[str] | None, level: Level) -> list[str]:
     """What would limit more workers on more hosts, from what a job costs each part."""
+    s3 = "" if recorded is None else f" and {recorded.total() / level.jobs:.0f} S3 requests"
     alone = [lv for lv in levels if lv.workers == 1]
     cpu = {part: statistics.mean(lv.cpu.get(part, 0.0) / lv.jobs for lv in alone) for part in PARTS}
     job = statistics.mean(lv.seconds / lv.jobs for lv in alone)
@@ -431,11 +443,11 @@ def _projection(levels: list[Level], requests: Counter[str], level: Level) -> li
     crowded = statistics.mean(lv.statements.total() / lv.jobs for lv in levels if lv.workers == most)
     cores = os.cpu_count() or 1
     return [
-        f"Projection: a job costs {trips:.0f} database round trips and {requests.total() / level.jobs:.0f}"
-        f" S3 requests (with {most} workers, {crowded:.0f} statements), and CPU:"
+        f"Projection: a job costs {trips:.0f} database round trips{s3}"
+        f" (with {most} workers, {crowded:.0f} statements), and CPU:"
         f" {1000 * cpu['workers']:.0f} ms in the worker (its conversion included),"
         f" {1000 * cpu['API node']:.0f} ms in the API node, {1000 * cpu['PostgreSQL']:.1f} ms in PostgreSQL,"
-        f" {1000 * cpu['S3 server']:.0f} ms in the S3 server (moto). With workers on hosts of their own,"
+        f" {1000 * cpu['S3 server']:.0f} ms in the S3 server. With workers on hosts of their own,"
         f" each worker core adds up to {1 / cpu['workers']:.1f} jobs/s, and one PostgreSQL core would run"
         f" out near {1 / cpu['PostgreSQL']:.0f} jobs/s, the work of about"
         f" {cpu['workers'] / cpu['PostgreSQL']:.0f} worker cores. Here every part shares {cores} cores:"

@@ -2,7 +2,8 @@
 (``conversio serve``) and job workers (``conversio worker``), each a process of its own; and what
 the database and the store are asked is counted by :mod:`bench.counting`.
 
-Two kinds of deployment: PostgreSQL + an S3 server (moto's, in its own process), where every
+Two kinds of deployment: PostgreSQL + an S3 server (moto's, or SeaweedFS, a real object server;
+in its own process), where every
 process has a data folder of its own, as on hosts of their own; and SQLite + a filesystem store,
 which only one host can share, so the workers use the API node's data folder. Every process runs
 on 127.0.0.1 from this interpreter and is stopped at the end, each wait bounded.
@@ -74,30 +75,37 @@ class Backend:
 SQLITE = Backend("SQLite + filesystem")
 
 
+#: The S3 servers a deployment can run on: the marker of the server's process in its command line.
+S3_SERVERS = {"moto": "moto.server", "seaweedfs": "weed"}
+
+
 @contextlib.contextmanager
-def postgres_and_s3(work: Path) -> Iterator[Backend]:
-    """A fresh PostgreSQL cluster (counting statements) and a local S3 server (recording requests)."""
+def postgres_and_s3(work: Path, s3_server: str = "moto") -> Iterator[Backend]:
+    """A fresh PostgreSQL cluster (counting statements) and a local S3 server: moto's (recording
+    requests) or SeaweedFS (which records none)."""
     import sqlalchemy as sa
-    from conversio_s3.testing import local_s3_buckets
+    from conversio_s3.testing import local_object_server, local_s3_buckets, local_s3_server
     from conversio_server.testing import fresh_database, running_postgres
 
     log = work / "s3-requests.jsonl"
-    os.environ["MOTO_RECORDER_FILEPATH"] = str(log)  # read by the S3 server as it starts
+    os.environ["MOTO_RECORDER_FILEPATH"] = str(log)  # read by moto's server as it starts
+    moto = s3_server == "moto"
+    serving = local_s3_server if moto else local_object_server
     try:
-        with running_postgres() as server, local_s3_buckets(BUCKET) as endpoint:
+        with running_postgres() as server, local_s3_buckets(BUCKET, server=serving) as endpoint:
             _instrument(server)
             with fresh_database(server) as url:
                 name = str(sa.engine.make_url(url).database)
                 statements = Statements(server.home, name)
                 postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
-                servers = {"PostgreSQL": postmaster, "S3 server": child_running("moto.server")}
+                servers = {"PostgreSQL": postmaster, "S3 server": child_running(S3_SERVERS[s3_server])}
                 yield Backend(
-                    "PostgreSQL + S3",
+                    f"PostgreSQL + S3 ({s3_server})",
                     database_url=url,
                     store_url=f"s3://{BUCKET}/conversio?endpoint={endpoint}&path_style=1",
                     statements=statements,
                     commits=Commits(server.home, name),
-                    requests=Requests(endpoint, log),
+                    requests=Requests(endpoint, log) if moto else None,
                     servers=servers,
                 )
     finally:

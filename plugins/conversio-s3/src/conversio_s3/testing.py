@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 #: Credentials the local server accepts (any are accepted; these are not secrets).
@@ -142,9 +142,12 @@ def _answers(endpoint: str) -> bool:
 
 
 @contextmanager
-def local_s3_buckets(*buckets: str) -> Iterator[str]:
-    """The local server with ``buckets`` made, and for the block the test credentials in
-    ``os.environ`` (processes started meanwhile inherit them); yield its endpoint URL."""
+def local_s3_buckets(
+    *buckets: str, server: Callable[[], AbstractContextManager[str]] = local_s3_server
+) -> Iterator[str]:
+    """A local server (moto's, or ``server``: :func:`local_object_server`) with ``buckets`` made, and
+    for the block the test credentials in ``os.environ`` (processes started meanwhile inherit them);
+    yield its endpoint URL."""
     import boto3
 
     saved = {name: os.environ.get(name) for name in (*TEST_ENVIRONMENT, *_ELSEWHERE)}
@@ -152,7 +155,7 @@ def local_s3_buckets(*buckets: str) -> Iterator[str]:
     for name in _ELSEWHERE:
         os.environ.pop(name, None)
     try:
-        with local_s3_server() as endpoint:
+        with server() as endpoint:
             client = boto3.client("s3", endpoint_url=endpoint)
             for bucket in buckets:
                 client.create_bucket(Bucket=bucket)
