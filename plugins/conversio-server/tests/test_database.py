@@ -1,10 +1,7 @@
 """The server's database engines on a real PostgreSQL: the plain ``postgresql://`` URL, pooled
-connections that survive a restarted database, tables created by processes that start together."""
+connections that survive a restarted database (processes that start together: test_migrations)."""
 
 from __future__ import annotations
-
-import subprocess
-import sys
 
 import sqlalchemy as sa
 from conversio_server.database import create_engine, parse_url
@@ -33,26 +30,3 @@ def test_a_connection_the_database_dropped_is_replaced(postgres_url: str) -> Non
             assert db.execute(sa.select(sa.func.pg_backend_pid())).scalar_one() != pid
     finally:
         engine.dispose()
-
-
-def test_processes_starting_together_create_the_tables_once(postgres_url: str) -> None:
-    script = (
-        "import sys\n"
-        "from conversio_server.jobstore import JobStore\n"
-        "from conversio_server.keys import KeyStore\n"
-        "from conversio_server.ownership import FileOwners\n"
-        "for kind in (JobStore, KeyStore, FileOwners):\n"
-        "    kind(sys.argv[1]).close()\n"
-    )
-    processes = [
-        subprocess.Popen([sys.executable, "-c", script, postgres_url], stderr=subprocess.PIPE)
-        for _ in range(4)
-    ]
-    errors = [process.communicate(timeout=60)[1].decode() for process in processes]
-    assert [process.returncode for process in processes] == [0] * 4, errors
-    engine = sa.create_engine(postgres_url)
-    try:
-        tables = set(sa.inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-    assert {"jobs", "batches", "webhook_deliveries", "api_keys", "usage", "file_owners"} <= tables

@@ -157,10 +157,14 @@ def test_a_database_at_the_head_costs_one_query_and_no_alembic(engine: sa.Engine
 
 
 def test_processes_starting_together_upgrade_once(database_url: str) -> None:
+    """Four processes open the stores a server opens, at once: one upgrades, the others wait."""
     script = (
         "import sys\n"
-        "from conversio_server.database import create_engine\n"
-        "create_engine(sys.argv[1]).dispose()\n"
+        "from conversio_server.jobstore import JobStore\n"
+        "from conversio_server.keys import KeyStore\n"
+        "from conversio_server.ownership import FileOwners\n"
+        "for kind in (JobStore, KeyStore, FileOwners):\n"
+        "    kind(sys.argv[1]).close()\n"
     )
     processes = [
         subprocess.Popen([sys.executable, "-c", script, database_url], stderr=subprocess.PIPE)
@@ -171,8 +175,10 @@ def test_processes_starting_together_upgrade_once(database_url: str) -> None:
     engine = create_engine(database_url, upgrade=False)
     try:
         assert _revisions_recorded(engine) == [migrations.head()]
+        tables = set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
+    assert {"jobs", "batches", "webhook_deliveries", "api_keys", "usage", "file_owners"} <= tables
 
 
 @pytest.fixture
