@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -255,6 +256,19 @@ def test_every_revision_downgrades(engine: sa.Engine) -> None:
         command.downgrade(_alembic(db), "base")
     assert set(sa.inspect(engine).get_table_names()) == {"alembic_version"}
     assert migrations.upgrade(engine).before is None
+
+
+def test_a_database_that_cannot_be_reached_is_one_coded_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql://someone:hunter2@127.0.0.1:{port}/conversio"
+    for args in (["db", "current"], ["keys", "list"], ["worker", "--dev"], ["serve", "--dev"]):
+        data = ["--data-dir", str(tmp_path / args[0])] if args[0] in ("worker", "serve") else []
+        ran = _conversio(*args, "--database", url, *data)
+        assert ran.returncode == 5, (args, ran.stderr[-2000:])
+        assert "error STORE_UNAVAILABLE: the server's database cannot be reached" in ran.stderr
+        assert "Traceback" not in ran.stderr and "hunter2" not in ran.stderr and str(port) not in ran.stderr
 
 
 def _conversio(*args: str) -> subprocess.CompletedProcess[str]:

@@ -17,12 +17,15 @@ LOCKED``, which SQLAlchemy leaves out on SQLite, whose write lock already serial
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
+from conversio.errors import StoreUnavailable
 from conversio_server import migrations
 
 #: Every table of the server (keys, usage, webhook deliveries, …) is declared on this; all of them:
@@ -78,7 +81,21 @@ def create_engine(database_url: str, *, upgrade: bool = True) -> sa.Engine:
 def create_tables(engine: sa.Engine) -> None:
     """Create or upgrade the tables of the database of ``engine`` to the newest revision (one query
     when they are there already); see :func:`conversio_server.migrations.upgrade`."""
-    migrations.upgrade(engine)
+    with reaching():
+        migrations.upgrade(engine)
+
+
+@contextlib.contextmanager
+def reaching() -> Iterator[None]:
+    """``STORE_UNAVAILABLE`` for a database that cannot be reached or refuses the connection, in the
+    user's terms (the driver's message names hosts, sockets and users)."""
+    try:
+        yield
+    except sa.exc.OperationalError:
+        raise StoreUnavailable(
+            "the server's database cannot be reached or refused the connection: check database_url"
+            " (CONVERSIO_SERVER_DATABASE_URL, --database) and that the database is running"
+        ) from None
 
 
 def utc(value: datetime | None) -> datetime | None:

@@ -26,11 +26,12 @@ if TYPE_CHECKING:
 @contextlib.contextmanager
 def _opened(database: str | None, data_dir: Path | None) -> Iterator[sa.Engine]:
     """An engine on the server's database, its schema left as it is; disposed of on the way out."""
-    from conversio_server.database import create_engine
+    from conversio_server.database import create_engine, reaching
 
     engine = create_engine(_database_url(database, data_dir), upgrade=False)
     try:
-        yield engine
+        with reaching():
+            yield engine
     finally:
         engine.dispose()
 
