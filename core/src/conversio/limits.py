@@ -23,6 +23,7 @@ FAMILY_TIMEOUTS: Mapping[str, float] = {
     "pdf": 120.0,
     "archive": 120.0,
     "office": 120.0,
+    "chromium": 120.0,
     "media": 1800.0,
 }
 #: The step timeout of a family not in ``FAMILY_TIMEOUTS``.
