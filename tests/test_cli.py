@@ -155,3 +155,12 @@ def test_hook_calls_are_traced_on_request(run_cli: Cli, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "register_formats [hook]" in done.stderr and "register_converters [hook]" in done.stderr
     assert "[hook]" not in run_cli("route", "png", "jpg", cwd=tmp_path).stderr
+
+
+def test_a_web_address_needs_a_plugin_that_loads_web_pages(run_cli: Cli, tmp_path: Path) -> None:
+    """Never the address's text printed as a document: without a browser engine it is refused."""
+    env = {"CONVERSIO_DISABLE_PLUGINS": "chromium"}
+    done = run_cli("convert", "https://example.com/", "--to", "pdf", cwd=tmp_path, env=env)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "MISSING_DEPENDENCY" in done.stderr and "conversio-chromium" in done.stderr
+    assert "Traceback" not in done.stderr and not list(tmp_path.glob("*.pdf"))

@@ -15,19 +15,26 @@ from __future__ import annotations
 import atexit
 import functools
 import json
+import re
+import shutil
 import sys
+import tempfile
+import urllib.parse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from conversio.errors import ConversioError, InvalidRequest
+from conversio.errors import ConversioError, InvalidRequest, MissingDependency
 
 if TYPE_CHECKING:
     from conversio.api import Conversio
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: A ``convert`` input that is a web address rather than a file.
+_WEB_ADDRESS = re.compile(r"^https?://", re.IGNORECASE)
 
 EXIT_CODES = {
     "CONVERSION_FAILED": 1,
@@ -160,7 +167,7 @@ def parse_then(text: str) -> tuple[str, dict[str, str]]:
 
 
 @cli.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True)
 @click.option("--to", "target", required=True, help="Target format (jpg, pdf, zip, ...).")
 @click.option("--via", multiple=True, help="Pass through this format on the way (repeatable).")
 @click.option(
@@ -195,7 +202,7 @@ def parse_then(text: str) -> tuple[str, dict[str, str]]:
 )
 @handles_errors
 def convert(
-    inputs: tuple[Path, ...],
+    inputs: tuple[str, ...],
     target: str,
     via: tuple[str, ...],
     then: tuple[str, ...],
@@ -207,12 +214,16 @@ def convert(
     no_cache: bool,
     as_json: bool,
 ) -> None:
-    """Convert INPUTS to a format, optionally through waypoints and further steps."""
+    """Convert INPUTS (files, or http and https web addresses) to a format, optionally through
+    waypoints and further steps."""
     from conversio.progress import ProgressView
 
     app = _app(cache=False) if no_cache else _app()
+    folder = Path(tempfile.mkdtemp(prefix="conversio-web-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    files = [_input_file(text, folder, app) for text in inputs]
     conversion = app.convert(
-        list(inputs),
+        files,
         target,
         via=via,
         options=parse_pairs(options, "-O"),
@@ -226,7 +237,7 @@ def convert(
     with ProgressView(enabled=not as_json) as view:
         result = conversion.run(on_event=view.handle)
     # without -o nothing already there is overwritten (the input itself least of all)
-    dest = output or _default_output(inputs[0], target, result.is_bundle)
+    dest = output or _default_output(files[0], target, result.is_bundle)
     saved = result.save(dest, overwrite=output is not None)
     if as_json:
         _emit_json({"ok": True, **result.to_dict(), "saved": [str(p) for p in saved]})
@@ -238,6 +249,23 @@ def convert(
         click.echo(f"  {i}. {step_text}")
     where = dest if result.is_bundle else saved[0]
     click.echo(f"saved {len(saved)} file{'s' * (len(saved) != 1)} to {where}")
+
+
+def _input_file(text: str, folder: Path, app: Conversio) -> Path:
+    """An input as a file: a path as it is, a web address as a ``.url`` file that holds it."""
+    if not _WEB_ADDRESS.match(text):
+        return Path(text)
+    if "url" not in app.registry.formats:
+        raise MissingDependency(
+            f"{text} is a web address, and no installed plugin loads web pages; "
+            "pip install conversio-chromium",
+            module="conversio_chromium",
+        )
+    host = urllib.parse.urlsplit(text).hostname or "page"
+    path = folder / f"{len(list(folder.iterdir())) + 1}" / f"{host}.url"
+    path.parent.mkdir()
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
 
 
 def _default_output(first: Path, target: str, bundle: bool) -> Path:
