@@ -56,7 +56,11 @@ def sniff_format(head: bytes, path: Path, name: str) -> str | None:
 
 
 def all_specs() -> list[ConverterSpec]:
-    """Each source printed to PDF and captured as a screenshot; a zip relabelled as a page bundle."""
+    """Each source printed to PDF and captured as a screenshot.
+
+    Nothing converts to ``htmlz``: a zip is only ever a page with its files when it says so by
+    its name (``site.htmlz``); a converter from zip would make every format reach htmlz through
+    some zip, and a zip of documents has no page to print."""
     specs = [
         ConverterSpec(
             id=f"{ENGINE}:{source}->pdf",
@@ -86,19 +90,6 @@ def all_specs() -> list[ConverterSpec]:
         for source in SOURCES
         for target in SCREENSHOTS
     ]
-    specs.append(
-        ConverterSpec(
-            id=f"{ENGINE}:zip->htmlz",
-            source="zip",
-            target="htmlz",
-            run="conversio_chromium.inputs:zip_to_htmlz",
-            # Dearer than zip -> members -> pdf (2.5), so a zip is only read as one page when asked
-            # (via=["htmlz"]): a zip of documents stays a zip of documents.
-            cost=2.0,
-            install_hint=INSTALL_HINT,
-            description="a zip with index.html at its root, taken as one page with its files",
-        )
-    )
     return specs
 
 
