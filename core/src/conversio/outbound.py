@@ -187,11 +187,9 @@ def refused(url: str, why: str) -> InvalidRequest:
     )
 
 
-def unreachable(url: str, why: str) -> InvalidRequest:
-    """``url`` could not be fetched (``URL_UNREACHABLE``): its host has no usable address."""
-    return InvalidRequest(
-        f"the URL {url} could not be fetched: {why}", reason="URL_UNREACHABLE", why=why, url=url
-    )
+def failed(url: str, reason: str, why: str) -> InvalidRequest:
+    """Fetching ``url`` was tried and failed for ``reason`` (``URL_UNREACHABLE``, ``URL_TIMEOUT``, …)."""
+    return InvalidRequest(f"the URL {url} could not be fetched: {why}", reason=reason, why=why, url=url)
 
 
 def _url_host(address: IPAddress) -> str:
@@ -216,13 +214,13 @@ def resolve_checked(
             answers = resolver(host, port)
         except (OSError, UnicodeError) as exc:
             log.info("resolving %s failed: %s", host, exc)
-            raise unreachable(shown, f"the host {host!r} could not be resolved") from None
+            raise failed(shown, "URL_UNREACHABLE", f"the host {host!r} could not be resolved") from None
         try:
             candidates = list(dict.fromkeys(ipaddress.ip_address(a.split("%", 1)[0]) for a in answers))
         except ValueError:
             raise refused(shown, f"the resolver gave an unusable answer for {host!r}") from None
         if not candidates:
-            raise unreachable(shown, f"the host {host!r} has no address")
+            raise failed(shown, "URL_UNREACHABLE", f"the host {host!r} has no address")
     for address in candidates:
         why = forbidden_reason(address)
         if why is not None and not allow.permits(host, address):
