@@ -2,18 +2,39 @@
 
 ``html``, ``md`` and ``htmlz`` inputs become a :class:`Site` (the page and its files, in memory,
 served to the browser under :data:`SITE_ORIGIN`, never from the host's filesystem); a ``url``
-input becomes the address to load. (Interface first; the readers are being written.)
+input becomes the address to load.
+
+- ``html``: the file is the page, its bytes untouched, so its ``<meta charset>`` or byte order
+  mark decides its encoding as in any browser;
+- ``md``: rendered to a page of its own (:mod:`conversio_chromium.markdown`);
+- ``htmlz``: a zip with ``index.html`` and its files (:mod:`conversio_chromium.bundles`), with
+  Gotenberg's ``{{ toHTML "file.md" }}`` placeholders filled in;
+- ``url``: a web address file (:mod:`conversio_chromium.web_address`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import attrs
 
-from conversio.converters import ConversionRequest, Output
-from conversio.errors import UnsupportedFormat
+from conversio.converters import ConversionRequest
+from conversio.errors import FileTooLarge, UnsupportedFormat
+from conversio_chromium.bundles import INDEX, read_bundle
+from conversio_chromium.markdown import (
+    MAX_MARKDOWN_SIZE,
+    decode_markdown,
+    expand_placeholders,
+    render_document,
+)
+from conversio_chromium.web_address import MAX_FILE_SIZE, looks_like_address_file, read_address
+
+#: The largest single HTML page loaded, in bytes.
+MAX_PAGE_SIZE = 64 * 1024 * 1024
+#: Names a text file holding one address may have for :func:`sniff` to call it ``url``: no
+#: extension, plain text, or the address formats' own.
+_ADDRESS_SUFFIXES = frozenset({"", ".txt", ".text", ".url", ".uri", ".uris"})
 
 #: The origin a :class:`Site` is served under. ``.invalid`` never resolves, so nothing but the
 #: network guard can answer for it.
@@ -25,7 +46,7 @@ class Site:
     """A page and the files it refers to, by their path relative to the page (``css/a.css``)."""
 
     files: Mapping[str, bytes]
-    index: str = "index.html"
+    index: str = INDEX
 
     @property
     def url(self) -> str:
@@ -53,14 +74,42 @@ class Source:
 
 def load_source(request: ConversionRequest) -> Source:
     """The request's input as something to load; hostile input is a coded error."""
-    raise UnsupportedFormat(f"conversio-chromium cannot read {request.source} yet")
+    item = request.input
+    if request.source == "url":
+        data = _read(item.path, item.name, MAX_FILE_SIZE, "web address file")
+        return Source(item.name, url=read_address(data, item.name))
+    if request.source == "html":
+        return Source(item.name, Site({INDEX: _read(item.path, item.name, MAX_PAGE_SIZE, "HTML page")}))
+    if request.source == "md":
+        text = decode_markdown(_read(item.path, item.name, MAX_MARKDOWN_SIZE, "Markdown document"))
+        return Source(item.name, Site({INDEX: render_document(text, Path(item.name).stem)}))
+    if request.source == "htmlz":
+        files = read_bundle(item.path, item.name, request.limits)
+        files[INDEX] = expand_placeholders(files[INDEX], files, item.name)
+        return Source(item.name, Site(files))
+    raise UnsupportedFormat(f"conversio-chromium does not load {request.source} files", file=item.name)
 
 
 def sniff(head: bytes, path: Path, name: str) -> str | None:
-    """``url`` or ``htmlz`` when the file is one, else ``None``."""
+    """``htmlz`` for a zip whose name says so; ``url`` for a small text file holding one http(s)
+    address (an Internet Shortcut, or one URL alone) whose name says nothing else (``notes.txt``,
+    ``link``, ``x.url``: not ``x.md``); else ``None``. ``head`` is the first 8 KiB."""
+    suffix = PurePosixPath(name.lower()).suffix
+    if suffix == ".htmlz":
+        return "htmlz" if head.startswith(b"PK\x03\x04") else None
+    if suffix in _ADDRESS_SUFFIXES and looks_like_address_file(head):
+        return "url"
     return None
 
 
-def zip_to_htmlz(request: ConversionRequest) -> list[Output]:
-    """A zip with ``index.html`` at its root, relabelled as a page with its files."""
-    raise UnsupportedFormat(f"{request.input.name}: not written yet")
+def _read(path: Path, name: str, limit: int, what: str) -> bytes:
+    """The whole file, refused (``FILE_TOO_LARGE``) when it is over ``limit`` bytes."""
+    with path.open("rb") as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise FileTooLarge(
+            f"{name} is larger than {limit} bytes, the most Chromium is given of one {what}",
+            file=name,
+            maximum=limit,
+        )
+    return data
