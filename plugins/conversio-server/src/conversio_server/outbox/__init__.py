@@ -28,7 +28,7 @@ webhook outbound policy), ``dispatcher`` (the :class:`Dispatcher`) and ``metrics
 
 from conversio_server.outbox.dispatcher import Dispatcher, SecretLookup
 from conversio_server.outbox.metrics import WebhookMetrics, register_webhook_metrics
-from conversio_server.outbox.records import Attempt, Claim, Delivery, DeliveryStatus, Outcome
+from conversio_server.outbox.records import Attempt, Claim, Delivery, DeliveryStatus, Outcome, Upload
 from conversio_server.outbox.schedule import DEFAULT_RETRY_DELAYS, RetrySchedule
 from conversio_server.outbox.sending import webhook_policy
 from conversio_server.outbox.store import Outbox
@@ -44,6 +44,7 @@ __all__ = [
     "Outcome",
     "RetrySchedule",
     "SecretLookup",
+    "Upload",
     "WebhookMetrics",
     "register_webhook_metrics",
     "webhook_policy",

@@ -4,7 +4,9 @@ value objects for a delivery, one attempt of it, and a delivery a dispatcher has
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -94,6 +96,23 @@ class Delivery:
         }
 
 
+def _frozen_headers(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType(dict(value or {}))
+
+
+@attrs.frozen(kw_only=True)
+class Upload:
+    """A body sent as it is rather than a JSON event: a result delivered to a Gotenberg client's
+    webhook. ``kind`` is its event type (``gotenberg.result``, ``gotenberg.error``); ``headers`` go
+    with it (its ``Content-Type`` among them) under the signature's."""
+
+    kind: str
+    content: bytes
+    method: str = "POST"
+    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_headers)
+    job_id: str | None = None
+
+
 @attrs.frozen
 class Claim:
     """A delivery a dispatcher holds the lease of: what it needs to send it."""
@@ -107,3 +126,6 @@ class Claim:
     attempt: int  # the number of the attempt about to be made
     created_at: datetime
     lease_owner: str
+    method: str = "POST"
+    #: Headers of an :class:`Upload` (none for a JSON event).
+    headers: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_headers)

@@ -53,7 +53,8 @@ def _retry_after(headers: Any) -> float | None:
 
 
 def post(claim: Claim, client: OutboundClient, secret: Secrets | None) -> Verdict:
-    """Sign ``claim``'s body with ``secret`` (its key's, now) and POST it to its URL with ``client``."""
+    """Sign ``claim``'s body with ``secret`` (its key's, now) and send it to its URL with ``client``
+    (a JSON event is POSTed; an upload goes with its own method and headers)."""
     if not secret:
         return Verdict(outcome=Outcome.FAILED, error=f"no webhook secret for key {claim.key_id!r}")
     try:
@@ -61,10 +62,11 @@ def post(claim: Claim, client: OutboundClient, secret: Secrets | None) -> Verdic
     except ValueError as exc:
         error = f"the webhook secret of key {claim.key_id!r} is unusable: {exc}"
         return Verdict(outcome=Outcome.FAILED, error=error)
-    headers["Content-Type"] = "application/json"
+    headers = {**claim.headers, **headers}  # an upload's own headers, under the signature's
+    headers.setdefault("Content-Type", "application/json")
     try:
         reply = client.request(
-            "POST", claim.url, content=claim.body, headers=headers, max_response_bytes=MAX_ANSWER_BYTES
+            claim.method, claim.url, content=claim.body, headers=headers, max_response_bytes=MAX_ANSWER_BYTES
         )
     except ApiError as exc:
         reason = str(exc.details.get("reason") or exc.code)

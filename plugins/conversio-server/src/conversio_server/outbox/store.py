@@ -19,7 +19,7 @@ import attrs
 import sqlalchemy as sa
 
 from conversio_server.database import create_engine, create_tables, utc
-from conversio_server.outbox.records import Attempt, Claim, Delivery, DeliveryStatus, Outcome
+from conversio_server.outbox.records import Attempt, Claim, Delivery, DeliveryStatus, Outcome, Upload
 from conversio_server.outbox.tables import attempts, deliveries, endpoint_id, endpoints
 from conversio_server.wakeup import OUTBOX_CHANNEL, NotifyListener, announce, wake
 from conversio_server.webhooks import WebhookEvent
@@ -65,6 +65,13 @@ def _delivery(row: Any, log_rows: Sequence[Any] = ()) -> Delivery:
     )
 
 
+def _request(stored: Any) -> dict[str, Any]:
+    """The method and headers of an :class:`Upload`'s row (none for an event's)."""
+    if not stored:
+        return {}
+    return {"method": str(stored.get("method") or "POST"), "headers": dict(stored.get("headers") or {})}
+
+
 class _Row:
     """Column values seen as a row (for a delivery just written)."""
 
@@ -99,6 +106,39 @@ def _read(db: sa.Connection, condition: Any) -> list[Delivery]:
     for attempt in log_rows:
         by_delivery.setdefault(attempt.delivery_id, []).append(attempt)
     return [_delivery(row, by_delivery.get(row.id, ())) for row in rows]
+
+
+def _values(
+    url: str,
+    key_id: str | None,
+    *,
+    event_type: str,
+    body: bytes,
+    job_id: str | None = None,
+    batch_id: str | None = None,
+    event_id: str | None = None,
+    delay: float = 0.0,
+    request: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The row of a new pending delivery."""
+    now = datetime.now(UTC)
+    return {
+        "id": "whd_" + secrets.token_urlsafe(16),
+        "event_id": event_id or "evt_" + secrets.token_urlsafe(16),
+        "event_type": event_type,
+        "job_id": job_id,
+        "batch_id": batch_id,
+        "key_id": key_id,
+        "url": url,
+        "endpoint": endpoint_id(url, key_id),
+        "body": body,
+        "request": request,
+        "status": DeliveryStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now + timedelta(seconds=max(0.0, delay)),
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 class Outbox:
@@ -153,24 +193,32 @@ class Outbox:
         change is committed; call :meth:`notify` after the commit to have it sent at once
         rather than at the dispatchers' next poll.
         """
-        now = datetime.now(UTC)
-        endpoint = endpoint_id(url, key_id)
-        values: dict[str, Any] = {
-            "id": "whd_" + secrets.token_urlsafe(16),
-            "event_id": event_id or "evt_" + secrets.token_urlsafe(16),
-            "event_type": event.type.value,
-            "job_id": event.job_id,
-            "batch_id": event.batch_id,
-            "key_id": key_id,
-            "url": url,
-            "endpoint": endpoint,
-            "body": event.body(),
-            "status": DeliveryStatus.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": now + timedelta(seconds=max(0.0, delay)),
-            "created_at": now,
-            "updated_at": now,
-        }
+        values = _values(
+            url,
+            key_id,
+            event_id=event_id,
+            event_type=event.type.value,
+            job_id=event.job_id,
+            batch_id=event.batch_id,
+            body=event.body(),
+            delay=delay,
+        )
+        return self._write(values, connection)
+
+    def enqueue_upload(self, upload: Upload, url: str, *, key_id: str | None) -> Delivery:
+        """Store ``upload`` for delivery to ``url`` with its method and headers, signed with
+        ``key_id``'s secret, retried and recorded as events are; returns at once."""
+        values = _values(
+            url,
+            key_id,
+            event_type=upload.kind,
+            job_id=upload.job_id,
+            body=upload.content,
+            request={"method": upload.method, "headers": dict(upload.headers)},
+        )
+        return self._write(values, None)
+
+    def _write(self, values: dict[str, Any], connection: sa.Connection | None) -> Delivery:
         if connection is None:
             with self.engine.begin() as db:
                 self._insert(db, values)
@@ -303,6 +351,7 @@ class Outbox:
                 attempt=row.attempts,
                 created_at=utc(row.created_at) or now,
                 lease_owner=token,
+                **_request(row.request),
             )
             for row in rows
         ]

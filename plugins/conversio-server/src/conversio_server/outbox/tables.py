@@ -20,6 +20,9 @@ deliveries = sa.Table(
     sa.Column("url", sa.Text, nullable=False),
     sa.Column("endpoint", sa.String(64), nullable=False, index=True),
     sa.Column("body", sa.LargeBinary, nullable=False),
+    #: How a delivery other than a JSON event is sent (a file, to Gotenberg's webhooks): its method and
+    #: headers, as ``{"method": "PUT", "headers": {...}}``; ``NULL`` for a signed JSON ``POST``.
+    sa.Column("request", sa.JSON, nullable=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
