@@ -18,6 +18,8 @@ every scope and no limits; no key database is opened.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -75,20 +77,34 @@ class Principal:
 LOCAL_PRINCIPAL = Principal(key_id="local", name="local development", scopes=SCOPES, tier=UNLIMITED)
 
 
-def bearer_key(connection: HTTPConnection, query_names: Iterable[str] = ()) -> str | None:
-    """The API key of a request: ``Authorization: Bearer <key>``, else one of the ``query_names``
-    query parameters (matched without regard to case, e.g. ConvertAPI's ``?Secret=``)."""
+def bearer_key(
+    connection: HTTPConnection, query_names: Iterable[str] = (), basic: bool = False
+) -> str | None:
+    """The API key of a request: ``Authorization: Bearer <key>``, with ``basic`` also the password of
+    ``Authorization: Basic`` (any user name: how Gotenberg's clients send credentials), else one of
+    the ``query_names`` query parameters (matched without regard to case, e.g. ConvertAPI's ``?Secret=``)."""
     header = connection.headers.get("authorization")
     if header:
         scheme, _, value = header.strip().partition(" ")
         if scheme.lower() == "bearer" and value.strip():
             return value.strip()
+        if basic and scheme.lower() == "basic":
+            return _basic_password(value.strip())
     wanted = {name.lower() for name in query_names}
     if wanted:
         for name, value in connection.query_params.multi_items():
             if name.lower() in wanted and value.strip():
                 return value.strip()
     return None
+
+
+def _basic_password(credentials: str) -> str | None:
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    password = decoded.partition(":")[2]
+    return password or None
 
 
 class Guard:
@@ -203,7 +219,9 @@ class Guard:
 
     # a request
 
-    def admit(self, connection: HTTPConnection, scope: str, query_names: Iterable[str] = ()) -> Principal:
+    def admit(
+        self, connection: HTTPConnection, scope: str, query_names: Iterable[str] = (), basic: bool = False
+    ) -> Principal:
         """Authenticate ``connection``, check ``scope`` and count it once against the rate limit.
 
         The principal and the rate-limit headers are kept on ``connection.state``: a second
@@ -212,7 +230,7 @@ class Guard:
         state = connection.state
         principal: Principal | None = getattr(state, _STATE_PRINCIPAL, None)
         if principal is None:
-            principal = self.authenticate(bearer_key(connection, query_names))
+            principal = self.authenticate(bearer_key(connection, query_names, basic))
             decision = self.count_request(principal)
             headers = decision.headers()
             setattr(state, _STATE_HEADERS, headers)
