@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from multiprocessing.connection import Connection, wait
 from typing import Protocol
 
@@ -141,12 +142,16 @@ class ProcessPoolExecutor:
     worker is recycled after ``max_tasks`` tasks to bound leaks in engines.
     Workers start when tasks need them; an idle worker that dies (killed, out
     of memory) is noticed at once by a watcher thread and replaced, so no task
-    is ever given a dead worker.
+    is ever given a dead worker. ``env``: variables workers get on top of this
+    process's environment.
     """
 
-    def __init__(self, size: int | None = None, *, max_tasks: int = 200) -> None:
+    def __init__(
+        self, size: int | None = None, *, max_tasks: int = 200, env: Mapping[str, str] | None = None
+    ) -> None:
         self.size = max(1, size or os.cpu_count() or 1)
         self.max_tasks = max_tasks
+        self.env = dict(env or {})
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # a worker became idle, or a place free
@@ -175,7 +180,7 @@ class ProcessPoolExecutor:
                 )
                 self._watcher.start()
         parent, child = socket.socketpair()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        env = {**os.environ, **self.env, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", "conversio.engine.worker", str(child.fileno())],
