@@ -32,7 +32,7 @@ def test_settings_from_environment_and_overrides(tmp_path: Path) -> None:
     assert settings.url_allow == ("10.0.0.0/8", "files.internal")
     assert settings.store_url == f"{(tmp_path / 'server-store').resolve().as_uri()}?durable=1&ttl=600"
     assert settings.database_url.endswith("server.sqlite3")
-    assert settings.outbound.permits("files.internal", __import__("ipaddress").ip_address("10.1.2.3"))
+    assert settings.outbound.allow.permits("files.internal", __import__("ipaddress").ip_address("10.1.2.3"))
 
 
 def test_dev_mode_binds_loopback_only(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import attrs
 
 from conversio.errors import InvalidOption
+from conversio.outbound import AllowList
 from conversio_server.auth import AuthConfig
 from conversio_server.outbound import OutboundPolicy
 from conversio_server.tiers import load_tiers
@@ -138,8 +138,7 @@ class ServerSettings:
             raise InvalidOption(
                 f"public_url must be an http(s) URL, not {self.public_url!r}", option="public_url"
             )
-        for entry in self.url_allow:
-            _check_allow_entry(entry)
+        AllowList.parse(self.url_allow, option="url_allow")
 
     @property
     def webhook_wake_path(self) -> Path:
@@ -180,17 +179,6 @@ class ServerSettings:
         if values.get("dev") and "host" not in overrides and values.get("host") not in LOOPBACK_HOSTS:
             values["host"] = "127.0.0.1"
         return cls(**values)
-
-
-def _check_allow_entry(entry: str) -> None:
-    try:
-        ipaddress.ip_network(entry, strict=False)
-    except ValueError:
-        if not entry or any(c in entry for c in "/:@ ") or entry.startswith("."):
-            raise InvalidOption(
-                f"url_allow entries are networks (10.0.0.0/8) or host names, not {entry!r}",
-                option="url_allow",
-            ) from None
 
 
 def _as_bool(text: str) -> bool:

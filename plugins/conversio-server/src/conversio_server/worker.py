@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from conversio.errors import ConversioError
+from conversio.outbound import ALLOW_ENV
 from conversio_server.conversions import Conversions, Order
 from conversio_server.fleet import Fleet, Member, Presence
 from conversio_server.jobstore import Claimed, JobStore
@@ -59,17 +60,20 @@ class OutputDeliveryFailed(ConversioError):
 
 
 def make_conversio(settings: ServerSettings, workers: int | None = None) -> Conversio:
-    """A conversio instance on the settings' store, with the settings' extra plugin modules."""
+    """A conversio instance on the settings' store, with the settings' extra plugin modules; its
+    worker processes get the server's allow list, so that what they fetch (a web page's requests)
+    may reach what the server's own fetches may."""
     from conversio.api import Conversio
+    from conversio.engine.executors import ProcessPoolExecutor
 
     plugins = {name.rsplit(".", 1)[-1]: importlib.import_module(name) for name in settings.extra_plugins}
-    return Conversio(
-        plugins=plugins,
-        store=settings.store_url,
-        executor="process",
-        workers=workers if workers is not None else settings.workers,
-        cache=settings.cache,
-    )
+    allow = {ALLOW_ENV: settings.outbound.allow.to_env()}
+    pool = ProcessPoolExecutor(workers if workers is not None else settings.workers, env=allow)
+    try:
+        return Conversio(plugins=plugins, store=settings.store_url, executor=pool, cache=settings.cache)
+    except BaseException:
+        pool.close()  # no worker started yet (the store was refused): only its pipe to close
+        raise
 
 
 def server_base_url(settings: ServerSettings) -> str:

@@ -2,8 +2,9 @@
 
 Every connection it opens resolves the host itself, is refused when *any* resolved address is
 not a public one (loopback, private, link-local, metadata, …, IPv4 embedded in IPv6 included)
-unless the policy's allow list lets it through, and then connects to the very address it
-checked; redirects are followed by hand and each hop is checked again.
+unless the policy's allow list lets it through (:mod:`conversio.outbound` says which), and then
+connects to the very address it checked; redirects are followed by hand and each hop is checked
+again.
 
 Failures are :class:`~conversio_server.errors.ApiError`: ``INVALID_REQUEST`` with
 ``details["reason"]`` (``URL_NOT_ALLOWED``, ``URL_UNREACHABLE``, ``URL_TIMEOUT``,
@@ -12,27 +13,18 @@ Failures are :class:`~conversio_server.errors.ApiError`: ``INVALID_REQUEST`` wit
 Modules, each importing only those above it:
 
 - ``errors``: the refusals and failures in the user's terms, and how a URL is shown in them;
-- ``addresses``: which IP addresses are forbidden, and why;
 - ``policy``: :class:`OutboundPolicy` and :func:`check_url` (what a URL must be before it is resolved);
-- ``resolution``: :func:`resolve_checked` (every address of a host resolved and checked);
 - ``transport``: the httpx transport that connects only to checked addresses;
 - ``client``: :class:`OutboundClient` (redirects, time limits, downloads to files, requests).
 """
 
-from conversio_server.outbound.addresses import IPAddress, IPNetwork, forbidden_reason
 from conversio_server.outbound.client import Fetched, OutboundClient, Reply
 from conversio_server.outbound.policy import OutboundPolicy, check_url
-from conversio_server.outbound.resolution import Resolver, resolve_checked
 
 __all__ = [
     "Fetched",
-    "IPAddress",
-    "IPNetwork",
     "OutboundClient",
     "OutboundPolicy",
     "Reply",
-    "Resolver",
     "check_url",
-    "forbidden_reason",
-    "resolve_checked",
 ]

@@ -18,10 +18,11 @@ import attrs
 import httpx
 
 from conversio.converters import safe_filename
+from conversio.errors import InvalidRequest
+from conversio.outbound import Resolver, default_resolver
 from conversio_server.errors import ApiError
 from conversio_server.outbound.errors import as_shown, failed, network_errors, refused, restated, too_large
 from conversio_server.outbound.policy import OutboundPolicy, check_url
-from conversio_server.outbound.resolution import Resolver, default_resolver
 from conversio_server.outbound.transport import GuardedTransport
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -116,7 +117,7 @@ class OutboundClient:
             with network_errors(shown, "the server did not answer in time"):
                 try:
                     response = self._http.send(request, stream=True)
-                except ApiError as exc:
+                except InvalidRequest as exc:  # the guard's refusal, about host and port only
                     raise restated(exc, shown) from None
             location = response.headers.get("location")
             if not follow or response.status_code not in REDIRECT_STATUSES or location is None:

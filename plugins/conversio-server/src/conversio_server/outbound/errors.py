@@ -2,8 +2,8 @@
 
 Every refusal and failure is an :class:`~conversio_server.errors.ApiError` naming the URL as
 the user gave it (a password in it masked): ``INVALID_REQUEST`` with ``details`` ``reason``,
-``why`` and ``url``, or ``FILE_TOO_LARGE``. Network exceptions are translated here; their own
-text goes to the log only.
+``why`` and ``url`` (worded by :mod:`conversio.outbound`), or ``FILE_TOO_LARGE``. Network
+exceptions are translated here; their own text goes to the log only.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from contextlib import contextmanager
 import httpcore
 import httpx
 
+from conversio import outbound
+from conversio.errors import InvalidRequest
 from conversio_server.errors import ApiError
 
 log = logging.getLogger("conversio_server.outbound")
@@ -29,29 +31,24 @@ def as_shown(url: httpx.URL) -> str:
     return str(url.copy_with(username=url.username, password="***")) if url.password else str(url)
 
 
+def _answered(exc: InvalidRequest) -> ApiError:
+    return ApiError(exc.code, exc.message, details=exc.details)
+
+
 def refused(url: str, why: str) -> ApiError:
     """``url`` may not be fetched at all (``URL_NOT_ALLOWED``)."""
-    return ApiError(
-        "INVALID_REQUEST",
-        f"the URL {url} may not be fetched: {why}",
-        details={"reason": "URL_NOT_ALLOWED", "why": why, "url": url},
-    )
+    return _answered(outbound.refused(url, why))
 
 
 def failed(url: str, reason: str, why: str) -> ApiError:
     """Fetching ``url`` was tried and failed for ``reason`` (``URL_UNREACHABLE``, ``URL_TIMEOUT``, …)."""
-    return ApiError(
-        "INVALID_REQUEST",
-        f"the URL {url} could not be fetched: {why}",
-        details={"reason": reason, "why": why, "url": url},
-    )
+    return _answered(outbound.failed(url, reason, why))
 
 
-def restated(exc: ApiError, url: str) -> ApiError:
-    """A refusal raised where only the host and port were known, about the whole URL instead."""
-    if exc.details.get("url") == url or "why" not in exc.details:
-        return exc
-    reason, why = str(exc.details.get("reason")), str(exc.details["why"])
+def restated(exc: InvalidRequest, url: str) -> ApiError:
+    """A refusal of the connection guard (:mod:`conversio.outbound`'s), raised where only the host
+    and port were known, about the whole URL instead."""
+    reason, why = str(exc.details["reason"]), str(exc.details["why"])
     return refused(url, why) if reason == "URL_NOT_ALLOWED" else failed(url, reason, why)
 
 

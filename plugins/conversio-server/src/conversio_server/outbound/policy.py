@@ -1,6 +1,7 @@
 """What the outbound client may reach (:class:`OutboundPolicy`: schemes, ports, the allow list,
 size and time limits) and the checks a URL passes before anything is resolved
-(:func:`check_url`: scheme, credentials, host form, port).
+(:func:`check_url`: scheme, credentials, host form, port). Which addresses may be reached is
+:mod:`conversio.outbound`'s to say.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterable
 import attrs
 import httpx
 
-from conversio_server.outbound.addresses import IPAddress, IPNetwork
+from conversio.outbound import AllowList, IPNetwork
 from conversio_server.outbound.errors import as_shown, refused
 
 MB = 1000 * 1000
@@ -23,32 +24,22 @@ _DOTTED_QUAD = re.compile(
 )
 
 
-def _as_allow_entry(entry: str | IPNetwork) -> str | IPNetwork:
-    if isinstance(entry, ipaddress.IPv4Network | ipaddress.IPv6Network):
-        return entry
-    try:
-        return ipaddress.ip_network(entry.strip(), strict=False)
-    except ValueError:
-        return entry.strip().lower().rstrip(".")
-
-
-def _to_allow(entries: Iterable[str | IPNetwork]) -> tuple[str | IPNetwork, ...]:
-    if isinstance(entries, str):
-        entries = (entries,)
-    return tuple(_as_allow_entry(e) for e in entries)
+def _to_allow(entries: AllowList | Iterable[str | IPNetwork]) -> AllowList:
+    return entries if isinstance(entries, AllowList) else AllowList(entries)
 
 
 @attrs.frozen(kw_only=True)
 class OutboundPolicy:
     """What the outbound client may reach, and how much and how long it may read.
 
-    ``allow`` lists networks (``10.0.0.0/8``, ``127.0.0.1``) or exact host names whose
-    addresses are permitted although not public; everything else must resolve to public
-    addresses only. ``ports`` (``None``: any) restricts the destination port. Times are
-    seconds; ``total_timeout`` bounds a whole fetch, redirects included.
+    ``allow`` (an :class:`~conversio.outbound.AllowList`, or its entries) lists networks
+    (``10.0.0.0/8``, ``127.0.0.1``) or exact host names whose addresses are permitted although
+    not public; everything else must resolve to public addresses only. ``ports`` (``None``: any)
+    restricts the destination port. Times are seconds; ``total_timeout`` bounds a whole fetch,
+    redirects included.
     """
 
-    allow: tuple[str | IPNetwork, ...] = attrs.field(default=(), converter=_to_allow)
+    allow: AllowList = attrs.field(factory=AllowList, converter=_to_allow)
     max_bytes: int = 500 * MB
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
@@ -56,17 +47,6 @@ class OutboundPolicy:
     max_redirects: int = 5
     schemes: frozenset[str] = frozenset({"http", "https"})
     ports: frozenset[int] | None = None
-
-    def permits(self, host: str, address: IPAddress) -> bool:
-        """Whether the allow list lets ``host`` (as resolved to ``address``) through."""
-        name = host.lower().rstrip(".")
-        for entry in self.allow:
-            if isinstance(entry, str):
-                if entry == name:
-                    return True
-            elif address.version == entry.version and address in entry:
-                return True
-        return False
 
 
 def check_url(url: httpx.URL | str, policy: OutboundPolicy) -> httpx.URL:

@@ -1,6 +1,6 @@
 """The connection layer: an httpx transport over an httpcore pool whose network backend opens
 TCP connections only to the addresses it has just resolved and checked itself
-(:func:`~conversio_server.outbound.resolution.resolve_checked`).
+(:func:`conversio.outbound.resolve_checked`).
 
 Checking and connecting are one step, so a DNS answer that changes between the two
 (rebinding) cannot reach a forbidden address; and because the check sits under the pool,
@@ -18,9 +18,8 @@ from typing import Any
 import httpcore
 import httpx
 
-from conversio_server.outbound.errors import refused
+from conversio.outbound import Resolver, refused, resolve_checked
 from conversio_server.outbound.policy import OutboundPolicy
-from conversio_server.outbound.resolution import Resolver, resolve_checked
 
 
 class _GuardedBackend(httpcore.NetworkBackend):
@@ -39,7 +38,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        addresses = resolve_checked(host, port, self._policy, self._resolver)
+        addresses = resolve_checked(host, port, self._policy.allow, self._resolver)
         last: Exception | None = None
         for address in addresses:
             try:
