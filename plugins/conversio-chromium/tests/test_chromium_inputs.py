@@ -5,6 +5,7 @@ No browser here: these read the inputs (and refuse hostile ones) before Chromium
 
 from __future__ import annotations
 
+import codecs
 import io
 import stat
 import zipfile
@@ -141,6 +142,22 @@ def test_a_page_is_served_as_its_own_bytes(tmp_path: Path) -> None:
     assert dict(source.site.files) == {"index.html": page}  # not re-encoded: the page's charset holds
     assert source.address == f"{SITE_ORIGIN}/index.html"
     assert source.name == "letter.html"
+
+
+@pytest.mark.parametrize(
+    ("page", "marked"),
+    [
+        ("<p>Здравствуйте</p>".encode(), True),  # UTF-8 that says nothing: Chromium would guess cp1252
+        ('<meta charset="utf-8"><p>Здравствуйте</p>'.encode(), False),
+        ("<p>Здравствуйте</p>".encode("cp1251"), False),  # not UTF-8: left to the browser
+        (b"<p>plain ASCII</p>", False),
+        ("\ufeff<p>é</p>".encode(), False),  # marked already
+    ],
+)
+def test_a_page_of_undeclared_utf8_is_marked_as_utf8(tmp_path: Path, page: bytes, marked: bool) -> None:
+    source = load(write(tmp_path, "page.html", page), "html")
+    assert source.site is not None
+    assert source.site.files["index.html"] == (codecs.BOM_UTF8 + page if marked else page)
 
 
 # -- pages with their files ---------------------------------------------------------------------

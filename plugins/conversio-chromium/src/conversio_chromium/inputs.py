@@ -5,7 +5,9 @@ served to the browser under :data:`SITE_ORIGIN`, never from the host's filesyste
 input becomes the address to load.
 
 - ``html``: the file is the page, its bytes untouched, so its ``<meta charset>`` or byte order
-  mark decides its encoding as in any browser;
+  mark decides its encoding as in any browser. A page that declares no encoding and is UTF-8
+  is given a UTF-8 byte order mark (Chromium would read it as Windows-1252: a page in Russian
+  printed as ``Ð—Ð´Ñ€Ð°Ð²Ñ``), and so is every HTML file of a bundle;
 - ``md``: rendered to a page of its own (:mod:`conversio_chromium.markdown`);
 - ``htmlz``: a zip with ``index.html`` and its files (:mod:`conversio_chromium.bundles`), with
   Gotenberg's ``{{ toHTML "file.md" }}`` placeholders filled in;
@@ -14,6 +16,8 @@ input becomes the address to load.
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 
@@ -32,6 +36,9 @@ from conversio_chromium.web_address import MAX_FILE_SIZE, looks_like_address_fil
 
 #: The largest single HTML page loaded, in bytes.
 MAX_PAGE_SIZE = 64 * 1024 * 1024
+#: A page's own statement of its encoding, looked for in its first bytes as browsers do.
+_DECLARED = re.compile(rb"<meta\b[^>]*charset", re.IGNORECASE)
+_DECLARED_WITHIN = 8192
 #: Names a text file holding one address may have for :func:`sniff` to call it ``url``: no
 #: extension, plain text, or the address formats' own.
 _ADDRESS_SUFFIXES = frozenset({"", ".txt", ".text", ".url", ".uri", ".uris"})
@@ -79,14 +86,16 @@ def load_source(request: ConversionRequest) -> Source:
         data = _read(item.path, item.name, MAX_FILE_SIZE, "web address file")
         return Source(item.name, url=read_address(data, item.name))
     if request.source == "html":
-        return Source(item.name, Site({INDEX: _read(item.path, item.name, MAX_PAGE_SIZE, "HTML page")}))
+        page = _read(item.path, item.name, MAX_PAGE_SIZE, "HTML page")
+        return Source(item.name, Site({INDEX: utf8_marked(page)}))
     if request.source == "md":
         text = decode_markdown(_read(item.path, item.name, MAX_MARKDOWN_SIZE, "Markdown document"))
         return Source(item.name, Site({INDEX: render_document(text, Path(item.name).stem)}))
     if request.source == "htmlz":
         files = read_bundle(item.path, item.name, request.limits)
         files[INDEX] = expand_placeholders(files[INDEX], files, item.name)
-        return Source(item.name, Site(files))
+        pages = {path: utf8_marked(data) for path, data in files.items() if path.endswith((".html", ".htm"))}
+        return Source(item.name, Site(files | pages))
     raise UnsupportedFormat(f"conversio-chromium does not load {request.source} files", file=item.name)
 
 
@@ -100,6 +109,20 @@ def sniff(head: bytes, path: Path, name: str) -> str | None:
     if suffix in _ADDRESS_SUFFIXES and looks_like_address_file(head):
         return "url"
     return None
+
+
+def utf8_marked(page: bytes) -> bytes:
+    """``page`` with a UTF-8 byte order mark when it needs one: it has none, declares no
+    encoding, holds characters beyond ASCII and is valid UTF-8. Its bytes are otherwise kept."""
+    if page.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or page.isascii():
+        return page
+    if _DECLARED.search(page, 0, _DECLARED_WITHIN):
+        return page
+    try:
+        page.decode("utf-8")
+    except UnicodeDecodeError:
+        return page
+    return codecs.BOM_UTF8 + page
 
 
 def _read(path: Path, name: str, limit: int, what: str) -> bytes:
