@@ -1,27 +1,66 @@
 """Everything a page may reach, decided by conversio rather than by the page.
 
-(Interface first; the guard is being written.) The browser is launched with
-:func:`launch_arguments` and :func:`launch_proxy`; each conversion's fresh context is given to
-:func:`attach`, which serves a :class:`~conversio_chromium.inputs.Site` from memory and sends
-every other request through conversio's outbound policy; the returned :class:`Watch` records
-what the page asked for and what was refused or failed, for the error messages and the
-``fail_on_*`` options.
+Two gates, both required:
+
+- :func:`attach` routes every request of a conversion's fresh context (``context.route``): the
+  :class:`~conversio_chromium.inputs.Site`'s files are served from memory (a path outside the
+  site is a 404, never a file of the host), schemes other than http(s) are refused, and the
+  extra headers go to the web address's own origin only (fetched for the page with redirects
+  not followed, because Chromium carries a continued request's headers across its redirects).
+- Everything else reaches the network only through conversio's forward proxy
+  (:mod:`conversio_chromium.proxy`, one per process): the browser is launched with it for every
+  host, loopback included (:func:`launch_proxy`, :func:`launch_arguments`), and it connects only
+  to an address :func:`conversio.outbound.resolve_checked` checked (``CONVERSIO_URL_ALLOW`` lets
+  private networks through). What the route never sees still meets the proxy: redirect hops
+  (measured: Chromium follows a continued request's redirects without routing them again),
+  WebSockets, preconnects, prefetches, beacons, requests of workers and service workers.
+
+Chromium's own resolver is closed (``--host-resolver-rules``: only the proxy resolves names) and
+WebRTC may use no UDP but the proxy's (which has none; measured: without the switch a STUN
+server on 127.0.0.1 was sent 4 packets, with it none). ``file:`` and ``chrome:`` addresses are
+refused by Chromium itself to a web page (measured: never routed); the guard records them from
+the console. The returned :class:`Watch` records what the page asked for and what was refused
+or failed, for the error messages and the ``fail_on_*`` options.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import mimetypes
+import os
+import posixpath
+import socket
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import attrs
+from playwright.sync_api import Error as PlaywrightError
 
+from conversio.errors import InvalidOption, InvalidRequest
+from conversio.outbound import AllowList, resolve_checked
 from conversio_chromium.inputs import SITE_ORIGIN, Source
+from conversio_chromium.proxy import Proxy
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Route
+    from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Route, WebSocket
 
-#: A port nothing listens on: anything that escapes the guard goes nowhere.
-_DEAD_PROXY = "http://127.0.0.1:9"
+#: Seconds to open a TCP connection to a checked address, and to fetch a request given headers.
+CONNECT_TIMEOUT = 10.0
+FETCH_TIMEOUT = 30.0
+
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+#: How Chromium's console names a ``file:`` or ``chrome:`` address it would not load.
+_LOCAL_REFUSED = "Not allowed to load local resource: "
+#: Media types :mod:`mimetypes` may not know, by file name extension.
+_TYPES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".woff2": "font/woff2",
+    ".wasm": "application/wasm",
+}
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 @attrs.define
@@ -37,34 +76,207 @@ class Watch:
 
 def launch_arguments() -> list[str]:
     """Chromium's command-line switches that close what the guard does not see."""
-    return ["--proxy-bypass-list=<-loopback>", "--disable-background-networking"]
+    return [
+        "--proxy-bypass-list=<-loopback>",  # localhost too goes through the proxy
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # only the proxy resolves names
+        "--webrtc-ip-handling-policy=disable_non_proxied_udp",
+        "--disable-quic",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-domain-reliability",
+        "--disable-sync",
+        "--no-first-run",
+        "--no-pings",
+    ]
 
 
 def launch_proxy() -> dict[str, str]:
-    """Playwright's ``proxy`` launch option: every connection goes through the guard."""
-    return {"server": _DEAD_PROXY}
+    """Playwright's ``proxy`` launch option: every connection goes through this process's proxy
+    (started on first use). An invalid ``CONVERSIO_URL_ALLOW`` is an :class:`InvalidOption` here."""
+    AllowList.from_env()
+    return {"server": _proxy().server}
 
 
 def attach(
     context: BrowserContext, source: Source, *, headers: Sequence[str] = (), cookies: Sequence[str] = ()
 ) -> Watch:
-    """Route every request of ``context``: the site's files from memory, the rest refused (for now)."""
+    """Route every request of the fresh ``context`` for ``source``; ``headers`` ('Name: value')
+    and ``cookies`` ('name=value') go to the web address's own origin (its host, for cookies)."""
     watch = Watch(source.address)
-    files = source.site.files if source.site is not None else {}
+    files: Mapping[str, bytes] = source.site.files if source.site is not None else {}
+    extra = _headers(headers)
+    home = urlsplit(source.url) if source.url is not None else None
+    if cookies and home is not None:
+        root = f"{home.scheme}://{home.netloc}/"  # a host-only cookie, for every path
+        context.add_cookies([{"name": n, "value": v, "url": root} for n, v in _cookies(cookies)])
+    ours: set[int] = set()  # requests refused here: their failure is already recorded
 
-    def route(route: Route) -> None:
-        url = route.request.url
-        if url.startswith(SITE_ORIGIN + "/"):
-            path = url[len(SITE_ORIGIN) + 1 :].split("?", 1)[0].split("#", 1)[0]
-            if path in files:
-                route.fulfill(status=200, body=files[path])
-                watch.statuses[url] = 200
-                return
-            route.fulfill(status=404, body=b"")
-            watch.statuses[url] = 404
-            return
-        watch.refused.append((url, "not allowed yet"))
+    def refuse(route: Route, why: str) -> None:
+        watch.refused.append((_shown(route.request.url), why))
+        ours.add(id(route.request))
         route.abort("blockedbyclient")
 
+    def route(route: Route) -> None:
+        request = route.request
+        url = urlsplit(request.url)
+        if request.url.startswith(SITE_ORIGIN + "/"):
+            body = _site_file(files, url)
+            if body is None:
+                route.fulfill(status=404, body=b"")
+            else:
+                route.fulfill(status=200, body=body, content_type=_content_type(url.path))
+        elif url.scheme not in ("http", "https"):
+            refuse(route, f"the scheme {url.scheme}: is not allowed")
+        elif extra and home is not None and _origin(url) == _origin(home):
+            try:
+                answer = route.fetch(
+                    headers={**request.headers, **extra}, max_redirects=0, timeout=FETCH_TIMEOUT * 1000
+                )
+            except PlaywrightError as exc:  # the fetch failed, or the proxy refused it
+                why = _REFUSALS.why(url)
+                if why is not None:
+                    refuse(route, why)
+                    return
+                watch.failed.append((_shown(request.url), str(exc).splitlines()[0]))
+                ours.add(id(request))
+                route.abort("failed")
+                return
+            route.fulfill(response=answer)
+        else:
+            route.continue_()
+
+    def failed(request: Request) -> None:
+        if id(request) in ours:
+            return
+        why = _REFUSALS.why(urlsplit(request.url))
+        if why is not None:
+            watch.refused.append((_shown(request.url), why))
+        else:
+            watch.failed.append((_shown(request.url), request.failure or "failed"))
+
+    def socket_failed(websocket: WebSocket) -> None:
+        why = _REFUSALS.why(urlsplit(websocket.url))
+        if why is not None:
+            watch.refused.append((_shown(websocket.url), why))
+        else:
+            watch.failed.append((_shown(websocket.url), "the WebSocket failed"))
+
+    def console(message: ConsoleMessage) -> None:
+        if message.text.startswith(_LOCAL_REFUSED):
+            watch.refused.append(
+                (_shown(message.text[len(_LOCAL_REFUSED) :]), "a local address is not allowed")
+            )
+
+    def opened(page: Page) -> None:
+        if page.opener() is not None:  # a popup: its requests were routed, the window goes
+            page.close()
+            return
+        page.on("download", lambda download: download.cancel())
+        page.on("websocket", lambda ws: ws.on("socketerror", lambda _: socket_failed(ws)))
+
     context.route("**/*", route)
+    context.on("response", lambda response: watch.statuses.__setitem__(response.url, response.status))
+    context.on("requestfailed", failed)
+    context.on("console", console)
+    context.on("page", opened)
     return watch
+
+
+def _shown(url: str) -> str:
+    """A URL for messages, cut at 200 characters."""
+    return url if len(url) <= 200 else url[:199] + "…"
+
+
+def _origin(url: SplitResult) -> tuple[str, str, int | None]:
+    return url.scheme, url.hostname or "", url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+def _headers(entries: Sequence[str]) -> dict[str, str]:
+    """'Name: value' entries as a mapping; anything else is an :class:`InvalidOption`."""
+    parsed = {}
+    for entry in entries:
+        name, sep, value = entry.partition(":")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not set(name) <= _TOKEN or any(c in value for c in "\r\n\0"):
+            raise InvalidOption(f"headers are written 'Name: value', not {entry!r}", option="headers")
+        parsed[name.lower()] = value
+    return parsed
+
+
+def _cookies(entries: Sequence[str]) -> list[tuple[str, str]]:
+    """'name=value' entries as pairs; anything else is an :class:`InvalidOption`."""
+    parsed = []
+    for entry in entries:
+        name, sep, value = entry.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not set(name) <= _TOKEN or any(c in value for c in ";\r\n\0"):
+            raise InvalidOption(f"cookies are written 'name=value', not {entry!r}", option="cookies")
+        parsed.append((name, value))
+    return parsed
+
+
+def _site_file(files: Mapping[str, bytes], url: SplitResult) -> bytes | None:
+    """The site's file at ``url``'s path, or ``None`` for a path that names none (``..``, ``/``, ``\\``)."""
+    path = unquote(url.path).removeprefix("/")
+    if "\\" in path or "\0" in path or any(part in ("", ".", "..") for part in path.split("/")):
+        return None
+    return files.get(path)
+
+
+def _content_type(path: str) -> str:
+    extension = posixpath.splitext(path)[1].lower()
+    return _TYPES.get(extension) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+class _Refusals:
+    """The proxy's latest refusals by host and port, so that a failed request can say why."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._why: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def note(self, host: str, port: int, why: str) -> None:
+        with self._lock:
+            self._why[(host.lower(), port)] = why
+            self._why.move_to_end((host.lower(), port))
+            while len(self._why) > self._size:
+                self._why.popitem(last=False)
+
+    def why(self, url: SplitResult) -> str | None:
+        """Why the proxy refused ``url``'s host and port, if it did."""
+        port = url.port or _DEFAULT_PORTS.get(url.scheme)
+        with self._lock:
+            return self._why.get((url.hostname or "", port or 0))
+
+
+_REFUSALS = _Refusals()
+_LOCK = threading.Lock()
+_PROXIES: dict[int, Proxy] = {}  # by process id: a forked worker starts its own
+
+
+def _connect(host: str, port: int) -> socket.socket:
+    """A connection to a checked address of ``host`` (the proxy's connector)."""
+    try:
+        addresses = resolve_checked(host, port, AllowList.from_env())
+    except InvalidRequest as exc:
+        _REFUSALS.note(host, port, str(exc.details.get("why", exc)))
+        raise
+    error = OSError(f"{host} has no address")
+    for address in addresses:
+        try:
+            return socket.create_connection((str(address), port), timeout=CONNECT_TIMEOUT)
+        except OSError as exc:
+            error = exc
+    raise error
+
+
+def _proxy() -> Proxy:
+    with _LOCK:
+        proxy = _PROXIES.get(os.getpid())
+        if proxy is None:
+            proxy = Proxy(_connect)
+            proxy.start()
+            _PROXIES.clear()
+            _PROXIES[os.getpid()] = proxy
+        return proxy
