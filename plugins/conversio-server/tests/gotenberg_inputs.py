@@ -1,0 +1,212 @@
+"""Inputs of the Gotenberg client tests and readers of what comes back: pages with their assets,
+Markdown, PDFs made with pikepdf (text, a form field, bookmarks); texts, page sizes, rendered pixels,
+zip members and XMP values of the answers, and the client's refusals."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pypdfium2
+import pytest
+from gotenberg_client import HttpStatusError
+from pikepdf import Array, Dictionary, Name
+from PIL import Image, ImageChops
+
+#: Seconds the client waits for an answer.
+TIMEOUT = 120.0
+
+RED = (220, 30, 30)
+
+STYLE = "body { font-family: sans-serif; } h1 { color: #123456; } img { width: 200px; height: 100px; }"
+
+PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Quarterly report</title>
+<link rel="stylesheet" href="style.css"></head>
+<body><h1>Quarterly report</h1><p>Revenue grew in every region.</p><img src="logo.png" alt="logo"></body>
+</html>
+"""
+
+MARKDOWN = """# Harvest notes
+
+| Fruit  | Crates |
+|--------|--------|
+| Apples | 42     |
+| Pears  | 17     |
+
+- [x] picked
+- [ ] sold
+"""
+
+#: The index page of the markdown routes: Gotenberg's template renders the named file into it.
+MARKDOWN_INDEX = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Harvest</title></head>
+<body>{{ toHTML "harvest.md" }}</body></html>
+"""
+
+
+def document(body: str, *, style: str = "", title: str = "Page") -> str:
+    """An HTML document around ``body``."""
+    head = f'<meta charset="utf-8"><title>{title}</title><style>{style}</style>'
+    return f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>"
+
+
+def pages_html(*texts: str, style: str = "", title: str = "Page") -> str:
+    """An HTML document with one page of text per entry (a page break after each but the last)."""
+    breaks = ["always"] * (len(texts) - 1) + ["auto"]
+    blocks = "".join(f'<p style="page-break-after: {b}">{t}</p>' for t, b in zip(texts, breaks, strict=True))
+    return document(blocks, style=style, title=title)
+
+
+def png(colour: tuple[int, int, int] = RED, size: tuple[int, int] = (200, 100)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def site(folder: Path) -> tuple[Path, Path, Path]:
+    """index.html, style.css and logo.png written to ``folder``."""
+    index, style, logo = folder / "index.html", folder / "style.css", folder / "logo.png"
+    index.write_text(PAGE)
+    style.write_text(STYLE)
+    logo.write_bytes(png())
+    return index, style, logo
+
+
+def _font(pdf: pikepdf.Pdf) -> pikepdf.Object:
+    return pdf.make_indirect(
+        Dictionary(Type=Name.Font, Subtype=Name.Type1, BaseFont=Name.Helvetica, Encoding=Name.WinAnsiEncoding)
+    )
+
+
+def _text_page(pdf: pikepdf.Pdf, font: pikepdf.Object, text: str, size: tuple[float, float]) -> pikepdf.Page:
+    content = f"BT /F1 24 Tf 72 {size[1] - 100} Td ({text}) Tj ET".encode()
+    return pikepdf.Page(
+        Dictionary(
+            Type=Name.Page,
+            MediaBox=Array([0, 0, *size]),
+            Resources=Dictionary(Font=Dictionary(F1=font)),
+            Contents=pdf.make_stream(content),
+        )
+    )
+
+
+def _saved(pdf: pikepdf.Pdf) -> bytes:
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
+def text_pdf(*texts: str, size: tuple[float, float] = (612, 792)) -> bytes:
+    """A PDF with one page of Helvetica text per entry."""
+    pdf = pikepdf.new()
+    font = _font(pdf)
+    for text in texts:
+        pdf.pages.append(_text_page(pdf, font, text, size))
+    return _saved(pdf)
+
+
+def form_pdf(value: str) -> bytes:
+    """A one-page PDF with a filled text field whose appearance shows ``value``."""
+    pdf = pikepdf.new()
+    font = _font(pdf)
+    pdf.pages.append(_text_page(pdf, font, "Application form", (612, 792)))
+    appearance = pdf.make_stream(
+        f"BT /F1 14 Tf 4 6 Td ({value}) Tj ET".encode(),
+        Type=Name.XObject,
+        Subtype=Name.Form,
+        BBox=Array([0, 0, 300, 24]),
+        Resources=Dictionary(Font=Dictionary(F1=font)),
+    )
+    field = pdf.make_indirect(
+        Dictionary(
+            Type=Name.Annot,
+            Subtype=Name.Widget,
+            FT=Name.Tx,
+            T=pikepdf.String("applicant"),
+            V=pikepdf.String(value),
+            Rect=Array([72, 600, 372, 624]),
+            F=4,
+            P=pdf.pages[0].obj,
+            AP=Dictionary(N=appearance),
+        )
+    )
+    pdf.pages[0].obj.Annots = Array([field])
+    pdf.Root.AcroForm = Dictionary(Fields=Array([field]), DA=pikepdf.String("/F1 14 Tf 0 g"))
+    return _saved(pdf)
+
+
+def outlined_pdf(*titles: str) -> bytes:
+    """A PDF with a page per title and a bookmark to each page."""
+    pdf = pikepdf.open(io.BytesIO(text_pdf(*titles)))
+    with pdf.open_outline() as outline:
+        outline.root.extend(pikepdf.OutlineItem(title, n) for n, title in enumerate(titles))
+    return _saved(pdf)
+
+
+# -- reading results ---------------------------------------------------------------------------------
+
+
+def page_texts(content: bytes, password: str | None = None) -> list[str]:
+    document = pypdfium2.PdfDocument(content, password=password)
+    return [document[n].get_textpage().get_text_range() for n in range(len(document))]
+
+
+def page_sizes(content: bytes) -> list[tuple[float, float]]:
+    document = pypdfium2.PdfDocument(content)
+    return [document[n].get_size() for n in range(len(document))]
+
+
+def rendered(content: bytes, index: int = 0) -> Image.Image:
+    """A page drawn at 36 dots per inch."""
+    image: Image.Image = pypdfium2.PdfDocument(content)[index].render(scale=0.5).to_pil()
+    return image.convert("RGB")
+
+
+def count_close(image: Image.Image, colour: tuple[int, int, int], tolerance: int = 40) -> int:
+    """How many pixels of ``image`` are within ``tolerance`` of ``colour`` on every channel."""
+    masks = [
+        band.point([255 if abs(value - wanted) <= tolerance else 0 for value in range(256)])
+        for band, wanted in zip(image.convert("RGB").split(), colour, strict=True)
+    ]
+    close = ImageChops.multiply(ImageChops.multiply(masks[0], masks[1]), masks[2])
+    return close.histogram()[255]
+
+
+def first_char_box(content: bytes) -> tuple[float, float, float, float]:
+    """(left, bottom, right, top) in points of the first character of the first page."""
+    box: tuple[float, float, float, float] = pypdfium2.PdfDocument(content)[0].get_textpage().get_charbox(0)
+    return box
+
+
+def zip_members(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def xmp_value(content: bytes, key: str) -> str | None:
+    """A value of the PDF's XMP metadata, e.g. ``pdfaid:part``."""
+    with pikepdf.open(io.BytesIO(content)) as pdf, pdf.open_metadata() as meta:
+        value = meta.get(key)
+        return None if value is None else str(value)
+
+
+def image_of(content: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(content))
+    image.load()
+    return image
+
+
+def refused(call: object, status: int) -> bytes:
+    """Call ``call`` (a route's ``run``, a client method): the client raises for ``status``, and
+    the answer is a message, never a traceback; its body."""
+    assert callable(call)
+    with pytest.raises(HttpStatusError) as error:
+        call()
+    response = error.value.response
+    assert response.status_code == status, response.content[:2000]
+    body: bytes = response.content
+    assert body.strip() and b"Traceback" not in body
+    return body

@@ -1,0 +1,316 @@
+"""The official Gotenberg client (``gotenberg-client`` on PyPI) against a real server on 127.0.0.1:
+the Chromium routes (HTML, Markdown and URL into PDF and screenshots) and the LibreOffice route.
+
+Every answer is opened for real: PDFs with pypdfium2 and pikepdf, screenshots with Pillow, zips
+with zipfile. The PDF engines, headers, webhooks and auth are in test_gotenberg_client_service.py.
+"""
+
+from __future__ import annotations
+
+import io
+from http import HTTPStatus
+from pathlib import Path
+from typing import Literal
+
+import pikepdf
+import pytest
+from gotenberg_client import GotenbergClient, SingleFileResponse, ZipFileResponse
+from gotenberg_client.constants import A4, Letter
+from gotenberg_client.options import (
+    CookieJar,
+    Measurement,
+    MeasurementUnitType,
+    PageMarginsType,
+    PageOrientation,
+    PageSize,
+    PdfAFormat,
+)
+from gotenberg_inputs import (
+    PAGE,
+    RED,
+    STYLE,
+    count_close,
+    document,
+    first_char_box,
+    image_of,
+    page_sizes,
+    page_texts,
+    pages_html,
+    refused,
+    rendered,
+    xmp_value,
+    zip_members,
+)
+from gotenberg_web import ECHO_PATH, WebHost
+
+pytest_plugins = ("gotenberg_fixtures",)
+
+INCH = 72.0
+MM = INCH / 25.4
+
+# -- HTML, Markdown and URL into PDF -------------------------------------------------------------------
+
+
+def test_html_with_assets_into_pdf(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.chromium.html_to_pdf() as route:
+        route.index(inputs / "index.html").resources([inputs / "style.css", inputs / "logo.png"])
+        response = route.run()
+    assert isinstance(response, SingleFileResponse) and response.status_code == 200
+    assert response.headers["Content-Type"] == "application/pdf"
+    assert "Quarterly report" in page_texts(response.content)[0]
+    assert page_sizes(response.content) == [pytest.approx((8.5 * INCH, 11 * INCH), abs=1)]  # Letter
+    assert count_close(rendered(response.content), RED) > 1000  # the uploaded logo was drawn
+
+
+def test_html_from_strings(gotenberg: GotenbergClient) -> None:
+    with gotenberg.chromium.html_to_pdf() as route:
+        response = route.string_index(PAGE).string_resource(STYLE, "style.css", "text/css").run()
+    assert "Revenue grew in every region." in page_texts(response.content)[0]
+
+
+@pytest.mark.parametrize(
+    ("size", "orientation", "expected"),
+    [(A4, PageOrientation.Portrait, (8.27, 11.7)), (Letter, PageOrientation.Landscape, (11, 8.5))],
+)
+def test_paper_size_and_orientation(
+    gotenberg: GotenbergClient, size: PageSize, orientation: PageOrientation, expected: tuple[float, float]
+) -> None:
+    with gotenberg.chromium.html_to_pdf() as route:
+        response = route.string_index(PAGE).size(size).orient(orientation).run()
+    width, height = expected
+    assert page_sizes(response.content) == [pytest.approx((width * INCH, height * INCH), abs=1.5)]
+
+
+def test_margins_move_the_text(gotenberg: GotenbergClient) -> None:
+    top, left = Measurement(2, MeasurementUnitType.Inches), Measurement(40, MeasurementUnitType.Millimeters)
+    with gotenberg.chromium.html_to_pdf() as route:
+        response = (
+            route.string_index(pages_html("Margins")).margins(PageMarginsType(top=top, left=left)).run()
+        )
+    char_left, _, _, char_top = first_char_box(response.content)
+    assert 40 * MM <= char_left <= 40 * MM + 20
+    assert 9 * INCH - 30 <= char_top <= 9 * INCH
+
+
+def test_page_ranges_header_and_footer(gotenberg: GotenbergClient) -> None:
+    small = "p, span { font-size: 10px; }"
+    footer = document(
+        'Page <span class="pageNumber"></span> of <span class="totalPages"></span>', style=small
+    )
+    header = document('Header <span class="title"></span>', style=small)
+    inch = Measurement(1, MeasurementUnitType.Inches)
+    with gotenberg.chromium.html_to_pdf() as route:
+        route.string_index(pages_html("page one", "page two", "page three", title="Ledger"))
+        route.string_header(header).string_footer(footer).margins(PageMarginsType(top=inch, bottom=inch))
+        response = route.page_ranges("2-3").run()
+    texts = page_texts(response.content)
+    assert len(texts) == 2
+    assert "page two" in texts[0] and "page three" in texts[1]
+    assert "Header Ledger" in texts[0]
+    assert "Page 2 of 3" in texts[0] and "Page 3 of 3" in texts[1]
+
+
+@pytest.mark.parametrize("print_background", [False, True])
+def test_print_background(gotenberg: GotenbergClient, print_background: bool) -> None:
+    page = pages_html("Background", style="html, body { background: rgb(220, 30, 30); }")
+    with gotenberg.chromium.html_to_pdf() as route:
+        response = route.string_index(page).print_background(print_background=print_background).run()
+    image = rendered(response.content)
+    red_share = count_close(image, RED) / (image.width * image.height)
+    assert red_share > 0.9 if print_background else red_share < 0.01
+
+
+def test_css_page_size_and_single_page(gotenberg: GotenbergClient) -> None:
+    with gotenberg.chromium.html_to_pdf() as route:
+        a5 = route.string_index(pages_html("A5", style="@page { size: A5; }")).prefer_css_page_size().run()
+    assert page_sizes(a5.content) == [pytest.approx((148 * MM, 210 * MM), abs=1.5)]
+    tall = pages_html("top of a tall page", style="body { height: 3000px; }")
+    with gotenberg.chromium.html_to_pdf() as route:
+        assert len(page_sizes(route.string_index(tall).run().content)) > 1
+    with gotenberg.chromium.html_to_pdf() as route:
+        assert len(page_sizes(route.string_index(tall).single_page(use_single_page=True).run().content)) == 1
+
+
+@pytest.mark.parametrize("media", ["print", "screen"])
+def test_emulated_media_type(gotenberg: GotenbergClient, media: Literal["print", "screen"]) -> None:
+    style = "@media print { .screen { display: none; } } @media screen { .print { display: none; } }"
+    page = document('<p class="print">PRINTED</p><p class="screen">SCREENED</p>', style=style)
+    with gotenberg.chromium.html_to_pdf() as route:
+        text = page_texts(route.string_index(page).media_type(media).run().content)[0]
+    assert ("SCREENED" in text) is (media == "screen") and ("PRINTED" in text) is (media == "print")
+
+
+LATE = """<p>Early</p><script>setTimeout(() => {
+document.body.insertAdjacentHTML("beforeend", '<p id="late">Arrived late</p>'); window.ready = true;
+}, 700);</script>"""
+
+
+@pytest.mark.parametrize("wait", ["expression", "selector", "delay"])
+def test_waiting_before_rendering(gotenberg: GotenbergClient, wait: str) -> None:
+    with gotenberg.chromium.html_to_pdf() as route:
+        route.string_index(document(LATE))
+        if wait == "expression":
+            route.render_expression("window.ready === true")
+        elif wait == "selector":
+            route.wait_for_selector("#late")
+        else:
+            route.render_wait(1.5)
+        response = route.run()
+    assert "Arrived late" in page_texts(response.content)[0]
+
+
+def test_console_exceptions_answer_409(gotenberg: GotenbergClient) -> None:
+    page = document("<p>Boom</p><script>throw new Error('boom');</script>")
+    with gotenberg.chromium.html_to_pdf() as route:
+        refused(route.string_index(page).fail_on_exceptions().run, 409)
+
+
+def test_outline_tags_metadata_and_pdfa(gotenberg: GotenbergClient) -> None:
+    with gotenberg.chromium.html_to_pdf() as route:
+        route.string_index(document("<h1>Chapter one</h1><p>Text.</p>"))
+        route.generate_document_outline(generate_document_outline=True).generate_tagged_pdf(generate=True)
+        route.metadata(title="Annual figures", author="Ada Lovelace").pdf_format(PdfAFormat.A2b)
+        response = route.run()
+    with pikepdf.open(io.BytesIO(response.content)) as pdf:
+        assert str(pdf.docinfo["/Title"]) == "Annual figures"
+        assert str(pdf.docinfo["/Author"]) == "Ada Lovelace"
+        assert "/StructTreeRoot" in pdf.Root
+        with pdf.open_outline() as outline:
+            assert [item.title for item in outline.root] == ["Chapter one"]
+    assert xmp_value(response.content, "pdfaid:part") == "2"
+    assert xmp_value(response.content, "pdfaid:conformance") == "B"
+
+
+def test_split_the_printed_pages(gotenberg: GotenbergClient) -> None:
+    with gotenberg.chromium.html_to_pdf() as route:
+        route.string_index(pages_html("first half", "second half"))
+        response = route.split_mode("intervals").split_span("1").run()
+    assert isinstance(response, ZipFileResponse)
+    members = zip_members(response.content)
+    assert len(members) == 2 and all(name.endswith(".pdf") for name in members)
+    assert sorted(page_texts(content)[0] for content in members.values()) == ["first half", "second half"]
+
+
+def test_markdown_into_pdf(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.chromium.markdown_to_pdf() as route:
+        response = route.index(inputs / "markdown-index.html").markdown_file(inputs / "harvest.md").run()
+    text = page_texts(response.content)[0]
+    for word in ("Harvest notes", "Fruit", "Apples", "42", "Pears", "17"):
+        assert word in text
+    assert "toHTML" not in text
+
+
+def test_url_into_pdf(gotenberg: GotenbergClient, web: WebHost) -> None:
+    with gotenberg.chromium.url_to_pdf() as route:
+        response = route.url(f"{web.url}/report.html").run()
+    assert "Quarterly report" in page_texts(response.content)[0]
+    assert count_close(rendered(response.content), RED) > 1000
+
+
+def test_url_headers_user_agent_and_cookies(gotenberg: GotenbergClient, web: WebHost) -> None:
+    with gotenberg.chromium.url_to_pdf() as route:
+        route.url(f"{web.url}{ECHO_PATH}").user_agent("conversio-tests/1.0")
+        route.headers({"X-Conversio-Test": "hello-header"})
+        route.cookies([CookieJar(name="flavour", value="oat", domain="127.0.0.1")])
+        text = page_texts(route.run().content)[0]
+    assert "conversio-tests/1.0" in text and "hello-header" in text and "flavour=oat" in text
+
+
+def test_url_failing_status_codes_answer_409(gotenberg: GotenbergClient, web: WebHost) -> None:
+    with gotenberg.chromium.url_to_pdf() as route:
+        route.url(f"{web.url}/missing.html").fail_on_status_codes([HTTPStatus.NOT_FOUND])
+        refused(route.run, 409)
+    with gotenberg.chromium.url_to_pdf() as route:
+        route.url(f"{web.url}/broken-image.html").fail_on_resource_status_codes([HTTPStatus.NOT_FOUND])
+        refused(route.run, 409)
+
+
+@pytest.mark.parametrize(
+    ("url", "status"), [("http://169.254.169.254/latest/", 403), ("file:///etc/passwd", 400)]
+)
+def test_url_refused(gotenberg: GotenbergClient, url: str, status: int) -> None:
+    with gotenberg.chromium.url_to_pdf() as route:
+        assert b"root:" not in refused(route.url(url).run, status)
+
+
+# -- screenshots ---------------------------------------------------------------------------------------
+
+
+def test_screenshot_of_html_is_the_whole_page(gotenberg: GotenbergClient) -> None:
+    with gotenberg.chromium.screenshot_html() as route:
+        response = route.string_index(pages_html("top", style="body { height: 2000px; }")).run()
+    image = image_of(response.content)
+    assert image.format == "PNG" and image.width == 800 and image.height >= 2000
+
+
+@pytest.mark.parametrize(("fmt", "pillow"), [("png", "PNG"), ("jpeg", "JPEG"), ("webp", "WEBP")])
+def test_screenshot_formats_and_clip(
+    gotenberg: GotenbergClient, inputs: Path, fmt: Literal["png", "jpeg", "webp"], pillow: str
+) -> None:
+    with gotenberg.chromium.screenshot_html() as route:
+        route.index(inputs / "index.html").resources([inputs / "style.css", inputs / "logo.png"])
+        route.width(640).height(360).clip_to_dimensions().output_format(fmt)
+        if fmt == "jpeg":
+            route.quality(60)
+        image = image_of(route.run().content)
+    assert (image.format, image.size) == (pillow, (640, 360))
+    assert count_close(image, RED) > 5000
+
+
+def test_screenshot_of_url_and_markdown(gotenberg: GotenbergClient, web: WebHost, inputs: Path) -> None:
+    with gotenberg.chromium.screenshot_url() as route:
+        page = image_of(route.url(f"{web.url}/report.html").run().content)
+    assert page.format == "PNG" and page.width == 800 and count_close(page, RED) > 5000
+    with gotenberg.chromium.screenshot_markdown() as route:
+        route.index(inputs / "markdown-index.html").resource(inputs / "harvest.md")
+        image = image_of(route.run().content)
+    assert image.format == "PNG" and image.width == 800
+    assert count_close(image, (0, 0, 0), tolerance=60) > 200  # the table's text was drawn
+
+
+# -- LibreOffice -----------------------------------------------------------------------------------------
+
+
+def stripped(content: bytes) -> list[str]:
+    return [text.strip() for text in page_texts(content)]
+
+
+def test_office_document_into_pdf(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.libre_office.to_pdf() as route:
+        response = route.convert(inputs / "letters.docx").run()
+    assert stripped(response.content) == ["letter one", "letter two", "letter three"]
+    assert page_sizes(response.content)[0] == pytest.approx(
+        (210 * MM, 297 * MM), abs=1.5
+    )  # the document's A4
+
+
+def test_office_documents_zipped_or_merged(gotenberg: GotenbergClient, inputs: Path) -> None:
+    documents = [inputs / "memo.docx", inputs / "letters.docx"]
+    with gotenberg.libre_office.to_pdf() as route:
+        response = route.convert_files(documents).output_filename("bundle").run()
+    assert isinstance(response, ZipFileResponse)
+    assert response.headers["Content-Disposition"] == 'attachment; filename="bundle.zip"'
+    members = zip_members(response.content)
+    assert sorted(members) == ["letters.pdf", "memo.pdf"]
+    assert stripped(members["memo.pdf"]) == ["memo one", "memo two"]
+    with gotenberg.libre_office.to_pdf() as route:
+        merged = route.convert_files(documents).do_merge().run()
+    # Gotenberg merges in the alphanumeric order of the file names
+    assert stripped(merged.content) == ["letter one", "letter two", "letter three", "memo one", "memo two"]
+
+
+def test_office_page_ranges_landscape_pdfa_and_metadata(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.libre_office.to_pdf() as route:
+        route.convert(inputs / "letters.docx").page_ranges("2-3").orient(PageOrientation.Landscape)
+        response = route.pdf_format(PdfAFormat.A2b).metadata(title="Letters", author="Grace Hopper").run()
+    assert stripped(response.content) == ["letter two", "letter three"]
+    width, height = page_sizes(response.content)[0]
+    assert width > height
+    assert xmp_value(response.content, "pdfaid:part") == "2"
+    with pikepdf.open(io.BytesIO(response.content)) as pdf:
+        assert str(pdf.docinfo["/Title"]) == "Letters" and str(pdf.docinfo["/Author"]) == "Grace Hopper"
+
+
+def test_office_corrupt_document_answers_400(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.libre_office.to_pdf() as route:
+        refused(route.convert(inputs / "broken.docx").run, 400)

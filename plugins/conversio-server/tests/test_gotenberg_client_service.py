@@ -1,0 +1,295 @@
+"""The official Gotenberg client (``gotenberg-client`` on PyPI) against a real server on 127.0.0.1:
+the PDF engine routes, health and version, the trace and output filename headers, the asynchronous
+client, webhooks delivered to a receiver on 127.0.0.1, and basic auth carrying a conversio API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import pikepdf
+import pytest
+from conftest import LiveServer, dev_settings, start_server
+from gotenberg_client import AsyncGotenbergClient, BookmarkEntry, GotenbergClient, SingleFileResponse
+from gotenberg_client.options import PdfAFormat, RotateAngle, WatermarkStampSource
+from gotenberg_inputs import TIMEOUT, page_texts, pages_html, refused, xmp_value, zip_members
+from gotenberg_web import WebHost
+
+pytest_plugins = ("gotenberg_fixtures",)
+
+
+def stripped(content: bytes) -> list[str]:
+    return [text.strip() for text in page_texts(content)]
+
+
+# -- PDF engines ---------------------------------------------------------------------------------------
+
+
+def test_merge_keeps_the_given_order(gotenberg: GotenbergClient, inputs: Path) -> None:
+    order = [inputs / "third.pdf", inputs / "first.pdf", inputs / "three.pdf", inputs / "second.pdf"]
+    with gotenberg.merge.merge() as route:
+        response = route.merge(order).run()
+    assert stripped(response.content) == [
+        "third document", "first document", "alpha page", "beta page", "gamma page", "second document",
+    ]  # fmt: skip
+
+
+def test_a_corrupt_pdf_answers_400_without_retrying(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.merge.merge() as route:
+        route.merge([inputs / "first.pdf", inputs / "broken.pdf"])
+        refused(lambda: route.run_with_retry(initial_retry_wait=0.1), 400)
+
+
+def test_split_by_intervals_and_by_pages(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.split.split() as route:
+        response = route.split(inputs / "three.pdf").split_mode("intervals").split_span("1").run()
+    members = zip_members(response.content)
+    assert sorted(members) == ["three_0.pdf", "three_1.pdf", "three_2.pdf"]
+    assert [stripped(members[f"three_{n}.pdf"]) for n in range(3)] == [
+        ["alpha page"],
+        ["beta page"],
+        ["gamma page"],
+    ]
+    with gotenberg.split.split() as route:
+        route.split(inputs / "three.pdf").split_mode("pages").split_span("2-3").split_unify(split_unify=True)
+        unified = route.run()
+    assert isinstance(unified, SingleFileResponse)
+    assert stripped(unified.content) == ["beta page", "gamma page"]
+
+
+def test_convert_into_pdfa_and_pdfua(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.pdf_convert.to_pdfa() as route:
+        response = (
+            route.convert(inputs / "three.pdf").pdf_format(PdfAFormat.A3b).enable_universal_access().run()
+        )
+    assert xmp_value(response.content, "pdfaid:part") == "3"
+    assert xmp_value(response.content, "pdfuaid:part") is not None
+    assert stripped(response.content) == ["alpha page", "beta page", "gamma page"]
+    with gotenberg.pdf_convert.to_pdfa() as route:
+        refused(route.convert(inputs / "three.pdf").run, 400)  # neither pdfa nor pdfua
+
+
+def test_metadata_written_then_read(gotenberg: GotenbergClient, inputs: Path, tmp_path: Path) -> None:
+    with gotenberg.metadata.write() as route:
+        route.write(inputs / "first.pdf").metadata(title="Ledger", author="Ada", subject="Accounts")
+        route.run().to_file(tmp_path / "ledger.pdf")
+    with gotenberg.metadata.read() as route:
+        found = route.read(tmp_path / "ledger.pdf").run()
+    assert list(found) == ["ledger.pdf"]
+    meta = found["ledger.pdf"]
+    assert (meta.get("Title"), meta.get("Author"), meta.get("Subject")) == ("Ledger", "Ada", "Accounts")
+
+
+def test_flatten_draws_the_form_into_the_page(gotenberg: GotenbergClient, inputs: Path) -> None:
+    assert "Ada Lovelace" not in page_texts((inputs / "form.pdf").read_bytes())[0]
+    with gotenberg.flatten.flatten() as route:
+        response = route.flatten(inputs / "form.pdf").run()
+    assert "Ada Lovelace" in page_texts(response.content)[0]
+    with pikepdf.open(io.BytesIO(response.content)) as pdf:
+        assert not list(pdf.pages[0].obj.get("/Annots", []))
+
+
+def test_encrypt_needs_the_password_to_open(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.encrypt.encrypt() as route:
+        response = (
+            route.add_file(inputs / "first.pdf").user_password("open-sesame").owner_password("owner").run()
+        )
+    with pytest.raises(pikepdf.PasswordError):
+        pikepdf.open(io.BytesIO(response.content))
+    assert page_texts(response.content, password="open-sesame") == ["first document"]
+    with gotenberg.encrypt.encrypt() as route:
+        refused(route.add_file(inputs / "first.pdf").run, 400)  # no password at all
+
+
+def test_embed_attachments(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.embed.embed() as route:
+        response = route.add_pdf(inputs / "first.pdf").embed(inputs / "notes.txt").run()
+    with pikepdf.open(io.BytesIO(response.content)) as pdf:
+        assert list(pdf.attachments) == ["notes.txt"]
+        assert pdf.attachments["notes.txt"].get_file().read_bytes() == b"attached notes\n"
+
+
+def test_bookmarks_read_and_written(gotenberg: GotenbergClient, inputs: Path, tmp_path: Path) -> None:
+    with gotenberg.bookmarks.read() as route:
+        found = route.read(inputs / "outlined.pdf").run()
+    assert [(entry["title"], entry["page"]) for entry in found["outlined.pdf"]] == [
+        ("Intro", 1),
+        ("Method", 2),
+    ]
+    outline = [
+        BookmarkEntry(title="Start", page=1, children=[BookmarkEntry(title="Detail", page=3, children=[])])
+    ]
+    with gotenberg.bookmarks.write() as route:
+        route.add_file(inputs / "three.pdf").bookmarks(outline)
+        route.run().to_file(tmp_path / "marked.pdf")
+    with gotenberg.bookmarks.read() as route:
+        (entry,) = route.read(tmp_path / "marked.pdf").run()["marked.pdf"]
+    assert (entry["title"], entry["page"]) == ("Start", 1)
+    assert [(child["title"], child["page"]) for child in entry["children"]] == [("Detail", 3)]
+
+
+def test_watermark_stamp_and_rotate(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.watermark.watermark() as route:
+        route.add_file(inputs / "first.pdf").watermark_source(WatermarkStampSource.Text)
+        marked = route.watermark_expression("DRAFT").run()
+    assert "DRAFT" in page_texts(marked.content)[0]
+    with gotenberg.stamp.stamp() as route:
+        route.add_file(inputs / "first.pdf").stamp_source(WatermarkStampSource.Text)
+        stamped = route.stamp_expression("APPROVED").run()
+    assert "APPROVED" in page_texts(stamped.content)[0]
+    with gotenberg.rotate.rotate() as route:
+        turned = route.add_file(inputs / "three.pdf").rotate(RotateAngle.Clockwise90, pages="2").run()
+    with pikepdf.open(io.BytesIO(turned.content)) as pdf:
+        assert [int(page.obj.get("/Rotate", 0)) % 360 for page in pdf.pages] == [0, 90, 0]
+
+
+# -- health, version, headers, the asynchronous client ---------------------------------------------------
+
+
+def test_health_and_version(gotenberg: GotenbergClient) -> None:
+    health = gotenberg.health.health()
+    assert health.overall == "up"
+    assert health.chromium is not None and health.chromium.status == "up"
+    assert health.uno is not None and health.uno.status == "up"
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", gotenberg.version.get())
+
+
+def test_trace_and_output_filename(gotenberg: GotenbergClient, inputs: Path) -> None:
+    pair = [inputs / "first.pdf", inputs / "second.pdf"]
+    with gotenberg.merge.merge() as route:
+        traced = route.merge(pair).trace_id("trace-1234").output_filename("joined").run()
+    assert traced.headers["Gotenberg-Trace"] == "trace-1234"
+    assert traced.headers["Content-Disposition"] == 'attachment; filename="joined.pdf"'
+    with gotenberg.merge.merge() as route:
+        assert route.merge(pair).run().headers.get("Gotenberg-Trace")  # made up when the caller sends none
+
+
+def test_async_client(gotenberg_server: LiveServer, inputs: Path) -> None:
+    async def convert() -> tuple[str, bytes, bytes]:
+        async with AsyncGotenbergClient(gotenberg_server.url, timeout=TIMEOUT, http2=False) as client:
+            health = await client.health.health()
+            async with client.chromium.html_to_pdf() as html, client.merge.merge() as merge:
+                page, merged = await asyncio.gather(
+                    html.string_index(pages_html("async page")).run(),
+                    merge.merge([inputs / "second.pdf", inputs / "first.pdf"]).run(),
+                )
+            return health.overall, page.content, merged.content
+
+    overall, page, merged = asyncio.run(convert())
+    assert overall == "up"
+    assert page_texts(page) == ["async page"]
+    assert stripped(merged) == ["second document", "first document"]
+
+
+# -- webhooks ------------------------------------------------------------------------------------------
+
+
+def hook(request: pytest.FixtureRequest, outcome: str) -> str:
+    """The receiver's path for this test's webhook (``done``) or error webhook (``failed``)."""
+    return "/" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()) + "/" + outcome
+
+
+@pytest.fixture
+def hooked(
+    gotenberg_server: LiveServer, web: WebHost, request: pytest.FixtureRequest
+) -> Iterator[GotenbergClient]:
+    """A client whose requests carry webhook and error webhook URLs named after the test."""
+    with GotenbergClient(gotenberg_server.url, timeout=TIMEOUT, http2=False) as client:
+        client.add_webhook_url(web.url + hook(request, "done"))
+        client.add_error_webhook_url(web.url + hook(request, "failed"))
+        yield client
+
+
+def test_webhook_delivers_the_file(
+    hooked: GotenbergClient, web: WebHost, request: pytest.FixtureRequest
+) -> None:
+    hooked.set_webhook_extra_headers({"X-Receiver-Token": "t0k3n"})
+    with hooked.chromium.html_to_pdf() as route:
+        route.string_index(pages_html("delivered later")).trace_id("hook-trace").output_filename("later")
+        answer = route.run()
+    assert answer.status_code == 204 and not answer.content
+    delivery = web.delivery(hook(request, "done"))
+    assert delivery.method == "POST"
+    assert delivery.headers["content-type"] == "application/pdf"
+    assert delivery.headers["content-disposition"] == 'attachment; filename="later.pdf"'
+    assert delivery.headers["gotenberg-trace"] == "hook-trace"
+    assert delivery.headers["x-receiver-token"] == "t0k3n"
+    assert page_texts(delivery.body) == ["delivered later"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_webhook_method(
+    hooked: GotenbergClient,
+    web: WebHost,
+    inputs: Path,
+    request: pytest.FixtureRequest,
+    method: Literal["PUT", "PATCH"],
+) -> None:
+    hooked.set_webhook_http_method(method)
+    with hooked.merge.merge() as route:
+        assert route.merge([inputs / "first.pdf", inputs / "second.pdf"]).run().status_code == 204
+    delivery = web.delivery(hook(request, "done"))
+    assert delivery.method == method
+    assert stripped(delivery.body) == ["first document", "second document"]
+
+
+def test_webhook_error_url_gets_the_error(
+    hooked: GotenbergClient, web: WebHost, inputs: Path, request: pytest.FixtureRequest
+) -> None:
+    hooked.set_error_webhook_http_method("PUT")
+    with hooked.merge.merge() as route:
+        assert route.merge([inputs / "first.pdf", inputs / "broken.pdf"]).run().status_code == 204
+    delivery = web.delivery(hook(request, "failed"))
+    assert delivery.method == "PUT"
+    assert delivery.headers["content-type"].startswith("application/json")
+    error = json.loads(delivery.body)
+    assert error["status"] == 400 and error["message"]
+    assert not [d for d in web.deliveries if d.path == hook(request, "done")]
+
+
+def test_webhook_without_error_url_answers_400(
+    gotenberg_server: LiveServer, web: WebHost, inputs: Path
+) -> None:
+    with GotenbergClient(gotenberg_server.url, timeout=TIMEOUT, http2=False) as client:
+        client.add_webhook_url(f"{web.url}/lonely/done")
+        with client.merge.merge() as route:
+            refused(route.merge([inputs / "first.pdf"]).run, 400)
+
+
+# -- basic auth with a conversio API key ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
+    """A server that needs keys, and the secret of one key."""
+    from conversio_server.keys import KeyStore
+
+    settings = dev_settings(tmp_path_factory.mktemp("gotenberg-keys"), dev=False, workers=1)
+    with KeyStore(settings.database_url) as keys:
+        _, secret = keys.create("gotenberg-tests", "convert,read", "starter")
+    running = start_server(settings)
+    yield running, secret
+    running.stop()
+
+
+def test_basic_auth_with_an_api_key(keyed: tuple[LiveServer, str], inputs: Path) -> None:
+    running, secret = keyed
+    with GotenbergClient(running.url, auth=("gotenberg", secret), timeout=TIMEOUT, http2=False) as client:
+        assert client.version.get()
+        with client.merge.merge() as route:
+            assert (
+                len(page_texts(route.merge([inputs / "first.pdf", inputs / "second.pdf"]).run().content)) == 2
+            )
+    with GotenbergClient(
+        running.url, auth=("gotenberg", "not-the-key"), timeout=TIMEOUT, http2=False
+    ) as wrong:
+        refused(wrong.version.get, 401)
+        with wrong.merge.merge() as route:
+            refused(route.merge([inputs / "first.pdf"]).run, 401)
+        assert wrong.health.health().overall == "up"  # as in Gotenberg, /health needs no credentials
