@@ -80,7 +80,7 @@ EXPLORER_SHORTCUT = (
         ("site.url", SHORTCUT, "url"),
         ("site.url", EXPLORER_SHORTCUT, "url"),
         ("link", b"https://example.org/a\n", "url"),
-        ("notes.txt", b"# the report\n\nhttps://example.org/a b\n".replace(b" b", b""), "url"),
+        ("notes.txt", b"# the report\n\nhttps://example.org/a\n", "url"),
         ("links.uri", b"# text/uri-list\r\nHTTP://EXAMPLE.ORG/\r\n", "url"),
         ("notes.txt", b"https://example.org/a\nhttps://example.org/b\n", "txt"),
         ("notes.txt", b"Read https://example.org/a before Monday.\n", "txt"),

@@ -22,14 +22,13 @@ import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib.resources import files as package_files
-from typing import Any
-
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
-from mdit_py_plugins.anchors import anchors_plugin
-from mdit_py_plugins.gfm import gfm_plugin
+from typing import TYPE_CHECKING, Any
 
 from conversio.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 #: The most bytes of Markdown rendered (markdown-it-py reads about 1 MB a second).
 MAX_MARKDOWN_SIZE = 8 * 1024 * 1024
@@ -111,6 +110,11 @@ def stylesheet() -> str:
 
 @cache
 def _parser() -> MarkdownIt:
+    # Imported on first use: sniffing imports this plugin's inputs, and needs no Markdown.
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.anchors import anchors_plugin
+    from mdit_py_plugins.gfm import gfm_plugin
+
     parser = MarkdownIt("commonmark").use(gfm_plugin).use(anchors_plugin, max_level=6)
     parser.add_render_rule("html_block", _filtered_html)
     parser.add_render_rule("html_inline", _filtered_html)
