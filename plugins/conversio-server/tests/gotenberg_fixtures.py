@@ -19,6 +19,7 @@ from gotenberg_inputs import (
     STYLE,
     TIMEOUT,
     form_pdf,
+    locked_odt,
     outlined_pdf,
     site,
     text_pdf,
@@ -87,5 +88,6 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "notes.txt").write_text("attached notes\n")
     (folder / "letters.docx").write_bytes(pages_docx(["letter one", "letter two", "letter three"]))
     (folder / "memo.docx").write_bytes(pages_docx(["memo one", "memo two"]))
+    (folder / "minutes.odt").write_bytes(locked_odt("secret minutes", "s3cret"))
     (folder / "broken.docx").write_bytes(b"PK\x03\x04 definitely not a word document")
     return folder

@@ -4,13 +4,19 @@ zip members and XMP values of the answers, and the client's refusals."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
+import os
 import zipfile
+import zlib
 from pathlib import Path
 
 import pikepdf
 import pypdfium2
 import pytest
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from gotenberg_client import HttpStatusError
 from pikepdf import Array, Dictionary, Name
 from PIL import Image, ImageChops
@@ -19,6 +25,7 @@ from PIL import Image, ImageChops
 TIMEOUT = 120.0
 
 RED = (220, 30, 30)
+ODT = "application/vnd.oasis.opendocument.text"
 
 STYLE = "body { font-family: sans-serif; } h1 { color: #123456; } img { width: 200px; height: 100px; }"
 
@@ -144,6 +151,50 @@ def outlined_pdf(*titles: str) -> bytes:
     with pdf.open_outline() as outline:
         outline.root.extend(pikepdf.OutlineItem(title, n) for n, title in enumerate(titles))
     return _saved(pdf)
+
+
+def locked_odt(text: str, password: str) -> bytes:
+    """A text document whose content only ``password`` opens: ODF 1.2 encryption (AES-256-CBC, a
+    PBKDF2 key from the password's SHA-256, the SHA-256 of the first 1 KiB as checksum)."""
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content office:version="1.2" '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0">'
+        f"<office:body><office:text><text:p>{text}</text:p></office:text></office:body></office:document-content>"
+    ).encode()
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    compressed = deflate.compress(content) + deflate.flush()
+    salt, vector = os.urandom(16), os.urandom(16)
+    key = hashlib.pbkdf2_hmac("sha1", hashlib.sha256(password.encode()).digest(), salt, 100_000, 32)
+    padder = padding.PKCS7(128).padder()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(vector)).encryptor()
+    sealed = encryptor.update(padder.update(compressed) + padder.finalize()) + encryptor.finalize()
+    ns = "urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<manifest:manifest xmlns:manifest="{ns}" manifest:version="1.2">'
+        f'<manifest:file-entry manifest:full-path="/" manifest:media-type="{ODT}"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml" '
+        f'manifest:size="{len(content)}"><manifest:encryption-data manifest:checksum-type="{ns}#sha256-1k" '
+        f'manifest:checksum="{_b64(hashlib.sha256(compressed[:1024]).digest())}">'
+        '<manifest:algorithm manifest:algorithm-name="http://www.w3.org/2001/04/xmlenc#aes256-cbc" '
+        f'manifest:initialisation-vector="{_b64(vector)}"/>'
+        '<manifest:start-key-generation manifest:key-size="32" '
+        'manifest:start-key-generation-name="http://www.w3.org/2000/09/xmldsig#sha256"/>'
+        '<manifest:key-derivation manifest:key-derivation-name="PBKDF2" manifest:key-size="32" '
+        f'manifest:iteration-count="100000" manifest:salt="{_b64(salt)}"/>'
+        "</manifest:encryption-data></manifest:file-entry></manifest:manifest>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), ODT, compress_type=zipfile.ZIP_STORED)
+        archive.writestr(zipfile.ZipInfo("content.xml"), sealed, compress_type=zipfile.ZIP_STORED)
+        archive.writestr("META-INF/manifest.xml", manifest)
+    return out.getvalue()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 # -- reading results ---------------------------------------------------------------------------------

@@ -311,6 +311,21 @@ def test_office_page_ranges_landscape_pdfa_and_metadata(gotenberg: GotenbergClie
         assert str(pdf.docinfo["/Title"]) == "Letters" and str(pdf.docinfo["/Author"]) == "Grace Hopper"
 
 
+@pytest.mark.parametrize("password", [None, "wrong"])
+def test_office_protected_document_needs_its_password(
+    gotenberg: GotenbergClient, inputs: Path, password: str | None
+) -> None:
+    with gotenberg.libre_office.to_pdf() as route:
+        route.convert(inputs / "minutes.odt")
+        if password:
+            route.password(password)
+        assert b"s3cret" not in refused(route.run, 400)
+    with gotenberg.libre_office.to_pdf() as route:
+        assert stripped(route.convert(inputs / "minutes.odt").password("s3cret").run().content) == [
+            "secret minutes"
+        ]
+
+
 def test_office_corrupt_document_answers_400(gotenberg: GotenbergClient, inputs: Path) -> None:
     with gotenberg.libre_office.to_pdf() as route:
         refused(route.convert(inputs / "broken.docx").run, 400)
