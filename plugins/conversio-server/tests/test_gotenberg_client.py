@@ -291,8 +291,8 @@ def test_office_documents_zipped_or_merged(gotenberg: GotenbergClient, inputs: P
     assert isinstance(response, ZipFileResponse)
     assert response.headers["Content-Disposition"] == 'attachment; filename="bundle.zip"'
     members = zip_members(response.content)
-    assert sorted(members) == ["letters.pdf", "memo.pdf"]
-    assert stripped(members["memo.pdf"]) == ["memo one", "memo two"]
+    assert sorted(members) == ["letters.docx.pdf", "memo.docx.pdf"]  # Gotenberg's names
+    assert stripped(members["memo.docx.pdf"]) == ["memo one", "memo two"]
     with gotenberg.libre_office.to_pdf() as route:
         merged = route.convert_files(documents).do_merge().run()
     # Gotenberg merges in the alphanumeric order of the file names

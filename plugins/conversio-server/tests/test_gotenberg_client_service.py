@@ -107,6 +107,14 @@ def test_encrypt_needs_the_password_to_open(gotenberg: GotenbergClient, inputs: 
         refused(route.add_file(inputs / "first.pdf").run, 400)  # no password at all
 
 
+def test_encrypt_with_an_owner_password_only(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.encrypt.encrypt() as route:
+        response = route.add_file(inputs / "first.pdf").owner_password("owner").run()
+    with pikepdf.open(io.BytesIO(response.content)) as pdf:  # anyone opens it; only the owner may change it
+        assert pdf.is_encrypted
+    assert page_texts(response.content) == ["first document"]
+
+
 def test_embed_attachments(gotenberg: GotenbergClient, inputs: Path) -> None:
     with gotenberg.embed.embed() as route:
         response = route.add_pdf(inputs / "first.pdf").embed(inputs / "notes.txt").run()
