@@ -2,7 +2,8 @@
 
 One :class:`conversio.Conversio` (worker processes, the settings' store) lives as long as the app;
 a background task deletes expired files. Routers: the native API under ``/v1``, ConvertAPI's wire protocol
-(:mod:`conversio_server.convertapi`) and the operational endpoints.
+(:mod:`conversio_server.convertapi`), Gotenberg's (:mod:`conversio_server.gotenberg`) and the operational
+endpoints.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from conversio_server import convertapi, openapi
+from conversio_server import convertapi, gotenberg, openapi
 from conversio_server.background import Background
 from conversio_server.body_memory import ByteBudget
 from conversio_server.middleware import RequestContextMiddleware
@@ -89,6 +90,7 @@ def create_app(settings: ServerSettings | None = None, conversio: Conversio | No
     app.add_middleware(RequestContextMiddleware)
     app.include_router(v1_router(), prefix="/v1", tags=["v1"])
     app.include_router(convertapi.router)
+    app.include_router(gotenberg.router)
     app.include_router(operations.router, tags=["operations"])
     return app
 

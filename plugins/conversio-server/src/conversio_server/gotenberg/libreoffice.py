@@ -1,0 +1,73 @@
+"""Gotenberg's LibreOffice route on conversio-office's converters: every uploaded file converted to
+PDF (several results come back as a zip, or merged with ``merge``), the fields the converters take
+as their options, the PDF steps after them.
+
+LibreOffice export settings conversio-office does not expose are accepted at Gotenberg's default
+value and refused otherwise, so that no request is silently converted differently."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from conversio_server.gotenberg import pdfengines
+from conversio_server.gotenberg.forms import Form, go_bool, go_int
+from conversio_server.gotenberg.sources import Sources, Work
+from conversio_server.models import StepSpec
+
+#: Gotenberg's LibreOffice fields conversio-office has no option for, with Gotenberg's defaults.
+_FIXED: dict[str, tuple[Callable[[str], Any], Any]] = {
+    "allowDuplicateFieldNames": (go_bool, False),
+    "exportBookmarks": (go_bool, True),
+    "exportBookmarksToPdfDestination": (go_bool, False),
+    "exportPlaceholders": (go_bool, False),
+    "exportNotes": (go_bool, False),
+    "exportNotesPages": (go_bool, False),
+    "exportOnlyNotesPages": (go_bool, False),
+    "exportNotesInMargin": (go_bool, False),
+    "convertOooTargetToPdfTarget": (go_bool, False),
+    "exportLinksAsInternal": (go_bool, False),
+    "exportLinksRelativeFsys": (go_bool, False),
+    "exportHiddenSlides": (go_bool, False),
+    "skipEmptyPages": (go_bool, False),
+    "addOriginalDocumentAsStream": (go_bool, False),
+    "singlePageSheets": (go_bool, False),
+    "losslessImageCompression": (go_bool, False),
+    "quality": (go_int, 90),
+    "reduceImageResolution": (go_bool, False),
+    "maxImageResolution": (go_int, 300),
+    "updateIndexes": (go_bool, True),
+}
+#: Fields with no default to fall back on: refused whenever given.
+_REFUSED_PREFIXES = ("nativeWatermark", "nativeTiledWatermark", "initialView", "pageLayout", "magnification")
+
+
+def convert(form: Form, sources: Sources) -> Work:
+    """``/forms/libreoffice/convert``: each file to PDF; ``merge`` makes one PDF of them all."""
+    files = [form.files[name] for name in sorted(form.files)]
+    if not files:
+        form.problems.append("no form file found to convert")
+    options: dict[str, Any] = {"export_form_fields": form.parse("exportFormFields", go_bool, True)}
+    if form.has("landscape"):
+        options["landscape"] = form.parse("landscape", go_bool, False)
+    if form.has("nativePageRanges"):
+        options["pages"] = form.text("nativePageRanges")
+    if form.has("password"):
+        options["password"] = form.text("password")
+    if pdfengines.pdfa(form, native=True):
+        options["pdfa"] = True
+    for name, (parse, default) in _FIXED.items():
+        if form.has(name) and form.parse(name, parse, default) != default:
+            form.refuse(name, f"conversio-office always exports with {name}={_shown(default)}")
+    for name in form.values:
+        if name.startswith(_REFUSED_PREFIXES):
+            form.refuse(name, "conversio-office has no such export setting")
+    merge = form.parse("merge", go_bool, False)
+    after = pdfengines.steps(form)
+    form.validate()
+    then = (StepSpec(step="merge"), *after) if merge and len(files) > 1 else tuple(after)
+    return Work(tuple(sources.upload(f) for f in files), "pdf", options, then)
+
+
+def _shown(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
