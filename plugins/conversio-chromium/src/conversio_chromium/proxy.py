@@ -172,9 +172,9 @@ class Proxy:
     def _serve(self, client: socket.socket) -> None:
         upstream: socket.socket | None = None
         try:
-            if _peer_uid(client) != os.getuid():
-                raise _Refusal("403 Forbidden")
             head, rest = _read_head(client, time.monotonic() + self.head_timeout)
+            if _peer_uid(client) != os.getuid():  # read first: closing on unread bytes resets
+                raise _Refusal("403 Forbidden")
             start, fields = _parse_head(head)
             if start.upper().startswith("CONNECT "):
                 host, port = _split_authority(start.split(" ")[1])
