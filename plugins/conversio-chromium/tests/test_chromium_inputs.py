@@ -88,6 +88,9 @@ EXPLORER_SHORTCUT = (
         ("notes.txt", b"https://example.org/\x07\n", "txt"),
         ("readme.md", b"https://example.org/a\n", "md"),
         ("notes.txt", b"https://example.org/" + b"a" * 5000 + b"\n", "txt"),
+        # named as an address: taken as one, so that loading it refuses it rather than print its text
+        ("evil.url", b"ftp://example.org/a\n", "url"),
+        ("prose.url", b"Read this before Monday.\n", "url"),
     ],
 )
 def test_sniffing_says_url_only_for_one_web_address(

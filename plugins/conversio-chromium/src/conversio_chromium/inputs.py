@@ -42,6 +42,8 @@ _DECLARED_WITHIN = 8192
 #: Names a text file holding one address may have for :func:`sniff` to call it ``url``: no
 #: extension, plain text, or the address formats' own.
 _ADDRESS_SUFFIXES = frozenset({"", ".txt", ".text", ".url", ".uri", ".uris"})
+#: Names that say "a web address" whatever the file holds.
+_NAMED_ADDRESS = frozenset({".url", ".uri", ".uris"})
 
 #: The origin a :class:`Site` is served under. ``.invalid`` never resolves, so nothing but the
 #: network guard can answer for it.
@@ -102,12 +104,15 @@ def load_source(request: ConversionRequest) -> Source:
 def sniff(head: bytes, path: Path, name: str) -> str | None:
     """``htmlz`` for a zip whose name says so; ``url`` for a small text file holding one http(s)
     address (an Internet Shortcut, or one URL alone) whose name says nothing else (``notes.txt``,
-    ``link``, ``x.url``: not ``x.md``); else ``None``. ``head`` is the first 8 KiB."""
+    ``link``, ``x.url``: not ``x.md``), and any text named as an address (``x.url``); else
+    ``None``. ``head`` is the first 8 KiB."""
     suffix = PurePosixPath(name.lower()).suffix
     if suffix == ".htmlz":
         return "htmlz" if head.startswith(b"PK\x03\x04") else None
     if suffix in _ADDRESS_SUFFIXES and looks_like_address_file(head):
         return "url"
+    if suffix in _NAMED_ADDRESS and b"\x00" not in head:
+        return "url"  # named as an address: loading it refuses one that holds none, never prints it
     return None
 
 
