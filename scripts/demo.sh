@@ -33,4 +33,9 @@ step conversio convert examples/report.docx examples/scan.tiff --to pdf \
 step conversio convert examples/album.zip --to zip --via webp -o "$OUT/album-webp.zip"
 step python -m zipfile -l "$OUT/album-webp.zip"
 
+# Web pages: Markdown and an HTML page printed by headless Chromium; the guide also as PNG pages.
+step conversio convert examples/guide.md --to pdf -o "$OUT/guide.pdf"
+step conversio convert examples/page.html --to pdf -O print_background=true -o "$OUT/page.pdf"
+step conversio convert examples/guide.md --to zip --via pdf --via png -O dpi=100 -o "$OUT/guide-pages.zip"
+
 printf '\nDone: the results are in %s/. Try `conversio formats` and `conversio converters --from png`.\n' "$OUT"

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pikepdf
+import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
@@ -53,3 +54,11 @@ def test_demo_script(tmp_path: Path) -> None:
     album = _images(tmp_path / "out/album-webp.zip")
     assert sorted(album) == ["album/harbour.webp", "album/mountains.webp", "album/sunset.webp"]
     assert {(im.format, im.size) for im in album.values()} == {("WEBP", (800, 600))}
+
+    for name, words in (("guide.pdf", "Which engine does what"), ("page.pdf", "Harbour weather")):
+        with pdfium.PdfDocument(tmp_path / "out" / name) as pdf:
+            assert len(pdf) == 1 and words in pdf[0].get_textpage().get_text_range(), name
+    guide = _images(tmp_path / "out/guide-pages.zip")
+    assert sorted(guide) == ["guide-page001.png"]
+    # A4 at 100 dpi, as Chromium rounds it (595.92 × 841.92 pt)
+    assert {(im.format, im.size) for im in guide.values()} == {("PNG", (828, 1170))}
