@@ -1,6 +1,7 @@
 """``python -m bench``: every benchmark, one after the other (see each module for options)."""
 
 from bench import (
+    bench_chromium,
     bench_hosts,
     bench_image_overhead,
     bench_jobs,
@@ -22,6 +23,7 @@ for module in (
     bench_pdf,
     bench_office,
     bench_media,
+    bench_chromium,
     bench_server,
     bench_server_chain,
     bench_jobs,
