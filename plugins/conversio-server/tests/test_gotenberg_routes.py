@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pikepdf
+import pypdfium2
 import pytest
 from conftest import LiveServer, dev_settings, needs, start_server
 from conversio_server.auth import AuthConfig
@@ -117,7 +118,11 @@ def test_split_by_intervals_answers_a_zip_and_pages_unified_one_pdf(http: httpx.
     )
     assert parts.status_code == 200, parts.text
     assert parts.headers["content-type"] == "application/zip"
-    assert sorted(len(page_sizes(c)) for c in members(parts.content).values()) == [1, 2, 2]
+    assert {name: len(page_sizes(c)) for name, c in members(parts.content).items()} == {
+        "deck_0.pdf": 2,
+        "deck_1.pdf": 2,
+        "deck_2.pdf": 1,
+    }
     ranges = {"splitMode": "pages", "splitSpan": "1-2,5"}
     assert len(members(http.post("/forms/pdfengines/split", files=document, data=ranges).content)) == 2
     unified = http.post("/forms/pdfengines/split", files=document, data={**ranges, "splitUnify": "true"})
@@ -142,6 +147,28 @@ def test_encrypt_and_write_metadata(http: httpx.Client) -> None:
         assert str(pdf.docinfo["/Title"]) == "Budget" and str(pdf.docinfo["/Author"]) == "Ada"
 
 
+def test_rotate_stamp_and_owner_only_encryption(http: httpx.Client) -> None:
+    document = [("files", ("deck.pdf", pdf_bytes("1", "2", "3")))]
+    turned = http.post(
+        "/forms/pdfengines/rotate", files=document, data={"rotateAngle": "90", "rotatePages": "2"}
+    )
+    assert turned.status_code == 200, turned.text
+    with opened(turned.content) as pdf:
+        assert [int(p.obj.get("/Rotate", 0)) for p in pdf.pages] == [0, 90, 0]
+    stamped = http.post(
+        "/forms/pdfengines/stamp",
+        files=document,
+        data={"stampSource": "text", "stampExpression": "APPROVED", "stampOptions": '{"opacity": 0.5}'},
+    )
+    assert stamped.status_code == 200, stamped.text
+    assert "APPROVED" in pypdfium2.PdfDocument(stamped.content)[0].get_textpage().get_text_range()
+    image = http.post("/forms/pdfengines/watermark", files=document, data={"watermarkSource": "image"})
+    assert image.status_code == 400 and "watermarkSource" in image.text
+    owner = http.post("/forms/pdfengines/encrypt", files=document, data={"ownerPassword": "own"})
+    with opened(owner.content) as pdf:  # anyone opens it; only the owner may change it
+        assert pdf.is_encrypted and len(pdf.pages) == 3
+
+
 def test_bad_form_values_are_400_in_plain_text(http: httpx.Client) -> None:
     document = [("files", ("deck.pdf", pdf_bytes("1", "2")))]
     reply = http.post(
@@ -151,7 +178,10 @@ def test_bad_form_values_are_400_in_plain_text(http: httpx.Client) -> None:
     assert reply.headers["content-type"].startswith("text/plain")
     assert reply.text.startswith("Invalid form data: ") and "splitMode" in reply.text
     missing = http.post("/forms/pdfengines/encrypt", files=document)
-    assert missing.status_code == 400 and "form field 'userPassword' is required" in missing.text
+    assert (
+        missing.status_code == 400
+        and "form field 'userPassword' or 'ownerPassword' is required" in missing.text
+    )
     nothing = http.post("/forms/pdfengines/merge", files=[("files", ("a.txt", b"x"))])
     assert nothing.status_code == 400 and "no form file found for extensions: [.pdf]" in nothing.text
     metadata = http.post(
@@ -180,8 +210,10 @@ def test_what_conversio_cannot_do_yet_is_refused_with_400(
     assert "not supported by this server" in reply.text or "Not supported by this server" in reply.text
 
 
-def test_not_multipart_is_415_and_health_and_version(http: httpx.Client) -> None:
+def test_not_multipart_is_415_unknown_routes_404_health_and_version(http: httpx.Client) -> None:
     assert http.post("/forms/pdfengines/merge", json={"files": []}).status_code == 415
+    unknown = http.post("/forms/pdfengines/sign", files=[("files", ("a.pdf", pdf_bytes("a")))])
+    assert unknown.status_code == 404 and unknown.headers["content-type"].startswith("text/plain")
     health = http.get("/health")
     assert health.status_code == 200
     body = health.json()
@@ -200,8 +232,8 @@ def test_libreoffice_converts_each_file_to_a_zip_or_merges_them(http: httpx.Clie
     both = http.post("/forms/libreoffice/convert", files=files, data={"landscape": "true"})
     assert both.status_code == 200, both.text
     pdfs = members(both.content)
-    assert sorted(pdfs) == ["notes.pdf", "todo.pdf"]
-    width, height = page_sizes(pdfs["notes.pdf"])[0]
+    assert sorted(pdfs) == ["notes.txt.pdf", "todo.txt.pdf"]  # as Gotenberg names them
+    width, height = page_sizes(pdfs["notes.txt.pdf"])[0]
     assert width > height  # landscape
     merged = http.post(
         "/forms/libreoffice/convert",
@@ -425,6 +457,8 @@ def test_keys_as_basic_auth_or_bearer_and_kept_apart(
         bearer = {"Authorization": f"Bearer {keys['other']}"}
         assert http.post("/forms/pdfengines/merge", files=files, headers=bearer).status_code == 200
         assert http.get("/health").status_code == 200  # as Gotenberg's, open to all
+        assert http.get("/version").status_code == 401
+        assert http.get("/version", headers=basic(keys["one"])).status_code == 200
         hooks = {
             "Gotenberg-Webhook-Url": f"{receiver.url}/k",
             "Gotenberg-Webhook-Error-Url": f"{receiver.url}/e",

@@ -11,8 +11,9 @@ page that failed a ``failOn…`` check, 503 for a conversion that ran out of tim
 from __future__ import annotations
 
 import logging
+import re
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -179,6 +180,8 @@ class GotenbergRoute(APIRoute):
 
 #: The name of a zip of several results when the client names none.
 BUNDLE_NAME = "results.zip"
+#: A part of a split PDF, as conversio-pdf names it.
+_PART = re.compile(r"(?P<stem>.+)-part(?P<number>\d+)\.pdf")
 
 
 @attrs.frozen
@@ -195,7 +198,19 @@ def _extension(artifact: Artifact) -> str:
     return name.rsplit(".", 1)[1] if "." in name.strip(".") else artifact.format
 
 
-def payload(server: Server, wanted: str, result: Result) -> Payload:
+def member_names(artifacts: Sequence[Artifact], sources: Sequence[str] = ()) -> list[str]:
+    """Gotenberg's names for the files of a zip: with ``sources`` (one upload's name per result)
+    ``{upload}.pdf``; else a part of a split PDF ``{stem}_{n}.pdf`` (from 0), the others their own."""
+    if sources and len(sources) == len(artifacts):
+        return [f"{source}.{_extension(a)}" for source, a in zip(sources, artifacts, strict=True)]
+    names = []
+    for artifact in artifacts:
+        part = _PART.fullmatch(artifact.name)
+        names.append(f"{part['stem']}_{int(part['number']) - 1}.pdf" if part else artifact.name)
+    return names
+
+
+def payload(server: Server, wanted: str, sources: Sequence[str], result: Result) -> Payload:
     """The result as one file: itself, or a zip of several results (blocking; read in memory)."""
     artifacts = result.artifacts
     if len(artifacts) == 1:
@@ -204,7 +219,7 @@ def payload(server: Server, wanted: str, result: Result) -> Payload:
             content = reader.read()
         name = output_name(wanted, artifact.name, _extension(artifact))
         return Payload(content, name, server.conversio.media_type(artifact.format))
-    path = write_zip(server.store, artifacts, server.scratch_folder)
+    path = write_zip(server.store, artifacts, server.scratch_folder, member_names(artifacts, sources))
     try:
         content = path.read_bytes()
     finally:
@@ -212,9 +227,11 @@ def payload(server: Server, wanted: str, result: Result) -> Payload:
     return Payload(content, output_name(wanted, BUNDLE_NAME, "zip"), "application/zip")
 
 
-async def respond(request: Request, result: Result, content: bytes | None) -> Response:
+async def respond(
+    request: Request, result: Result, content: bytes | None, sources: Sequence[str] = ()
+) -> Response:
     """The result as the response: the file itself (``content`` when it was read already), or a zip
-    of several, named after ``Gotenberg-Output-Filename``."""
+    of several (:func:`member_names`), named after ``Gotenberg-Output-Filename``."""
     server: Server = request.app.state.server
     artifacts, wanted = result.artifacts, wanted_name(request)
     if len(artifacts) == 1:
@@ -223,5 +240,6 @@ async def respond(request: Request, result: Result, content: bytes | None) -> Re
         name = output_name(wanted, artifact.name, _extension(artifact))
         response.headers["Content-Disposition"] = content_disposition(name)
         return response
-    path = await run_in_threadpool(write_zip, server.store, artifacts, server.scratch_folder)
+    names = member_names(artifacts, sources)
+    path = await run_in_threadpool(write_zip, server.store, artifacts, server.scratch_folder, names)
     return temporary_file_response(request, path, output_name(wanted, BUNDLE_NAME, "zip"), "application/zip")

@@ -66,7 +66,8 @@ def convert(form: Form, sources: Sources) -> Work:
     after = pdfengines.steps(form)
     form.validate()
     then = (StepSpec(step="merge"), *after) if merge and len(files) > 1 else tuple(after)
-    return Work(tuple(sources.upload(f) for f in files), "pdf", options, then)
+    names = tuple(f.filename for f in files)
+    return Work(tuple(sources.upload(f) for f in files), "pdf", options, then, names)
 
 
 def _shown(value: Any) -> str:

@@ -123,15 +123,73 @@ def split(form: Form, sources: Sources) -> Work:
 
 
 def encrypt(form: Form, sources: Sources) -> Work:
-    """``/forms/pdfengines/encrypt``: ``userPassword`` (required) and ``ownerPassword``."""
+    """``/forms/pdfengines/encrypt``: ``userPassword`` to open, ``ownerPassword`` to change (one of
+    them at least; the owner's alone lets anyone open the file)."""
     files = pdf_files(form)
-    options: dict[str, Any] = {"user_password": form.required("userPassword")}
-    if form.has("ownerPassword"):
-        options["owner_password"] = form.text("ownerPassword")
+    options = {
+        option: form.text(field)
+        for field, option in (("userPassword", "user_password"), ("ownerPassword", "owner_password"))
+        if form.has(field)
+    }
+    if not options:
+        form.problems.append("form field 'userPassword' or 'ownerPassword' is required")
     form.validate()
     return Work(
         tuple(sources.upload(f) for f in files), None, then=(StepSpec(step="encrypt", options=options),)
     )
+
+
+def rotate(form: Form, sources: Sources) -> Work:
+    """``/forms/pdfengines/rotate``: ``rotateAngle`` (90, 180, 270) clockwise, of ``rotatePages``."""
+    files = pdf_files(form)
+    angle = form.parse("rotateAngle", go_int, 0)
+    if form.required("rotateAngle") and angle not in (90, 180, 270):
+        form.problems.append(f"form field 'rotateAngle' is invalid (got '{angle}', want 90, 180 or 270)")
+    options: dict[str, Any] = {"angle": angle}
+    if form.has("rotatePages"):
+        options["pages"] = form.text("rotatePages")
+    form.validate()
+    return Work(
+        tuple(sources.upload(f) for f in files), None, then=(StepSpec(step="rotate", options=options),)
+    )
+
+
+def _text_mark(form: Form, sources: Sources, prefix: str) -> Work:
+    """A text drawn over the pages (``watermark…`` or ``stamp…`` fields): conversio-pdf's watermark."""
+    files = pdf_files(form)
+    source = form.text(f"{prefix}Source", "text")
+    if source != "text":
+        form.refuse(f"{prefix}Source", f"{source}: only text is drawn")
+    options: dict[str, Any] = {"text": form.required(f"{prefix}Expression")}
+    if form.has(f"{prefix}Pages"):
+        options["pages"] = form.text(f"{prefix}Pages")
+    marks: dict[str, Any] = form.parse(f"{prefix}Options", _mark_options, {})
+    options.update(marks)
+    form.validate()
+    return Work(
+        tuple(sources.upload(f) for f in files), None, then=(StepSpec(step="watermark", options=options),)
+    )
+
+
+def _mark_options(value: str) -> dict[str, Any]:
+    data = json_value(value)
+    if not isinstance(data, dict):
+        raise Invalid("not a JSON object")
+    unknown = sorted(set(data) - {"opacity", "points"})
+    if unknown:
+        raise Invalid(f"keys {', '.join(unknown)} are not supported; this server takes opacity and points")
+    named = {"opacity": "opacity", "points": "font_size"}
+    return {named[key]: value for key, value in data.items()}
+
+
+def watermark(form: Form, sources: Sources) -> Work:
+    """``/forms/pdfengines/watermark``: the text over the pages, translucent (not behind them)."""
+    return _text_mark(form, sources, "watermark")
+
+
+def stamp(form: Form, sources: Sources) -> Work:
+    """``/forms/pdfengines/stamp``: the text over the pages."""
+    return _text_mark(form, sources, "stamp")
 
 
 def write_metadata(form: Form, sources: Sources) -> Work:

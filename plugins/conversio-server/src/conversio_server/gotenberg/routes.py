@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 
 from conversio.ingest import Arriving
-from conversio_server.auth import Principal, guard_of
+from conversio_server.auth import Principal, bearer_key, guard_of
 from conversio_server.gotenberg import chromium, libreoffice, pdfengines, webhook
 from conversio_server.gotenberg.answers import (
     GotenbergError,
@@ -89,7 +89,7 @@ async def _run(request: Request, build: Build, module: str | None = None) -> Res
         server.runner.withdraw(running.future)
         running.cancel.set()
         raise GotenbergError(503, "Service Unavailable")
-    return await respond(request, finished.result, finished.answer)
+    return await respond(request, finished.result, finished.answer, work.names)
 
 
 def _single_small(server: Server, result: Any) -> bytes | None:
@@ -103,7 +103,7 @@ async def _later(
     """204 once the inputs are stored; the conversion goes on as a job of the key, and its result or
     error is handed to the outbox for the webhook."""
     server, trace = server_of(request), trace_of(request)
-    running = server.start(work.order, principal, partial(payload, server, wanted_name(request)))
+    running = server.start(work.order, principal, partial(payload, server, wanted_name(request), work.names))
     order = await asyncio.wrap_future(running.order)  # a failure to store the inputs answers now
     uploads = scratch.release([i.path for i in order.inputs if isinstance(i, Arriving)])
     row = await run_in_threadpool(server.handoff.adopt, running, order, principal, uploads)
@@ -162,9 +162,22 @@ _add("/forms/pdfengines/merge", pdfengines.merge)
 _add("/forms/pdfengines/split", pdfengines.split)
 _add("/forms/pdfengines/encrypt", pdfengines.encrypt)
 _add("/forms/pdfengines/metadata/write", pdfengines.write_metadata)
+_add("/forms/pdfengines/rotate", pdfengines.rotate)
+_add("/forms/pdfengines/watermark", pdfengines.watermark)
+_add("/forms/pdfengines/stamp", pdfengines.stamp)
 _add("/forms/pdfengines/convert", _refused("convert an existing PDF to PDF/A or PDF/UA"))
 _add("/forms/pdfengines/flatten", _refused("flatten a PDF"))
 _add("/forms/pdfengines/metadata/read", _refused("read a PDF's metadata"))
+_add("/forms/pdfengines/bookmarks/read", _refused("read a PDF's bookmarks"))
+_add("/forms/pdfengines/bookmarks/write", _refused("write a PDF's bookmarks"))
+_add("/forms/pdfengines/embed", _refused("embed files in a PDF"))
+
+
+@router.post("/forms/{path:path}")
+async def unknown(request: Request, path: str) -> Response:
+    """Gotenberg's answer to a route it does not have."""
+    guard_of(request).admit(request, "convert", basic=True)
+    raise GotenbergError(404, f"Not Found: no route /forms/{path}")
 
 
 # -- health and version ----------------------------------------------------------------------------------
@@ -188,5 +201,7 @@ async def health(request: Request) -> Response:
 
 @router.get("/version")
 async def version(request: Request) -> Response:
-    """The Gotenberg API version this server speaks, then conversio's (``8.0.0+conversio.1.2.0``)."""
+    """The Gotenberg API version this server speaks, then conversio's (``8.0.0+conversio.1.2.0``);
+    for any valid key, as Gotenberg's basic auth guards it."""
+    guard_of(request).authenticate(bearer_key(request, basic=True))
     return PlainTextResponse(f"{API_VERSION}+conversio.{request.app.version}")

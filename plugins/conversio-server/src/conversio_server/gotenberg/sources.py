@@ -31,6 +31,9 @@ class Work:
     target: str | None
     options: Mapping[str, object] = attrs.field(factory=dict)
     then: tuple[StepSpec, ...] = ()
+    #: The uploads' names, when each becomes one result (LibreOffice's): Gotenberg names the files
+    #: of its zip after them (``memo.docx.pdf``).
+    names: tuple[str, ...] = ()
 
     def order(self) -> Order:
         """The order, its inputs stored (blocking)."""
