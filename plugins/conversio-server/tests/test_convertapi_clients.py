@@ -22,6 +22,8 @@ import pytest
 from conftest import FileHost, LiveServer, needs
 from PIL import Image
 
+import conversio
+
 #: The headers every request of the Node client carries (``src/client.js``).
 NODE_HEADERS = {
     "User-Agent": "ConvertAPI-Node/1.14.0",
@@ -138,6 +140,25 @@ def test_python_client_url_to_pdf(python_client: None, file_host: FileHost, tmp_
 
     saved = Path(result.file.save(str(tmp_path / "page.pdf")))
     assert "Quarterly conversio report" in page_text(pypdfium2.PdfDocument(saved.read_bytes()))
+
+
+def test_a_web_page_is_printed_live_with_its_own_files(
+    python_client: None, file_host: FileHost, tmp_path: Path
+) -> None:
+    """With a browser engine, a page's relative stylesheet and image load as in a browser."""
+    if "url" not in conversio.default().registry.formats:
+        pytest.skip("conversio-chromium is not installed")
+    file_host.files["/site/index.html"] = (
+        b'<!DOCTYPE html><link rel="stylesheet" href="look.css"><h1>Harbour</h1><img src="img/sea.png">'
+    )
+    file_host.files["/site/look.css"] = b"img { position: fixed; inset: 0; width: 100%; height: 100%; }"
+    file_host.files["/site/img/sea.png"] = png((20, 90, 200), (40, 40))
+
+    result = convertapi.convert("pdf", {"Url": f"{file_host.url}/site/index.html"})
+
+    saved = Path(result.file.save(str(tmp_path / "page.pdf")))
+    pdf = pypdfium2.PdfDocument(saved.read_bytes())
+    assert "Harbour" in page_text(pdf) and close_to(page_colours(pdf)[0], (20, 90, 200))
 
 
 def test_url_source_fetches_only_allowed_addresses(node: httpx.Client) -> None:

@@ -14,6 +14,7 @@ from conversio.ingest import Arriving
 from conversio.stores.base import Artifact
 from conversio_server.intake import own_file_id
 from conversio_server.models import InputRef
+from conversio_server.outbound import check_url
 from conversio_server.uploads import Scratch, UploadedFile
 
 if TYPE_CHECKING:
@@ -87,6 +88,20 @@ class InputResolver:
         return self._owned(
             self.server.intake.fetch_url(url.strip(), name, self.scratch.path("fetch-"), self.max_bytes)
         )
+
+    def web_page(self, url: str, name: str | None = None) -> Artifact:
+        """The file at ``url``, fetched as :meth:`url` does (refused or failed the same way); when it
+        is an HTML page and a browser engine is installed, the page's address instead, as a ``.url``
+        file, so that the engine loads the page live with its own styles and images (every request
+        it makes goes through the engine's guard, under the same outbound policy)."""
+        fetched = self.url(url, name)
+        if fetched.format != "html" or "url" not in self.server.conversio.registry.formats:
+            return fetched
+        address = check_url(url.strip(), self.server.settings.outbound)
+        path = self.scratch.path("address-")
+        path.write_text(f"[InternetShortcut]\r\nURL={address}\r\n", encoding="utf-8")
+        stem = fetched.name.rsplit(".", 1)[0] or "page"
+        return self._owned(self.server.intake.store_file(path, f"{stem}.url"))
 
     def _owned(self, artifact: Artifact) -> Artifact:
         self.server.tenancy.own(self.principal, [artifact])

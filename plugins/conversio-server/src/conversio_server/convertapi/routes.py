@@ -217,6 +217,8 @@ def _resolve(resolver: InputResolver, ref: FileRef, param: str) -> Artifact | Ar
                 urlsplit(ref.url.strip())
             except ValueError as exc:
                 raise invalid_parameter(param, f"not a valid URL ({exc})") from None
+            if param.lower() == "url":  # ConvertAPI's web converters: a page, loaded live
+                return resolver.web_page(ref.url, ref.name)
             return resolver.url(ref.url, ref.name)
         assert ref.id is not None
         return resolver.file_id(ref.id)
