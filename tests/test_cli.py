@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pypdfium2 as pdfium
 from PIL import Image
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
@@ -164,3 +166,37 @@ def test_a_web_address_needs_a_plugin_that_loads_web_pages(run_cli: Cli, tmp_pat
     assert done.returncode == 4, done.stdout + done.stderr
     assert "MISSING_DEPENDENCY" in done.stderr and "conversio-chromium" in done.stderr
     assert "Traceback" not in done.stderr and not list(tmp_path.glob("*.pdf"))
+
+
+def test_a_web_address_is_printed_live_within_the_outbound_policy(run_cli: Cli, tmp_path: Path) -> None:
+    """The page and its stylesheet come from a server on loopback, reachable only when allowed."""
+    import http.server
+    import threading
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text(
+        '<link rel="stylesheet" href="look.css"><h1>Tide tables</h1>', encoding="utf-8"
+    )
+    (tmp_path / "site" / "look.css").write_text('h1::after { content: " for Portsmouth"; }', encoding="utf-8")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "site"))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        address = f"http://127.0.0.1:{httpd.server_address[1]}/index.html"
+        refused = run_cli("convert", address, "--to", "pdf", "-o", "refused.pdf", cwd=tmp_path)
+        allowed = run_cli(
+            "convert",
+            address,
+            "--to",
+            "pdf",
+            "-o",
+            "tides.pdf",
+            cwd=tmp_path,
+            env={"CONVERSIO_URL_ALLOW": "127.0.0.1"},
+        )
+        httpd.shutdown()
+    assert refused.returncode != 0 and "loopback" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr and not (tmp_path / "refused.pdf").exists()
+    assert allowed.returncode == 0, allowed.stderr
+    with pdfium.PdfDocument(tmp_path / "tides.pdf") as pdf:
+        assert "Tide tables for Portsmouth" in pdf[0].get_textpage().get_text_range()
