@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 #: The capture formats by conversio's format name.
 IMAGE_FORMATS = {"png": "png", "jpg": "jpeg", "webp": "webp"}
 DEFAULT_QUALITY = 90
+CAPTURE_ATTEMPTS = 3
+CAPTURE_RETRY_MS = 100
 #: Chromium's printing errors that are the ``pages`` option's fault.
 _RANGE_ERRORS = ("Page range exceeds page count", "Page range syntax error")
 
@@ -73,7 +75,6 @@ def capture(
     (:func:`clip_rectangle`) if given."""
     session = page.context.new_cdp_session(page)
     scale = float(options.get("device_scale") or 1.0)
-    beyond_viewport = bool(clip or options.get("full_page"))
     if clip:
         x, y, width, height = clip
     elif options.get("full_page"):
@@ -96,11 +97,26 @@ def capture(
     params: dict[str, Any] = {
         "format": fmt,
         "clip": {"x": x, "y": y, "width": width, "height": height, "scale": scale},
-        "captureBeyondViewport": beyond_viewport,
+        "captureBeyondViewport": True,
         "fromSurface": True,
         "optimizeForSpeed": bool(options.get("optimize_for_speed")),
     }
     if fmt != "png":
         quality = options.get("quality")
         params["quality"] = DEFAULT_QUALITY if quality is None else int(quality)
-    return base64.b64decode(session.send("Page.captureScreenshot", params)["data"])
+    return base64.b64decode(_capture(page, session, params))
+
+
+def _capture(page: Page, session: CDPSession, params: dict[str, Any]) -> str:
+    """The base64 image; a capture asked for before the page's first frame was drawn fails
+    ("Unable to capture screenshot", about once in 40 here): it is asked again a moment later."""
+    from playwright.sync_api import Error
+
+    for attempt in range(CAPTURE_ATTEMPTS):
+        try:
+            return str(session.send("Page.captureScreenshot", params)["data"])
+        except Error as exc:
+            if "Unable to capture" not in exc.message or attempt == CAPTURE_ATTEMPTS - 1:
+                raise
+            page.wait_for_timeout(CAPTURE_RETRY_MS)
+    raise AssertionError("unreachable")
