@@ -18,9 +18,7 @@ from gotenberg_inputs import (
     PAGE,
     STYLE,
     TIMEOUT,
-    form_pdf,
     locked_odt,
-    outlined_pdf,
     site,
     text_pdf,
 )
@@ -82,10 +80,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "three.pdf").write_bytes(text_pdf("alpha page", "beta page", "gamma page"))
     for name in ("first", "second", "third"):
         (folder / f"{name}.pdf").write_bytes(text_pdf(f"{name} document"))
-    (folder / "form.pdf").write_bytes(form_pdf("Ada Lovelace"))
-    (folder / "outlined.pdf").write_bytes(outlined_pdf("Intro", "Method"))
     (folder / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\nthis is not a PDF at all")
-    (folder / "notes.txt").write_text("attached notes\n")
     (folder / "letters.docx").write_bytes(pages_docx(["letter one", "letter two", "letter three"]))
     (folder / "memo.docx").write_bytes(pages_docx(["memo one", "memo two"]))
     (folder / "minutes.odt").write_bytes(locked_odt("secret minutes", "s3cret"))

@@ -1,5 +1,5 @@
 """Inputs of the Gotenberg client tests and readers of what comes back: pages with their assets,
-Markdown, PDFs made with pikepdf (text, a form field, bookmarks); texts, page sizes, rendered pixels,
+Markdown, PDFs made with pikepdf, a password-protected text document; texts, page sizes, rendered pixels,
 zip members and XMP values of the answers, and the client's refusals."""
 
 from __future__ import annotations
@@ -115,44 +115,6 @@ def text_pdf(*texts: str, size: tuple[float, float] = (612, 792)) -> bytes:
     return _saved(pdf)
 
 
-def form_pdf(value: str) -> bytes:
-    """A one-page PDF with a filled text field whose appearance shows ``value``."""
-    pdf = pikepdf.new()
-    font = _font(pdf)
-    pdf.pages.append(_text_page(pdf, font, "Application form", (612, 792)))
-    appearance = pdf.make_stream(
-        f"BT /F1 14 Tf 4 6 Td ({value}) Tj ET".encode(),
-        Type=Name.XObject,
-        Subtype=Name.Form,
-        BBox=Array([0, 0, 300, 24]),
-        Resources=Dictionary(Font=Dictionary(F1=font)),
-    )
-    field = pdf.make_indirect(
-        Dictionary(
-            Type=Name.Annot,
-            Subtype=Name.Widget,
-            FT=Name.Tx,
-            T=pikepdf.String("applicant"),
-            V=pikepdf.String(value),
-            Rect=Array([72, 600, 372, 624]),
-            F=4,
-            P=pdf.pages[0].obj,
-            AP=Dictionary(N=appearance),
-        )
-    )
-    pdf.pages[0].obj.Annots = Array([field])
-    pdf.Root.AcroForm = Dictionary(Fields=Array([field]), DA=pikepdf.String("/F1 14 Tf 0 g"))
-    return _saved(pdf)
-
-
-def outlined_pdf(*titles: str) -> bytes:
-    """A PDF with a page per title and a bookmark to each page."""
-    pdf = pikepdf.open(io.BytesIO(text_pdf(*titles)))
-    with pdf.open_outline() as outline:
-        outline.root.extend(pikepdf.OutlineItem(title, n) for n, title in enumerate(titles))
-    return _saved(pdf)
-
-
 def locked_odt(text: str, password: str) -> bytes:
     """A text document whose content only ``password`` opens: ODF 1.2 encryption (AES-256-CBC, a
     PBKDF2 key from the password's SHA-256, the SHA-256 of the first 1 KiB as checksum)."""
@@ -257,7 +219,7 @@ def refused(call: object, status: int) -> bytes:
     with pytest.raises(HttpStatusError) as error:
         call()
     response = error.value.response
-    assert response.status_code == status, response.content[:2000]
+    assert response.status_code == status, f"{response.status_code}: {response.content[:2000]!r}"
     body: bytes = response.content
     assert body.strip() and b"Traceback" not in body
     return body

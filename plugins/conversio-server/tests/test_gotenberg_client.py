@@ -8,9 +8,11 @@ with zipfile. The PDF engines, headers, webhooks and auth are in test_gotenberg_
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from contextlib import closing
 from http import HTTPStatus
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pikepdf
 import pytest
@@ -103,11 +105,11 @@ def test_page_ranges_header_and_footer(gotenberg: GotenbergClient) -> None:
         route.string_index(pages_html("page one", "page two", "page three", title="Ledger"))
         route.string_header(header).string_footer(footer).margins(PageMarginsType(top=inch, bottom=inch))
         response = route.page_ranges("2-3").run()
-    texts = page_texts(response.content)
+    texts = ["".join(text.split()) for text in page_texts(response.content)]  # spaces vary by renderer
     assert len(texts) == 2
-    assert "page two" in texts[0] and "page three" in texts[1]
-    assert "Header Ledger" in texts[0]
-    assert "Page 2 of 3" in texts[0] and "Page 3 of 3" in texts[1]
+    assert "pagetwo" in texts[0] and "pagethree" in texts[1]
+    assert "HeaderLedger" in texts[0]
+    assert "Page2of3" in texts[0] and "Page3of3" in texts[1]  # Chromium numbers the document's pages
 
 
 @pytest.mark.parametrize("print_background", [False, True])
@@ -117,18 +119,13 @@ def test_print_background(gotenberg: GotenbergClient, print_background: bool) ->
         response = route.string_index(page).print_background(print_background=print_background).run()
     image = rendered(response.content)
     red_share = count_close(image, RED) / (image.width * image.height)
-    assert red_share > 0.9 if print_background else red_share < 0.01
+    assert red_share > 0.75 if print_background else red_share < 0.01, red_share  # margins stay white
 
 
-def test_css_page_size_and_single_page(gotenberg: GotenbergClient) -> None:
+def test_css_page_size(gotenberg: GotenbergClient) -> None:
     with gotenberg.chromium.html_to_pdf() as route:
         a5 = route.string_index(pages_html("A5", style="@page { size: A5; }")).prefer_css_page_size().run()
     assert page_sizes(a5.content) == [pytest.approx((148 * MM, 210 * MM), abs=1.5)]
-    tall = pages_html("top of a tall page", style="body { height: 3000px; }")
-    with gotenberg.chromium.html_to_pdf() as route:
-        assert len(page_sizes(route.string_index(tall).run().content)) > 1
-    with gotenberg.chromium.html_to_pdf() as route:
-        assert len(page_sizes(route.string_index(tall).single_page(use_single_page=True).run().content)) == 1
 
 
 @pytest.mark.parametrize("media", ["print", "screen"])
@@ -165,20 +162,17 @@ def test_console_exceptions_answer_409(gotenberg: GotenbergClient) -> None:
         refused(route.string_index(page).fail_on_exceptions().run, 409)
 
 
-def test_outline_tags_metadata_and_pdfa(gotenberg: GotenbergClient) -> None:
+def test_outline_tags_and_metadata(gotenberg: GotenbergClient) -> None:
     with gotenberg.chromium.html_to_pdf() as route:
         route.string_index(document("<h1>Chapter one</h1><p>Text.</p>"))
         route.generate_document_outline(generate_document_outline=True).generate_tagged_pdf(generate=True)
-        route.metadata(title="Annual figures", author="Ada Lovelace").pdf_format(PdfAFormat.A2b)
-        response = route.run()
+        response = route.metadata(title="Annual figures", author="Ada Lovelace").run()
     with pikepdf.open(io.BytesIO(response.content)) as pdf:
         assert str(pdf.docinfo["/Title"]) == "Annual figures"
         assert str(pdf.docinfo["/Author"]) == "Ada Lovelace"
         assert "/StructTreeRoot" in pdf.Root
         with pdf.open_outline() as outline:
             assert [item.title for item in outline.root] == ["Chapter one"]
-    assert xmp_value(response.content, "pdfaid:part") == "2"
-    assert xmp_value(response.content, "pdfaid:conformance") == "B"
 
 
 def test_split_the_printed_pages(gotenberg: GotenbergClient) -> None:
@@ -329,3 +323,46 @@ def test_office_protected_document_needs_its_password(
 def test_office_corrupt_document_answers_400(gotenberg: GotenbergClient, inputs: Path) -> None:
     with gotenberg.libre_office.to_pdf() as route:
         refused(route.convert(inputs / "broken.docx").run, 400)
+
+
+# -- options conversio refuses (docs/reference/gotenberg.md) -------------------------------------------
+
+Build = Callable[[GotenbergClient, Path], Any]
+
+
+@pytest.mark.parametrize(
+    ("field", "build"),
+    [
+        pytest.param(
+            "singlePage",
+            lambda g, _: g.chromium.html_to_pdf().string_index(PAGE).single_page(use_single_page=True),
+            id="chromium-singlePage",
+        ),
+        pytest.param(
+            "pdfa",
+            lambda g, _: g.chromium.html_to_pdf().string_index(PAGE).pdf_format(PdfAFormat.A2b),
+            id="chromium-pdfa",
+        ),
+        pytest.param(
+            "pdfua",
+            lambda g, _: g.chromium.html_to_pdf().string_index(PAGE).enable_universal_access(),
+            id="chromium-pdfua",
+        ),
+        pytest.param(
+            "pdfa",
+            lambda g, i: g.libre_office.to_pdf().convert(i / "letters.docx").pdf_format(PdfAFormat.A3b),
+            id="libreoffice-pdfa-3b",
+        ),
+        pytest.param(
+            "flatten",
+            lambda g, i: g.merge.merge().merge([i / "first.pdf"]).flatten(flatten=True),
+            id="merge-flatten",
+        ),
+    ],
+)
+def test_options_conversio_refuses(
+    gotenberg: GotenbergClient, inputs: Path, field: str, build: Build
+) -> None:
+    with closing(build(gotenberg, inputs)) as route:
+        body = refused(route.run, 400)
+    assert f"'{field}'".encode() in body and b"not supported" in body
