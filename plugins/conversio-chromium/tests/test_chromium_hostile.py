@@ -45,7 +45,7 @@ def test_files_of_the_host_are_refused(browser: Browser) -> None:
         **{"refresh.html": b"<meta http-equiv=refresh content='0;url=file:///etc/passwd'>"},
     )
     with guarded_page(browser, source) as (page, watch):
-        assert "local address" in reasons(watch)["file:///etc/passwd"]
+        assert reasons(watch)["file:///etc/passwd"] == "a local file or browser page"
         assert "root:" not in pdf_text(page)
         assert all(frame.url != "file:///etc/passwd" for frame in page.frames)
 

@@ -15,11 +15,13 @@ Two gates, both required:
   (measured: Chromium follows a continued request's redirects without routing them again),
   WebSockets, preconnects, prefetches, beacons, requests of workers and service workers.
 
-Chromium's own resolver is closed (``--host-resolver-rules``: only the proxy resolves names) and
-WebRTC may use no UDP but the proxy's (which has none; measured: without the switch a STUN
-server on 127.0.0.1 was sent 4 packets, with it none). ``file:`` and ``chrome:`` addresses are
-refused by Chromium itself to a web page (measured: never routed); the guard records them from
-the console. The returned :class:`Watch` records what the page asked for and what was refused
+Chromium's own resolver is closed (``--host-resolver-rules``: only the proxy resolves names;
+measured on a page with a DNS prefetch, a preconnect, an image and a fetch to unknown hosts:
+48 connections to the system resolver's port 53 without the switch, none with it) and WebRTC
+may use no UDP but the proxy's, which has none (measured: without the switch a STUN server on
+127.0.0.1 was sent 4 datagrams, with it none). ``file:`` and ``chrome:`` addresses are refused
+by Chromium itself to a web page (measured: never routed); the guard records them from the
+console. The returned :class:`Watch` records what the page asked for and what was refused
 or failed, for the error messages and the ``fail_on_*`` options.
 """
 
@@ -44,7 +46,7 @@ from conversio_chromium.inputs import SITE_ORIGIN, Source
 from conversio_chromium.proxy import Proxy
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Route, WebSocket
+    from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Response, Route
 
 #: Seconds to open a TCP connection to a checked address, and to fetch a request given headers.
 CONNECT_TIMEOUT = 10.0
@@ -102,84 +104,86 @@ def attach(
 ) -> Watch:
     """Route every request of the fresh ``context`` for ``source``; ``headers`` ('Name: value')
     and ``cookies`` ('name=value') go to the web address's own origin (its host, for cookies)."""
-    watch = Watch(source.address)
-    files: Mapping[str, bytes] = source.site.files if source.site is not None else {}
-    extra = _headers(headers)
+    extra, jar = _headers(headers), _cookies(cookies)
     home = urlsplit(source.url) if source.url is not None else None
-    if cookies and home is not None:
+    if jar and home is not None:
         root = f"{home.scheme}://{home.netloc}/"  # a host-only cookie, for every path
-        context.add_cookies([{"name": n, "value": v, "url": root} for n, v in _cookies(cookies)])
-    ours: set[int] = set()  # requests refused here: their failure is already recorded
+        context.add_cookies([{"name": n, "value": v, "url": root} for n, v in jar])
+    guard = _Guard(Watch(source.address), source.site.files if source.site is not None else {}, home, extra)
+    context.route("**/*", guard.route)
+    context.on("response", guard.answered)
+    context.on("requestfailed", guard.failed)
+    context.on("console", guard.console)
+    context.on("page", guard.opened)
+    return guard.watch
 
-    def refuse(route: Route, why: str) -> None:
-        watch.refused.append((_shown(route.request.url), why))
-        ours.add(id(route.request))
-        route.abort("blockedbyclient")
 
-    def route(route: Route) -> None:
+@attrs.define(slots=False)  # Playwright keeps its wrapper of a bound handler on the instance
+class _Guard:
+    """One context's route and listeners, filling its :class:`Watch`."""
+
+    watch: Watch
+    files: Mapping[str, bytes]
+    home: SplitResult | None
+    extra: dict[str, str]
+    #: Requests this guard stopped itself: their failure is already recorded.
+    stopped: set[int] = attrs.Factory(set)
+
+    def route(self, route: Route) -> None:
         request = route.request
         url = urlsplit(request.url)
         if request.url.startswith(SITE_ORIGIN + "/"):
-            body = _site_file(files, url)
+            body = _site_file(self.files, url)
             if body is None:
                 route.fulfill(status=404, body=b"")
             else:
                 route.fulfill(status=200, body=body, content_type=_content_type(url.path))
         elif url.scheme not in ("http", "https"):
-            refuse(route, f"the scheme {url.scheme}: is not allowed")
-        elif extra and home is not None and _origin(url) == _origin(home):
+            self.watch.refused.append((_shown(request.url), f"the scheme {url.scheme}: is not allowed"))
+            self._stop(route)
+        elif self.extra and self.home is not None and _origin(url) == _origin(self.home):
             try:
                 answer = route.fetch(
-                    headers={**request.headers, **extra}, max_redirects=0, timeout=FETCH_TIMEOUT * 1000
+                    headers={**request.headers, **self.extra}, max_redirects=0, timeout=FETCH_TIMEOUT * 1000
                 )
             except PlaywrightError as exc:  # the fetch failed, or the proxy refused it
-                why = _REFUSALS.why(url)
-                if why is not None:
-                    refuse(route, why)
-                    return
-                watch.failed.append((_shown(request.url), str(exc).splitlines()[0]))
-                ours.add(id(request))
-                route.abort("failed")
+                self._lost(request.url, str(exc).splitlines()[0])
+                self._stop(route)
                 return
             route.fulfill(response=answer)
         else:
             route.continue_()
 
-    def failed(request: Request) -> None:
-        if id(request) in ours:
-            return
-        why = _REFUSALS.why(urlsplit(request.url))
-        if why is not None:
-            watch.refused.append((_shown(request.url), why))
-        else:
-            watch.failed.append((_shown(request.url), request.failure or "failed"))
+    def answered(self, response: Response) -> None:
+        self.watch.statuses[response.url] = response.status
 
-    def socket_failed(websocket: WebSocket) -> None:
-        why = _REFUSALS.why(urlsplit(websocket.url))
-        if why is not None:
-            watch.refused.append((_shown(websocket.url), why))
-        else:
-            watch.failed.append((_shown(websocket.url), "the WebSocket failed"))
+    def failed(self, request: Request) -> None:
+        if id(request) not in self.stopped:
+            self._lost(request.url, request.failure or "failed")
 
-    def console(message: ConsoleMessage) -> None:
+    def console(self, message: ConsoleMessage) -> None:
         if message.text.startswith(_LOCAL_REFUSED):
-            watch.refused.append(
-                (_shown(message.text[len(_LOCAL_REFUSED) :]), "a local address is not allowed")
+            self.watch.refused.append(
+                (_shown(message.text.removeprefix(_LOCAL_REFUSED)), "a local file or browser page")
             )
 
-    def opened(page: Page) -> None:
-        if page.opener() is not None:  # a popup: its requests were routed, the window goes
+    def opened(self, page: Page) -> None:
+        if page.opener() is not None:  # a popup: its requests were routed, its window goes
             page.close()
             return
         page.on("download", lambda download: download.cancel())
-        page.on("websocket", lambda ws: ws.on("socketerror", lambda _: socket_failed(ws)))
+        page.on(
+            "websocket", lambda ws: ws.on("socketerror", lambda _: self._lost(ws.url, "the WebSocket failed"))
+        )
 
-    context.route("**/*", route)
-    context.on("response", lambda response: watch.statuses.__setitem__(response.url, response.status))
-    context.on("requestfailed", failed)
-    context.on("console", console)
-    context.on("page", opened)
-    return watch
+    def _stop(self, route: Route) -> None:
+        self.stopped.add(id(route.request))
+        route.abort("blockedbyclient")
+
+    def _lost(self, url: str, failure: str) -> None:
+        """A request that did not complete: refused by the proxy (and why), or failed."""
+        reason, why = _VERDICTS.get(urlsplit(url)) or ("", failure)
+        (self.watch.refused if reason == "URL_NOT_ALLOWED" else self.watch.failed).append((_shown(url), why))
 
 
 def _shown(url: str) -> str:
@@ -228,29 +232,32 @@ def _content_type(path: str) -> str:
     return _TYPES.get(extension) or mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
-class _Refusals:
-    """The proxy's latest refusals by host and port, so that a failed request can say why."""
+class _Verdicts:
+    """The proxy's latest refusals by host and port (``reason``, ``why``), so that a failed
+    request can say why; a host reached since is forgotten."""
 
     def __init__(self, size: int = 1024) -> None:
-        self._why: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, int], tuple[str, str]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
-    def note(self, host: str, port: int, why: str) -> None:
+    def note(self, host: str, port: int, verdict: tuple[str, str] | None) -> None:
+        key = (host.lower(), port)
         with self._lock:
-            self._why[(host.lower(), port)] = why
-            self._why.move_to_end((host.lower(), port))
-            while len(self._why) > self._size:
-                self._why.popitem(last=False)
+            self._seen.pop(key, None)
+            if verdict is not None:
+                self._seen[key] = verdict
+                if len(self._seen) > self._size:
+                    self._seen.popitem(last=False)
 
-    def why(self, url: SplitResult) -> str | None:
+    def get(self, url: SplitResult) -> tuple[str, str] | None:
         """Why the proxy refused ``url``'s host and port, if it did."""
-        port = url.port or _DEFAULT_PORTS.get(url.scheme)
+        key = ((url.hostname or ""), url.port or _DEFAULT_PORTS.get(url.scheme, 0))
         with self._lock:
-            return self._why.get((url.hostname or "", port or 0))
+            return self._seen.get(key)
 
 
-_REFUSALS = _Refusals()
+_VERDICTS = _Verdicts()
 _LOCK = threading.Lock()
 _PROXIES: dict[int, Proxy] = {}  # by process id: a forked worker starts its own
 
@@ -260,14 +267,17 @@ def _connect(host: str, port: int) -> socket.socket:
     try:
         addresses = resolve_checked(host, port, AllowList.from_env())
     except InvalidRequest as exc:
-        _REFUSALS.note(host, port, str(exc.details.get("why", exc)))
+        _VERDICTS.note(host, port, (str(exc.details.get("reason")), str(exc.details.get("why", exc))))
         raise
     error = OSError(f"{host} has no address")
     for address in addresses:
         try:
-            return socket.create_connection((str(address), port), timeout=CONNECT_TIMEOUT)
+            connection = socket.create_connection((str(address), port), timeout=CONNECT_TIMEOUT)
         except OSError as exc:
             error = exc
+            continue
+        _VERDICTS.note(host, port, None)
+        return connection
     raise error
 
 

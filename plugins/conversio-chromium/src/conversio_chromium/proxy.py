@@ -173,7 +173,7 @@ class Proxy:
         upstream: socket.socket | None = None
         try:
             head, rest = _read_head(client, time.monotonic() + self.head_timeout)
-            if _peer_uid(client) != os.getuid():  # read first: closing on unread bytes resets
+            if _peer_uid(client) != os.getuid():
                 raise _Refusal("403 Forbidden")
             start, fields = _parse_head(head)
             if start.upper().startswith("CONNECT "):
@@ -195,9 +195,9 @@ class Proxy:
         except (OSError, ValueError) as exc:
             log.debug("proxy connection ended: %s", exc)
         finally:
-            for sock in (client, upstream):
-                if sock is not None:
-                    sock.close()
+            if upstream is not None:
+                upstream.close()
+            _close(client)
             self._slots.release()
 
     def _open(self, host: str, port: int, refused: str | None) -> socket.socket:
@@ -225,6 +225,20 @@ def _peer_uid(client: socket.socket) -> int | None:
     except OSError:
         return None
     return None
+
+
+def _close(client: socket.socket) -> None:
+    """Close a client connection after reading what it still sent (closing on unread bytes
+    resets the connection, and the client may lose the answer it was sent)."""
+    try:
+        client.shutdown(socket.SHUT_WR)
+        client.settimeout(0.5)
+        for _ in range(16):
+            if not client.recv(_CHUNK):
+                break
+    except OSError:
+        pass
+    client.close()
 
 
 def _answer(client: socket.socket, status: str) -> None:
