@@ -5,6 +5,7 @@ bundle or a web address."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -63,72 +64,71 @@ def _media(value: str) -> str:
     return value
 
 
-def _setting(
-    form: Form, options: dict[str, Any], field: str, option: str, parse: Callable[[str], Any]
-) -> None:
-    """``options[option]`` from ``field`` when the form gives it."""
-    if form.has(field):
-        options[option] = form.parse(field, parse, None)
+#: A form field, the option it sets, and how its value is read.
+Field = tuple[str, str, Callable[[str], Any]]
+
+#: How the page is loaded and checked (the PDF and screenshot routes).
+PAGE_FIELDS: tuple[Field, ...] = (
+    ("emulatedMediaType", "media", _media),
+    ("waitDelay", "wait_delay", go_duration),
+    ("waitForExpression", "wait_for_expression", str),
+    ("waitForSelector", "wait_for_selector", str),
+    ("userAgent", "user_agent", str),
+    ("extraHttpHeaders", "headers", _headers),
+    ("cookies", "cookies", _cookies),
+    ("failOnHttpStatusCodes", "fail_on_status", statuses),
+    ("failOnResourceHttpStatusCodes", "fail_on_resource_status", statuses),
+    ("failOnResourceLoadingFailed", "fail_on_resource_loading_failed", go_bool),
+    ("failOnConsoleExceptions", "fail_on_console_exceptions", go_bool),
+    ("omitBackground", "omit_background", go_bool),
+)
+#: How the page is printed.
+PDF_FIELDS: tuple[Field, ...] = (
+    ("paperWidth", "paper_width", length),
+    ("paperHeight", "paper_height", length),
+    ("marginTop", "margin_top", length),
+    ("marginBottom", "margin_bottom", length),
+    ("marginLeft", "margin_left", length),
+    ("marginRight", "margin_right", length),
+    ("landscape", "landscape", go_bool),
+    ("scale", "scale", go_float),
+    ("nativePageRanges", "pages", str),
+    ("printBackground", "print_background", go_bool),
+    ("preferCssPageSize", "prefer_css_page_size", go_bool),
+    ("generateDocumentOutline", "outline", go_bool),
+    ("generateTaggedPdf", "tagged", go_bool),
+)
+#: Gotenberg's defaults where conversio-chromium's differ: Letter paper, 0.39 in margins, untagged,
+#: failing on a page that answers 4xx or 5xx (``[499, 599]``).
+PDF_DEFAULTS: dict[str, Any] = {
+    "paper_width": "8.5in",
+    "paper_height": "11in",
+    **{f"margin_{side}": "0.39in" for side in ("top", "bottom", "left", "right")},
+    "tagged": False,
+}
+PAGE_DEFAULTS: dict[str, Any] = {"fail_on_status": ["400-499", "500-599"]}
+
+
+def _given(form: Form, fields: tuple[Field, ...]) -> dict[str, Any]:
+    """The options the form gives values for."""
+    return {option: form.parse(name, parse, None) for name, option, parse in fields if form.has(name)}
 
 
 def page_options(form: Form) -> dict[str, Any]:
     """How the page is loaded and checked: the fields the PDF and screenshot routes share."""
-    options: dict[str, Any] = {"fail_on_status": ["400-499", "500-599"]}  # Gotenberg's [499,599]
-    for field, option, parse in (
-        ("emulatedMediaType", "media", _media),
-        ("waitDelay", "wait_delay", go_duration),
-        ("waitForExpression", "wait_for_expression", str),
-        ("waitForSelector", "wait_for_selector", str),
-        ("userAgent", "user_agent", str),
-        ("extraHttpHeaders", "headers", _headers),
-        ("cookies", "cookies", _cookies),
-        ("failOnHttpStatusCodes", "fail_on_status", statuses),
-        ("failOnResourceHttpStatusCodes", "fail_on_resource_status", statuses),
-        ("failOnResourceLoadingFailed", "fail_on_resource_loading_failed", go_bool),
-        ("failOnConsoleExceptions", "fail_on_console_exceptions", go_bool),
-        ("omitBackground", "omit_background", go_bool),
-    ):
-        _setting(form, options, field, option, parse)
+    options = {**PAGE_DEFAULTS, **_given(form, PAGE_FIELDS)}
     status = form.text("waitWindowStatus")
     if status and "wait_for_expression" not in options:
-        options["wait_for_expression"] = f"window.status === {_js_string(status)}"
-    for field in ("ignoreResourceHttpStatusDomains", "emulatedMediaFeatures"):
-        if form.has(field):
-            form.refuse(field, "conversio-chromium has no such option")
+        options["wait_for_expression"] = f"window.status === {json.dumps(status)}"
+    for name in ("ignoreResourceHttpStatusDomains", "emulatedMediaFeatures"):
+        if form.has(name):
+            form.refuse(name, "conversio-chromium has no such option")
     return options
-
-
-def _js_string(text: str) -> str:
-    import json
-
-    return json.dumps(text)
 
 
 def pdf_options(form: Form) -> dict[str, Any]:
     """The options of ``chromium:*->pdf``: page loading, then paper, margins and printing."""
-    options = page_options(form)
-    options.update(
-        paper_width="8.5in",
-        paper_height="11in",
-        **{f"margin_{side}": "0.39in" for side in ("top", "bottom", "left", "right")},
-        tagged=False,
-    )
-    for field, option, parse in (
-        ("paperWidth", "paper_width", length),
-        ("paperHeight", "paper_height", length),
-        ("marginTop", "margin_top", length),
-        ("marginBottom", "margin_bottom", length),
-        ("marginLeft", "margin_left", length),
-        ("marginRight", "margin_right", length),
-        ("landscape", "landscape", go_bool),
-        ("scale", "scale", go_float),
-        ("nativePageRanges", "pages", str),
-        ("printBackground", "print_background", go_bool),
-        ("preferCssPageSize", "prefer_css_page_size", go_bool),
-        ("generateDocumentOutline", "outline", go_bool),
-        ("generateTaggedPdf", "tagged", go_bool),
-    ):
-        _setting(form, options, field, option, parse)
+    options = {**page_options(form), **PDF_DEFAULTS, **_given(form, PDF_FIELDS)}
     if options.get("omit_background") and not options.get("print_background"):
         form.problems.append("omitBackground requires printBackground set to true")
     if form.parse("singlePage", go_bool, False):
@@ -152,7 +152,7 @@ def screenshot_options(form: Form) -> tuple[str, dict[str, Any]]:
     options["width"] = form.parse("width", go_int, 800)
     options["height"] = form.parse("height", go_int, 600)
     options["full_page"] = not form.parse("clip", go_bool, False)
-    _setting(form, options, "optimizeForSpeed", "optimize_for_speed", go_bool)
+    options.update(_given(form, (("optimizeForSpeed", "optimize_for_speed", go_bool),)))
     quality = form.parse("quality", go_int, 100)
     if fmt != "png":
         options["quality"] = quality
