@@ -88,7 +88,8 @@ async def _run(request: Request, build: Build, module: str | None = None) -> Res
     if finished is None:  # Gotenberg's answer to a conversion past its time limit
         server.runner.withdraw(running.future)
         running.cancel.set()
-        raise GotenbergError(503, "Service Unavailable")
+        limit = server.settings.sync_timeout
+        raise GotenbergError(503, f"Service Unavailable: the conversion did not finish within {limit:g} s")
     return await respond(request, finished.result, finished.answer, work.names)
 
 
@@ -108,7 +109,8 @@ async def _later(
     uploads = scratch.release([i.path for i in order.inputs if isinstance(i, Arriving)])
     row = await run_in_threadpool(server.handoff.adopt, running, order, principal, uploads)
     deliver = partial(_deliver, server, hook, principal.key_id, row["id"], trace)
-    running.future.add_done_callback(deliver)
+    # off the event loop: a conversion already finished delivers at once (a database write)
+    await run_in_threadpool(running.future.add_done_callback, deliver)
     log.info("[%s] job %s: its result goes to %s", trace, row["id"], hook.url)
     return Response(status_code=204)
 
@@ -125,9 +127,8 @@ def _deliver(
     try:
         if done.cancelled():
             upload = hook.error(GotenbergError(503, "Service Unavailable"), trace, job_id)
-        elif done.exception() is not None:
-            failure = as_gotenberg(done.exception() or Exception(), trace)
-            upload = hook.error(failure, trace, job_id)
+        elif (error := done.exception()) is not None:
+            upload = hook.error(as_gotenberg(error, trace), trace, job_id)
         else:
             result = done.result().answer
             upload = hook.result(result.content, result.filename, result.media_type, trace, job_id)
