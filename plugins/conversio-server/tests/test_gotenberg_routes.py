@@ -11,6 +11,7 @@ import time
 import uuid
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -342,6 +343,19 @@ def test_a_page_answering_an_error_status_is_409(http: httpx.Client, file_host: 
         files=[("x", ("x", b""))],
     )
     assert reply.status_code == 409, reply.text
+
+
+def test_a_conversion_past_the_time_limit_is_503(tmp_path: Path) -> None:
+    needs("chromium")
+    server = start_server(dev_settings(tmp_path, job_workers=0, sync_timeout=1.0))
+    try:
+        with server.client() as http:
+            started = time.monotonic()
+            reply = http.post("/forms/chromium/convert/html", files=page_files(), data={"waitDelay": "10s"})
+        assert reply.status_code == 503 and reply.text.startswith("Service Unavailable")
+        assert time.monotonic() - started < 8
+    finally:
+        server.stop()
 
 
 # -- webhooks ------------------------------------------------------------------------------------------------
