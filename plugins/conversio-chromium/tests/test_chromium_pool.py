@@ -13,10 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Convert, pdf_pages
+from conftest import PLUGIN, Convert, pdf_pages
 from conversio_chromium.browser import MAX_PAGES_ENV, PREFIX, chromium, sweep_stale
 from conversio_chromium.watchdog import kill_group
 
+from conversio.errors import ConversioError
+from conversio.limits import Limits
+from conversio.testing import make_conversio
 from conversio.testing.processes import descendants, gather, left_after
 
 #: Generous, for a loaded machine: Playwright's driver and Chromium starting.
@@ -71,6 +74,27 @@ def test_conversions_share_no_storage(convert: Convert) -> None:
     for name in ("first.html", "second.html"):
         [(*_, text)] = pdf_pages(convert(page, "pdf", name=name))
         assert "seen:null:none" in text, text
+
+
+def test_in_a_worker_process(tmp_path: Path) -> None:
+    """Under a worker's address-space cap (Chromium cannot start under one) and its time limit: a
+    hung page ends by the engine's own timeout, before the worker's, so the worker lives on."""
+    app = make_conversio(PLUGIN, executor="process", workers=1, cache=False, limits=Limits(timeout=8))
+    try:
+
+        def convert(html: str, name: str) -> Path:
+            (tmp_path / name).write_text(html)
+            [path] = app.convert(tmp_path / name, to="pdf").save(tmp_path / f"{name}.pdf")
+            return path
+
+        assert "first" in pdf_pages(convert("<p>first</p>", "first.html"))[0][2]
+        with pytest.raises(ConversioError) as info:
+            convert("<script>while (true) {}</script>", "loop.html")
+        assert info.value.code == "TIMEOUT"
+        assert info.value.message == "loop.html took longer than 8 s to load and was stopped"
+        assert "after" in pdf_pages(convert("<p>after</p>", "after.html"))[0][2]
+    finally:
+        app.close()
 
 
 #: A worker's stand-in: starts the warm browser on a page that never ends, and waits to be killed.

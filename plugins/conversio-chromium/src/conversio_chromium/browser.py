@@ -200,15 +200,26 @@ class Chromium:
                 if dog.fired or not self._reusable(job.memory_cap):
                     self.stop()
 
-    def _reusable(self, memory_cap: int) -> bool:
+    def alive(self) -> bool:
+        """The browser runs: connected (as far as the driver has told yet) and its process there,
+        not a zombie (killed a moment ago, the driver may not have noticed)."""
         if self.browser is None or self.pid is None or not self.browser.is_connected():
+            return False
+        try:
+            state = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        return state not in ("Z", "X")
+
+    def _reusable(self, memory_cap: int) -> bool:
+        if not self.alive():
             return False
         if self.pages >= max_pages():
             return False
         return memory_cap <= 0 or tree_memory(self.pid) <= memory_cap * RECYCLE_SHARE
 
     def _ensure(self) -> Browser:
-        if self.browser is not None and self.browser.is_connected():
+        if self.browser is not None and self.alive():
             return self.browser
         self.stop()
         executable = find_chromium()

@@ -19,9 +19,11 @@ from types import TracebackType
 
 #: How often the clock and the memory are checked, in seconds.
 SAMPLE_SECONDS = 0.05
-#: How long past its deadline a conversion is given to end by its own timeouts before the kill
-#: (a script in an endless loop never lets a browser call return).
-GRACE_SECONDS = 1.0
+#: A conversion's own deadline comes this long before its step's time limit (when the worker
+#: running it is killed), so that it ends by the watchdog's hand, its worker kept: its browser
+#: calls time out first, and the kill (for a call that never returns, as under a script in an
+#: endless loop) comes half of it later.
+MARGIN_SECONDS = 2.0
 
 
 def tree(root: int) -> list[int]:
@@ -67,14 +69,17 @@ def kill_group(pid: int) -> None:
 
 
 class Watchdog:
-    """Kills the browser ``pid`` once ``seconds`` (and a grace) have passed or its tree holds more than
-    ``memory_cap`` bytes (0: no cap) while the ``with`` block runs; ``fired`` says which
-    (``"timeout"``, ``"memory"``) or is empty."""
+    """Kills the browser ``pid`` shortly before ``seconds`` (the step's time limit) have passed, or
+    once its tree holds more than ``memory_cap`` bytes (0: no cap), while the ``with`` block runs;
+    ``fired`` says which (``"timeout"``, ``"memory"``) or is empty. :meth:`left` is the time the
+    conversion's own calls have."""
 
     def __init__(self, pid: int, seconds: float, memory_cap: int) -> None:
         self.pid = pid
         self.seconds = seconds
-        self.deadline = time.monotonic() + seconds
+        margin = min(MARGIN_SECONDS, seconds / 4)
+        self.deadline = time.monotonic() + seconds - margin
+        self.kill_at = self.deadline + margin / 2
         self.memory_cap = memory_cap
         self.peak = 0
         self.fired = ""
@@ -102,7 +107,7 @@ class Watchdog:
                 if self.peak > self.memory_cap:
                     self._fire("memory")
                     return
-            if time.monotonic() >= self.deadline + GRACE_SECONDS:
+            if time.monotonic() >= self.kill_at:
                 self._fire("timeout")
                 return
 
