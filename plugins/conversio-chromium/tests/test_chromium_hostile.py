@@ -122,7 +122,10 @@ def test_no_service_worker_is_registered(browser: Browser) -> None:
 
 
 def test_windows_opened_are_closed_and_their_requests_refused(browser: Browser, secret: WebServer) -> None:
-    source = site(f"<script>window.open('http://10.0.0.1/'); window.open('{secret.url}/secret')</script>")
+    source = site(
+        f"<script>window.open('http://10.0.0.1/'); window.open('{secret.url}/secret', '_blank', 'noopener')"
+        "</script>"
+    )
     with guarded_page(browser, source) as (page, watch):
         assert page.context.pages == [page]
         assert secret.hits == []

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import mimetypes
 import os
-import posixpath
 import socket
 import threading
 from collections import OrderedDict
@@ -55,13 +54,11 @@ FETCH_TIMEOUT = 30.0
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 #: How Chromium's console names a ``file:`` or ``chrome:`` address it would not load.
 _LOCAL_REFUSED = "Not allowed to load local resource: "
-#: Media types :mod:`mimetypes` may not know, by file name extension.
-_TYPES = {
-    ".js": "text/javascript",
-    ".mjs": "text/javascript",
-    ".woff2": "font/woff2",
-    ".wasm": "application/wasm",
-}
+#: Media types by file name extension: Python's own table, not the host's (which varies), and
+#: what that table lacks.
+_MEDIA_TYPES = mimetypes.MimeTypes()
+for _extension, _type in {".webp": "image/webp", ".woff": "font/woff", ".woff2": "font/woff2"}.items():
+    _MEDIA_TYPES.add_type(_type, _extension)
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
@@ -79,7 +76,7 @@ class Watch:
 def launch_arguments() -> list[str]:
     """Chromium's command-line switches that close what the guard does not see."""
     return [
-        "--proxy-bypass-list=<-loopback>",  # localhost too goes through the proxy
+        "--proxy-bypass-list=<-loopback>",  # localhost too goes through the proxy, whatever Playwright's env
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # only the proxy resolves names
         "--webrtc-ip-handling-policy=disable_non_proxied_udp",
         "--disable-quic",
@@ -126,8 +123,9 @@ class _Guard:
     files: Mapping[str, bytes]
     home: SplitResult | None
     extra: dict[str, str]
-    #: Requests this guard stopped itself: their failure is already recorded.
-    stopped: set[int] = attrs.Factory(set)
+    #: Requests this guard stopped itself (by id, kept alive): their failure is already recorded.
+    stopped: dict[int, Request] = attrs.Factory(dict)
+    pages: int = 0
 
     def route(self, route: Route) -> None:
         request = route.request
@@ -168,7 +166,8 @@ class _Guard:
             )
 
     def opened(self, page: Page) -> None:
-        if page.opener() is not None:  # a popup: its requests were routed, its window goes
+        self.pages += 1
+        if self.pages > 1:  # a window the page opened (noopener or not): its requests were routed
             page.close()
             return
         page.on("download", lambda download: download.cancel())
@@ -177,7 +176,7 @@ class _Guard:
         )
 
     def _stop(self, route: Route) -> None:
-        self.stopped.add(id(route.request))
+        self.stopped[id(route.request)] = route.request
         route.abort("blockedbyclient")
 
     def _lost(self, url: str, failure: str) -> None:
@@ -228,8 +227,7 @@ def _site_file(files: Mapping[str, bytes], url: SplitResult) -> bytes | None:
 
 
 def _content_type(path: str) -> str:
-    extension = posixpath.splitext(path)[1].lower()
-    return _TYPES.get(extension) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+    return _MEDIA_TYPES.guess_type(path)[0] or "application/octet-stream"
 
 
 class _Verdicts:

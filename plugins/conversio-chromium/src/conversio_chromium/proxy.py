@@ -50,6 +50,8 @@ _CHUNK = 64 * 1024
 _HOP_HEADERS = frozenset(
     {"connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "host"}
 )
+#: The headers of an answer replaced by ``Connection: close``.
+_CLOSE_NAMES = frozenset({b"connection", b"keep-alive", b"proxy-connection"})
 
 
 class _Refusal(Exception):
@@ -75,14 +77,14 @@ def _read_head(sock: socket.socket, deadline: float, data: bytes = b"") -> tuple
 
 
 def _parse_head(head: bytes) -> tuple[str, list[tuple[str, str]]]:
-    """The start line and the header fields of a message head."""
+    """The start line and the header fields (name as sent, value) of a message head."""
     lines = head.decode("latin-1").split("\r\n")
     fields = []
     for line in lines[1:]:
         name, sep, value = line.partition(":")
         if not sep or not name or name != name.strip():
             raise _Refusal("400 Bad Request")
-        fields.append((name.lower(), value.strip()))
+        fields.append((name, value.strip()))
     return lines[0], fields
 
 
@@ -102,13 +104,16 @@ def _forwarded_head(start: str, fields: list[tuple[str, str]]) -> tuple[str, int
     if url.scheme != "http" or not url.hostname:
         raise _Refusal("400 Bad Request")
     port = url.port or 80
-    dropped = _HOP_HEADERS | {v.strip().lower() for n, v in fields if n == "connection" for v in v.split(",")}
-    if any(n == "transfer-encoding" for n, _ in fields):
+    named = [(name.lower(), value) for name, value in fields]
+    listed = {
+        token.strip().lower() for name, value in named if name == "connection" for token in value.split(",")
+    }
+    if any(name == "transfer-encoding" for name, _ in named):
         raise _Refusal("411 Length Required")
-    length = next((int(v) for n, v in fields if n == "content-length" and v.isdigit()), 0)
+    length = next((int(value) for name, value in named if name == "content-length" and value.isdigit()), 0)
     path = (url.path or "/") + (f"?{url.query}" if url.query else "")
     lines = [f"{method} {path} HTTP/1.1", f"Host: {url.netloc.rpartition('@')[2]}"]
-    lines += [f"{n}: {v}" for n, v in fields if n not in dropped]
+    lines += [f"{name}: {value}" for name, value in fields if name.lower() not in _HOP_HEADERS | listed]
     lines.append("Connection: close")
     return url.hostname, port, ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"), length
 
@@ -118,9 +123,6 @@ def _closing_response_head(head: bytes) -> bytes:
     lines = head.split(b"\r\n")
     kept = [line for line in lines[1:] if line.split(b":", 1)[0].strip().lower() not in _CLOSE_NAMES]
     return b"\r\n".join([lines[0], *kept, b"Connection: close", b"", b""])
-
-
-_CLOSE_NAMES = frozenset({b"connection", b"keep-alive", b"proxy-connection"})
 
 
 @attrs.define(eq=False)
