@@ -53,6 +53,11 @@ def page_sizes(content: bytes) -> list[tuple[float, float]]:
         ]
 
 
+def text_of(content: bytes) -> str:
+    """The text of the first page."""
+    return str(pypdfium2.PdfDocument(content)[0].get_textpage().get_text_range())
+
+
 def members(content: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
@@ -162,7 +167,7 @@ def test_rotate_stamp_and_owner_only_encryption(http: httpx.Client) -> None:
         data={"stampSource": "text", "stampExpression": "APPROVED", "stampOptions": '{"opacity": 0.5}'},
     )
     assert stamped.status_code == 200, stamped.text
-    assert "APPROVED" in pypdfium2.PdfDocument(stamped.content)[0].get_textpage().get_text_range()
+    assert "APPROVED" in text_of(stamped.content)
     image = http.post("/forms/pdfengines/watermark", files=document, data={"watermarkSource": "image"})
     assert image.status_code == 400 and "watermarkSource" in image.text
     owner = http.post("/forms/pdfengines/encrypt", files=document, data={"ownerPassword": "own"})
@@ -312,11 +317,15 @@ def test_markdown_url_and_screenshots(http: httpx.Client, file_host: Any) -> Non
         ("files", ("index.html", b'<html><body>{{ toHTML "notes.md" }}</body></html>')),
         ("files", ("notes.md", b"# Notes\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")),
     ]
-    assert http.post("/forms/chromium/convert/markdown", files=markdown).status_code == 200
+    rendered = http.post("/forms/chromium/convert/markdown", files=markdown)
+    assert rendered.status_code == 200, rendered.text
+    text = text_of(rendered.content)
+    assert "Notes" in text and "toHTML" not in text
     file_host.files["/page.html"] = PAGE
     url = f"{file_host.url}/page.html"
     reply = http.post("/forms/chromium/convert/url", data={"url": url}, files=[("ignored", ("x", b""))])
     assert reply.status_code == 200, reply.text
+    assert "Quarterly" in text_of(reply.content)
     shot = http.post(
         "/forms/chromium/screenshot/html",
         files=page_files(),
