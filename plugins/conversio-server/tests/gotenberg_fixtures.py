@@ -18,11 +18,12 @@ from gotenberg_inputs import (
     PAGE,
     STYLE,
     TIMEOUT,
+    document,
     locked_odt,
     site,
     text_pdf,
 )
-from gotenberg_web import WebHost
+from gotenberg_web import DOWNLOADS, WebHost
 
 from conversio.testing.documents import pages_docx
 
@@ -56,16 +57,20 @@ def gotenberg(gotenberg_server: LiveServer) -> Iterator[GotenbergClient]:
 
 @pytest.fixture(scope="session")
 def web(inputs: Path) -> Iterator[WebHost]:
-    """The web host, serving the report page with its assets, and a page whose image is missing."""
+    """The web host, serving the report page with its assets, pages that fail Gotenberg's checks
+    (a missing image, an image at a refused address, a script that throws), and two PDFs to download."""
     host = WebHost()
     host.pages["/report.html"] = (200, "text/html; charset=utf-8", PAGE.encode())
     host.pages["/style.css"] = (200, "text/css", STYLE.encode())
     host.pages["/logo.png"] = (200, "image/png", (inputs / "logo.png").read_bytes())
-    host.pages["/broken-image.html"] = (
-        200,
-        "text/html",
-        b'<html><body><p>Hi</p><img src="/nothing.png"></body></html>',
-    )
+    for name in ("first.pdf", "second.pdf"):
+        host.pages[f"{DOWNLOADS}{name}"] = (200, "application/pdf", (inputs / name).read_bytes())
+    for name, body in (
+        ("broken-image", '<p>Hi</p><img src="/nothing.png">'),
+        ("refused-image", '<p>Hi</p><img src="http://169.254.169.254/logo.png">'),
+        ("throws", "<p>Boom</p><script>throw new Error('boom');</script>"),
+    ):
+        host.pages[f"/{name}.html"] = (200, "text/html", document(body).encode())
     yield host
     host.close()
 

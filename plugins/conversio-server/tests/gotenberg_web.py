@@ -10,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import attrs
 
 ECHO_PATH = "/echo"
+#: Files under this path come as attachments named after themselves (what ``downloadFrom`` needs).
+DOWNLOADS = "/downloads/"
 
 
 @attrs.frozen
@@ -23,9 +25,9 @@ class Delivery:
 
 
 class WebHost:
-    """Serves ``pages`` (path → status, content type, body) to GET, answers ``/echo`` with a page
-    showing the request's User-Agent, X-Conversio-Test header and cookies, and records every POST,
-    PUT and PATCH as a :class:`Delivery`."""
+    """Serves ``pages`` (path → status, content type, body) to GET (as attachments under
+    :data:`DOWNLOADS`), answers ``/echo`` with a page showing the request's User-Agent,
+    X-Conversio-Test header and cookies, and records every POST, PUT and PATCH as a :class:`Delivery`."""
 
     def __init__(self) -> None:
         self.pages: dict[str, tuple[int, str, bytes]] = {}
@@ -68,6 +70,9 @@ class WebHost:
             def _answer(self, status: int, kind: str, body: bytes) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
+                if self.path.startswith(DOWNLOADS):
+                    name = self.path.rsplit("/", 1)[-1]
+                    self.send_header("Content-Disposition", f'attachment; filename="{name}"')
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

@@ -94,6 +94,13 @@ def test_margins_move_the_text(gotenberg: GotenbergClient) -> None:
     assert 9 * INCH - 30 <= char_top <= 9 * INCH
 
 
+def test_scale_shrinks_the_content(gotenberg: GotenbergClient) -> None:
+    with gotenberg.chromium.html_to_pdf() as route:
+        response = route.string_index(pages_html("MMMM", style="p { font-size: 40px; }")).scale(0.5).run()
+    _, bottom, _, top = first_char_box(response.content)
+    assert 7 < top - bottom < 15  # a 30 pt M is about 21 pt tall; half of it at scale 0.5
+
+
 def test_page_ranges_header_and_footer(gotenberg: GotenbergClient) -> None:
     small = "p, span { font-size: 10px; }"
     footer = document(
@@ -156,12 +163,6 @@ def test_waiting_before_rendering(gotenberg: GotenbergClient, wait: str) -> None
     assert "Arrived late" in page_texts(response.content)[0]
 
 
-def test_console_exceptions_answer_409(gotenberg: GotenbergClient) -> None:
-    page = document("<p>Boom</p><script>throw new Error('boom');</script>")
-    with gotenberg.chromium.html_to_pdf() as route:
-        refused(route.string_index(page).fail_on_exceptions().run, 409)
-
-
 def test_outline_tags_and_metadata(gotenberg: GotenbergClient) -> None:
     with gotenberg.chromium.html_to_pdf() as route:
         route.string_index(document("<h1>Chapter one</h1><p>Text.</p>"))
@@ -210,12 +211,22 @@ def test_url_headers_user_agent_and_cookies(gotenberg: GotenbergClient, web: Web
     assert "conversio-tests/1.0" in text and "hello-header" in text and "flavour=oat" in text
 
 
-def test_url_failing_status_codes_answer_409(gotenberg: GotenbergClient, web: WebHost) -> None:
+@pytest.mark.parametrize(
+    "check",
+    ["main page status", "resource status", "resource loading failed", "console exception"],
+)
+def test_page_checks_answer_409(gotenberg: GotenbergClient, web: WebHost, check: str) -> None:
     with gotenberg.chromium.url_to_pdf() as route:
-        route.url(f"{web.url}/missing.html").fail_on_status_codes([HTTPStatus.NOT_FOUND])
-        refused(route.run, 409)
-    with gotenberg.chromium.url_to_pdf() as route:
-        route.url(f"{web.url}/broken-image.html").fail_on_resource_status_codes([HTTPStatus.NOT_FOUND])
+        if check == "main page status":
+            route.url(f"{web.url}/missing.html").fail_on_status_codes([HTTPStatus.NOT_FOUND])
+        elif check == "resource status":
+            route.url(f"{web.url}/broken-image.html").fail_on_resource_status_codes([HTTPStatus.NOT_FOUND])
+        elif check == "resource loading failed":
+            route.url(f"{web.url}/refused-image.html").fail_on_resource_loading_failed(
+                fail_on_resource_loading_failed=True
+            )
+        else:
+            route.url(f"{web.url}/throws.html").fail_on_exceptions()
         refused(route.run, 409)
 
 
@@ -249,6 +260,12 @@ def test_screenshot_formats_and_clip(
         image = image_of(route.run().content)
     assert (image.format, image.size) == (pillow, (640, 360))
     assert count_close(image, RED) > 5000
+
+
+def test_screenshot_without_background(gotenberg: GotenbergClient) -> None:
+    with gotenberg.chromium.screenshot_html() as route:
+        image = image_of(route.string_index(pages_html("see through")).hide_background().run().content)
+    assert image.mode == "RGBA" and image.getpixel((image.width - 1, image.height - 1))[3] == 0
 
 
 def test_screenshot_of_url_and_markdown(gotenberg: GotenbergClient, web: WebHost, inputs: Path) -> None:

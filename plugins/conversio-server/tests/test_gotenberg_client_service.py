@@ -18,11 +18,14 @@ import pikepdf
 import pytest
 from conftest import LiveServer, dev_settings, start_server
 from gotenberg_client import AsyncGotenbergClient, BookmarkEntry, GotenbergClient, SingleFileResponse
-from gotenberg_client.options import PdfAFormat, RotateAngle, WatermarkStampSource
+from gotenberg_client.options import DownloadFromUrl, PdfAFormat, RotateAngle, WatermarkStampSource
 from gotenberg_inputs import TIMEOUT, page_texts, pages_html, refused, zip_members
-from gotenberg_web import WebHost
+from gotenberg_web import DOWNLOADS, WebHost
 
 pytest_plugins = ("gotenberg_fixtures",)
+
+
+Build = Callable[[GotenbergClient, Path], Any]
 
 
 def stripped(content: bytes) -> list[str]:
@@ -109,8 +112,54 @@ def test_watermark_stamp_and_rotate(gotenberg: GotenbergClient, inputs: Path) ->
         assert [int(page.obj.get("/Rotate", 0)) % 360 for page in pdf.pages] == [0, 90, 0]
 
 
+def locked(content: bytes) -> bool:
+    try:
+        pikepdf.open(io.BytesIO(content)).close()
+    except pikepdf.PasswordError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        pytest.param(
+            lambda g, i: g.chromium.html_to_pdf().string_index(pages_html("first document")), id="chromium"
+        ),
+        pytest.param(lambda g, i: g.libre_office.to_pdf().convert(i / "memo.docx"), id="libreoffice"),
+        pytest.param(lambda g, i: g.merge.merge().merge([i / "first.pdf"]), id="merge"),
+    ],
+)
+def test_every_route_encrypts_rotates_and_stamps(
+    gotenberg: GotenbergClient, inputs: Path, route: Build
+) -> None:
+    """Gotenberg applies its PDF engine fields to the result of every route."""
+    with closing(route(gotenberg, inputs)) as built:
+        built.user_password("open-sesame").rotate(RotateAngle.Clockwise180)
+        response = built.stamp_source(WatermarkStampSource.Text).stamp_expression("APPROVED").run()
+    assert locked(response.content)
+    with pikepdf.open(io.BytesIO(response.content), password="open-sesame") as pdf:
+        assert int(pdf.pages[0].obj.get("/Rotate", 0)) % 360 == 180
+    assert "APPROVED" in page_texts(response.content, password="open-sesame")[0]
+
+
+def test_embeds_on_a_conversion_route_are_refused(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.libre_office.to_pdf() as route:
+        route.convert(inputs / "memo.docx").embed(inputs / "first.pdf")
+        assert b"embeds" in refused(route.run, 400)
+
+
+def test_download_from_urls(gotenberg: GotenbergClient, web: WebHost, inputs: Path) -> None:
+    urls = [DownloadFromUrl(url=f"{web.url}{DOWNLOADS}{name}") for name in ("second.pdf", "first.pdf")]
+    with gotenberg.merge.merge() as route:
+        # one upload besides: without a file the client posts a urlencoded form, which Gotenberg refuses (415)
+        response = route.merge([inputs / "third.pdf"]).download_from(urls).run()
+    # every file in the order of its name: 00001_third.pdf (the client numbers uploads), first, second
+    assert stripped(response.content) == ["third document", "first document", "second document"]
+
+
 #: Gotenberg's routes that conversio answers with a clear 400 (docs/reference/gotenberg.md).
-REFUSED_ROUTES: dict[str, Callable[[GotenbergClient, Path], Any]] = {
+REFUSED_ROUTES: dict[str, Build] = {
     "convert": lambda g, i: g.pdf_convert.to_pdfa().convert(i / "three.pdf").pdf_format(PdfAFormat.A2b),
     "flatten": lambda g, i: g.flatten.flatten().flatten(i / "first.pdf"),
     "metadata/read": lambda g, i: g.metadata.read().read(i / "first.pdf"),
@@ -144,9 +193,9 @@ def test_health_and_version(gotenberg: GotenbergClient) -> None:
 def test_trace_and_output_filename(gotenberg: GotenbergClient, inputs: Path) -> None:
     pair = [inputs / "first.pdf", inputs / "second.pdf"]
     with gotenberg.merge.merge() as route:
-        traced = route.merge(pair).trace_id("trace-1234").output_filename("joined").run()
+        traced = route.merge(pair).trace_id("trace-1234").output_filename("../../etc/joined").run()
     assert traced.headers["Gotenberg-Trace"] == "trace-1234"
-    assert traced.headers["Content-Disposition"] == 'attachment; filename="joined.pdf"'
+    assert traced.headers["Content-Disposition"] == 'attachment; filename="joined.pdf"'  # the last segment
     with gotenberg.merge.merge() as route:
         assert route.merge(pair).run().headers.get("Gotenberg-Trace")  # made up when the caller sends none
 
@@ -225,13 +274,23 @@ def test_webhook_error_url_gets_the_error(
 ) -> None:
     hooked.set_error_webhook_http_method("PUT")
     with hooked.merge.merge() as route:
-        assert route.merge([inputs / "first.pdf", inputs / "broken.pdf"]).run().status_code == 204
+        route.merge([inputs / "first.pdf", inputs / "broken.pdf"]).trace_id("failing-trace")
+        assert route.run().status_code == 204
     delivery = web.delivery(hook(request, "failed"))
     assert delivery.method == "PUT"
+    assert delivery.headers["gotenberg-trace"] == "failing-trace"
     assert delivery.headers["content-type"].startswith("application/json")
     error = json.loads(delivery.body)
     assert error["status"] == 400 and error["message"]
     assert not [d for d in web.deliveries if d.path == hook(request, "done")]
+
+
+def test_webhook_to_a_refused_address_answers_403(gotenberg_server: LiveServer, inputs: Path) -> None:
+    with GotenbergClient(gotenberg_server.url, timeout=TIMEOUT, http2=False) as client:
+        client.add_webhook_url("http://169.254.169.254/hook")
+        client.add_error_webhook_url("http://169.254.169.254/error")
+        with client.merge.merge() as route:
+            refused(route.merge([inputs / "first.pdf"]).run, 403)
 
 
 def test_webhook_without_error_url_answers_400(
