@@ -79,7 +79,7 @@ def test_conversions_share_no_storage(convert: Convert) -> None:
 def test_in_a_worker_process(tmp_path: Path) -> None:
     """Under a worker's address-space cap (Chromium cannot start under one) and its time limit: a
     hung page ends by the engine's own timeout, before the worker's, so the worker lives on."""
-    app = make_conversio(PLUGIN, executor="process", workers=1, cache=False, limits=Limits(timeout=8))
+    app = make_conversio(PLUGIN, executor="process", workers=1, cache=False, limits=Limits(timeout=15))
     try:
 
         def convert(html: str, name: str) -> Path:
@@ -91,7 +91,7 @@ def test_in_a_worker_process(tmp_path: Path) -> None:
         with pytest.raises(ConversioError) as info:
             convert("<script>while (true) {}</script>", "loop.html")
         assert info.value.code == "TIMEOUT"
-        assert info.value.message == "loop.html took longer than 8 s to load and was stopped"
+        assert info.value.message == "loop.html took longer than 15 s to load and was stopped"
         assert "after" in pdf_pages(convert("<p>after</p>", "after.html"))[0][2]
     finally:
         app.close()

@@ -25,6 +25,7 @@ import resource
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -142,6 +143,7 @@ class _Job(Generic[T]):
     work: Work[T]
     timeout: float
     memory_cap: int
+    started: float = attrs.Factory(time.monotonic)
     done: threading.Event = attrs.Factory(threading.Event)
     result: T | None = None
     error: BaseException | None = None
@@ -163,8 +165,9 @@ class Chromium:
 
     def run(self, work: Work[T], *, timeout: float, memory_cap: int = Limits().max_engine_memory) -> T:
         """``work(browser, watchdog)`` on the engine's thread, after the conversions queued before
-        it; the browser is killed under it past ``timeout`` seconds (and a grace) or
-        ``memory_cap`` bytes (0: no cap): ``watchdog.fired`` tells ``work`` why its call failed."""
+        it; the browser is killed under it shortly before ``timeout`` seconds from now (the
+        browser's start included) or past ``memory_cap`` bytes (0: no cap): ``watchdog.fired``
+        tells ``work`` why its call failed."""
         job: _Job[T] = _Job(work, timeout, memory_cap)
         with self._thread_lock:
             if self._thread is None or not self._thread.is_alive():
@@ -189,7 +192,7 @@ class Chromium:
     def _run(self, job: _Job[T]) -> T:
         browser = self._ensure()
         assert self.pid is not None
-        with Watchdog(self.pid, job.timeout, job.memory_cap) as dog:
+        with Watchdog(self.pid, job.timeout, job.memory_cap, job.started) as dog:
             try:
                 return job.work(browser, dog)
             except Timeout:
@@ -212,9 +215,7 @@ class Chromium:
         return state not in ("Z", "X")
 
     def _reusable(self, memory_cap: int) -> bool:
-        if not self.alive():
-            return False
-        if self.pages >= max_pages():
+        if self.pid is None or not self.alive() or self.pages >= max_pages():
             return False
         return memory_cap <= 0 or tree_memory(self.pid) <= memory_cap * RECYCLE_SHARE
 

@@ -69,16 +69,17 @@ def kill_group(pid: int) -> None:
 
 
 class Watchdog:
-    """Kills the browser ``pid`` shortly before ``seconds`` (the step's time limit) have passed, or
+    """Kills the browser ``pid`` shortly before ``seconds`` (the step's time limit) have passed since
+    ``started`` (a :func:`time.monotonic` time: the browser's start counts too), or
     once its tree holds more than ``memory_cap`` bytes (0: no cap), while the ``with`` block runs;
     ``fired`` says which (``"timeout"``, ``"memory"``) or is empty. :meth:`left` is the time the
     conversion's own calls have."""
 
-    def __init__(self, pid: int, seconds: float, memory_cap: int) -> None:
+    def __init__(self, pid: int, seconds: float, memory_cap: int, started: float) -> None:
         self.pid = pid
         self.seconds = seconds
         margin = min(MARGIN_SECONDS, seconds / 4)
-        self.deadline = time.monotonic() + seconds - margin
+        self.deadline = started + seconds - margin
         self.kill_at = self.deadline + margin / 2
         self.memory_cap = memory_cap
         self.peak = 0
