@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from conftest import Convert, pdf_pages, refused
+from web_servers import Answer, web_server
 
 #: Writes "ready" into the page a moment after it loaded, and sets window.ready.
 LATE = (
@@ -14,8 +17,8 @@ LATE = (
 )
 
 
-def text_of(convert: Convert, html: str, **options: object) -> str:
-    return "".join(text for *_, text in pdf_pages(convert(html, "pdf", **options)))
+def text_of(convert: Convert, html: str, name: str = "page.html", **options: object) -> str:
+    return "".join(text for *_, text in pdf_pages(convert(html, "pdf", name=name, **options)))
 
 
 @pytest.mark.parametrize(
@@ -102,3 +105,31 @@ def test_bad_values_are_refused(convert: Convert, options: dict[str, object], op
 def test_bad_clips_are_refused(convert: Convert, clip: str) -> None:
     error = refused(convert, "<p>x</p>", "png", clip=clip)
     assert error.code == "INVALID_OPTION" and error.details["option"] == "clip"
+
+
+@pytest.fixture
+def allow_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVERSIO_URL_ALLOW", "127.0.0.1")
+
+
+@pytest.mark.usefixtures("allow_loopback")
+def test_the_page_status(convert: Convert) -> None:
+    answers = {"/gone": Answer(b"<p>not here</p>", status=404), "/fine": Answer(b"<p>fine</p>")}
+    with web_server(answers) as server:
+        error = refused(convert, f"{server.url}/gone\n", name="site.url")
+        assert error.code == "CONVERSION_FAILED"
+        assert error.message == "site.url: the page answered HTTP 404"
+        assert "not here" in text_of(convert, f"{server.url}/gone\n", name="site.url", fail_on_status=[])
+        error = refused(convert, f"{server.url}/fine\n", name="site.url", fail_on_status=["200", "500-599"])
+        assert error.details["status"] == 200
+
+
+@pytest.mark.usefixtures("allow_loopback")
+def test_an_address_nobody_answers(convert: Convert) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, not listening: connections are refused
+        error = refused(convert, f"http://127.0.0.1:{port}/\n", name="site.url")
+    assert error.code == "INVALID_REQUEST"
+    assert error.details["reason"] == "URL_UNREACHABLE"
+    assert "site.url" in error.message
