@@ -2,17 +2,16 @@
 the Chromium routes (HTML, Markdown and URL into PDF and screenshots) and the LibreOffice route.
 
 Every answer is opened for real: PDFs with pypdfium2 and pikepdf, screenshots with Pillow, zips
-with zipfile. The PDF engines, headers, webhooks and auth are in test_gotenberg_client_service.py.
+with zipfile. The PDF engines, what conversio refuses, headers, webhooks and auth are in
+test_gotenberg_client_service.py.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from contextlib import closing
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pikepdf
 import pytest
@@ -213,11 +212,19 @@ def test_url_headers_user_agent_and_cookies(gotenberg: GotenbergClient, web: Web
 
 @pytest.mark.parametrize(
     "check",
-    ["main page status", "resource status", "resource loading failed", "console exception"],
+    [
+        "main page 404 by default",
+        "main page status",
+        "resource status",
+        "resource loading failed",
+        "console exception",
+    ],
 )
 def test_page_checks_answer_409(gotenberg: GotenbergClient, web: WebHost, check: str) -> None:
     with gotenberg.chromium.url_to_pdf() as route:
-        if check == "main page status":
+        if check == "main page 404 by default":  # Gotenberg's failOnHttpStatusCodes is [499,599]
+            route.url(f"{web.url}/missing.html")
+        elif check == "main page status":
             route.url(f"{web.url}/missing.html").fail_on_status_codes([HTTPStatus.NOT_FOUND])
         elif check == "resource status":
             route.url(f"{web.url}/broken-image.html").fail_on_resource_status_codes([HTTPStatus.NOT_FOUND])
@@ -337,49 +344,14 @@ def test_office_protected_document_needs_its_password(
         ]
 
 
+def test_office_document_split_keeps_gotenberg_names(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.libre_office.to_pdf() as route:
+        response = route.convert(inputs / "letters.docx").split_mode("intervals").split_span("1").run()
+    members = zip_members(response.content)
+    assert sorted(members) == [f"letters.docx_{n}.pdf" for n in range(3)]
+    assert stripped(members["letters.docx_1.pdf"]) == ["letter two"]
+
+
 def test_office_corrupt_document_answers_400(gotenberg: GotenbergClient, inputs: Path) -> None:
     with gotenberg.libre_office.to_pdf() as route:
         refused(route.convert(inputs / "broken.docx").run, 400)
-
-
-# -- options conversio refuses (docs/reference/gotenberg.md) -------------------------------------------
-
-Build = Callable[[GotenbergClient, Path], Any]
-
-
-@pytest.mark.parametrize(
-    ("field", "build"),
-    [
-        pytest.param(
-            "singlePage",
-            lambda g, _: g.chromium.html_to_pdf().string_index(PAGE).single_page(use_single_page=True),
-            id="chromium-singlePage",
-        ),
-        pytest.param(
-            "pdfa",
-            lambda g, _: g.chromium.html_to_pdf().string_index(PAGE).pdf_format(PdfAFormat.A2b),
-            id="chromium-pdfa",
-        ),
-        pytest.param(
-            "pdfua",
-            lambda g, _: g.chromium.html_to_pdf().string_index(PAGE).enable_universal_access(),
-            id="chromium-pdfua",
-        ),
-        pytest.param(
-            "pdfa",
-            lambda g, i: g.libre_office.to_pdf().convert(i / "letters.docx").pdf_format(PdfAFormat.A3b),
-            id="libreoffice-pdfa-3b",
-        ),
-        pytest.param(
-            "flatten",
-            lambda g, i: g.merge.merge().merge([i / "first.pdf"]).flatten(flatten=True),
-            id="merge-flatten",
-        ),
-    ],
-)
-def test_options_conversio_refuses(
-    gotenberg: GotenbergClient, inputs: Path, field: str, build: Build
-) -> None:
-    with closing(build(gotenberg, inputs)) as route:
-        body = refused(route.run, 400)
-    assert f"'{field}'".encode() in body and b"not supported" in body

@@ -1,6 +1,7 @@
 """The official Gotenberg client (``gotenberg-client`` on PyPI) against a real server on 127.0.0.1:
-the PDF engine routes, health and version, the trace and output filename headers, the asynchronous
-client, webhooks delivered to a receiver on 127.0.0.1, and basic auth carrying a conversio API key.
+the PDF engine routes and fields, the routes and fields conversio refuses, health and version, the
+trace and output filename headers, the asynchronous client, webhooks delivered to a receiver on
+127.0.0.1, and basic auth carrying a conversio API key.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from typing import Any, Literal
 import pikepdf
 import pytest
 from conftest import LiveServer, dev_settings, start_server
-from gotenberg_client import AsyncGotenbergClient, BookmarkEntry, GotenbergClient, SingleFileResponse
+from gotenberg_client import AsyncGotenbergClient, GotenbergClient, SingleFileResponse
 from gotenberg_client.options import DownloadFromUrl, PdfAFormat, RotateAngle, WatermarkStampSource
-from gotenberg_inputs import TIMEOUT, page_texts, pages_html, refused, zip_members
+from gotenberg_inputs import PAGE, TIMEOUT, page_texts, pages_html, refused, zip_members
 from gotenberg_web import DOWNLOADS, WebHost
 
 pytest_plugins = ("gotenberg_fixtures",)
@@ -143,12 +144,6 @@ def test_every_route_encrypts_rotates_and_stamps(
     assert "APPROVED" in page_texts(response.content, password="open-sesame")[0]
 
 
-def test_embeds_on_a_conversion_route_are_refused(gotenberg: GotenbergClient, inputs: Path) -> None:
-    with gotenberg.libre_office.to_pdf() as route:
-        route.convert(inputs / "memo.docx").embed(inputs / "first.pdf")
-        assert b"embeds" in refused(route.run, 400)
-
-
 def test_download_from_urls(gotenberg: GotenbergClient, web: WebHost, inputs: Path) -> None:
     urls = [DownloadFromUrl(url=f"{web.url}{DOWNLOADS}{name}") for name in ("second.pdf", "first.pdf")]
     with gotenberg.merge.merge() as route:
@@ -158,25 +153,66 @@ def test_download_from_urls(gotenberg: GotenbergClient, web: WebHost, inputs: Pa
     assert stripped(response.content) == ["third document", "first document", "second document"]
 
 
+def page(g: GotenbergClient) -> Any:
+    return g.chromium.html_to_pdf().string_index(PAGE)
+
+
+def memo(g: GotenbergClient, inputs: Path) -> Any:
+    return g.libre_office.to_pdf().convert(inputs / "memo.docx")
+
+
 #: Gotenberg's routes that conversio answers with a clear 400 (docs/reference/gotenberg.md).
 REFUSED_ROUTES: dict[str, Build] = {
     "convert": lambda g, i: g.pdf_convert.to_pdfa().convert(i / "three.pdf").pdf_format(PdfAFormat.A2b),
     "flatten": lambda g, i: g.flatten.flatten().flatten(i / "first.pdf"),
     "metadata/read": lambda g, i: g.metadata.read().read(i / "first.pdf"),
     "bookmarks/read": lambda g, i: g.bookmarks.read().read(i / "first.pdf"),
-    "bookmarks/write": lambda g, i: (
-        g.bookmarks.write()
-        .add_file(i / "first.pdf")
-        .bookmarks([BookmarkEntry(title="Start", page=1, children=[])])
-    ),
+    "bookmarks/write": lambda g, i: g.bookmarks.write().add_file(i / "first.pdf").bookmarks([]),
     "embed": lambda g, i: g.embed.embed().add_pdf(i / "first.pdf").embed(i / "second.pdf"),
 }
+
+#: Gotenberg's fields that conversio refuses with a 400 naming them: (case, field, request).
+REFUSED_FIELDS: list[tuple[str, str, Build]] = [
+    ("chromium-singlePage", "singlePage", lambda g, _: page(g).single_page(use_single_page=True)),
+    ("chromium-pdfa", "pdfa", lambda g, _: page(g).pdf_format(PdfAFormat.A2b)),
+    ("chromium-pdfua", "pdfua", lambda g, _: page(g).enable_universal_access()),
+    (
+        "chromium-emulatedMediaFeatures",
+        "emulatedMediaFeatures",
+        lambda g, _: page(g).emulated_media_features([{"name": "prefers-color-scheme", "value": "dark"}]),
+    ),
+    (
+        "chromium-ignoreResourceHttpStatusDomains",
+        "ignoreResourceHttpStatusDomains",
+        lambda g, _: page(g).ignore_resource_status_domains(["example.com"]),
+    ),
+    ("libreoffice-pdfa-3b", "pdfa", lambda g, i: memo(g, i).pdf_format(PdfAFormat.A3b)),
+    (
+        "libreoffice-skipEmptyPages",
+        "skipEmptyPages",
+        lambda g, i: memo(g, i).skip_empty_pages(skip_empty_pages=True),
+    ),
+    (
+        "libreoffice-nativeWatermarkText",
+        "nativeWatermarkText",
+        lambda g, i: memo(g, i).native_watermark_text("X"),
+    ),
+    ("libreoffice-embeds", "embeds", lambda g, i: memo(g, i).embed(i / "first.pdf")),
+    ("merge-flatten", "flatten", lambda g, i: g.merge.merge().merge([i / "first.pdf"]).flatten(flatten=True)),
+]
 
 
 @pytest.mark.parametrize("path", REFUSED_ROUTES)
 def test_routes_conversio_refuses(gotenberg: GotenbergClient, inputs: Path, path: str) -> None:
     with closing(REFUSED_ROUTES[path](gotenberg, inputs)) as route:
         assert b"not supported" in refused(route.run, 400).lower()
+
+
+@pytest.mark.parametrize(("field", "build"), [pytest.param(f, b, id=case) for case, f, b in REFUSED_FIELDS])
+def test_fields_conversio_refuses(gotenberg: GotenbergClient, inputs: Path, field: str, build: Build) -> None:
+    with closing(build(gotenberg, inputs)) as route:
+        body = refused(route.run, 400)
+    assert f"'{field}'".encode() in body and b"not supported" in body
 
 
 # -- health, version, headers, the asynchronous client ---------------------------------------------------
