@@ -70,7 +70,6 @@ def loaded_page(
         )
         requests = _Requests(context)
         page = context.new_page()
-        context.on("page", _close_popup)
         thrown: list[str] = []
         page.on("pageerror", lambda error: thrown.append(error.message))
         if options.get("media"):
@@ -85,11 +84,6 @@ def loaded_page(
             context.close()
         except Exception:  # a killed browser: the context is gone with it
             pass
-
-
-def _close_popup(page: Page) -> None:
-    """A window the page opens is closed: nothing would ever show or print it."""
-    page.close()
 
 
 def _budget_ms(source: Source, dog: Watchdog, what: str) -> float:
@@ -142,7 +136,11 @@ def _wait(page: Page, source: Source, options: Mapping[str, Any], dog: Watchdog)
 
     delay = float(options.get("wait_delay") or 0.0)
     if delay >= dog.left():
-        raise too_slow(source, dog, f"wait {delay:g} s after loading")
+        raise Timeout(
+            f"{source.name}: wait_delay={delay:g} s does not fit in the {dog.seconds:g} s "
+            "a conversion may take",
+            timeout=dog.seconds,
+        )
     if delay:
         page.wait_for_timeout(delay * 1000)
     expression = options.get("wait_for_expression")
