@@ -127,7 +127,7 @@ def as_gotenberg(exc: BaseException, trace: str = "") -> GotenbergError:
         if status >= 500 and exc.code != "TIMEOUT":
             log.error("[%s] %s: %s", trace, exc.code, exc.message)
         headers = exc.headers if isinstance(exc, ApiError) else {}
-        return GotenbergError(status, exc.message, headers)
+        return GotenbergError(status, _first_cause(exc.message, exc.details), headers)
     if isinstance(exc, HTTPException):
         status = exc.status_code
         return GotenbergError(status, _REASONS.get(status, str(exc.detail)), dict(exc.headers or {}))
@@ -136,6 +136,15 @@ def as_gotenberg(exc: BaseException, trace: str = "") -> GotenbergError:
         return GotenbergError(507, "Insufficient Storage: the server's disk is full")
     log.error("[%s] unexpected error", trace, exc_info=exc)
     return GotenbergError(500, _REASONS[500])
+
+
+def _first_cause(message: str, details: Mapping[str, Any]) -> str:
+    """The message of the first failure when the engine tried other routes after it (the later
+    ones fail for lack of the first route's options, which says nothing of the cause)."""
+    attempts = details.get("attempts")
+    if isinstance(attempts, list) and attempts and isinstance(attempts[0], Mapping):
+        return str(attempts[0].get("message") or message)
+    return message
 
 
 def _status(code: str, details: Mapping[str, Any]) -> int:
