@@ -39,15 +39,25 @@ def reasons(watch: network.Watch) -> dict[str, str]:
     return dict(watch.refused)
 
 
-def test_files_of_the_host_are_refused(browser: Browser) -> None:
+def test_files_and_pages_of_the_host_are_refused(browser: Browser) -> None:
     source = site(
-        "<p>page</p><iframe src='file:///etc/passwd'></iframe><iframe src='refresh.html'></iframe>",
+        "<p>page</p><iframe src='file:///etc/passwd'></iframe><iframe src='refresh.html'></iframe>"
+        "<iframe src='chrome://version'></iframe>",
         **{"refresh.html": b"<meta http-equiv=refresh content='0;url=file:///etc/passwd'>"},
     )
     with guarded_page(browser, source) as (page, watch):
         assert reasons(watch)["file:///etc/passwd"] == "a local file or browser page"
+        assert reasons(watch)["chrome://version/"] == "a local file or browser page"
         assert "root:" not in pdf_text(page)
-        assert all(frame.url != "file:///etc/passwd" for frame in page.frames)
+        assert not [frame.url for frame in page.frames if frame.url.startswith(("file:", "chrome:"))]
+
+
+def test_the_page_cannot_go_to_a_file_itself(browser: Browser) -> None:
+    source = site("<p>start</p><script>location.href = 'file:///etc/passwd'</script>")
+    with guarded_page(browser, source) as (page, watch):
+        assert page.url == "https://document.invalid/index.html"
+        assert "file:///etc/passwd" in reasons(watch)
+        assert "root:" not in pdf_text(page)
 
 
 def test_the_metadata_address_is_refused_and_named(browser: Browser) -> None:
