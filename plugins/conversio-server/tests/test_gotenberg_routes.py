@@ -496,7 +496,12 @@ def test_keys_as_basic_auth_or_bearer_and_kept_apart(
         (job,) = http.get("/v1/jobs", headers=basic_as_bearer(keys["one"])).json()["jobs"]
         assert job["status"] in ("processing", "completed")
         assert http.get("/v1/jobs", headers=basic_as_bearer(keys["other"])).json()["jobs"] == []
-        assert http.get(f"/v1/jobs/{job['jobId']}", headers=basic_as_bearer(keys["other"])).status_code == 404
+        for path in (f"/v1/jobs/{job['jobId']}", f"/v1/jobs/{job['jobId']}/webhooks"):
+            assert http.get(path, headers=basic_as_bearer(keys["other"])).status_code == 404
+        (delivery,) = http.get(
+            f"/v1/jobs/{job['jobId']}/webhooks", headers=basic_as_bearer(keys["one"])
+        ).json()["deliveries"]
+        assert delivery["event"] == "gotenberg.result"
         missing = http.post("/forms/chromium/convert/html", files=page_files(), headers=basic(keys["one"]))
         assert missing.status_code == 404 and "chromium" in missing.text
         assert "chromium" not in http.get("/health").json()["details"]
