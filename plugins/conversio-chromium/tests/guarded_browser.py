@@ -34,10 +34,13 @@ def guarded_page(
     headers: Sequence[str] = (),
     cookies: Sequence[str] = (),
     settle_ms: int = 1500,
+    ignore_https_errors: bool = False,
 ) -> Iterator[tuple[Page, network.Watch]]:
     """``source`` loaded in a fresh context the guard is attached to (as the engine makes one),
     then given ``settle_ms`` for its scripts; the page and what its requests came to."""
-    context = browser.new_context(service_workers="block", accept_downloads=False)
+    context = browser.new_context(
+        service_workers="block", accept_downloads=False, ignore_https_errors=ignore_https_errors
+    )
     try:
         watch = network.attach(context, source, headers=headers, cookies=cookies)
         page = context.new_page()

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from conftest import Convert, image, pdf_pages, refused
@@ -21,7 +22,7 @@ from conversio_chromium.proxy import Proxy
 from guarded_browser import guarded_browser, guarded_page, site
 from PIL import Image
 from playwright.sync_api import Browser
-from web_servers import Answer, web_server
+from web_servers import Answer, self_signed, web_server
 
 from conversio.errors import InvalidOption, InvalidRequest
 
@@ -132,6 +133,41 @@ def test_the_sites_files_come_from_memory_with_their_types(browser: Browser) -> 
         assert page.eval_on_selector("#inline", "e => e.naturalWidth") == 8  # data: needs no network
     assert watch.refused == [] and watch.failed == []
     assert set(watch.statuses.values()) == {200}
+
+
+@pytest.mark.usefixtures("allow_loopback")
+def test_https_through_the_proxys_tunnel_with_headers_and_an_upload(browser: Browser, tmp_path: Path) -> None:
+    page = (
+        "<h1>Over TLS</h1><img src='dot.png'><p id=out>none</p><script>"
+        "fetch('upload', {method: 'POST', body: new Uint8Array(1000000)}).then(r => r.text())"
+        ".then(t => { document.getElementById('out').textContent = t })</script>"
+    )
+    answers = {
+        "/index.html": Answer(page.encode()),
+        "/dot.png": Answer(png(BLUE), "image/png"),
+        "/upload": Answer(b"stored", "text/plain"),
+    }
+    with web_server(answers, tls=self_signed(tmp_path)) as server:
+        source = Source("site.url", url=f"{server.url}/index.html")
+        with guarded_page(browser, source, headers=["X-Token: abc"], ignore_https_errors=True) as (
+            loaded,
+            watch,
+        ):
+            assert loaded.inner_text("#out") == "stored"
+            assert loaded.eval_on_selector("img", "e => e.naturalWidth") == 8
+    assert watch.refused == [] and watch.failed == []
+    assert sorted(server.paths()) == ["/dot.png", "/index.html", "/upload"]
+    assert all(hit.headers.get("x-token") == "abc" for hit in server.hits)
+    assert [hit.size for hit in server.hits if hit.path == "/upload"] == [1_000_000]
+
+
+@pytest.mark.usefixtures("allow_loopback")
+def test_a_plain_http_upload_is_carried_whole(browser: Browser) -> None:
+    with web_server({"/upload": Answer(b"stored", "text/plain")}) as server:
+        script = f"fetch('{server.url}/upload', {{method: 'POST', body: new Uint8Array(1000000)}})"
+        with guarded_page(browser, site(f"<script>{script}</script>")):
+            pass
+    assert [(hit.path, hit.size) for hit in server.hits] == [("/upload", 1_000_000)]
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,13 @@ records every request it is sent (so a test can say a server was never reached).
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import attrs
 
@@ -24,10 +27,11 @@ class Answer:
 
 @attrs.frozen
 class Hit:
-    """One request a server was sent."""
+    """One request a server was sent: its path, headers and the size of its body."""
 
     path: str
     headers: Mapping[str, str]
+    size: int = 0
 
 
 @attrs.define
@@ -37,23 +41,29 @@ class WebServer:
     port: int
     hits: list[Hit]
 
+    scheme: str = "http"
+
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def paths(self) -> list[str]:
         return [hit.path for hit in self.hits]
 
 
 @contextmanager
-def web_server(answers: Mapping[str, Answer] | None = None) -> Iterator[WebServer]:
-    """A recording server answering ``answers`` by path (anything else: 404) until the block ends."""
+def web_server(
+    answers: Mapping[str, Answer] | None = None, *, tls: Path | None = None
+) -> Iterator[WebServer]:
+    """A recording server answering ``answers`` by path (anything else: 404) until the block ends;
+    over TLS with the certificate and key in the PEM file ``tls`` (see :func:`self_signed`)."""
     answers = dict(answers or {})
     hits: list[Hit] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            hits.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()}))
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            hits.append(Hit(self.path, {k.lower(): v for k, v in self.headers.items()}, len(body)))
             answer = answers.get(self.path.split("?", 1)[0], Answer(status=404))
             self.send_response(answer.status)
             if answer.location is not None:
@@ -70,14 +80,30 @@ def web_server(answers: Mapping[str, Answer] | None = None) -> Iterator[WebServe
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield WebServer(server.server_address[1], hits)
+        yield WebServer(server.server_address[1], hits, "http" if tls is None else "https")
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def self_signed(folder: Path) -> Path:
+    """A PEM file with a new self-signed certificate for 127.0.0.1 and its key (openssl)."""
+    pem = folder / "server.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", pem, "-out", folder / "cert.pem"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    pem.write_bytes(pem.read_bytes() + (folder / "cert.pem").read_bytes())
+    return pem
 
 
 @contextmanager
