@@ -175,6 +175,22 @@ def test_rotate_stamp_and_owner_only_encryption(http: httpx.Client) -> None:
         assert pdf.is_encrypted and len(pdf.pages) == 3
 
 
+def test_files_downloaded_from_urls_count_as_uploads(http: httpx.Client, file_host: Any) -> None:
+    file_host.files["/second.pdf"] = pdf_bytes("two", "three")
+    fetched = f'[{{"url": "{file_host.url}/second.pdf"}}]'
+    files = [("files", ("first.pdf", pdf_bytes("one")))]
+    merged = http.post("/forms/pdfengines/merge", files=files, data={"downloadFrom": fetched})
+    assert merged.status_code == 200, merged.text
+    assert len(page_sizes(merged.content)) == 3
+    private = '[{"url": "http://10.1.2.3/a.pdf"}]'
+    assert (
+        http.post("/forms/pdfengines/merge", files=files, data={"downloadFrom": private}).status_code == 403
+    )
+    headers = f'[{{"url": "{file_host.url}/second.pdf", "extraHttpHeaders": {{"X": "y"}}}}]'
+    refused = http.post("/forms/pdfengines/merge", files=files, data={"downloadFrom": headers})
+    assert refused.status_code == 400 and "extraHttpHeaders" in refused.text
+
+
 def test_bad_form_values_are_400_in_plain_text(http: httpx.Client) -> None:
     document = [("files", ("deck.pdf", pdf_bytes("1", "2")))]
     reply = http.post(

@@ -23,7 +23,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from conversio.ingest import Arriving
 from conversio_server.auth import Principal, bearer_key, guard_of
-from conversio_server.gotenberg import chromium, libreoffice, pdfengines, webhook
+from conversio_server.gotenberg import chromium, downloads, libreoffice, pdfengines, webhook
 from conversio_server.gotenberg.answers import (
     GotenbergError,
     GotenbergRoute,
@@ -41,7 +41,7 @@ from conversio_server.responses import JSON
 from conversio_server.routes.common import server_of, small_content
 from conversio_server.runner import wait_for
 from conversio_server.service import Finished, Server
-from conversio_server.uploads import Scratch, multipart_boundary, read_multipart
+from conversio_server.uploads import Field, Scratch, multipart_boundary, read_multipart
 
 log = logging.getLogger("conversio_server.gotenberg")
 router = APIRouter(route_class=GotenbergRoute, tags=["gotenberg"], include_in_schema=False)
@@ -75,6 +75,10 @@ async def _run(request: Request, build: Build, module: str | None = None) -> Res
             request, boundary, scratch, max_file_bytes=limit, max_files=server.settings.max_files
         )
         server.metrics.bytes_in.inc(received)
+        wanted = next((p.value for p in parts if isinstance(p, Field) and p.name == downloads.FIELD), "")
+        if wanted:
+            fetched = await run_in_threadpool(downloads.fetch, server, scratch, downloads.urls(wanted), limit)
+            parts = [*parts, *fetched]
         resolver = InputResolver(server, request, principal, scratch, limit)
         work = build(Form(parts), Sources(server, principal, resolver, scratch))
         log.info("[%s] %s %s", trace, request.method, request.url.path)
@@ -88,8 +92,8 @@ async def _run(request: Request, build: Build, module: str | None = None) -> Res
     if finished is None:  # Gotenberg's answer to a conversion past its time limit
         server.runner.withdraw(running.future)
         running.cancel.set()
-        limit = server.settings.sync_timeout
-        raise GotenbergError(503, f"Service Unavailable: the conversion did not finish within {limit:g} s")
+        seconds = server.settings.sync_timeout
+        raise GotenbergError(503, f"Service Unavailable: the conversion did not finish within {seconds:g} s")
     return await respond(request, finished.result, finished.answer, work.names)
 
 
