@@ -21,6 +21,9 @@ from gotenberg_client import HttpStatusError
 from pikepdf import Array, Dictionary, Name
 from PIL import Image, ImageChops
 
+#: What the client gives as the body of an answer.
+Content = bytes | bytearray
+
 #: Seconds the client waits for an answer.
 TIMEOUT = 120.0
 
@@ -162,17 +165,17 @@ def _b64(data: bytes) -> str:
 # -- reading results ---------------------------------------------------------------------------------
 
 
-def page_texts(content: bytes, password: str | None = None) -> list[str]:
+def page_texts(content: Content, password: str | None = None) -> list[str]:
     document = pypdfium2.PdfDocument(content, password=password)
     return [document[n].get_textpage().get_text_range() for n in range(len(document))]
 
 
-def page_sizes(content: bytes) -> list[tuple[float, float]]:
+def page_sizes(content: Content) -> list[tuple[float, float]]:
     document = pypdfium2.PdfDocument(content)
     return [document[n].get_size() for n in range(len(document))]
 
 
-def rendered(content: bytes, index: int = 0) -> Image.Image:
+def rendered(content: Content, index: int = 0) -> Image.Image:
     """A page drawn at 36 dots per inch."""
     image: Image.Image = pypdfium2.PdfDocument(content)[index].render(scale=0.5).to_pil()
     return image.convert("RGB")
@@ -188,25 +191,25 @@ def count_close(image: Image.Image, colour: tuple[int, int, int], tolerance: int
     return close.histogram()[255]
 
 
-def first_char_box(content: bytes) -> tuple[float, float, float, float]:
+def first_char_box(content: Content) -> tuple[float, float, float, float]:
     """(left, bottom, right, top) in points of the first character of the first page."""
     box: tuple[float, float, float, float] = pypdfium2.PdfDocument(content)[0].get_textpage().get_charbox(0)
     return box
 
 
-def zip_members(content: bytes) -> dict[str, bytes]:
+def zip_members(content: Content) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(content)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
-def xmp_value(content: bytes, key: str) -> str | None:
+def xmp_value(content: Content, key: str) -> str | None:
     """A value of the PDF's XMP metadata, e.g. ``pdfaid:part``."""
     with pikepdf.open(io.BytesIO(content)) as pdf, pdf.open_metadata() as meta:
         value = meta.get(key)
         return None if value is None else str(value)
 
 
-def image_of(content: bytes) -> Image.Image:
+def image_of(content: Content) -> Image.Image:
     image = Image.open(io.BytesIO(content))
     image.load()
     return image

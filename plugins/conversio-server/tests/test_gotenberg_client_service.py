@@ -20,7 +20,7 @@ import pytest
 from conftest import LiveServer, dev_settings, start_server
 from gotenberg_client import AsyncGotenbergClient, GotenbergClient, SingleFileResponse
 from gotenberg_client.options import DownloadFromUrl, PdfAFormat, RotateAngle, WatermarkStampSource
-from gotenberg_inputs import PAGE, TIMEOUT, page_texts, pages_html, refused, zip_members
+from gotenberg_inputs import PAGE, TIMEOUT, Content, page_texts, pages_html, refused, zip_members
 from gotenberg_web import DOWNLOADS, WebHost
 
 pytest_plugins = ("gotenberg_fixtures",)
@@ -29,7 +29,7 @@ pytest_plugins = ("gotenberg_fixtures",)
 Build = Callable[[GotenbergClient, Path], Any]
 
 
-def stripped(content: bytes) -> list[str]:
+def stripped(content: Content) -> list[str]:
     return [text.strip() for text in page_texts(content)]
 
 
@@ -113,7 +113,7 @@ def test_watermark_stamp_and_rotate(gotenberg: GotenbergClient, inputs: Path) ->
         assert [int(page.obj.get("/Rotate", 0)) % 360 for page in pdf.pages] == [0, 90, 0]
 
 
-def locked(content: bytes) -> bool:
+def locked(content: Content) -> bool:
     try:
         pikepdf.open(io.BytesIO(content)).close()
     except pikepdf.PasswordError:
