@@ -199,6 +199,22 @@ REFUSED_FIELDS: list[tuple[str, str, Build]] = [
     ),
     ("libreoffice-embeds", "embeds", lambda g, i: memo(g, i).embed(i / "first.pdf")),
     ("merge-flatten", "flatten", lambda g, i: g.merge.merge().merge([i / "first.pdf"]).flatten(flatten=True)),
+    ("merge-pdfa", "pdfa", lambda g, i: g.merge.merge().merge([i / "first.pdf"]).pdf_format(PdfAFormat.A2b)),
+    (
+        "metadata-creator",
+        "metadata",
+        lambda g, i: g.metadata.write().write(i / "first.pdf").metadata(creator="me"),
+    ),
+    (
+        "watermark-image",
+        "watermarkSource",
+        lambda g, i: (
+            g.watermark.watermark()
+            .add_file(i / "first.pdf")
+            .watermark_source(WatermarkStampSource.Image)
+            .watermark_file(i / "logo.png")
+        ),
+    ),
 ]
 
 
