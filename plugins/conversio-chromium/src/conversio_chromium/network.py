@@ -52,6 +52,8 @@ CONNECT_TIMEOUT = 10.0
 FETCH_TIMEOUT = 30.0
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+#: A request the page (or a window closing) cancelled: not a resource that failed to load.
+_CANCELLED = "net::ERR_ABORTED"
 #: How Chromium's console names a ``file:`` or ``chrome:`` address it would not load.
 _LOCAL_REFUSED = "Not allowed to load local resource: "
 #: Media types by file name extension: Python's own table, not the host's (which varies), and
@@ -156,8 +158,9 @@ class _Guard:
         self.watch.statuses[response.url] = response.status
 
     def failed(self, request: Request) -> None:
-        if id(request) not in self.stopped:
-            self._lost(request.url, request.failure or "failed")
+        failure = request.failure or "failed"
+        if id(request) not in self.stopped and failure != _CANCELLED:
+            self._lost(request.url, failure)
 
     def console(self, message: ConsoleMessage) -> None:
         if message.text.startswith(_LOCAL_REFUSED):
