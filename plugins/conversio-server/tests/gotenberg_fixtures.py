@@ -50,7 +50,8 @@ def gotenberg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveS
 
 @pytest.fixture(scope="session")
 def gotenberg(gotenberg_server: LiveServer) -> Iterator[GotenbergClient]:
-    """The official client, as its README builds it (HTTP/1.1: the server speaks no cleartext HTTP/2)."""
+    """The official client, as its README builds it; ``http2=False`` because HTTP/2 needs the ``h2``
+    package, which only the client's ``[httpx]`` extra brings (over plain http it is HTTP/1.1 anyway)."""
     with GotenbergClient(gotenberg_server.url, timeout=TIMEOUT, http2=False) as client:
         yield client
 

@@ -1,6 +1,6 @@
 """Inputs of the Gotenberg client tests and readers of what comes back: pages with their assets,
-Markdown, PDFs made with pikepdf, a password-protected text document; texts, page sizes, rendered pixels,
-zip members and XMP values of the answers, and the client's refusals."""
+Markdown, PDFs made with pikepdf, a password-protected text document; the texts, page sizes,
+rendered pixels, zip members and XMP values of the answers, and the client's refusals."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import io
 import os
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pikepdf
@@ -70,19 +71,11 @@ def pages_html(*texts: str, style: str = "", title: str = "Page") -> str:
     return document(blocks, style=style, title=title)
 
 
-def png(colour: tuple[int, int, int] = RED, size: tuple[int, int] = (200, 100)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, "PNG")
-    return out.getvalue()
-
-
-def site(folder: Path) -> tuple[Path, Path, Path]:
-    """index.html, style.css and logo.png written to ``folder``."""
-    index, style, logo = folder / "index.html", folder / "style.css", folder / "logo.png"
-    index.write_text(PAGE)
-    style.write_text(STYLE)
-    logo.write_bytes(png())
-    return index, style, logo
+def site(folder: Path) -> None:
+    """index.html, style.css and logo.png (a red 200 × 100 image) written to ``folder``."""
+    (folder / "index.html").write_text(PAGE)
+    (folder / "style.css").write_text(STYLE)
+    Image.new("RGB", (200, 100), RED).save(folder / "logo.png", "PNG")
 
 
 def _font(pdf: pikepdf.Pdf) -> pikepdf.Object:
@@ -91,12 +84,13 @@ def _font(pdf: pikepdf.Pdf) -> pikepdf.Object:
     )
 
 
-def _text_page(pdf: pikepdf.Pdf, font: pikepdf.Object, text: str, size: tuple[float, float]) -> pikepdf.Page:
-    content = f"BT /F1 24 Tf 72 {size[1] - 100} Td ({text}) Tj ET".encode()
+def _text_page(pdf: pikepdf.Pdf, font: pikepdf.Object, text: str) -> pikepdf.Page:
+    """A Letter page with ``text`` near its top."""
+    content = f"BT /F1 24 Tf 72 692 Td ({text}) Tj ET".encode()
     return pikepdf.Page(
         Dictionary(
             Type=Name.Page,
-            MediaBox=Array([0, 0, *size]),
+            MediaBox=Array([0, 0, 612, 792]),
             Resources=Dictionary(Font=Dictionary(F1=font)),
             Contents=pdf.make_stream(content),
         )
@@ -109,12 +103,12 @@ def _saved(pdf: pikepdf.Pdf) -> bytes:
     return out.getvalue()
 
 
-def text_pdf(*texts: str, size: tuple[float, float] = (612, 792)) -> bytes:
+def text_pdf(*texts: str) -> bytes:
     """A PDF with one page of Helvetica text per entry."""
     pdf = pikepdf.new()
     font = _font(pdf)
     for text in texts:
-        pdf.pages.append(_text_page(pdf, font, text, size))
+        pdf.pages.append(_text_page(pdf, font, text))
     return _saved(pdf)
 
 
@@ -166,8 +160,9 @@ def _b64(data: bytes) -> str:
 
 
 def page_texts(content: Content, password: str | None = None) -> list[str]:
+    """The text of each page, without the whitespace around it."""
     document = pypdfium2.PdfDocument(content, password=password)
-    return [document[n].get_textpage().get_text_range() for n in range(len(document))]
+    return [document[n].get_textpage().get_text_range().strip() for n in range(len(document))]
 
 
 def page_sizes(content: Content) -> list[tuple[float, float]]:
@@ -215,14 +210,13 @@ def image_of(content: Content) -> Image.Image:
     return image
 
 
-def refused(call: object, status: int) -> bytes:
+def refused(call: Callable[[], object], status: int) -> bytes:
     """Call ``call`` (a route's ``run``, a client method): the client raises for ``status``, and
     the answer is a message, never a traceback; its body."""
-    assert callable(call)
     with pytest.raises(HttpStatusError) as error:
         call()
     response = error.value.response
     assert response.status_code == status, f"{response.status_code}: {response.content[:2000]!r}"
-    body: bytes = response.content
+    body = bytes(response.content)
     assert body.strip() and b"Traceback" not in body
     return body
