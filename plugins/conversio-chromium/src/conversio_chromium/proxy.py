@@ -162,14 +162,21 @@ class Proxy:
             try:
                 client, _ = listener.accept()
             except OSError:
-                return  # closed
+                if self._listener is not listener:
+                    return  # closed
+                time.sleep(0.1)  # out of file descriptors for a moment: the browser retries
+                continue
             if not self._slots.acquire(blocking=False):
                 _answer(client, "503 Service Unavailable")
                 client.close()
                 continue
-            threading.Thread(
-                target=self._serve, args=(client,), name="conversio-proxy-conn", daemon=True
-            ).start()
+            try:
+                threading.Thread(
+                    target=self._serve, args=(client,), name="conversio-proxy-conn", daemon=True
+                ).start()
+            except RuntimeError:  # no thread to be had
+                client.close()
+                self._slots.release()
 
     def _serve(self, client: socket.socket) -> None:
         upstream: socket.socket | None = None
