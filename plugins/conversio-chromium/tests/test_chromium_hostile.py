@@ -13,9 +13,11 @@ import psutil
 import pytest
 from conftest import Convert
 from conversio_chromium import network
+from conversio_chromium.inputs import Source
 from guarded_browser import guarded_browser, guarded_page, pdf_text, site
 from playwright.sync_api import Browser, Download
-from web_servers import Answer, WebServer, udp_listener, web_server
+from playwright.sync_api import Error as PlaywrightError
+from web_servers import Answer, WebServer, self_signed, udp_listener, web_server
 
 from conversio.errors import InvalidRequest
 
@@ -245,3 +247,17 @@ def test_the_proxy_serves_no_other_user(
 
     assert answer(None) == b"HTTP/1.1 200"  # this process's user: the tunnel opens
     assert answer(65534) == b"HTTP/1.1 403"  # nobody: refused
+
+
+@pytest.mark.parametrize("tls", [False, True])
+def test_extra_headers_open_no_way_around_the_proxy(browser: Browser, tmp_path: Path, tls: bool) -> None:
+    # The web address's own requests are fetched by Playwright to carry the headers: through the proxy too.
+    answers = {"/secret": Answer(SECRET.encode(), "text/plain")}
+    with web_server(answers, tls=self_signed(tmp_path) if tls else None) as server:
+        source = Source("site.url", url=f"{server.url}/secret")
+        with (
+            pytest.raises(PlaywrightError),
+            guarded_page(browser, source, headers=["X-Token: abc"], ignore_https_errors=tls),
+        ):
+            pass
+    assert server.hits == []
