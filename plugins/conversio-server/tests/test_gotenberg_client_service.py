@@ -192,6 +192,16 @@ REFUSED_FIELDS: list[tuple[str, str, Build]] = [
     ("merge-flatten", "flatten", lambda g, i: g.merge.merge().merge([i / "first.pdf"]).flatten(flatten=True)),
     ("merge-pdfa", "pdfa", lambda g, i: g.merge.merge().merge([i / "first.pdf"]).pdf_format(PdfAFormat.A2b)),
     (
+        "merge-bookmarks",
+        "bookmarks",
+        lambda g, i: g.merge.merge().merge([i / "first.pdf"]).merge_bookmarks([{"title": "A", "page": 1}]),
+    ),
+    (
+        "merge-autoIndexBookmarks",
+        "autoIndexBookmarks",
+        lambda g, i: g.merge.merge().merge([i / "first.pdf"]).auto_index_bookmarks(enable=True),
+    ),
+    (
         "metadata-creator",
         "metadata",
         lambda g, i: g.metadata.write().write(i / "first.pdf").metadata(creator="me"),
