@@ -52,8 +52,7 @@ def guarded_page(
 
 
 def site(html: str, **files: bytes) -> Source:
-    """A page served from memory, with its files (``{"css/a.css": b"..."}`` as keywords: ``a_css``
-    is not a name, so pass them through ``**{"css/a.css": ...}``)."""
+    """A page served from memory with its other files by path (``**{"css/a.css": b"..."}``)."""
     return Source("page.html", site=Site({"index.html": html.encode(), **files}))
 
 
