@@ -279,12 +279,20 @@ def hook_specs() -> str:
 
 
 # -- plugin guides ---------------------------------------------------------------------------------
-def server_guide() -> str:
-    """The conversio-server README, less its title (the page has its own)."""
-    text = (ROOT / "plugins" / "conversio-server" / "README.md").read_text(encoding="utf-8")
-    body = text.split("\n", 1)[1]
-    # links written for the repository, made relative to docs/how-to/
-    return body.replace("](../../core)", "](../index.md)").replace("](../../docs/", "](../")
+def plugin_guide(distribution: str) -> Callable[[], str]:
+    """The README of ``plugins/<distribution>``, less its title (the page has its own)."""
+
+    def guide() -> str:
+        text = (ROOT / "plugins" / distribution / "README.md").read_text(encoding="utf-8")
+        body = text.split("\n", 1)[1]
+        # links written for the repository, made relative to docs/how-to/
+        return (
+            body.replace("](../../core)", "](../index.md)")
+            .replace("](../../README.md)", "](../index.md)")
+            .replace("](../../docs/", "](../")
+        )
+
+    return guide
 
 
 GENERATORS: dict[str, Callable[[], str]] = {
@@ -296,7 +304,8 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "cli-help": cli_help,
     "plugins": plugins,
     "corpus": corpus,
-    "server-guide": server_guide,
+    "server-guide": plugin_guide("conversio-server"),
+    "chromium-guide": plugin_guide("conversio-chromium"),
     "api": api,
     "plugin-api": plugin_api,
     "testing-api": testing_api,
