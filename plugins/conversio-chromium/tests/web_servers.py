@@ -3,6 +3,7 @@ records every request it is sent (so a test can say a server was never reached).
 
 from __future__ import annotations
 
+import shutil
 import socket
 import ssl
 import subprocess
@@ -13,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import attrs
+import pytest
 
 
 @attrs.frozen
@@ -95,7 +97,10 @@ def web_server(
 
 
 def self_signed(folder: Path) -> Path:
-    """A PEM file with a new self-signed certificate for 127.0.0.1 and its key (openssl)."""
+    """A PEM file with a new self-signed certificate for 127.0.0.1 and its key (openssl; the test
+    is skipped without it)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
     pem = folder / "server.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
