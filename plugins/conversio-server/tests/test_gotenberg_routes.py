@@ -175,6 +175,24 @@ def test_rotate_stamp_and_owner_only_encryption(http: httpx.Client) -> None:
         assert pdf.is_encrypted and len(pdf.pages) == 3
 
 
+def test_every_route_applies_the_pdf_engine_fields(http: httpx.Client) -> None:
+    fields = {"rotateAngle": "180", "stampExpression": "APPROVED", "userPassword": "open"}
+    merged = http.post("/forms/pdfengines/merge", files=[("files", ("a.pdf", pdf_bytes("a")))], data=fields)
+    assert merged.status_code == 200, merged.text
+    with pytest.raises(pikepdf.PasswordError):  # encrypted last, after the stamp and the rotation
+        opened(merged.content)
+    with opened(merged.content, "open") as pdf:
+        assert int(pdf.pages[0].obj.get("/Rotate", 0)) == 180
+    assert "APPROVED" in str(
+        pypdfium2.PdfDocument(merged.content, password="open")[0].get_textpage().get_text_range()
+    )
+    embeds = http.post(
+        "/forms/pdfengines/merge",
+        files=[("files", ("a.pdf", pdf_bytes("a"))), ("embeds", ("notes.txt", b"notes"))],
+    )
+    assert embeds.status_code == 400 and "'embeds'" in embeds.text
+
+
 def test_files_downloaded_from_urls_count_as_uploads(http: httpx.Client, file_host: Any) -> None:
     file_host.files["/second.pdf"] = pdf_bytes("two", "three")
     fetched = f'[{{"url": "{file_host.url}/second.pdf"}}]'
@@ -350,6 +368,9 @@ def test_markdown_url_and_screenshots(http: httpx.Client, file_host: Any) -> Non
     assert shot.status_code == 200, shot.text
     image = Image.open(io.BytesIO(shot.content))
     assert (image.format, image.size) == ("JPEG", (400, 300))
+    for url in ("file:///etc/passwd", "http://[oops"):
+        wrong = http.post("/forms/chromium/convert/url", data={"url": url}, files=[("x", ("x", b""))])
+        assert wrong.status_code == 400 and "form field 'url' is invalid" in wrong.text
     missing = http.post("/forms/chromium/convert/url", data={"waitDelay": "1s"}, files=[("x", ("x", b""))])
     assert missing.status_code == 400 and "form field 'url' is required" in missing.text
     bad = http.post("/forms/chromium/convert/html", files=page_files(), data={"waitDelay": "soon"})

@@ -208,15 +208,19 @@ def _extension(artifact: Artifact) -> str:
 
 
 def member_names(artifacts: Sequence[Artifact], sources: Sequence[str] = ()) -> list[str]:
-    """Gotenberg's names for the files of a zip: with ``sources`` (one upload's name per result)
-    ``{upload}.pdf``; else a part of a split PDF ``{stem}_{n}.pdf`` (from 0), the others their own."""
+    """Gotenberg's names for the files of a zip: a part of a split PDF ``{name}_{n}.pdf`` (from 0,
+    ``name`` the upload's when ``sources`` has it: ``memo.docx_0.pdf``); with ``sources`` (one upload's
+    name per result) ``{upload}.pdf``; else the results' own names."""
+    parts = [_PART.fullmatch(a.name) for a in artifacts]
+    if any(parts):
+        by_stem = {source.rsplit(".", 1)[0]: source for source in sources}
+        return [
+            f"{by_stem.get(part['stem'], part['stem'])}_{int(part['number']) - 1}.pdf" if part else a.name
+            for a, part in zip(artifacts, parts, strict=True)
+        ]
     if sources and len(sources) == len(artifacts):
         return [f"{source}.{_extension(a)}" for source, a in zip(sources, artifacts, strict=True)]
-    names = []
-    for artifact in artifacts:
-        part = _PART.fullmatch(artifact.name)
-        names.append(f"{part['stem']}_{int(part['number']) - 1}.pdf" if part else artifact.name)
-    return names
+    return [a.name for a in artifacts]
 
 
 def payload(server: Server, wanted: str, sources: Sequence[str], result: Result) -> Payload:

@@ -9,8 +9,9 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
-from conversio_server.gotenberg import pdfengines
+from conversio_server.gotenberg import steps
 from conversio_server.gotenberg.forms import Form, Invalid, go_bool, go_duration, go_float, go_int, json_value
 from conversio_server.gotenberg.sources import Sources, Work
 from conversio_server.uploads import UploadedFile
@@ -168,11 +169,19 @@ def _page_files(form: Form, markdown: bool) -> list[UploadedFile]:
     return [part for name, part in form.files.items() if name not in (_HEADER, _FOOTER)]
 
 
+def _web_address(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
 def _source(form: Form, sources: Sources, kind: str) -> tuple[Any, ...]:
     """The one input of a route: the ``url`` field, or the uploaded page (``html``, ``markdown``)."""
     if kind == "url":
         url = form.required("url")
-        if url and not url.lower().startswith(("http://", "https://")):
+        if url and not _web_address(url):
             form.problems.append(f"form field 'url' is invalid (got '{url}', want an http or https URL)")
         return (sources.address(url),)
     return (sources.page(_page_files(form, markdown=kind == "markdown")),)
@@ -182,8 +191,8 @@ def convert(form: Form, sources: Sources, kind: str) -> Work:
     """``/forms/chromium/convert/{kind}``: the page printed to PDF, then the PDF steps."""
     options = pdf_options(form)
     inputs = _source(form, sources, kind)
-    pdfengines.pdfa(form, native=False)
-    after = pdfengines.steps(form)
+    steps.pdfa(form, native=False)
+    after = steps.after(form)
     form.validate()
     return Work(inputs, "pdf", options, tuple(after))
 

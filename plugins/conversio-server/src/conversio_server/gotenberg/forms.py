@@ -22,6 +22,11 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
+#: File fields with a meaning of their own in Gotenberg (files to embed, a watermark's or a stamp's
+#: image): kept apart from the inputs.
+SPECIAL_FILE_FIELDS = ("embeds", "watermark", "stamp")
+
+
 class Invalid(ValueError):
     """A value a parser refuses; its message says why."""
 
@@ -75,8 +80,12 @@ class Form:
     def __init__(self, parts: Sequence[Field | UploadedFile]) -> None:
         self.values: dict[str, str] = {}
         self.files: dict[str, UploadedFile] = {}
+        #: The files of :data:`SPECIAL_FILE_FIELDS`, by field.
+        self.attached: dict[str, list[UploadedFile]] = {}
         for part in parts:
-            if isinstance(part, UploadedFile):
+            if isinstance(part, UploadedFile) and part.name in SPECIAL_FILE_FIELDS:
+                self.attached.setdefault(part.name, []).append(part)
+            elif isinstance(part, UploadedFile):
                 name = (part.filename or part.name).replace("\\", "/").rsplit("/", 1)[-1]
                 self.files[name] = part
             else:

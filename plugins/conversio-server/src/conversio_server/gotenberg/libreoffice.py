@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conversio_server.gotenberg import pdfengines
+from conversio_server.gotenberg import steps
 from conversio_server.gotenberg.forms import Form, go_bool, go_int
 from conversio_server.gotenberg.sources import Sources, Work
 from conversio_server.models import StepSpec
@@ -54,7 +54,7 @@ def convert(form: Form, sources: Sources) -> Work:
         options["pages"] = form.text("nativePageRanges")
     if form.has("password"):
         options["password"] = form.text("password")
-    if pdfengines.pdfa(form, native=True):
+    if steps.pdfa(form, native=True):
         options["pdfa"] = True
     for name, (parse, default) in _FIXED.items():
         if form.has(name) and form.parse(name, parse, default) != default:
@@ -63,7 +63,7 @@ def convert(form: Form, sources: Sources) -> Work:
         if name.startswith(_REFUSED_PREFIXES):
             form.refuse(name, "conversio-office has no such export setting")
     merge = form.parse("merge", go_bool, False)
-    after = pdfengines.steps(form)
+    after = steps.after(form)
     form.validate()
     then = (StepSpec(step="merge"), *after) if merge and len(files) > 1 else tuple(after)
     names = tuple(f.filename for f in files)

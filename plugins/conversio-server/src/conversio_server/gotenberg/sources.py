@@ -10,6 +10,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -75,9 +76,10 @@ class Sources:
         return self._stored(path, PAGE_NAME)
 
     def _address(self, url: str) -> Artifact:
+        """The address as a file named after its host (``example.com.url``: ``example.com.pdf``)."""
         path = self.scratch.path("address-")
         path.write_text(f"[InternetShortcut]\r\nURL={url}\r\n", encoding="utf-8")
-        return self._stored(path, "page.url")
+        return self._stored(path, f"{urlsplit(url).hostname or 'page'}.url")
 
     def _stored(self, path: Path, name: str) -> Artifact:
         artifact = self.server.intake.store_file(path, name)
