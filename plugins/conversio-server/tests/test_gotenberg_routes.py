@@ -449,12 +449,41 @@ def test_a_failure_goes_to_the_error_webhook_as_json(http: httpx.Client, receive
     assert got.json()["status"] == 400 and "broken.pdf" in got.json()["message"]
 
 
+def test_newer_clients_events_url_gets_success_and_error_events(
+    http: httpx.Client, receiver: Receiver
+) -> None:
+    hooks = {
+        "Gotenberg-Webhook-Url": f"{receiver.url}/file",
+        "Gotenberg-Webhook-Events-Url": f"{receiver.url}/events",
+    }
+    ok = http.post(
+        "/forms/pdfengines/merge",
+        files=[("files", ("a.pdf", pdf_bytes("a")))],
+        headers={**hooks, "Gotenberg-Trace": "events-1"},
+    )
+    assert ok.status_code == 204, ok.text
+    assert len(page_sizes(wait_for(receiver, "/file").body)) == 1
+    event = wait_for(receiver, "/events").json()
+    assert (event["event"], event["correlationId"]) == ("webhook.success", "events-1")
+    failing = {**hooks, "Gotenberg-Webhook-Events-Url": f"{receiver.url}/failures"}
+    bad = http.post(
+        "/forms/pdfengines/encrypt",
+        files=[("files", ("broken.pdf", b"%PDF-1.7 broken"))],
+        data={"userPassword": "x"},
+        headers=failing,
+    )
+    assert bad.status_code == 204, bad.text
+    failure = wait_for(receiver, "/failures").json()
+    assert failure["event"] == "webhook.error" and failure["error"]["status"] == 400
+
+
 def test_bad_webhook_headers_are_refused_at_once(http: httpx.Client) -> None:
     files = [("files", ("a.pdf", pdf_bytes("a")))]
     no_error_url = http.post(
         "/forms/pdfengines/merge", files=files, headers={"Gotenberg-Webhook-Url": "http://127.0.0.1:9/x"}
     )
     assert no_error_url.status_code == 400 and "Gotenberg-Webhook-Error-Url" in no_error_url.text
+    assert "Gotenberg-Webhook-Events-Url" in no_error_url.text
     hooks = {
         "Gotenberg-Webhook-Url": "http://127.0.0.1:9/x",
         "Gotenberg-Webhook-Error-Url": "http://127.0.0.1:9/y",

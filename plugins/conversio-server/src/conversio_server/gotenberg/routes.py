@@ -130,13 +130,12 @@ def _deliver(
     """Hand the finished conversion's result, or its error, to the outbox (on the conversion's thread)."""
     try:
         if done.cancelled():
-            upload = hook.error(GotenbergError(503, "Service Unavailable"), trace, job_id)
+            deliveries = hook.failed(GotenbergError(503, "Service Unavailable"), trace, job_id)
         elif (error := done.exception()) is not None:
-            upload = hook.error(as_gotenberg(error, trace), trace, job_id)
+            deliveries = hook.failed(as_gotenberg(error, trace), trace, job_id)
         else:
-            result = done.result().answer
-            upload = hook.result(result.content, result.filename, result.media_type, trace, job_id)
-        hook.send(server.jobstore.outbox, upload, key_id)
+            deliveries = hook.succeeded(done.result().answer, trace, job_id)
+        webhook.send(server.jobstore.outbox, deliveries, key_id)
     except Exception:
         log.exception("[%s] job %s: its webhook delivery could not be queued", trace, job_id)
 
