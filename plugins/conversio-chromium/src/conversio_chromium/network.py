@@ -13,16 +13,23 @@ Two gates, both required:
   to an address :func:`conversio.outbound.resolve_checked` checked (``CONVERSIO_URL_ALLOW`` lets
   private networks through). What the route never sees still meets the proxy: redirect hops
   (measured: Chromium follows a continued request's redirects without routing them again),
-  WebSockets, preconnects, prefetches, beacons, requests of workers and service workers.
+  WebSockets, preconnects, prefetches, beacons, requests of workers and service workers. The
+  proxy, not the route, decides on addresses: the route runs on Playwright's thread, where a
+  DNS lookup would stall every page, and could only check an address the browser then resolves
+  again; the proxy resolves once, in the connection's own thread, and connects to what it checked.
 
 Chromium's own resolver is closed (``--host-resolver-rules``: only the proxy resolves names;
 measured on a page with a DNS prefetch, a preconnect, an image and a fetch to unknown hosts:
 48 connections to the system resolver's port 53 without the switch, none with it) and WebRTC
 may use no UDP but the proxy's, which has none (measured: without the switch a STUN server on
-127.0.0.1 was sent 4 datagrams, with it none). ``file:`` and ``chrome:`` addresses are refused
-by Chromium itself to a web page (measured: never routed); the guard records them from the
-console. The returned :class:`Watch` records what the page asked for and what was refused
-or failed, for the error messages and the ``fail_on_*`` options.
+127.0.0.1 was sent 4 datagrams, with it none). QUIC is off, and with it WebTransport's UDP
+(measured with strace: an unguarded Chromium opened sockets to 203.0.113.5 for a WebTransport
+session, the guarded one none). ``file:`` and ``chrome:`` addresses are refused by Chromium
+itself to a web page (measured: never routed); the guard records them from the console.
+
+The returned :class:`Watch` records what the page's requests came to, for the error messages
+and the ``fail_on_*`` options: refusals with the proxy's reason (a failed request is matched to
+the proxy's latest verdict on its host and port), failures, and each answer's status.
 """
 
 from __future__ import annotations
