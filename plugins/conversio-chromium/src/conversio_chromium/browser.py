@@ -18,6 +18,7 @@ exit or, after a kill, by the next worker that starts a browser.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import queue
 import re
@@ -37,12 +38,13 @@ from conversio.errors import ConversionFailed, MissingDependency, Timeout
 from conversio.limits import Limits
 from conversio_chromium import network
 from conversio_chromium.plugin import INSTALL_HINT
-from conversio_chromium.watchdog import Watchdog, kill_group, tree_memory
+from conversio_chromium.watchdog import Watchdog, kill_group, running, tree_memory
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
 
 T = TypeVar("T")
+log = logging.getLogger("conversio.chromium")
 
 EXECUTABLE_ENV = "CONVERSIO_CHROMIUM_EXECUTABLE"
 MAX_PAGES_ENV = "CONVERSIO_CHROMIUM_MAX_PAGES"
@@ -124,18 +126,8 @@ def sweep_stale() -> None:
     """Remove the temporary folders of workers that were killed (they could not)."""
     for entry in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
         match = _STALE.match(entry.name)
-        if match and entry.is_dir() and not entry.is_symlink() and not _pid_alive(int(match.group(1))):
+        if match and entry.is_dir() and not entry.is_symlink() and not running(int(match.group(1))):
             shutil.rmtree(entry, ignore_errors=True)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @attrs.define
@@ -192,15 +184,16 @@ class Chromium:
     def _run(self, job: _Job[T]) -> T:
         browser = self._ensure()
         assert self.pid is not None
+        hung = False
         with Watchdog(self.pid, job.timeout, job.memory_cap, job.started) as dog:
             try:
                 return job.work(browser, dog)
             except Timeout:
-                dog.fired = dog.fired or "timeout"  # a renderer that stopped answering stays hung
+                hung = True  # a renderer that stopped answering stays hung
                 raise
             finally:
                 self.pages += 1
-                if dog.fired or not self._reusable(job.memory_cap):
+                if hung or dog.fired or not self._reusable(job.memory_cap):
                     self.stop()
 
     def alive(self) -> bool:
@@ -208,11 +201,7 @@ class Chromium:
         not a zombie (killed a moment ago, the driver may not have noticed)."""
         if self.browser is None or self.pid is None or not self.browser.is_connected():
             return False
-        try:
-            state = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            return False
-        return state not in ("Z", "X")
+        return running(self.pid)
 
     def _reusable(self, memory_cap: int) -> bool:
         if self.pid is None or not self.alive() or self.pages >= max_pages():
@@ -244,7 +233,8 @@ class Chromium:
                 handle_sighup=False,
             )
         except Error as exc:
-            raise ConversionFailed(f"Chromium failed to start: {exc.message.splitlines()[0]}") from None
+            log.error("Chromium (%s) failed to start: %s", executable, exc.message)
+            raise ConversionFailed("Chromium failed to start; the service's log says why") from None
         session = self.browser.new_browser_cdp_session()
         processes = session.send("SystemInfo.getProcessInfo")["processInfo"]
         session.detach()
@@ -254,22 +244,16 @@ class Chromium:
         return self.browser
 
     def stop(self) -> None:
-        """Kill the browser (the driver stays, for the next one)."""
+        """Kill the browser, from any thread (the driver sees it go, and stays for the next one)."""
         if self.pid is not None:
             kill_group(self.pid)
-        if self.browser is not None:
-            try:
-                self.browser.close()
-            except Exception:  # killed: closing only tells the driver so
-                pass
         self.browser = None
         self.pid = None
 
     def close(self) -> None:
-        """At exit, from any thread: kill the browser, remove the driver's folder (the driver ends
-        with this process, its pipe closed)."""
-        if self.pid is not None:
-            kill_group(self.pid)
+        """At exit: kill the browser, remove the driver's folder (the driver ends with this
+        process, its pipe closed)."""
+        self.stop()
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
 

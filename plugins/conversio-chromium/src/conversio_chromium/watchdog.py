@@ -45,6 +45,15 @@ def tree(root: int) -> list[int]:
     return found
 
 
+def running(pid: int) -> bool:
+    """Process ``pid`` exists and is not a zombie (killed, not yet reaped by its parent)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 def tree_memory(root: int) -> int:
     """The resident anonymous memory of ``root``'s process tree, in bytes (0 once it is gone)."""
     total = 0
