@@ -134,6 +134,9 @@ def pdf_options(form: Form) -> dict[str, Any]:
         form.problems.append("omitBackground requires printBackground set to true")
     if form.parse("singlePage", go_bool, False):
         form.refuse("singlePage", "conversio-chromium prints pages of the paper size")
+    for name in ("resetFormFieldsOnPdfStart", "resetFormFieldsOnPdfEnd"):
+        if form.parse(name, go_bool, False):
+            form.refuse(name, "conversio-chromium prints form fields as the page shows them")
     for name, option in ((_HEADER, "header_html"), (_FOOTER, "footer_html")):
         part = form.file(name)
         if part is not None:

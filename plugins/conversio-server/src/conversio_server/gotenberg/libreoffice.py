@@ -38,8 +38,24 @@ _FIXED: dict[str, tuple[Callable[[str], Any], Any]] = {
     "maxImageResolution": (go_int, 300),
     "updateIndexes": (go_bool, True),
 }
-#: Fields with no default to fall back on: refused whenever given.
-_REFUSED_PREFIXES = ("nativeWatermark", "nativeTiledWatermark", "initialView", "pageLayout", "magnification")
+#: Fields with no default to fall back on (native watermarks, viewer preferences): refused whenever given.
+_REFUSED_PREFIXES = (
+    "nativeWatermark",
+    "nativeTiledWatermark",
+    "initialView",
+    "initialPage",
+    "pageLayout",
+    "magnification",
+    "zoom",
+    "centerWindow",
+    "displayPDFDocumentTitle",
+    "firstPageOnLeft",
+    "hideViewer",
+    "openBookmarkLevels",
+    "openInFullScreenMode",
+    "resizeWindowToInitialPage",
+    "useTransitionEffects",
+)
 
 
 def convert(form: Form, sources: Sources) -> Work:

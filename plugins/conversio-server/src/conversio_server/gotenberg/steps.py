@@ -67,6 +67,10 @@ def after(form: Form) -> list[StepSpec]:
         form.refuse("flatten", not_yet("flatten a PDF"))
     if form.attached.get("embeds"):
         form.refuse("embeds", not_yet("embed files in a PDF"))
+    if form.has("bookmarks"):
+        form.refuse("bookmarks", not_yet("write bookmarks"))
+    if form.parse("autoIndexBookmarks", go_bool, False):
+        form.refuse("autoIndexBookmarks", not_yet("write bookmarks"))
     found = [_mark(form, "watermark"), _mark(form, "stamp"), _rotate(form), _metadata(form), _split(form)]
     found.append(_encrypt(form))
     return [step for step in found if step is not None]
