@@ -17,7 +17,7 @@ from conversio.converters import ConversionRequest, Output, with_extension
 from conversio.errors import ConversionFailed, EmptyFile, FileTooLarge
 from conversio_chromium.browser import chromium
 from conversio_chromium.inputs import Source, load_source
-from conversio_chromium.page import loaded_page, too_slow
+from conversio_chromium.page import check_options, loaded_page, too_slow
 from conversio_chromium.paper import pdf_arguments
 from conversio_chromium.render import IMAGE_FORMATS, capture, clip_rectangle, render_pdf
 from conversio_chromium.watchdog import Watchdog
@@ -37,8 +37,8 @@ _SIGNATURES = {"png": (b"\x89PNG\r\n\x1a\n",), "jpg": (b"\xff\xd8\xff",), "webp"
 
 def print_pdf(request: ConversionRequest) -> list[Output]:
     """The page printed to PDF, as the options ask."""
-    source = _source(request)
     arguments = pdf_arguments(request.options)
+    source = _source(request)
 
     def work(browser: Browser, dog: Watchdog) -> bytes:
         with loaded_page(browser, source, request.options, dog) as page:
@@ -60,9 +60,9 @@ def print_pdf(request: ConversionRequest) -> list[Output]:
 
 def screenshot(request: ConversionRequest) -> list[Output]:
     """A screenshot of the page (the viewport, the whole page or a clip) as PNG, JPEG or WebP."""
-    source = _source(request)
     options, target = request.options, request.target
     clip = clip_rectangle(options["clip"]) if options.get("clip") else None
+    source = _source(request)
     viewport = (int(options["width"]), int(options["height"]))
     scale = float(options["device_scale"])
 
@@ -78,6 +78,8 @@ def screenshot(request: ConversionRequest) -> list[Output]:
 
 
 def _source(request: ConversionRequest) -> Source:
+    """The input to load, once the options are known to be usable."""
+    check_options(request.options)
     item = request.input
     if item.path.stat().st_size == 0:
         raise EmptyFile(f"{item.name} is empty (0 bytes): there is nothing to render", format=request.source)

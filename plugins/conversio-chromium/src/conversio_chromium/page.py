@@ -9,7 +9,7 @@ then what it answered is judged (``fail_on_*``). Errors name the user's file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -132,8 +132,6 @@ def _settle(page: Page, source: Source, requests: _Requests, dog: Watchdog) -> N
 
 
 def _wait(page: Page, source: Source, options: Mapping[str, Any], dog: Watchdog) -> None:
-    from playwright.sync_api import Error, TimeoutError
-
     delay = float(options.get("wait_delay") or 0.0)
     if delay >= dog.left():
         raise Timeout(
@@ -143,28 +141,45 @@ def _wait(page: Page, source: Source, options: Mapping[str, Any], dog: Watchdog)
         )
     if delay:
         page.wait_for_timeout(delay * 1000)
-    expression = options.get("wait_for_expression")
-    selector = options.get("wait_for_selector")
-    if expression and not options.get("javascript", True):
-        raise InvalidOption("wait_for_expression needs javascript=true", option="wait_for_expression")
+    if expression := options.get("wait_for_expression"):
+        _wait_for(
+            source,
+            dog,
+            "wait_for_expression",
+            f"make {expression!r} true",
+            lambda ms: page.wait_for_function(expression, timeout=ms),
+        )
+    if selector := options.get("wait_for_selector"):
+        _wait_for(
+            source,
+            dog,
+            "wait_for_selector",
+            f"show {selector!r}",
+            lambda ms: page.wait_for_selector(selector, state="visible", timeout=ms),
+        )
+
+
+def _wait_for(source: Source, dog: Watchdog, option: str, what: str, wait: Callable[[float], object]) -> None:
+    """``wait(milliseconds left)``: its timeout is the conversion's, its error the option's."""
+    from playwright.sync_api import Error, TimeoutError
+
     try:
-        if expression:
-            page.wait_for_function(expression, timeout=_budget_ms(source, dog, "make the expression true"))
-        if selector:
-            page.wait_for_selector(
-                selector, state="visible", timeout=_budget_ms(source, dog, f"show {selector}")
-            )
+        wait(_budget_ms(source, dog, what))
     except TimeoutError:
-        what = f"make {expression!r} true" if expression and not selector else "show what it waits for"
         raise too_slow(source, dog, what) from None
     except Error as exc:
         if dog.fired:
             raise
-        option = (
-            "wait_for_expression" if expression and "selector" not in exc.message else "wait_for_selector"
-        )
         first = exc.message.splitlines()[0] if exc.message else "it is not valid"
-        raise InvalidOption(f"{option}={options[option]!r} cannot be used: {first}", option=option) from None
+        raise InvalidOption(f"{option} cannot be used: {first}", option=option) from None
+
+
+def check_options(options: Mapping[str, Any]) -> None:
+    """INVALID_OPTION for page options that cannot work, before any page loads."""
+    statuses("fail_on_status", options.get("fail_on_status") or ())
+    statuses("fail_on_resource_status", options.get("fail_on_resource_status") or ())
+    if options.get("wait_for_expression") and not options.get("javascript", True):
+        raise InvalidOption("wait_for_expression needs javascript=true", option="wait_for_expression")
 
 
 def statuses(option: str, values: Sequence[str]) -> list[range]:
