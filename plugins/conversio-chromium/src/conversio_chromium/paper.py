@@ -25,6 +25,7 @@ PAPERS = {
     "tabloid": (11.0, 17.0),
     "ledger": (17.0, 11.0),
 }
+SIDES = ("top", "right", "bottom", "left")
 #: The largest paper side Chromium is asked for (a bigger one is a typo, or a way to exhaust it).
 MAX_SIDE_INCHES = 200.0
 _LENGTH = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(in|cm|mm|pt|px)?\s*$", re.IGNORECASE)
@@ -65,7 +66,7 @@ def pdf_arguments(options: Mapping[str, Any]) -> dict[str, Any]:
     for name, side in (("paper_width", width), ("paper_height", height)):
         if not 0 < side <= MAX_SIDE_INCHES:
             raise InvalidOption(f"{name} must be above 0 and at most {MAX_SIDE_INCHES:g}in", option=name)
-    margins = {side: inches(f"margin_{side}", options.get(f"margin_{side}") or "0") for side in _SIDES}
+    margins = {side: inches(f"margin_{side}", options.get(f"margin_{side}") or "0") for side in SIDES}
     landscape = bool(options.get("landscape"))
     across, down = (height, width) if landscape else (width, height)
     if margins["left"] + margins["right"] >= across or margins["top"] + margins["bottom"] >= down:
@@ -87,6 +88,3 @@ def pdf_arguments(options: Mapping[str, Any]) -> dict[str, Any]:
         "tagged": bool(options.get("tagged", True)),
         "outline": bool(options.get("outline")),
     }
-
-
-_SIDES = ("top", "right", "bottom", "left")
