@@ -530,6 +530,10 @@ def basic(key: str, user: str = "gotenberg") -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{key}".encode()).decode()}
 
 
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
 def test_keys_as_basic_auth_or_bearer_and_kept_apart(
     keyed: tuple[LiveServer, dict[str, str]], receiver: Receiver
 ) -> None:
@@ -539,12 +543,13 @@ def test_keys_as_basic_auth_or_bearer_and_kept_apart(
         refused = http.post("/forms/pdfengines/merge", files=files)
         assert refused.status_code == 401 and refused.text == "Unauthorized"
         assert refused.headers["www-authenticate"].startswith("Basic")
-        assert http.post("/forms/pdfengines/merge", files=files, headers=basic("cv_wrong")).status_code == 401
-        assert (
-            http.post("/forms/pdfengines/merge", files=files, headers=basic(keys["one"])).status_code == 200
-        )
-        bearer = {"Authorization": f"Bearer {keys['other']}"}
-        assert http.post("/forms/pdfengines/merge", files=files, headers=bearer).status_code == 200
+
+        def merge(headers: dict[str, str]) -> int:
+            return http.post("/forms/pdfengines/merge", files=files, headers=headers).status_code
+
+        assert merge(basic("cv_wrong")) == 401
+        assert merge(basic(keys["one"])) == 200
+        assert merge(bearer(keys["other"])) == 200
         assert http.get("/health").status_code == 200  # as Gotenberg's, open to all
         assert http.get("/version").status_code == 401
         assert http.get("/version", headers=basic(keys["one"])).status_code == 200
@@ -552,26 +557,16 @@ def test_keys_as_basic_auth_or_bearer_and_kept_apart(
             "Gotenberg-Webhook-Url": f"{receiver.url}/k",
             "Gotenberg-Webhook-Error-Url": f"{receiver.url}/e",
         }
-        assert (
-            http.post(
-                "/forms/pdfengines/merge", files=files, headers={**basic(keys["one"]), **hooks}
-            ).status_code
-            == 204
-        )
+        assert merge({**basic(keys["one"]), **hooks}) == 204
         wait_for(receiver, "/k")
-        (job,) = http.get("/v1/jobs", headers=basic_as_bearer(keys["one"])).json()["jobs"]
+        (job,) = http.get("/v1/jobs", headers=bearer(keys["one"])).json()["jobs"]
         assert job["status"] in ("processing", "completed")
-        assert http.get("/v1/jobs", headers=basic_as_bearer(keys["other"])).json()["jobs"] == []
+        assert http.get("/v1/jobs", headers=bearer(keys["other"])).json()["jobs"] == []
         for path in (f"/v1/jobs/{job['jobId']}", f"/v1/jobs/{job['jobId']}/webhooks"):
-            assert http.get(path, headers=basic_as_bearer(keys["other"])).status_code == 404
-        (delivery,) = http.get(
-            f"/v1/jobs/{job['jobId']}/webhooks", headers=basic_as_bearer(keys["one"])
-        ).json()["deliveries"]
+            assert http.get(path, headers=bearer(keys["other"])).status_code == 404
+        webhooks = http.get(f"/v1/jobs/{job['jobId']}/webhooks", headers=bearer(keys["one"])).json()
+        (delivery,) = webhooks["deliveries"]
         assert delivery["event"] == "gotenberg.result"
         missing = http.post("/forms/chromium/convert/html", files=page_files(), headers=basic(keys["one"]))
         assert missing.status_code == 404 and "chromium" in missing.text
         assert "chromium" not in http.get("/health").json()["details"]
-
-
-def basic_as_bearer(key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
