@@ -33,7 +33,6 @@ from bench.bench_office import WORDS
 from bench.browser_memory import MemorySampler, browsers
 from bench.common import DATA, timed, write_report
 
-CHROMIUM = "/usr/bin/chromium"
 CONVERTER = "chromium:html->pdf"
 #: A cold run that reaches for nothing: the closed network refuses Google's services.
 CLI_SWITCHES = (
@@ -178,7 +177,7 @@ def cli_print(sources: list[Path], out: Path, profile: Path) -> None:
     for source in sources:
         subprocess.run(
             [
-                CHROMIUM,
+                "chromium",
                 *CLI_SWITCHES,
                 f"--user-data-dir={profile}",
                 f"--print-to-pdf={out / f'{source.stem}.pdf'}",
@@ -250,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--memory", type=int, default=500, help="conversions of the memory run")
     args = parser.parse_args(argv)
-    if not Path(CHROMIUM).is_file():
+    if shutil.which("chromium") is None:
         print("chromium not found: apt-get install --no-install-recommends chromium; skipped")
         return
     paths = samples(args.count)
@@ -279,17 +278,20 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load_after = os.getloadavg()
-    report(args, len(paths), times, memory, (load, load_after), started)
+    report(args, paths, times, memory, (load, load_after), started)
 
 
 def report(
     args: argparse.Namespace,
-    count: int,
+    paths: list[Path],
     times: dict[str, float],
     memory: MemorySampler,
     loads: tuple[tuple[float, ...], tuple[float, ...]],
     started: str,
 ) -> None:
+    count = len(paths)
+    sizes = [p.stat().st_size / 1000 for p in paths]
+
     def row(key: str, label: str, comparison: str, goal: str) -> list[str]:
         return [label, f"{times[key]:.2f}", f"{times[key] / count * 1000:.0f}", comparison, goal]
 
@@ -330,16 +332,16 @@ def report(
         [
             f"Median of {args.rounds} interleaved rounds, started {started}; load average (1 min) "
             f"{load[0]:.2f} before, {load_after[0]:.2f} after (2 cores shared with other work).",
-            f"{count} generated pages of 4–6 KB: styles, a heading, paragraphs, a table, a PNG chart as a",
-            "data: URI; each prints to one or two A4 pages (`@page` and the options say A4, 1 cm margins).",
+            f"{count} generated pages of {min(sizes):.1f}–{max(sizes):.1f} KB: styles, a heading, text,",
+            "a table, a PNG chart as a data: URI; each prints to one or two A4 pages (`@page` and the",
+            "options say A4, 1 cm margins).",
             "Every output of every round is checked outside the timing: a PDF of A4 pages whose text has",
             "the page's heading (pypdfium2).",
             f"conversio: Python API, the route `{CONVERTER}`, a filesystem store not synced to disk, result",
             "cache off, each result saved to a file; a warm browser in each worker process. Playwright:",
-            f"the same `{CHROMIUM}` with the engine's launch switches, `set_content` then `page.pdf` (A4,",
-            "1 cm), the PDF written to a file. CLI: a fresh Chromium per page (`--no-sandbox --disable-gpu",
-            "--no-first-run --disable-background-networking --disable-component-update --disable-sync",
-            "--no-pdf-header-footer`), one profile folder created during warm-up and reused.",
+            "the engine's Chromium binary, launch switches and print arguments; `set_content`, then",
+            "`page.pdf`, the PDF written to a file. CLI: the `chromium` command, a fresh browser per page,",
+            f"`{' '.join(CLI_SWITCHES)}`, one profile folder created during warm-up and reused.",
             "",
             f"Memory: {args.memory} conversions (bundles of {count}) on the 2-worker pool; each browser's",
             "whole process tree (browser, renderers, GPU and utility processes) sampled every 0.25 s",
