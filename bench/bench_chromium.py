@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import importlib.util
 import io
 import os
 import random
@@ -249,8 +250,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--memory", type=int, default=500, help="conversions of the memory run")
     args = parser.parse_args(argv)
-    if shutil.which("chromium") is None:
-        print("chromium not found: apt-get install --no-install-recommends chromium; skipped")
+    if shutil.which("chromium") is None or importlib.util.find_spec("conversio_chromium") is None:
+        print("chromium or conversio-chromium not found; to get them: make bootstrap; skipped")
         return
     paths = samples(args.count)
     work = Path(tempfile.mkdtemp(prefix="conversio-bench-chromium-"))
@@ -275,10 +276,11 @@ def main(argv: list[str] | None = None) -> None:
                 }
                 times = measure(runs, paths, work, args.rounds)
             memory = memory_run(pool, paths, args.memory)
+            worker_tasks = pool.engine.executor.max_tasks  # type: ignore[attr-defined]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load_after = os.getloadavg()
-    report(args, paths, times, memory, (load, load_after), started)
+    report(args, paths, times, memory, (load, load_after), started, worker_tasks)
 
 
 def report(
@@ -288,7 +290,10 @@ def report(
     memory: MemorySampler,
     loads: tuple[tuple[float, ...], tuple[float, ...]],
     started: str,
+    worker_tasks: int,
 ) -> None:
+    from conversio_chromium import browser
+
     count = len(paths)
     sizes = [p.stat().st_size / 1000 for p in paths]
 
@@ -321,8 +326,6 @@ def report(
             "≥ 1.7×",
         ),
     ]
-    from conversio_chromium import browser
-
     (load, load_after) = loads
     write_report(
         "chromium",
@@ -347,7 +350,7 @@ def report(
             "whole process tree (browser, renderers, GPU and utility processes) sampled every 0.25 s",
             "with psutil. RSS counts shared pages in every process; PSS divides them among them.",
             f"The engine replaces a browser after {browser.max_pages()} pages ({browser.MAX_PAGES_ENV}); the",
-            "pool replaces a worker process, with its browser, after 200 tasks.",
+            f"pool replaces a worker process, with its browser, after {worker_tasks} tasks.",
             "",
             *memory.table(),
             "",
