@@ -13,7 +13,7 @@ import psutil
 import pytest
 from conftest import Convert
 from conversio_chromium import network
-from conversio_chromium.inputs import Source
+from conversio_chromium.inputs import SITE_ORIGIN, Source
 from guarded_browser import guarded_browser, guarded_page, pdf_text, site
 from playwright.sync_api import Browser, Download
 from playwright.sync_api import Error as PlaywrightError
@@ -57,7 +57,7 @@ def test_files_and_pages_of_the_host_are_refused(browser: Browser) -> None:
 def test_the_page_cannot_go_to_a_file_itself(browser: Browser) -> None:
     source = site("<p>start</p><script>location.href = 'file:///etc/passwd'</script>")
     with guarded_page(browser, source) as (page, watch):
-        assert page.url == "https://document.invalid/index.html"
+        assert page.url == f"{SITE_ORIGIN}/index.html"
         assert "file:///etc/passwd" in reasons(watch)
         assert "root:" not in pdf_text(page)
 
@@ -168,7 +168,7 @@ def test_another_conversions_files_cannot_be_read(browser: Browser) -> None:
         ".then(t => { document.getElementById('out').textContent = t })</script>"
     )
     with guarded_page(browser, other), guarded_page(browser, reader) as (page, watch):
-        assert watch.statuses["https://document.invalid/secret.txt"] == 404
+        assert watch.statuses[f"{SITE_ORIGIN}/secret.txt"] == 404
         assert SECRET not in pdf_text(page)
 
 
@@ -188,7 +188,7 @@ def test_a_path_outside_the_site_is_not_found(browser: Browser, path: str) -> No
         ".then(t => { document.getElementById('out').textContent = t })</script>"
     )
     with guarded_page(browser, source) as (page, _):
-        assert page.inner_text("#out").startswith("404 https://document.invalid/")
+        assert page.inner_text("#out").startswith(f"404 {SITE_ORIGIN}/")
         assert "root:" not in pdf_text(page)
 
 

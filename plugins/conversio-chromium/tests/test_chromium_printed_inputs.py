@@ -131,3 +131,17 @@ def test_the_example_guide_prints_to_one_page(app: conversio.Conversio, tmp_path
     text = pdf_text(pdf)
     assert "Which engine does what" in text and "LibreOffice" in text and "import conversio" in text
     assert len(pypdfium2.PdfDocument(pdf)) == 1
+
+
+def test_an_uploaded_page_is_a_secure_context_that_keeps_its_http_addresses(
+    app: conversio.Conversio, tmp_path: Path
+) -> None:
+    """Served under plain http (no mixed-content blocking of its http:// files), yet secure."""
+    source = tmp_path / "context.html"
+    source.write_text(
+        "<p id=out>?</p><script>document.getElementById('out').textContent = "
+        "'secure ' + window.isSecureContext + ', ' + typeof crypto.randomUUID + ', ' + location.protocol;"
+        "</script>",
+        encoding="utf-8",
+    )
+    assert "secure true, function, http:" in pdf_text(converted(app, source, "pdf"))

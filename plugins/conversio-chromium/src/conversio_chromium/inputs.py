@@ -46,8 +46,10 @@ _ADDRESS_SUFFIXES = frozenset({"", ".txt", ".text", ".url", ".uri", ".uris"})
 _NAMED_ADDRESS = frozenset({".url", ".uri", ".uris"})
 
 #: The origin a :class:`Site` is served under. ``.invalid`` never resolves, so nothing but the
-#: network guard can answer for it.
-SITE_ORIGIN = "https://document.invalid"
+#: network guard can answer for it. Plain http, so that a page's http:// styles, scripts and
+#: images load as written (an https page's would be blocked or upgraded as mixed content); the
+#: browser still treats it as a secure context (:func:`~conversio_chromium.network.launch_arguments`).
+SITE_ORIGIN = "http://document.invalid"
 
 
 @attrs.frozen

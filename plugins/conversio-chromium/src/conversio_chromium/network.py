@@ -95,6 +95,8 @@ def launch_arguments() -> list[str]:
         "--disable-sync",
         "--no-first-run",
         "--no-pings",
+        # the site's own origin is plain http (no mixed content) yet a secure context, as https is
+        f"--unsafely-treat-insecure-origin-as-secure={SITE_ORIGIN}",
     ]
 
 
