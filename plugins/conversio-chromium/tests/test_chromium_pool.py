@@ -42,6 +42,13 @@ def test_the_browser_stays_warm(convert: Convert) -> None:
     assert warm < cold, (cold, warm)
 
 
+def test_driven_over_a_pipe_without_a_devtools_port(convert: Convert) -> None:
+    convert("<p>one</p>", "pdf")
+    arguments = Path(f"/proc/{chromium().pid}/cmdline").read_bytes().split(b"\0")
+    assert b"--remote-debugging-pipe" in arguments
+    assert not [a for a in arguments if a.startswith(b"--remote-debugging-port")]
+
+
 def test_recycled_after_its_pages(convert: Convert, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(MAX_PAGES_ENV, "2")
     chromium().stop()
