@@ -60,16 +60,12 @@ PREFIX = "conversio-chromium-"
 _STALE = re.compile(rf"^{PREFIX}(\d+)-")
 
 #: What a headless converter needs and nothing more: no GPU, no shared-memory file system (often
-#: tiny in containers), and none of the calls home (updates, sync, field trials, extensions).
+#: tiny in containers), no extensions, sound or scrollbars. The switches that keep the browser
+#: from calling home (updates, sync, first-run tasks) are the network guard's.
 FLAGS = (
     "--disable-gpu",
     "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
     "--disable-extensions",
-    "--disable-crash-reporter",
     "--mute-audio",
     "--hide-scrollbars",
 )
