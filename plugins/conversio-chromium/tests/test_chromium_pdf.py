@@ -114,3 +114,15 @@ def test_scale_shrinks_the_content(convert: Convert) -> None:
 def test_markdown_to_pdf(convert: Convert) -> None:
     [(*_, text)] = pdf_pages(convert("# Title\n\n| a | b |\n|---|---|\n| 1 | 2 |\n", "pdf", name="notes.md"))
     assert "Title" in text and "1" in text
+
+
+def test_outline_and_tags(convert: Convert) -> None:
+    page = "<h1>Chapter one</h1><p>text</p><h2>Section</h2><p>more</p>"
+    document = pypdfium2.PdfDocument(convert(page, "pdf", outline=True))
+    try:
+        titles = [item.get_title() for item in document.get_toc()]
+    finally:
+        document.close()
+    assert titles[:2] == ["Chapter one", "Section"]
+    assert b"/StructTreeRoot" in convert(page, "pdf").read_bytes()  # tagged by default
+    assert b"/StructTreeRoot" not in convert(page, "pdf", tagged=False).read_bytes()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PLUGIN, Convert, pdf_pages
+from conversio_chromium import browser
 from conversio_chromium.browser import MAX_PAGES_ENV, PREFIX, chromium, sweep_stale
 from conversio_chromium.watchdog import kill_group
 
@@ -58,6 +59,14 @@ def test_recycled_after_its_pages(convert: Convert, monkeypatch: pytest.MonkeyPa
     assert chromium().pid is None
     convert("<p>three</p>", "pdf", name="three.html")
     assert chromium().pid not in (None, first)
+
+
+def test_recycled_when_it_holds_too_much_memory(convert: Convert, monkeypatch: pytest.MonkeyPatch) -> None:
+    convert("<p>one</p>", "pdf", name="one.html")
+    assert chromium().pid is not None
+    monkeypatch.setattr(browser, "RECYCLE_SHARE", 0.0)  # any memory at all is too much
+    convert("<p>two</p>", "pdf", name="two.html")
+    assert chromium().pid is None
 
 
 def test_a_killed_browser_is_replaced(convert: Convert) -> None:
