@@ -37,7 +37,7 @@ def test_paper_size_and_orientation(
     assert (width, height) == pytest.approx(size, abs=1)
 
 
-def test_margins_move_the_text(convert: Convert, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_margins_move_the_text(convert: Convert) -> None:
     def left_of_text(**margins: str) -> float:
         document = pypdfium2.PdfDocument(convert("<p>margin</p>", "pdf", **margins))
         try:
