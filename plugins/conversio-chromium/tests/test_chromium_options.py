@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import pytest
 from conftest import Convert, pdf_pages, refused
@@ -25,7 +26,7 @@ def text_of(convert: Convert, html: str, name: str = "page.html", **options: obj
     "options",
     [{"wait_delay": 1.0}, {"wait_for_expression": "window.ready === true"}, {"wait_for_selector": "#late"}],
 )
-def test_waiting_for_the_page(convert: Convert, options: dict[str, object]) -> None:
+def test_waiting_for_the_page(convert: Convert, options: dict[str, Any]) -> None:
     assert "ready" in text_of(convert, LATE, **options)
 
 
@@ -92,7 +93,7 @@ def test_a_refused_resource_is_refused_when_asked(convert: Convert) -> None:
         ({"wait_delay": 30.0}, None),
     ],
 )
-def test_bad_values_are_refused(convert: Convert, options: dict[str, object], option: str | None) -> None:
+def test_bad_values_are_refused(convert: Convert, options: dict[str, Any], option: str | None) -> None:
     error = refused(convert, "<p>x</p>", **options)
     if option is None:  # a wait longer than the time a conversion has
         assert error.code == "TIMEOUT"
