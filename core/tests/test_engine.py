@@ -22,7 +22,7 @@ from conversio.api import Conversio
 from conversio.converters import Cardinality, ConversionRequest, ConverterSpec, Output, StepCall
 from conversio.engine.executors import Executor, ProcessPoolExecutor
 from conversio.engine.state import estimate_remaining
-from conversio.errors import ConversioError
+from conversio.errors import ConversioError, ConversionFailed
 from conversio.events import Event, EventKind
 from conversio.hookspecs import hookimpl
 from conversio.limits import Limits
@@ -605,6 +605,20 @@ def test_when_every_route_fails_all_attempts_are_listed(tmp_path: Path) -> None:
     assert [a["route"] for a in attempts] == ["fa → fd", "fa → fb → fd"]
     assert all(a["code"] == "CONVERSION_FAILED" and "x.f" in a["message"] for a in attempts)
     assert not any("boom" in a["message"] for a in attempts)
+
+
+def judge_final(request: ConversionRequest) -> list[Output]:
+    """Fail as a converter does that judged the input itself (a page that answered 404)."""
+    raise ConversionFailed(f"{request.input.name}: the page answered HTTP 404", status=404, final=True)
+
+
+def test_a_final_failure_is_not_retried_on_another_route(tmp_path: Path) -> None:
+    judging = own("fa", "fd", "judge_final")
+    app = make_conversio(FakePlugin(judging, spec("fa", "fb"), spec("fb", "fd")), executor="inline")
+    with pytest.raises(ConversioError) as info:
+        app.convert(fake(tmp_path, "x.fa"), to="fd").run()
+    assert (info.value.code, info.value.details["status"]) == ("CONVERSION_FAILED", 404)
+    assert "attempts" not in info.value.details and "HTTP 404" in info.value.message
 
 
 def test_bad_input_is_not_retried(tmp_path: Path) -> None:

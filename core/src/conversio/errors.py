@@ -162,7 +162,11 @@ class PluginError(ConversioError):
 
 
 class ConversionFailed(ConversioError):
-    """The conversion failed; ``details["attempts"]`` lists every attempt."""
+    """The conversion failed; ``details["attempts"]`` lists every attempt.
+
+    A converter that judged the input itself (a web page that answered 404, a check the caller
+    asked for that the input failed) says so with ``details["final"]``: no other route is tried,
+    since any would meet the same input."""
 
     code = "CONVERSION_FAILED"
 

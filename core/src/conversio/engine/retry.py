@@ -1,8 +1,8 @@
 """A conversion stage, routed again without a converter that failed.
 
 Another route is taken only after a converter's own failure (not a crash, which is run
-again on the same route, nor a fault of the input), only when it is no lossier, and
-always reported in the result's warnings.
+again on the same route, nor a fault of the input, nor a failure the converter calls
+``final``), only when it is no lossier, and always reported in the result's warnings.
 """
 
 from __future__ import annotations
@@ -45,7 +45,12 @@ class Rerouting:
             except ConversioError as exc:
                 errors.append((route, exc))
                 converter = exc.details.get("converter")
-                retry = exc.code in RETRYABLE and converter and not exc.details.get("crashed")
+                retry = (
+                    exc.code in RETRYABLE
+                    and converter
+                    and not exc.details.get("crashed")
+                    and not exc.details.get("final")
+                )
                 if not retry or len(errors) >= MAX_ATTEMPTS:
                     raise _all_failed(errors) from None
                 # avoided from now on, in per-item reroutes and later stages too
