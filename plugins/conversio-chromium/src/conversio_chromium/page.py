@@ -206,13 +206,14 @@ def _judge(
     watch: network.Watch,
     thrown: list[str],
 ) -> None:
-    """Refuse the page as the ``fail_on_*`` options ask."""
+    """Refuse the page as the ``fail_on_*`` options ask: a judgement of the page itself, so no
+    other route is tried (``final``)."""
     main = {source.address}
     if response is not None:
         main.add(response.url)
         if any(response.status in r for r in statuses("fail_on_status", options.get("fail_on_status") or ())):
             raise ConversionFailed(
-                f"{source.name}: the page answered HTTP {response.status}", status=response.status
+                f"{source.name}: the page answered HTTP {response.status}", status=response.status, final=True
             )
     failing = statuses("fail_on_resource_status", options.get("fail_on_resource_status") or ())
     bad = [
@@ -221,9 +222,15 @@ def _judge(
         if url not in main and any(status in r for r in failing)
     ]
     if bad:
-        raise ConversionFailed(f"{source.name}: resources answered an error status: {listed(bad)}", urls=bad)
+        raise ConversionFailed(
+            f"{source.name}: resources answered an error status: {listed(bad)}", urls=bad, final=True
+        )
     if options.get("fail_on_resource_loading_failed") and (watch.failed or watch.refused):
         lost = [f"{url} ({why})" for url, why in [*watch.refused, *watch.failed]]
-        raise ConversionFailed(f"{source.name}: resources could not be loaded: {listed(lost)}", urls=lost)
+        raise ConversionFailed(
+            f"{source.name}: resources could not be loaded: {listed(lost)}", urls=lost, final=True
+        )
     if options.get("fail_on_console_exceptions") and thrown:
-        raise ConversionFailed(f"{source.name}: a script of the page failed: {thrown[0]}", exceptions=thrown)
+        raise ConversionFailed(
+            f"{source.name}: a script of the page failed: {thrown[0]}", exceptions=thrown, final=True
+        )
