@@ -259,6 +259,8 @@ def test_not_multipart_is_415_unknown_routes_404_health_and_version(http: httpx.
     body = health.json()
     assert body["status"] == "up" and body["details"]["libreoffice"]["status"] == "up"
     assert body["details"]["libreoffice"]["timestamp"].endswith("Z")
+    probe = http.head("/health")
+    assert (probe.status_code, probe.content) == (200, b"")
     version = http.get("/version")
     assert version.headers["content-type"].startswith("text/plain") and version.text.startswith("8.")
 
@@ -377,10 +379,6 @@ def test_markdown_url_and_screenshots(http: httpx.Client, file_host: Any) -> Non
     assert bad.status_code == 400 and "waitDelay" in bad.text
 
 
-@pytest.mark.xfail(
-    reason="conversio-chromium's page checks raise CONVERSION_FAILED, which the engine retries by "
-    "another route (url -> png -> pdf), losing the page's status",
-)
 def test_a_page_answering_an_error_status_is_409(http: httpx.Client, file_host: Any) -> None:
     needs("chromium")
     reply = http.post(

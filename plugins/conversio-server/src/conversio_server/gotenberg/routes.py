@@ -187,9 +187,10 @@ async def unknown(request: Request, path: str) -> Response:
 # -- health and version ----------------------------------------------------------------------------------
 
 
-@router.get("/health")
+@router.api_route("/health", methods=["GET", "HEAD"])
 async def health(request: Request) -> Response:
-    """Gotenberg's health: ``up`` when the conversion workers are, with each installed module."""
+    """Gotenberg's health: ``up`` when the conversion workers are, with each installed module
+    (``HEAD`` too, as container health probes send it)."""
     server = server_of(request)
     pool = server.conversio.health()
     now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
