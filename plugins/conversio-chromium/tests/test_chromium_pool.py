@@ -74,6 +74,7 @@ def test_a_killed_browser_is_replaced(convert: Convert) -> None:
     killed = chromium().pid
     assert killed is not None
     kill_group(killed)
+    assert not left_after({killed}, GONE_WITHIN)  # dead, not dying: the next conversion sees it gone
     [(*_, text)] = pdf_pages(convert("<p>after the kill</p>", "pdf", name="two.html"))
     assert "after the kill" in text
     assert chromium().pid != killed
