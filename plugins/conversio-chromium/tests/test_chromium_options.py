@@ -119,10 +119,10 @@ def test_the_page_status(convert: Convert) -> None:
     with web_server(answers) as server:
         error = refused(convert, f"{server.url}/gone\n", name="site.url")
         assert error.code == "CONVERSION_FAILED"
-        assert error.message == "site.url: the page answered HTTP 404"
+        assert error.message == f"site.url: {server.url}/gone answered HTTP 404"
         assert "not here" in text_of(convert, f"{server.url}/gone\n", name="site.url", fail_on_status=[])
         error = refused(convert, f"{server.url}/fine\n", name="site.url", fail_on_status=["200", "500-599"])
-        assert error.details["status"] == 200
+        assert (error.details["status"], error.details["final"]) == (200, True)
 
 
 @pytest.mark.usefixtures("allow_loopback")

@@ -213,7 +213,9 @@ def _judge(
         main.add(response.url)
         if any(response.status in r for r in statuses("fail_on_status", options.get("fail_on_status") or ())):
             raise ConversionFailed(
-                f"{source.name}: the page answered HTTP {response.status}", status=response.status, final=True
+                f"{source.name}: {source.url or 'the page'} answered HTTP {response.status}",
+                status=response.status,
+                final=True,
             )
     failing = statuses("fail_on_resource_status", options.get("fail_on_resource_status") or ())
     bad = [
