@@ -11,6 +11,8 @@ from conversio.options import Option, OptionsSchema
 PDFIUM = "pdf.pdfium"
 PIKEPDF = "pdf.pikepdf"
 IMG2PDF = "pdf.img2pdf"
+GHOSTSCRIPT = "pdf.ghostscript"
+GHOSTSCRIPT_HINT = "install Ghostscript: apt-get install ghostscript"
 RASTER_TARGETS = ("jpg", "png", "webp", "tiff")
 #: Image formats img2pdf embeds (JPEG as is, the others losslessly).
 IMAGE_SOURCES = ("jpg", "png", "tiff", "gif", "bmp", "webp")
@@ -196,5 +198,28 @@ def operation_specs() -> list[ConverterSpec]:
     ]
 
 
+def pdfa_spec() -> ConverterSpec:
+    return ConverterSpec(
+        id=f"{GHOSTSCRIPT}:pdfa(pdf)",
+        source="pdf",
+        target="pdf",
+        run="conversio_pdf.pdfa:pdfa",
+        operation="pdfa",
+        lossy=True,
+        install_hint=GHOSTSCRIPT_HINT,
+        options=OptionsSchema.of(
+            Option(
+                "level",
+                "str",
+                default="2b",
+                choices=("1b", "2b", "3b"),
+                help="the PDF/A part and conformance",
+            ),
+            PASSWORD,
+        ),
+        description="PDF/A by Ghostscript (fonts embedded, sRGB output intent), checked before returned",
+    )
+
+
 def all_specs() -> list[ConverterSpec]:
-    return [*raster_specs(), text_spec(), *image_specs(), *operation_specs()]
+    return [*raster_specs(), text_spec(), *image_specs(), *operation_specs(), pdfa_spec()]
