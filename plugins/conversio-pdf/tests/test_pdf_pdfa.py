@@ -131,3 +131,13 @@ def test_ghostscript_is_stopped_at_the_timeout(run: Run, three_pages: Path) -> N
         run(PDFA, three_pages, limits=Limits(timeout=0.01))
     assert caught.value.code == "TIMEOUT"
     assert "three.pdf" in str(caught.value)
+
+
+def test_dropped_tags_are_a_warning(run: Run, three_pages: Path, tmp_path: Path) -> None:
+    tagged = tmp_path / "tagged.pdf"
+    with pikepdf.open(three_pages) as pdf:
+        pdf.Root.StructTreeRoot = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot))
+        pdf.save(tagged)
+    warnings: list[str] = []
+    run(PDFA, tagged, warnings=warnings)
+    assert warnings == ["tagged.pdf: its accessibility tags (structure tree) are not kept in the PDF/A"]

@@ -101,13 +101,15 @@ def pdfa(request: ConversionRequest) -> list[Output]:
     with tempfile.TemporaryDirectory(prefix="conversio-pdfa-") as folder:
         staged, intent, result = (Path(folder) / name for name in ("input.pdf", "intent.ps", "output.pdf"))
         with open_pdf(source.path, source.name, request.options.get("password"), request.limits) as pdf:
-            pages = len(pdf.pages)
+            pages, tagged = len(pdf.pages), "/StructTreeRoot" in pdf.Root
             write_pdf(pdf, staged, source.name)
         intent.write_bytes(_INTENT)
         run(command(gs, level, intent, staged, result), request, Path(folder) / "gs.log")
         check_pdfa(result, source.name, level, pages)
         out = request.output(source.name)
         shutil.move(result, out.path)
+    if tagged:
+        request.warn(f"{source.name}: its accessibility tags (structure tree) are not kept in the PDF/A")
     return [out]
 
 
