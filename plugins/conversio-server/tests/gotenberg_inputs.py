@@ -204,6 +204,25 @@ def xmp_value(content: Content, key: str) -> str | None:
         return None if value is None else str(value)
 
 
+def pdfa_report(content: Content) -> tuple[str, str, bool, list[str]]:
+    """The PDF's XMP ``pdfaid:part`` and ``pdfaid:conformance``, whether it has an output intent with
+    an ICC profile, and the fonts whose program is not embedded (Type3 fonts have none)."""
+    with pikepdf.open(io.BytesIO(content)) as pdf:
+        meta = pdf.open_metadata()
+        intents = pdf.Root.get("/OutputIntents", [])
+        profiled = any(isinstance(i.get("/DestOutputProfile"), pikepdf.Stream) for i in intents)
+        fonts = [font for page in pdf.pages for font in page.Resources.get("/Font", {}).values()]
+        described = [
+            f.DescendantFonts[0] if f.Subtype == Name.Type0 else f for f in fonts if f.Subtype != Name.Type3
+        ]
+        bare = [
+            str(font.BaseFont)
+            for font in described
+            if not {"/FontFile", "/FontFile2", "/FontFile3"} & set(font.get("/FontDescriptor", {}).keys())
+        ]
+        return str(meta.get("pdfaid:part")), str(meta.get("pdfaid:conformance")), profiled, bare
+
+
 def image_of(content: Content) -> Image.Image:
     image = Image.open(io.BytesIO(content))
     image.load()

@@ -37,6 +37,7 @@ from gotenberg_inputs import (
     page_sizes,
     page_texts,
     pages_html,
+    pdfa_report,
     refused,
     rendered,
     xmp_value,
@@ -174,6 +175,15 @@ def test_outline_tags_and_metadata(gotenberg: GotenbergClient) -> None:
         assert "/StructTreeRoot" in pdf.Root
         with pdf.open_outline() as outline:
             assert [item.title for item in outline.root] == ["Chapter one"]
+
+
+def test_page_into_pdfa(gotenberg: GotenbergClient) -> None:
+    with gotenberg.chromium.html_to_pdf() as route:
+        route.string_index(document("<h1>Chapter one</h1><p>Archived text.</p>", title="Archive"))
+        response = route.pdf_format(PdfAFormat.A1b).metadata(title="Kept title").run()
+    assert pdfa_report(response.content) == ("1", "B", True, [])
+    assert "Archived text." in page_texts(response.content)[0]
+    assert xmp_value(response.content, "dc:title") == "Kept title"
 
 
 def test_split_the_printed_pages(gotenberg: GotenbergClient) -> None:
@@ -326,6 +336,18 @@ def test_office_page_ranges_landscape_pdfa_and_metadata(gotenberg: GotenbergClie
     assert xmp_value(response.content, "pdfaid:part") == "2"
     with pikepdf.open(io.BytesIO(response.content)) as pdf:
         assert str(pdf.docinfo["/Title"]) == "Letters" and str(pdf.docinfo["/Author"]) == "Grace Hopper"
+
+
+def test_office_document_into_pdfa_3b_and_split(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.libre_office.to_pdf() as route:
+        response = route.convert(inputs / "memo.docx").pdf_format(PdfAFormat.A3b).run()
+    assert pdfa_report(response.content) == ("3", "B", True, [])
+    assert page_texts(response.content) == ["memo one", "memo two"]
+    with gotenberg.libre_office.to_pdf() as route:
+        route.convert(inputs / "memo.docx").pdf_format(PdfAFormat.A2b)
+        parts = zip_members(route.split_mode("intervals").split_span("1").run().content)
+    assert sorted(page_texts(part)[0] for part in parts.values()) == ["memo one", "memo two"]
+    assert all(pdfa_report(part) == ("2", "B", True, []) for part in parts.values())
 
 
 def test_office_protected_document_needs_its_password(gotenberg: GotenbergClient, inputs: Path) -> None:

@@ -20,7 +20,7 @@ import pytest
 from conftest import LiveServer, dev_settings, start_server
 from gotenberg_client import AsyncGotenbergClient, GotenbergClient, SingleFileResponse
 from gotenberg_client.options import DownloadFromUrl, PdfAFormat, RotateAngle, WatermarkStampSource
-from gotenberg_inputs import PAGE, TIMEOUT, page_texts, pages_html, refused, zip_members
+from gotenberg_inputs import PAGE, TIMEOUT, page_texts, pages_html, pdfa_report, refused, zip_members
 from gotenberg_web import DOWNLOADS, WebHost
 
 pytest_plugins = ("gotenberg_fixtures",)
@@ -142,6 +142,25 @@ def test_download_from_urls(gotenberg: GotenbergClient, web: WebHost, inputs: Pa
     assert page_texts(response.content) == ["third document", "first document", "second document"]
 
 
+@pytest.mark.parametrize(
+    ("flavour", "part"), [(PdfAFormat.A1b, "1"), (PdfAFormat.A2b, "2"), (PdfAFormat.A3b, "3")]
+)
+def test_convert_makes_pdfa_with_the_fonts_embedded(
+    gotenberg: GotenbergClient, inputs: Path, flavour: PdfAFormat, part: str
+) -> None:
+    with gotenberg.pdf_convert.to_pdfa() as route:
+        response = route.convert(inputs / "three.pdf").pdf_format(flavour).run()
+    assert pdfa_report(response.content) == (part, "B", True, [])  # three.pdf names Helvetica, unembedded
+    assert page_texts(response.content) == ["alpha page", "beta page", "gamma page"]
+
+
+def test_merge_then_pdfa(gotenberg: GotenbergClient, inputs: Path) -> None:
+    with gotenberg.merge.merge() as route:
+        response = route.merge([inputs / "second.pdf", inputs / "first.pdf"]).pdf_format(PdfAFormat.A1b).run()
+    assert pdfa_report(response.content) == ("1", "B", True, [])
+    assert page_texts(response.content) == ["second document", "first document"]
+
+
 def html_route(g: GotenbergClient) -> Any:
     return g.chromium.html_to_pdf().string_index(PAGE)
 
@@ -152,7 +171,6 @@ def memo_route(g: GotenbergClient, inputs: Path) -> Any:
 
 #: Gotenberg's routes that conversio answers with a clear 400 (docs/reference/gotenberg.md).
 REFUSED_ROUTES: dict[str, Build] = {
-    "convert": lambda g, i: g.pdf_convert.to_pdfa().convert(i / "three.pdf").pdf_format(PdfAFormat.A2b),
     "flatten": lambda g, i: g.flatten.flatten().flatten(i / "first.pdf"),
     "metadata/read": lambda g, i: g.metadata.read().read(i / "first.pdf"),
     "bookmarks/read": lambda g, i: g.bookmarks.read().read(i / "first.pdf"),
@@ -163,7 +181,6 @@ REFUSED_ROUTES: dict[str, Build] = {
 #: Gotenberg's fields that conversio refuses with a 400 naming them: (case, field, request).
 REFUSED_FIELDS: list[tuple[str, str, Build]] = [
     ("chromium-singlePage", "singlePage", lambda g, _: html_route(g).single_page(use_single_page=True)),
-    ("chromium-pdfa", "pdfa", lambda g, _: html_route(g).pdf_format(PdfAFormat.A2b)),
     ("chromium-pdfua", "pdfua", lambda g, _: html_route(g).enable_universal_access()),
     (
         "chromium-emulatedMediaFeatures",
@@ -177,7 +194,6 @@ REFUSED_FIELDS: list[tuple[str, str, Build]] = [
         "ignoreResourceHttpStatusDomains",
         lambda g, _: html_route(g).ignore_resource_status_domains(["example.com"]),
     ),
-    ("libreoffice-pdfa-3b", "pdfa", lambda g, i: memo_route(g, i).pdf_format(PdfAFormat.A3b)),
     (
         "libreoffice-skipEmptyPages",
         "skipEmptyPages",
@@ -190,7 +206,16 @@ REFUSED_FIELDS: list[tuple[str, str, Build]] = [
     ),
     ("libreoffice-embeds", "embeds", lambda g, i: memo_route(g, i).embed(i / "first.pdf")),
     ("merge-flatten", "flatten", lambda g, i: g.merge.merge().merge([i / "first.pdf"]).flatten(flatten=True)),
-    ("merge-pdfa", "pdfa", lambda g, i: g.merge.merge().merge([i / "first.pdf"]).pdf_format(PdfAFormat.A2b)),
+    (
+        "merge-pdfa-encrypted",
+        "pdfa",
+        lambda g, i: g.merge.merge().merge([i / "first.pdf"]).pdf_format(PdfAFormat.A2b).user_password("x"),
+    ),
+    (
+        "convert-pdfua",
+        "pdfua",
+        lambda g, i: g.pdf_convert.to_pdfa().convert(i / "three.pdf").enable_universal_access(),
+    ),
     (
         "merge-bookmarks",
         "bookmarks",

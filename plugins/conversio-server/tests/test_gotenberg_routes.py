@@ -236,7 +236,7 @@ def test_bad_form_values_are_400_in_plain_text(http: httpx.Client) -> None:
     ("route", "fields"),
     [
         ("/forms/pdfengines/flatten", {}),
-        ("/forms/pdfengines/convert", {"pdfa": "PDF/A-2b"}),
+        ("/forms/pdfengines/convert", {"pdfua": "true"}),
         ("/forms/pdfengines/metadata/read", {}),
         ("/forms/pdfengines/merge", {"pdfua": "true"}),
         ("/forms/pdfengines/merge", {"flatten": "true"}),
@@ -294,10 +294,10 @@ def test_libreoffice_refuses_settings_it_cannot_honour(http: httpx.Client) -> No
     needs("office")
     files = [("files", ("notes.txt", b"text\n"))]
     reply = http.post(
-        "/forms/libreoffice/convert", files=files, data={"exportNotes": "true", "pdfa": "PDF/A-1b"}
+        "/forms/libreoffice/convert", files=files, data={"exportNotes": "true", "pdfa": "PDF/A-1a"}
     )
     assert reply.status_code == 400
-    assert "exportNotes" in reply.text and "PDF/A-1b" in reply.text
+    assert "exportNotes" in reply.text and "PDF/A-1a" in reply.text
     accepted = http.post("/forms/libreoffice/convert", files=files, data={"exportBookmarks": "true"})
     assert accepted.status_code == 200, accepted.text
 

@@ -194,7 +194,6 @@ def convert(form: Form, sources: Sources, kind: str) -> Work:
     """``/forms/chromium/convert/{kind}``: the page printed to PDF, then the PDF steps."""
     options = pdf_options(form)
     inputs = _source(form, sources, kind)
-    steps.pdfa(form, native=False)
     after = steps.after(form)
     form.validate()
     return Work(inputs, "pdf", options, tuple(after))

@@ -1,6 +1,7 @@
 """Gotenberg's LibreOffice route on conversio-office's converters: every uploaded file converted to
 PDF (several results come back as a zip, or merged with ``merge``), the fields the converters take
-as their options, the PDF steps after them.
+as their options, the PDF steps after them. PDF/A-2b is LibreOffice's own export when no PDF step
+follows it; any other PDF/A, or one after other steps, is conversio-pdf's ``pdfa`` at the end.
 
 LibreOffice export settings conversio-office does not expose are accepted at Gotenberg's default
 value and refused otherwise, so that no request is silently converted differently."""
@@ -38,6 +39,8 @@ _FIXED: dict[str, tuple[Callable[[str], Any], Any]] = {
     "maxImageResolution": (go_int, 300),
     "updateIndexes": (go_bool, True),
 }
+#: The PDF/A LibreOffice writes itself (``pdfa`` of conversio-office) when no PDF step follows.
+_NATIVE_PDFA = StepSpec(step="pdfa", options={"level": "2b"})
 #: Fields with no default to fall back on (native watermarks, viewer preferences): refused whenever given.
 _REFUSED_PREFIXES = (
     "nativeWatermark",
@@ -70,8 +73,6 @@ def convert(form: Form, sources: Sources) -> Work:
         options["pages"] = form.text("nativePageRanges")
     if form.has("password"):
         options["password"] = form.text("password")
-    if steps.pdfa(form, native=True):
-        options["pdfa"] = True
     for name, (parse, default) in _FIXED.items():
         if form.has(name) and form.parse(name, parse, default) != default:
             form.refuse(name, f"conversio-office always exports with {name}={_shown(default)}")
@@ -82,6 +83,9 @@ def convert(form: Form, sources: Sources) -> Work:
     after = steps.after(form)
     form.validate()
     then = (StepSpec(step="merge"), *after) if merge and len(files) > 1 else tuple(after)
+    if then == (_NATIVE_PDFA,):
+        options["pdfa"] = True
+        then = ()
     names = tuple(f.filename for f in files)
     return Work(tuple(sources.upload(f) for f in files), "pdf", options, then, names)
 

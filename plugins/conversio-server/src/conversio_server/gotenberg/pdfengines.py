@@ -7,7 +7,7 @@ from __future__ import annotations
 from conversio_server.gotenberg.answers import GotenbergError
 from conversio_server.gotenberg.forms import Form
 from conversio_server.gotenberg.sources import Sources, Work
-from conversio_server.gotenberg.steps import after, not_yet, pdfa
+from conversio_server.gotenberg.steps import after, not_yet
 from conversio_server.models import StepSpec
 from conversio_server.uploads import UploadedFile
 
@@ -28,7 +28,6 @@ def _operation(form: Form, sources: Sources, *required: str, first: tuple[StepSp
     if required and not any(form.has(name) for name in required):
         names = " or ".join(f"'{name}'" for name in required)
         form.problems.append(f"form field {names} is required")
-    pdfa(form, native=False)
     then = (*first, *after(form))
     form.validate()
     return Work(tuple(sources.upload(f) for f in files), None, then=then)
@@ -63,6 +62,11 @@ def watermark(form: Form, sources: Sources) -> Work:
 def stamp(form: Form, sources: Sources) -> Work:
     """``/forms/pdfengines/stamp``: the text over the pages."""
     return _operation(form, sources, "stampExpression")
+
+
+def convert(form: Form, sources: Sources) -> Work:
+    """``/forms/pdfengines/convert``: each PDF made PDF/A (``pdfa``; ``pdfua`` is refused)."""
+    return _operation(form, sources, "pdfa", "pdfua")
 
 
 def write_metadata(form: Form, sources: Sources) -> Work:

@@ -1,9 +1,11 @@
 """The PDF engine fields Gotenberg applies to the PDFs of every route, as conversio-pdf's operations
 after the conversion: ``watermark…`` and ``stamp…`` (text drawn over the pages), ``rotate…``,
-``metadata``, ``split…`` and, last, ``userPassword``/``ownerPassword``.
+``metadata``, ``split…``, ``pdfa`` (conversio-pdf's checked PDF/A, after every step that changes
+the pages) and, last, ``userPassword``/``ownerPassword``.
 
-What conversio has no operation for yet (PDF/A or PDF/UA of an existing PDF, flattening, embedded
-files, image watermarks) is refused with a problem that says so, never ignored."""
+What conversio has no operation for yet (PDF/UA, flattening, embedded files, image watermarks), or
+cannot do together (PDF/A forbids encryption), is refused with a problem that says so, never
+ignored."""
 
 from __future__ import annotations
 
@@ -14,9 +16,8 @@ from conversio_server.models import StepSpec
 
 #: Gotenberg's metadata keys that conversio's ``metadata`` operation writes, and its option names.
 METADATA_KEYS = {"Title": "title", "Author": "author", "Subject": "subject", "Keywords": "keywords"}
-#: The one PDF/A flavour conversio writes (LibreOffice's export).
-PDFA_2B = "PDF/A-2b"
-PDFA_FLAVOURS = ("PDF/A-1b", "PDF/A-2b", "PDF/A-3b")
+#: Gotenberg's PDF/A flavours → the ``level`` of conversio-pdf's ``pdfa`` operation.
+PDFA_LEVELS = {"PDF/A-1b": "1b", "PDF/A-2b": "2b", "PDF/A-3b": "3b"}
 #: Gotenberg's ``…Options`` of a watermark or stamp that conversio's ``watermark`` takes.
 _MARK_OPTIONS = {"opacity": "opacity", "points": "font_size"}
 
@@ -43,20 +44,15 @@ def metadata_options(value: str) -> dict[str, str]:
     return options
 
 
-def pdfa(form: Form, *, native: bool) -> bool:
-    """Whether ``pdfa`` asks for PDF/A-2b; ``native``: the producer writes it (LibreOffice)."""
+def _pdfa(form: Form) -> StepSpec | None:
+    """The ``pdfa`` field as conversio-pdf's ``pdfa`` operation."""
     flavour = form.text("pdfa")
     if not flavour:
-        return False
-    if flavour not in PDFA_FLAVOURS:
-        form.problems.append(
-            f"form field 'pdfa' is invalid (got '{flavour}', want {', '.join(PDFA_FLAVOURS)})"
-        )
-    elif not native:
-        form.refuse("pdfa", not_yet("convert an existing PDF to PDF/A"))
-    elif flavour != PDFA_2B:
-        form.refuse("pdfa", f"{flavour}: only {PDFA_2B} is written")
-    return flavour == PDFA_2B
+        return None
+    if flavour not in PDFA_LEVELS:
+        form.problems.append(f"form field 'pdfa' is invalid (got '{flavour}', want {', '.join(PDFA_LEVELS)})")
+        return None
+    return StepSpec(step="pdfa", options={"level": PDFA_LEVELS[flavour]})
 
 
 def after(form: Form) -> list[StepSpec]:
@@ -72,7 +68,10 @@ def after(form: Form) -> list[StepSpec]:
     if form.parse("autoIndexBookmarks", go_bool, False):
         form.refuse("autoIndexBookmarks", not_yet("write bookmarks"))
     found = [_mark(form, "watermark"), _mark(form, "stamp"), _rotate(form), _metadata(form), _split(form)]
-    found.append(_encrypt(form))
+    pdfa, encrypt = _pdfa(form), _encrypt(form)
+    if pdfa and encrypt:
+        form.refuse("pdfa", "a PDF/A file cannot be encrypted; ask for PDF/A or for a password, not both")
+    found += [pdfa, encrypt]
     return [step for step in found if step is not None]
 
 
