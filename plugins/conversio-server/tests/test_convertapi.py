@@ -294,6 +294,23 @@ def test_operation_errors_name_the_convertapi_parameter(http: httpx.Client, tmp_
     assert [f["FileExt"] for f in split.json()["Files"]] == ["pdf"] * 3
 
 
+@pytest.mark.skipif(shutil.which("gs") is None, reason="Ghostscript is not installed")
+def test_pdf_to_pdfa_takes_the_pdfa_version(http: httpx.Client, tmp_path: Path) -> None:
+    file_id = upload(http, three_page_pdf(tmp_path / "doc.pdf").read_bytes(), "doc.pdf")["FileId"]
+
+    answer = http.post(
+        "/convert/pdf/to/pdfa", data={"File": file_id, "PdfaVersion": "pdfa3b", "StoreFile": "false"}
+    )
+
+    assert answer.status_code == 200, answer.text
+    [result] = answer.json()["Files"]
+    with pikepdf.open(io.BytesIO(base64.b64decode(result["FileData"]))) as pdf, pdf.open_metadata() as meta:
+        assert (meta["pdfaid:part"], meta["pdfaid:conformance"]) == ("3", "B")
+        assert len(pdf.pages) == 3 and "/OutputIntents" in pdf.Root
+    bad = http.post("/convert/pdf/to/pdfa", data={"File": file_id, "PdfaVersion": "pdfa4f"})
+    assert list(assert_error(bad, 400, 4001)["InvalidParameters"]) == ["PdfaVersion"]
+
+
 def test_secret_in_query_is_accepted(http: httpx.Client) -> None:
     response = http.get("/user", params={"Secret": "anything"})
     assert response.status_code == 200 and response.json()["Active"] is True

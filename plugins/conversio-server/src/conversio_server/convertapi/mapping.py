@@ -43,6 +43,7 @@ OPERATIONS: dict[str, str] = {
     "extract": "extract-pages",
     "repair": "repair",
     "linearize": "linearize",
+    "pdfa": "pdfa",
 }
 
 #: ``from`` values that name no format: the inputs' sniffed formats are used (``web`` is what the Python
@@ -76,6 +77,14 @@ def _fraction(value: str) -> float:
     """An opacity in percent (ConvertAPI) or as a fraction."""
     number = float(value)
     return number / 100 if number > 1 else number
+
+
+def _pdfa_level(value: str) -> str:
+    """A PDF/A version as ConvertAPI names it (``pdfa2b``, ``PDF/A-2b``) as a ``level`` (``2b``)."""
+    low = value.strip().lower()
+    for prefix in ("pdf/a", "pdfa"):
+        low = low.removeprefix(prefix)
+    return low.lstrip("-_ ")
 
 
 def _ranges(value: str) -> list[str]:
@@ -117,6 +126,7 @@ PARAMETERS: dict[str, Rule] = {
     "PdfSubject": Rule("subject"),
     "PdfKeywords": Rule("keywords"),
     "CompressionLevel": Rule("level"),
+    "PdfaVersion": Rule("level", _pdfa_level),
 }
 
 _RULES = {name.lower(): rule for name, rule in PARAMETERS.items()}
