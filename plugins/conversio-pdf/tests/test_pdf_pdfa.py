@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pikepdf
-import pypdfium2 as pdfium
+import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import pytest
 from conversio_pdf.pdfa_check import check_pdfa, pdfa_problems
 from pdf_samples import encrypted_pdf
@@ -31,7 +31,7 @@ def _text(path: Path) -> list[str]:
         document.close()
 
 
-def _fonts(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
+def _fonts(pdf: pikepdf.Pdf) -> list[pikepdf.Object]:
     return [font for page in pdf.pages for font in page.Resources.get("/Font", {}).values()]
 
 
@@ -141,3 +141,18 @@ def test_dropped_tags_are_a_warning(run: Run, three_pages: Path, tmp_path: Path)
     warnings: list[str] = []
     run(PDFA, tagged, warnings=warnings)
     assert warnings == ["tagged.pdf: its accessibility tags (structure tree) are not kept in the PDF/A"]
+
+
+def test_postscript_in_a_pdf_does_not_run(run: Run, three_pages: Path) -> None:
+    """A PostScript XObject that would read a local file, then loop forever, is not run."""
+    with pikepdf.open(three_pages, allow_overwriting_input=True) as pdf:
+        code = b"(/etc/passwd) (r) file 100 string readstring pop print { 1 0 1 {} for } loop"
+        page = pdf.pages[0]
+        page.Resources.XObject = pikepdf.Dictionary(
+            P=pdf.make_stream(code, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.PS)
+        )
+        page.Contents = pdf.make_stream(page.Contents.read_bytes() + b" /P Do")
+        pdf.save(three_pages)
+    [out] = run(PDFA, three_pages, limits=Limits(timeout=30))
+    assert b"root:" not in out.path.read_bytes()
+    assert _text(out.path)[0].split() == ["Page", "1", "alpha"]

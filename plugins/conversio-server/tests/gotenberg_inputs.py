@@ -209,7 +209,7 @@ def pdfa_report(content: Content) -> tuple[str, str, bool, list[str]]:
     an ICC profile, and the fonts whose program is not embedded (Type3 fonts have none)."""
     with pikepdf.open(io.BytesIO(content)) as pdf:
         meta = pdf.open_metadata()
-        intents = pdf.Root.get("/OutputIntents", [])
+        intents = pdf.Root.get("/OutputIntents", pikepdf.Array())
         profiled = any(isinstance(i.get("/DestOutputProfile"), pikepdf.Stream) for i in intents)
         fonts = [font for page in pdf.pages for font in page.Resources.get("/Font", {}).values()]
         described = [

@@ -22,9 +22,7 @@ _PROGRAMS = ("/FontFile", "/FontFile2", "/FontFile3")
 _FONT_SUBTYPES = ("/Type1", "/MMType1", "/TrueType", "/Type0", "/Type3", "/CIDFontType0", "/CIDFontType2")
 
 
-def _is_font(obj: pikepdf.Object) -> bool:
-    if not isinstance(obj, pikepdf.Dictionary):
-        return False
+def _is_font(obj: pikepdf.Dictionary) -> bool:
     if obj.get("/Type") == pikepdf.Name.Font:
         return True
     return "/BaseFont" in obj and str(obj.get("/Subtype")) in _FONT_SUBTYPES
@@ -47,7 +45,7 @@ def _direct_parts(obj: pikepdf.Object) -> Iterator[pikepdf.Object]:
 def _fonts(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Dictionary]:
     for obj in pdf.objects:
         for part in _direct_parts(obj):
-            if _is_font(part):
+            if isinstance(part, pikepdf.Dictionary) and _is_font(part):
                 yield part
 
 
