@@ -19,16 +19,17 @@ def browsers() -> dict[int, int]:
             if "conversio.engine.worker" not in worker.cmdline():
                 continue
             for process in worker.children(recursive=True):
-                cmdline = process.cmdline()
-                if (
-                    cmdline
-                    and cmdline[0].endswith("/chromium")
-                    and not any(a.startswith("--type=") for a in cmdline)
-                ):
+                if _is_chromium(process) and not _is_chromium(process.parent()):  # not a child forking
                     found[process.pid] = worker.pid
         except psutil.Error:  # gone meanwhile
             continue
     return found
+
+
+def _is_chromium(process: psutil.Process | None) -> bool:
+    """``process`` is Chromium's own: its browser, or one of the processes the browser starts."""
+    cmdline = process.cmdline() if process is not None else []
+    return bool(cmdline) and cmdline[0].endswith("/chromium")
 
 
 def tree_memory(pid: int) -> tuple[int, int]:
