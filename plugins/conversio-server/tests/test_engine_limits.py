@@ -84,8 +84,13 @@ def proportional_memory(pid: int) -> int:
     return 0
 
 
+#: Processes of the session's other servers (their workers, a warm browser in one), alive before this
+#: module's server started: not this server's memory.
+_OTHERS: set[int] = set()
+
+
 class PeakMemory:
-    """The peak memory (PSS) of this process's descendants (the server's workers), sampled."""
+    """The peak memory (PSS) of this process's descendants (this module's server's workers), sampled."""
 
     def __init__(self) -> None:
         self.peak = 0
@@ -103,12 +108,14 @@ class PeakMemory:
     def _sample(self) -> None:
         me = psutil.Process(os.getpid())
         while not self._stop.wait(0.05):
-            total = sum(proportional_memory(child.pid) for child in me.children(recursive=True))
+            children = [child.pid for child in me.children(recursive=True) if child.pid not in _OTHERS]
+            total = sum(proportional_memory(pid) for pid in children)
             self.peak = max(self.peak, total)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    _OTHERS.update(child.pid for child in psutil.Process(os.getpid()).children(recursive=True))
     live = start_server(dev_settings(tmp_path_factory.mktemp("server"), workers=1, sync_timeout=120.0))
     yield live
     live.stop()
