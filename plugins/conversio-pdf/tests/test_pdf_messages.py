@@ -32,10 +32,11 @@ NEEDS: dict[str, dict[str, Any]] = {
     "encrypt": {"user_password": "new"},
     "watermark": {"text": "DRAFT"},
     "metadata": {"title": "T"},
+    "fill": {"data": '{"name": "Ada"}'},
 }
 FORBIDDEN = re.compile(
-    r"pikepdf|qpdf|pdfium|traceback|[0-9a-f]{64}|"
-    r"PdfError|DataDecodingError|PasswordError|PdfiumError|ValueError|RuntimeError|OSError|KeyError|TypeError",
+    r"pikepdf|qpdf|pdfium|pypdf|traceback|[0-9a-f]{64}|"
+    r"PdfError|DataDecodingError|PasswordError|PdfiumError|PdfReadError|ValueError|RuntimeError|OSError|KeyError|TypeError",
     re.IGNORECASE,
 )
 

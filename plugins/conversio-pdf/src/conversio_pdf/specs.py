@@ -12,6 +12,7 @@ PDFIUM = "pdf.pdfium"
 PIKEPDF = "pdf.pikepdf"
 IMG2PDF = "pdf.img2pdf"
 GHOSTSCRIPT = "pdf.ghostscript"
+PYPDF = "pdf.pypdf"
 GHOSTSCRIPT_HINT = "install Ghostscript: apt-get install ghostscript"
 RASTER_TARGETS = ("jpg", "png", "webp", "tiff")
 #: Image formats img2pdf embeds (JPEG as is, the others losslessly).
@@ -221,5 +222,37 @@ def pdfa_spec() -> ConverterSpec:
     )
 
 
+_FLATTEN = Option("flatten", "bool", default=False, help="draw the fields into the pages after filling")
+_DATA = Option(
+    "data",
+    "str",
+    required=True,
+    help='a JSON object of field name → value, e.g. {"name": "Ada", "agree": true}',
+)
+
+
+def form_specs() -> list[ConverterSpec]:
+    return [
+        ConverterSpec(
+            id=f"{PYPDF}:fill(pdf)",
+            source="pdf",
+            target="pdf",
+            run="conversio_pdf.forms:fill",
+            operation="fill",
+            options=OptionsSchema.of(_DATA, _FLATTEN, PASSWORD),
+            description="form fields filled from JSON (text, checkboxes, radio buttons, choices)",
+        ),
+        ConverterSpec(
+            id=f"{PIKEPDF}:flatten(pdf)",
+            source="pdf",
+            target="pdf",
+            run="conversio_pdf.forms:flatten",
+            operation="flatten",
+            options=OptionsSchema.of(PASSWORD),
+            description="form fields and annotations drawn into the pages, the form removed",
+        ),
+    ]
+
+
 def all_specs() -> list[ConverterSpec]:
-    return [*raster_specs(), text_spec(), *image_specs(), *operation_specs(), pdfa_spec()]
+    return [*raster_specs(), text_spec(), *image_specs(), *operation_specs(), pdfa_spec(), *form_specs()]
