@@ -171,7 +171,6 @@ def memo_route(g: GotenbergClient, inputs: Path) -> Any:
 
 #: Gotenberg's routes that conversio answers with a clear 400 (docs/reference/gotenberg.md).
 REFUSED_ROUTES: dict[str, Build] = {
-    "flatten": lambda g, i: g.flatten.flatten().flatten(i / "first.pdf"),
     "metadata/read": lambda g, i: g.metadata.read().read(i / "first.pdf"),
     "bookmarks/read": lambda g, i: g.bookmarks.read().read(i / "first.pdf"),
     "bookmarks/write": lambda g, i: g.bookmarks.write().add_file(i / "first.pdf").bookmarks([]),
@@ -205,7 +204,6 @@ REFUSED_FIELDS: list[tuple[str, str, Build]] = [
         lambda g, i: memo_route(g, i).native_watermark_text("X"),
     ),
     ("libreoffice-embeds", "embeds", lambda g, i: memo_route(g, i).embed(i / "first.pdf")),
-    ("merge-flatten", "flatten", lambda g, i: g.merge.merge().merge([i / "first.pdf"]).flatten(flatten=True)),
     (
         "merge-pdfa-encrypted",
         "pdfa",

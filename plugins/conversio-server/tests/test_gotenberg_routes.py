@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pikepdf
+import pypdf
 import pypdfium2
 import pytest
 from conftest import LiveServer, dev_settings, needs, start_server
@@ -232,14 +233,45 @@ def test_bad_form_values_are_400_in_plain_text(http: httpx.Client) -> None:
     assert not_pdf.status_code == 400 and "a.pdf" in not_pdf.text and "Traceback" not in not_pdf.text
 
 
+def test_flatten_draws_a_filled_form_into_its_page(http: httpx.Client) -> None:
+    form = pypdf.PdfWriter()
+    form.append(pypdf.PdfReader(io.BytesIO(pdf_bytes("a"))))
+    page = form.pages[0]
+    field = pypdf.generic.DictionaryObject(
+        {
+            pypdf.generic.NameObject("/FT"): pypdf.generic.NameObject("/Tx"),
+            pypdf.generic.NameObject("/T"): pypdf.generic.TextStringObject("name"),
+            pypdf.generic.NameObject("/Type"): pypdf.generic.NameObject("/Annot"),
+            pypdf.generic.NameObject("/Subtype"): pypdf.generic.NameObject("/Widget"),
+            pypdf.generic.NameObject("/Rect"): pypdf.generic.ArrayObject(
+                [pypdf.generic.FloatObject(v) for v in (50, 500, 300, 530)]
+            ),
+            pypdf.generic.NameObject("/DA"): pypdf.generic.TextStringObject("/Helv 12 Tf 0 g"),
+        }
+    )
+    reference = form._add_object(field)
+    page[pypdf.generic.NameObject("/Annots")] = pypdf.generic.ArrayObject([reference])
+    form.root_object[pypdf.generic.NameObject("/AcroForm")] = pypdf.generic.DictionaryObject(
+        {pypdf.generic.NameObject("/Fields"): pypdf.generic.ArrayObject([reference])}
+    )
+    form.update_page_form_field_values(page, {"name": "Ada Lovelace"}, auto_regenerate=False)
+    buffer = io.BytesIO()
+    form.write(buffer)
+    flattening = (("/forms/pdfengines/flatten", {}), ("/forms/pdfengines/merge", {"flatten": "true"}))
+    for route, fields in flattening:
+        reply = http.post(route, files=[("files", ("form.pdf", buffer.getvalue()))], data=fields)
+        assert reply.status_code == 200, reply.text
+        flat = pypdf.PdfReader(io.BytesIO(reply.content))
+        assert "/AcroForm" not in flat.trailer["/Root"] and "/Annots" not in flat.pages[0]
+        assert "Ada Lovelace" in flat.pages[0].extract_text()
+
+
 @pytest.mark.parametrize(
     ("route", "fields"),
     [
-        ("/forms/pdfengines/flatten", {}),
         ("/forms/pdfengines/convert", {"pdfua": "true"}),
         ("/forms/pdfengines/metadata/read", {}),
         ("/forms/pdfengines/merge", {"pdfua": "true"}),
-        ("/forms/pdfengines/merge", {"flatten": "true"}),
     ],
 )
 def test_what_conversio_cannot_do_yet_is_refused_with_400(

@@ -69,6 +69,11 @@ def convert(form: Form, sources: Sources) -> Work:
     return _operation(form, sources, "pdfa", "pdfua")
 
 
+def flatten(form: Form, sources: Sources) -> Work:
+    """``/forms/pdfengines/flatten``: each PDF's forms and annotations drawn into its pages."""
+    return _operation(form, sources, first=() if form.has("flatten") else (StepSpec(step="flatten"),))
+
+
 def write_metadata(form: Form, sources: Sources) -> Work:
     """``/forms/pdfengines/metadata/write``: ``metadata`` written to each PDF."""
     return _operation(form, sources, "metadata")

@@ -1,9 +1,10 @@
 """The PDF engine fields Gotenberg applies to the PDFs of every route, as conversio-pdf's operations
 after the conversion: ``watermark…`` and ``stamp…`` (text drawn over the pages), ``rotate…``,
-``metadata``, ``split…``, ``pdfa`` (conversio-pdf's checked PDF/A, after every step that changes
-the pages) and, last, ``userPassword``/``ownerPassword``.
+``flatten`` (forms and annotations drawn into the pages), ``metadata``, ``split…``, ``pdfa``
+(conversio-pdf's checked PDF/A, after every step that changes the pages) and, last,
+``userPassword``/``ownerPassword``.
 
-What conversio has no operation for yet (PDF/UA, flattening, embedded files, image watermarks), or
+What conversio has no operation for yet (PDF/UA, embedded files, image watermarks), or
 cannot do together (PDF/A forbids encryption), is refused with a problem that says so, never
 ignored."""
 
@@ -59,15 +60,21 @@ def after(form: Form) -> list[StepSpec]:
     """The steps after the PDFs are made, in Gotenberg's order (encryption last)."""
     if form.parse("pdfua", go_bool, False):
         form.refuse("pdfua", not_yet("write PDF/UA"))
-    if form.parse("flatten", go_bool, False):
-        form.refuse("flatten", not_yet("flatten a PDF"))
     if form.attached.get("embeds"):
         form.refuse("embeds", not_yet("embed files in a PDF"))
     if form.has("bookmarks"):
         form.refuse("bookmarks", not_yet("write bookmarks"))
     if form.parse("autoIndexBookmarks", go_bool, False):
         form.refuse("autoIndexBookmarks", not_yet("write bookmarks"))
-    found = [_mark(form, "watermark"), _mark(form, "stamp"), _rotate(form), _metadata(form), _split(form)]
+    flatten = StepSpec(step="flatten") if form.parse("flatten", go_bool, False) else None
+    found = [
+        _mark(form, "watermark"),
+        _mark(form, "stamp"),
+        _rotate(form),
+        flatten,
+        _metadata(form),
+        _split(form),
+    ]
     pdfa, encrypt = _pdfa(form), _encrypt(form)
     if pdfa and encrypt:
         form.refuse("pdfa", "a PDF/A file cannot be encrypted; ask for PDF/A or for a password, not both")
