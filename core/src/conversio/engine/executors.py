@@ -24,6 +24,8 @@ _POLL_SECONDS = 0.05
 _RETRY_SECONDS = 5.0
 #: How long a worker asked to stop may take to clean up before it is killed.
 _STOP_GRACE = 3.0
+#: Workers tried for one task when each dies just as it is handed the task.
+_HAND_ATTEMPTS = 3
 
 
 class CancelFlag(Protocol):
@@ -227,6 +229,23 @@ class ProcessPoolExecutor:
                 worker.kill()
         return self._spawn()
 
+    def _handed(self, task: Task) -> _Worker:
+        """A worker that took ``task``: one that dies between being found alive and being handed the
+        task (its pipe broken) is replaced, up to a few times."""
+        for _attempt in range(_HAND_ATTEMPTS):
+            worker = self._acquire()
+            try:
+                worker.conn.send(task)
+                return worker
+            except OSError:
+                self._release(worker, healthy=False)
+        raise ConversionFailed(
+            f"could not convert {subject(task)} to {task.target}: no worker process stayed alive "
+            "to take it; try again",
+            converter=task.converter,
+            crashed=True,
+        )
+
     def _release(self, worker: _Worker, *, healthy: bool) -> None:
         worker.tasks += 1
         with self._changed:
@@ -292,10 +311,9 @@ class ProcessPoolExecutor:
         on_progress: ProgressCallback | None = None,
         on_write: WriteCallback | None = None,
     ) -> Finished:
-        worker = self._acquire()
+        worker = self._handed(task)
         healthy = False
         try:
-            worker.conn.send(task)
             deadline = time.monotonic() + timeout
             while True:
                 if cancel is not None and cancel.is_set():
