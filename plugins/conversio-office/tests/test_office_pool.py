@@ -95,7 +95,7 @@ def test_timeout_leaves_no_soffice_behind(tmp_path: Path) -> None:
         assert len(started) == 1
         [worker] = {soffices()[pid] for pid in started}
         big = tmp_path / "big.csv"
-        big.write_text("\n".join(",".join(f"cell {r} {c}" for c in range(12)) for r in range(30000)))
+        big.write_text("\n".join(",".join(f"cell {r} {c}" for c in range(12)) for r in range(150_000)))
         with pytest.raises(ConversioError) as info:
             app.convert(big, to="pdf").run()
         assert info.value.code == "TIMEOUT"
@@ -116,7 +116,7 @@ def test_inline_timeout_stops_soffice(tmp_path: Path) -> None:
         pid = office().pid
         assert pid is not None
         big = tmp_path / "big.csv"
-        big.write_text("\n".join(",".join(f"cell {r} {c}" for c in range(12)) for r in range(30000)))
+        big.write_text("\n".join(",".join(f"cell {r} {c}" for c in range(12)) for r in range(150_000)))
         with pytest.raises(ConversioError) as info:
             app.convert(big, to="pdf").run()
         assert info.value.code == "TIMEOUT"
