@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_engine import app_with, fake, own
@@ -123,5 +124,31 @@ def test_a_pool_that_cannot_start_workers_says_so_and_recovers(
             fake(tmp_path, "y.fa", "back"), to="fb", options={"pidfile": str(tmp_path / "p")}
         ).run()
         assert result.read_bytes().decode() == "FAKE:fb\nback\n"
+    finally:
+        pool.close()
+
+
+def test_a_worker_that_dies_as_it_is_handed_a_task_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found alive, dead by the time the task is sent (its pipe broken): another worker takes it."""
+    pool = ProcessPoolExecutor(1)
+    try:
+        app = app_with(pool, own("fa", "fb", "sleep_recording_pid", options=OPTIONS))
+        acquire, killed = pool._acquire, []
+
+        def dying() -> Any:
+            worker = acquire()
+            if not killed:
+                os.kill(worker.process.pid, signal.SIGKILL)
+                worker.process.wait()
+                killed.append(worker.process.pid)
+            return worker
+
+        monkeypatch.setattr(pool, "_acquire", dying)
+        pidfile = tmp_path / "pid"
+        result = app.convert(fake(tmp_path, "x.fa"), to="fb", options={"pidfile": str(pidfile)}).run()
+        assert result.read_bytes().decode() == "FAKE:fb\nhello\n"
+        assert killed and int(pidfile.read_text()) != killed[0]
     finally:
         pool.close()
