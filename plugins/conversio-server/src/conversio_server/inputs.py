@@ -98,10 +98,14 @@ class InputResolver:
         if fetched.format != "html" or "url" not in self.server.conversio.registry.formats:
             return fetched
         address = check_url(url.strip(), self.server.settings.outbound)
+        return self.web_address(str(address), f"{fetched.name.rsplit('.', 1)[0] or 'page'}.url")
+
+    def web_address(self, url: str, name: str) -> Artifact:
+        """``url`` stored as a web address (an Internet Shortcut file called ``name``), for a browser
+        engine to load; not fetched here."""
         path = self.scratch.path("address-")
-        path.write_text(f"[InternetShortcut]\r\nURL={address}\r\n", encoding="utf-8")
-        stem = fetched.name.rsplit(".", 1)[0] or "page"
-        return self._owned(self.server.intake.store_file(path, f"{stem}.url"))
+        path.write_text(f"[InternetShortcut]\r\nURL={url}\r\n", encoding="utf-8")
+        return self._owned(self.server.intake.store_file(path, name))
 
     def _owned(self, artifact: Artifact) -> Artifact:
         self.server.tenancy.own(self.principal, [artifact])

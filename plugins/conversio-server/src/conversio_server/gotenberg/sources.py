@@ -65,8 +65,12 @@ class Sources:
         return partial(self._bundle, list(files))
 
     def address(self, url: str) -> Pending:
-        """A web address to load, as an Internet Shortcut file."""
+        """A web address to load, as a file named after its host (``example.com.url``:
+        ``example.com.pdf``)."""
         return partial(self._address, url)
+
+    def _address(self, url: str) -> Artifact:
+        return self.resolver.web_address(url, f"{urlsplit(url).hostname or 'page'}.url")
 
     def _bundle(self, files: list[UploadedFile]) -> Artifact:
         path = self.scratch.path("page-")
@@ -74,12 +78,6 @@ class Sources:
             for part in files:
                 bundle.write(part.path, _basename(part.filename or part.name))
         return self._stored(path, PAGE_NAME)
-
-    def _address(self, url: str) -> Artifact:
-        """The address as a file named after its host (``example.com.url``: ``example.com.pdf``)."""
-        path = self.scratch.path("address-")
-        path.write_text(f"[InternetShortcut]\r\nURL={url}\r\n", encoding="utf-8")
-        return self._stored(path, f"{urlsplit(url).hostname or 'page'}.url")
 
     def _stored(self, path: Path, name: str) -> Artifact:
         artifact = self.server.intake.store_file(path, name)
