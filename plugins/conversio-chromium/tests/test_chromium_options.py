@@ -89,6 +89,7 @@ def test_a_refused_resource_is_refused_when_asked(convert: Convert) -> None:
         ({"fail_on_status": ["4xx"]}, "fail_on_status"),
         ({"fail_on_resource_status": ["700"]}, "fail_on_resource_status"),
         ({"wait_for_selector": "p[["}, "wait_for_selector"),
+        ({"wait_for_expression": "1 +* 2"}, "wait_for_expression"),
         ({"wait_for_expression": "window.ready", "javascript": False}, "wait_for_expression"),
         ({"wait_delay": 30.0}, None),
     ],
@@ -100,6 +101,7 @@ def test_bad_values_are_refused(convert: Convert, options: dict[str, Any], optio
         return
     assert error.code == "INVALID_OPTION"
     assert error.details["option"] == option
+    assert "Page." not in error.message and "wait_for_function" not in error.message  # no driver calls
 
 
 @pytest.mark.parametrize("clip", ["1,2,3", "a,b,c,d", "0,0,0,10", "-1,0,10,10"])

@@ -9,6 +9,7 @@ then what it answered is judged (``fail_on_*``). Errors name the user's file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,8 @@ from conversio_chromium.watchdog import Watchdog
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Request, Response
 
+#: The driver call Playwright names before the browser's own message (engine internals).
+_DRIVER_CALL = re.compile(r"^\w+\.\w+: ")
 #: Below this, a budget is spent: the next wait would be cut short anyway.
 MIN_WAIT_MS = 50.0
 #: How often requests still under way are counted again after the ``load`` event.
@@ -171,6 +174,7 @@ def _wait_for(source: Source, dog: Watchdog, option: str, what: str, wait: Calla
         if dog.fired:
             raise
         first = exc.message.splitlines()[0] if exc.message else "it is not valid"
+        first = _DRIVER_CALL.sub("", first)  # "Page.wait_for_function: SyntaxError…": the user's part
         raise InvalidOption(f"{option} cannot be used: {first}", option=option) from None
 
 
