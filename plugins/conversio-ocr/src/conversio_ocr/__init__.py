@@ -1,0 +1,1 @@
+"""conversio-ocr: work in progress (issue 21)."""

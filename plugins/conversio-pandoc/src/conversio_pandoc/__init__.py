@@ -1,0 +1,1 @@
+"""conversio-pandoc: work in progress (issue 21)."""

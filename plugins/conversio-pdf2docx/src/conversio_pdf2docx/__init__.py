@@ -1,0 +1,1 @@
+"""conversio-pdf2docx: work in progress (issue 21)."""
