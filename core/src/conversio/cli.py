@@ -20,13 +20,14 @@ import shutil
 import sys
 import tempfile
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from conversio.errors import ConversioError, InvalidRequest, MissingDependency
+from conversio.cli_values import parse_pairs, parse_then
+from conversio.errors import ConversioError, MissingDependency
 
 if TYPE_CHECKING:
     from conversio.api import Conversio
@@ -149,23 +150,6 @@ def cli() -> None:
     """Convert files through a graph of pluggable converters."""
 
 
-def parse_pairs(pairs: Sequence[str], what: str) -> dict[str, str]:
-    """``["a=1", "b=x"]`` → ``{"a": "1", "b": "x"}``; values are validated later by the schema."""
-    result: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise InvalidRequest(f"{what} {pair!r} is not key=value", value=pair)
-        result[key.strip()] = value
-    return result
-
-
-def parse_then(text: str) -> tuple[str, dict[str, str]]:
-    """``"encrypt:user_password=secret,owner_password=x"`` → ``("encrypt", {...})``."""
-    name, _, rest = text.partition(":")
-    return name.strip(), parse_pairs([p for p in rest.split(",") if p.strip()], "--then option")
-
-
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--to", "target", required=True, help="Target format (jpg, pdf, zip, ...).")
@@ -175,7 +159,8 @@ def parse_then(text: str) -> tuple[str, dict[str, str]]:
     "then",
     multiple=True,
     metavar="OP[:k=v,...]",
-    help="Then apply an operation or convert to a format (repeatable).",
+    help="Then apply an operation or convert to a format (repeatable); a value with commas is "
+    'quoted (k="a,b") or JSON (k={...}), and k=@FILE reads it from a file.',
 )
 @click.option(
     "-O",
@@ -183,7 +168,7 @@ def parse_then(text: str) -> tuple[str, dict[str, str]]:
     "options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="An option of the conversion (repeatable).",
+    help="An option of the conversion (repeatable); KEY=@FILE reads the value from a file.",
 )
 @click.option(
     "-o",
