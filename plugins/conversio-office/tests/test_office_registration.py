@@ -33,7 +33,7 @@ def test_every_edge_is_declared(app: conversio.Conversio) -> None:
 def test_options_fit_the_family(app: conversio.Conversio) -> None:
     specs = app.registry.converters
     assert set(specs["office.libreoffice:xlsx->pdf"].options.names) == {
-        "pages", "pdfa", "export_form_fields", "password", "landscape", "sheet"
+        "pages", "pdfa", "tagged", "pdfua", "export_form_fields", "password", "landscape", "sheet"
     }  # fmt: skip
     assert "landscape" not in specs["office.libreoffice:pptx->pdf"].options
     assert "sheet" not in specs["office.libreoffice:docx->pdf"].options

@@ -179,6 +179,8 @@ def shape(doc: Any, job: dict[str, Any]) -> None:
         keep_sheets(doc, sheets)
     if job.get("landscape"):
         make_landscape(doc)
+    if job.get("title") and not doc.DocumentProperties.Title:
+        doc.DocumentProperties.Title = job["title"]
 
 
 def keep_sheets(doc: Any, wanted: list[str]) -> None:
@@ -234,6 +236,11 @@ def store(uno: Any, doc: Any, job: dict[str, Any]) -> None:
             data["PageRange"] = job["pages"]
         if job.get("pdfa"):
             data["SelectPdfVersion"] = 2  # PDF/A-2b
+        if job.get("tagged"):
+            data["UseTaggedPDF"] = True
+        if job.get("pdfua"):
+            data["PDFUACompliance"] = True
+            data["DisplayPDFDocumentTitle"] = True
         descriptor["FilterName"] = pdf_filter(doc)
         descriptor["FilterData"] = uno.Any("[]com.sun.star.beans.PropertyValue", props(uno, **data))
     else:

@@ -26,6 +26,7 @@ from conversio_office.pdfcheck import count_pages
 from conversio_office.protection import is_protected, unsupported_encryption
 from conversio_office.soffice import PREFIX, office
 from conversio_office.staging import stage
+from conversio_office.tagging import check_tagging
 
 #: A print-dialog page range: ``1-3,5,8-``.
 _PAGES = re.compile(r"^\s*\d+\s*(-\s*\d*\s*)?(,\s*\d+\s*(-\s*\d*\s*)?)*$")
@@ -34,7 +35,7 @@ _PAGES = re.compile(r"^\s*\d+\s*(-\s*\d*\s*)?(,\s*\d+\s*(-\s*\d*\s*)?)*$")
 def convert_to_pdf(request: ConversionRequest) -> list[Output]:
     """Print the document to PDF; the PDF is checked (header, end, at least one page)."""
     options = request.options
-    pages = options.get("pages")
+    pages, pdfua = options.get("pages"), bool(options.get("pdfua"))
     if pages and not _PAGES.match(pages):
         raise InvalidOption(f"pages={pages!r} is not a page range like 1-3,5,8-", option="pages")
     out = _run(
@@ -44,6 +45,9 @@ def convert_to_pdf(request: ConversionRequest) -> list[Output]:
             "export_filter": "pdf",
             "pages": pages.replace(" ", "") if pages else "",
             "pdfa": bool(options.get("pdfa")),
+            "tagged": pdfua or bool(options.get("tagged")),
+            "pdfua": pdfua,
+            "title": Path(request.input.name).stem if pdfua else "",
             "export_form_fields": bool(options.get("export_form_fields")),
             "landscape": bool(options.get("landscape")),
             "sheets": list(options.get("sheet") or []),
@@ -56,6 +60,8 @@ def convert_to_pdf(request: ConversionRequest) -> list[Output]:
             limit="max_pages",
             maximum=request.limits.max_pages,
         )
+    if pdfua or options.get("tagged"):
+        check_tagging(out.path.read_bytes(), request.input.name, pdfua)
     return [out]
 
 

@@ -26,11 +26,23 @@ PAGES = Option("pages", "str", help="pages to export, as in a print dialog: 1-3,
 LANDSCAPE = Option("landscape", "bool", default=False, help="turn every page to landscape")
 SHEETS = Option("sheet", "list", help="sheets to export, by name or 1-based number (default: all)")
 PDFA = Option("pdfa", "bool", default=False, help="write PDF/A-2b (archival, fonts embedded)")
+TAGGED = Option(
+    "tagged",
+    "bool",
+    default=False,
+    help="tag headings, paragraphs, lists, tables and pictures for screen readers",
+)
+PDFUA = Option(
+    "pdfua",
+    "bool",
+    default=False,
+    help="write PDF/UA-1: tagged, with language and title; refused when a picture has no description",
+)
 FORM_FIELDS = Option("export_form_fields", "bool", default=False, help="keep form fields fillable")
 
 
 def pdf_options(source: OfficeFormat) -> OptionsSchema:
-    options = [PAGES, PDFA, FORM_FIELDS, PASSWORD]
+    options = [PAGES, PDFA, TAGGED, PDFUA, FORM_FIELDS, PASSWORD]
     if source.family != SLIDES:
         options.append(LANDSCAPE)
     if source.family == SHEET:
