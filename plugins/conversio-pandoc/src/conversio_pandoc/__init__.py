@@ -1,1 +1,2 @@
-"""conversio-pandoc: work in progress (issue 21)."""
+"""conversio-pandoc: Markdown, reStructuredText, HTML, Word, OpenDocument, EPUB, LaTeX, Org,
+Textile and AsciiDoc to each other, through Pandoc."""
