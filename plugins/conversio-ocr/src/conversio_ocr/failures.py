@@ -1,0 +1,85 @@
+"""OCRmyPDF's exit codes and log, turned into conversio errors in the user's terms.
+
+OCRmyPDF's own words name the server's paths and its internals: they go to the log only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from conversio.errors import ConversioError, ConversionFailed, FileTooLarge, MissingDependency
+from conversio_ocr.inputs import damaged, encrypted
+from conversio_ocr.specs import INSTALL_HINT
+
+logger = logging.getLogger(__name__)
+
+#: OCRmyPDF's exit codes (``ocrmypdf.ExitCode``), by the name it gives them.
+INPUT_FILE = 2
+MISSING_DEPENDENCY = 3
+CHILD_PROCESS_ERROR = 7
+ENCRYPTED_PDF = 8
+#: What the log says when an image is larger than ``--max-image-mpixels`` allows.
+_BOMB_MARKS = ("decompressionbomb", "decompression bomb")
+#: What the log says when a process ran out of the memory it may use.
+_MEMORY_MARKS = ("memoryerror", "cannot allocate", "out of memory", "std::bad_alloc")
+UNPAPER_HINT = "install unpaper: apt-get install unpaper"
+
+
+def failure(action: str, name: str, returncode: int, log: str, options: Mapping[str, Any]) -> ConversioError:
+    """The error for an OCRmyPDF that exited with ``returncode`` after writing ``log``."""
+    logger.info("OCRmyPDF failed on %s (exit code %d): %s", name, returncode, log.strip()[-1000:])
+    lowered = log.lower()
+    if returncode < 0:
+        return ConversionFailed(
+            f"{action} {name}: the OCR engine stopped unexpectedly (signal {-returncode})",
+            crashed=True,
+            signal=-returncode,
+            file=name,
+        )
+    if any(mark in lowered for mark in _BOMB_MARKS):
+        return FileTooLarge(
+            f"{name} holds an image too large to OCR (more pixels than the limit allows)",
+            file=name,
+            limit="pixels",
+        )
+    if any(mark in lowered for mark in _MEMORY_MARKS):
+        return FileTooLarge(
+            f"{action} {name} needs more memory than the limit allows", file=name, limit="memory"
+        )
+    if returncode == ENCRYPTED_PDF:
+        return encrypted(name)
+    if returncode == INPUT_FILE and "digital signature" in lowered:
+        return ConversionFailed(
+            f"{name} is digitally signed: adding a text layer would invalidate its signatures, "
+            "so it was left as it is",
+            file=name,
+            signed=True,
+            final=True,
+        )
+    if returncode == MISSING_DEPENDENCY:
+        return _missing(log, options)
+    if returncode == INPUT_FILE:
+        return damaged(name)
+    return ConversionFailed(
+        f"{action} {name} failed: the OCR engine could not process it"
+        + ("" if returncode != CHILD_PROCESS_ERROR else " (Tesseract or unpaper failed on a page)"),
+        file=name,
+        exit_code=returncode,
+    )
+
+
+def _missing(log: str, options: Mapping[str, Any]) -> MissingDependency:
+    """Which program is missing: unpaper (for ``clean``) or Tesseract."""
+    if options.get("clean") and "unpaper" in log.lower():
+        return MissingDependency(
+            f"the option 'clean' needs unpaper, which is not installed; {UNPAPER_HINT}",
+            module="unpaper",
+            install_hint=UNPAPER_HINT,
+        )
+    return MissingDependency(
+        f"Tesseract, or a language it was asked for, is not installed; {INSTALL_HINT}",
+        module="tesseract",
+        install_hint=INSTALL_HINT,
+    )
