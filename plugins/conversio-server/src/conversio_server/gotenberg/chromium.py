@@ -99,6 +99,11 @@ PDF_FIELDS: tuple[Field, ...] = (
     ("generateDocumentOutline", "outline", go_bool),
     ("generateTaggedPdf", "tagged", go_bool),
 )
+#: Why ``pdfua`` is refused: Chromium tags the PDF, but does not make or check PDF/UA.
+CHROMIUM_PDF_UA = (
+    "Chromium tags its PDF (generateTaggedPdf) but does not make it PDF/UA; ask for "
+    "generateTaggedPdf, or convert the document with the LibreOffice route's pdfua"
+)
 #: Gotenberg's defaults where conversio-chromium's differ: Letter paper, 0.39 in margins, untagged,
 #: failing on a page that answers 4xx or 5xx (``[499, 599]``).
 PDF_DEFAULTS: dict[str, Any] = {
@@ -194,7 +199,7 @@ def convert(form: Form, sources: Sources, kind: str) -> Work:
     """``/forms/chromium/convert/{kind}``: the page printed to PDF, then the PDF steps."""
     options = pdf_options(form)
     inputs = _source(form, sources, kind)
-    after = steps.after(form)
+    after = steps.after(form, CHROMIUM_PDF_UA)
     form.validate()
     return Work(inputs, "pdf", options, tuple(after))
 

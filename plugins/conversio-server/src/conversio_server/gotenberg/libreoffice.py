@@ -2,6 +2,8 @@
 PDF (several results come back as a zip, or merged with ``merge``), the fields the converters take
 as their options, the PDF steps after them. PDF/A-2b is LibreOffice's own export when no PDF step
 follows it; any other PDF/A, or one after other steps, is conversio-pdf's ``pdfa`` at the end.
+``pdfua`` is LibreOffice's PDF/UA-1 export (conversio-office's ``pdfua``, checked there), alone or
+with PDF/A-2b: the PDF steps would not keep its tags, so ``pdfua`` with any of them is refused.
 
 LibreOffice export settings conversio-office does not expose are accepted at Gotenberg's default
 value and refused otherwise, so that no request is silently converted differently."""
@@ -41,6 +43,12 @@ _FIXED: dict[str, tuple[Callable[[str], Any], Any]] = {
 }
 #: The PDF/A LibreOffice writes itself (``pdfa`` of conversio-office) when no PDF step follows.
 _NATIVE_PDFA = StepSpec(step="pdfa", options={"level": "2b"})
+#: Why ``pdfua`` is refused with PDF steps after the conversion.
+_PDFUA_ALONE = (
+    "PDF/UA is LibreOffice's export, and the PDF steps asked for after it (merge, watermarks, "
+    "rotation, metadata, splitting, passwords, PDF/A other than PDF/A-2b) would not keep its tags; "
+    "ask for pdfua alone or with pdfa PDF/A-2b"
+)
 #: Fields with no default to fall back on (native watermarks, viewer preferences): refused whenever given.
 _REFUSED_PREFIXES = (
     "nativeWatermark",
@@ -80,12 +88,16 @@ def convert(form: Form, sources: Sources) -> Work:
         if name.startswith(_REFUSED_PREFIXES):
             form.refuse(name, "conversio-office has no such export setting")
     merge = form.parse("merge", go_bool, False)
-    after = steps.after(form)
-    form.validate()
+    after = steps.after(form, pdfua_refusal=None)
     then = (StepSpec(step="merge"), *after) if merge and len(files) > 1 else tuple(after)
     if then == (_NATIVE_PDFA,):
         options["pdfa"] = True
         then = ()
+    if form.parse("pdfua", go_bool, False):
+        options["pdfua"] = True
+        if then:
+            form.refuse("pdfua", _PDFUA_ALONE)
+    form.validate()
     names = tuple(f.filename for f in files)
     return Work(tuple(sources.upload(f) for f in files), "pdf", options, then, names)
 

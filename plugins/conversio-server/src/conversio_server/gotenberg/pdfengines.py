@@ -65,7 +65,8 @@ def stamp(form: Form, sources: Sources) -> Work:
 
 
 def convert(form: Form, sources: Sources) -> Work:
-    """``/forms/pdfengines/convert``: each PDF made PDF/A (``pdfa``; ``pdfua`` is refused)."""
+    """``/forms/pdfengines/convert``: each PDF made PDF/A (``pdfa``); ``pdfua`` is refused, since
+    no engine here can tag an existing PDF (:data:`~.steps.EXISTING_PDF_UA`)."""
     return _operation(form, sources, "pdfa", "pdfua")
 
 

@@ -4,9 +4,10 @@ after the conversion: ``watermark…`` and ``stamp…`` (text drawn over the pag
 (conversio-pdf's checked PDF/A, after every step that changes the pages) and, last,
 ``userPassword``/``ownerPassword``.
 
-What conversio has no operation for yet (PDF/UA, embedded files, image watermarks), or
-cannot do together (PDF/A forbids encryption), is refused with a problem that says so, never
-ignored."""
+What conversio has no operation for yet (embedded files, image watermarks), or cannot do
+together (PDF/A forbids encryption), is refused with a problem that says so, never ignored.
+``pdfua`` is made where the PDF is made, by LibreOffice (see :mod:`.libreoffice`); every other
+route refuses it, for the reason it passes to :func:`after`."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ METADATA_KEYS = {"Title": "title", "Author": "author", "Subject": "subject", "Ke
 PDFA_LEVELS = {"PDF/A-1b": "1b", "PDF/A-2b": "2b", "PDF/A-3b": "3b"}
 #: Gotenberg's ``…Options`` of a watermark or stamp that conversio's ``watermark`` takes.
 _MARK_OPTIONS = {"opacity": "opacity", "points": "font_size"}
+
+
+#: Why ``pdfua`` is refused for PDFs that exist already (the PDF engine routes).
+EXISTING_PDF_UA = (
+    "an existing PDF cannot be made PDF/UA: no engine here can add the structure (tags) it needs; "
+    "ask for PDF/UA where the PDF is made, with the LibreOffice route's pdfua"
+)
 
 
 def not_yet(what: str) -> str:
@@ -56,10 +64,11 @@ def _pdfa(form: Form) -> StepSpec | None:
     return StepSpec(step="pdfa", options={"level": PDFA_LEVELS[flavour]})
 
 
-def after(form: Form) -> list[StepSpec]:
-    """The steps after the PDFs are made, in Gotenberg's order (encryption last)."""
-    if form.parse("pdfua", go_bool, False):
-        form.refuse("pdfua", not_yet("write PDF/UA"))
+def after(form: Form, pdfua_refusal: str | None = EXISTING_PDF_UA) -> list[StepSpec]:
+    """The steps after the PDFs are made, in Gotenberg's order (encryption last); ``pdfua`` is
+    refused for ``pdfua_refusal``, or left to the route when that is None."""
+    if pdfua_refusal is not None and form.parse("pdfua", go_bool, False):
+        form.refuse("pdfua", pdfua_refusal)
     if form.attached.get("embeds"):
         form.refuse("embeds", not_yet("embed files in a PDF"))
     if form.has("bookmarks"):
