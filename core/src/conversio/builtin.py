@@ -245,6 +245,8 @@ KNOWN_DISTRIBUTIONS: tuple[tuple[frozenset[Kind] | str, frozenset[Kind] | str, s
     (frozenset({D, S, P}), frozenset({D, S, P}), "conversio-office"),
     ("pdf", frozenset({I, T}), "conversio-pdf"),
     (frozenset({I}), "pdf", "conversio-pdf"),
+    ("pdf", "txt", "conversio-ocr"),
+    (frozenset({I}), "txt", "conversio-ocr"),
     (frozenset({A, V}), frozenset({A, V, I}), "conversio-media"),
     (frozenset({R}), "*", "conversio-archive"),
     ("*", frozenset({R}), "conversio-archive"),

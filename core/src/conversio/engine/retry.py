@@ -3,6 +3,8 @@
 Another route is taken only after a converter's own failure (not a crash, which is run
 again on the same route, nor a fault of the input, nor a failure the converter calls
 ``final``), only when it is no lossier, and always reported in the result's warnings.
+``NO_TEXT_LAYER`` counts as such a failure: a text layer's reader cannot read a scan, OCR
+can. When no other route exists, the error names the plugins that would add one.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from conversio.registry import Registry
 from conversio.routing import Route, RoutePreferences
 
 #: Error codes after which another route is tried (the converter, not the input, failed).
-RETRYABLE = frozenset({"CONVERSION_FAILED", "MISSING_DEPENDENCY"})
+RETRYABLE = frozenset({"CONVERSION_FAILED", "MISSING_DEPENDENCY", "NO_TEXT_LAYER"})
 MAX_ATTEMPTS = 3
 
 
@@ -59,8 +61,13 @@ class Rerouting:
                 route = self._another(leg, run.preferences, errors)
                 continue
             if errors:
-                failed = "; ".join(f"{self._step_of(e)} failed ({e.message})" for _, e in errors)
-                run.warnings.append(f"{names(items)}: {failed}; converted through {route} instead")
+                failed = [f"{self._step_of(e)} failed ({e.message})" for _, e in errors]
+                instead = f"{route}"
+                if any(f.startswith(f"{instead} failed") for f in failed):  # same formats: say by what
+                    instead += f" by {', '.join(spec.engine for spec in converters_of(route))}"
+                run.warnings.append(
+                    f"{names(items)}: {'; '.join(failed)}; converted through {instead} instead"
+                )
             return done
 
     def _another(
@@ -76,8 +83,8 @@ class Rerouting:
                 bundle=leg.route.bundle_in,
                 preferences=preferences,
             )
-        except NoRoute:
-            raise _all_failed(errors) from None
+        except NoRoute as missing:
+            raise _all_failed(errors, missing.details.get("suggestions") or ()) from None
         if _lossy_steps(route) > _lossy_steps(errors[0][0]):
             raise _all_failed(errors) from None
         return route
@@ -92,9 +99,16 @@ def _lossy_steps(route: Route) -> int:
     return sum(1 for spec in converters_of(route) if spec.lossy)
 
 
-def _all_failed(errors: list[tuple[Route, ConversioError]]) -> ConversioError:
+def _all_failed(errors: list[tuple[Route, ConversioError]], install: Sequence[str] = ()) -> ConversioError:
     """The error of a stage: the only one as it was, or the last one's message with every
-    attempt listed in its details."""
+    attempt listed in its details; with the plugins to ``install`` that would add another route."""
+    if install:
+        last_route, last = errors[-1]
+        hint = f"; install {' or '.join(install)} to convert it another way"
+        errors = [
+            *errors[:-1],
+            (last_route, type(last)(last.message + hint, **{**last.details, "suggestions": list(install)})),
+        ]
     if len(errors) == 1:
         return errors[0][1]
     attempts = [
