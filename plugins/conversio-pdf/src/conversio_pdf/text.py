@@ -3,8 +3,11 @@
 A page without text is either *blank* (nothing drawn on it) or a *picture* (a scan,
 or text turned into outlines): only OCR could read the latter. A document whose
 chosen pages hold no text at all is refused with ``NO_TEXT_LAYER`` (never an empty
-file); a picture page among text pages gives an empty page in the result and a
-warning naming it.
+file): for pictures the engine then takes another route, through OCR, when a plugin
+provides one (else its refusal names the plugin to install); for blank pages it is
+``final``, since no route would find text there. A picture page among text pages gives
+an empty page in the result and a warning naming it: the text layer is exact where it
+exists, and the caller may prefer the OCR route for the whole document.
 """
 
 from __future__ import annotations
@@ -64,12 +67,13 @@ def _judge(request: ConversionRequest, texts: list[str], pictures: list[int], bl
         )
     if pictures:
         raise NoTextLayer(
-            f"{name} has no text layer: its pages are pictures (a scan?); OCR would be needed "
-            "to read their text",
+            f"{name} has no text layer: its pages are pictures (a scan?) whose text only OCR can read",
             file=name,
             pages=len(pictures),
         )
-    raise NoTextLayer(f"{name} has no text to extract: its pages are blank", file=name, blank=True)
+    raise NoTextLayer(
+        f"{name} has no text to extract: its pages are blank", file=name, blank=True, final=True
+    )
 
 
 def extract_text(request: ConversionRequest) -> list[Output]:
