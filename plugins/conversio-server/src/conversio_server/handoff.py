@@ -8,11 +8,12 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conversio.api import Result
+from conversio_server.deliveries import Deliveries, of_job
 from conversio_server.jobstore import JobStore, NewJob
 from conversio_server.leases import LeaseKeeper, Outcome, run_job
 
@@ -47,22 +48,30 @@ class HandOff:
             keeper.join(timeout=10)
 
     def adopt(
-        self, running: Running[Any], order: Order, principal: Principal, leftovers: Sequence[Path] = ()
+        self,
+        running: Running[Any],
+        order: Order,
+        principal: Principal,
+        leftovers: Sequence[Path] = (),
+        delivery: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Make a running conversion that outlived the sync limit a durable job (blocking).
 
         The conversion goes on here under a lease this server renews; ``DELETE /v1/jobs/{id}`` stops it,
         and if the server dies a worker runs the job again once the lease expires. ``leftovers`` (the
-        request's uploads, which the conversion may still read) are removed when it ends.
+        request's uploads, which the conversion may still read) are removed when it ends. ``delivery``
+        is what the job sends when it ends (:mod:`conversio_server.deliveries`), whoever ends it.
         """
+        spec = order.spec() if delivery is None else {**order.spec(), "delivery": dict(delivery)}
         row = self.jobs.adopt(
-            NewJob(spec=order.spec(), key_id=principal.key_id),
-            self.name,
-            self.settings.job_lease,
-            running.started,
+            NewJob(spec=spec, key_id=principal.key_id), self.name, self.settings.job_lease, running.started
         )
+        deliveries = of_job(spec, self.conversions.conversio, row["id"])
         keeper = threading.Thread(
-            target=self._keep, args=(row["id"], running, leftovers), name=f"keep-{row['id']}", daemon=True
+            target=self._keep,
+            args=(row["id"], running, leftovers, deliveries),
+            name=f"keep-{row['id']}",
+            daemon=True,
         )
         self._keepers.add(keeper)
         keeper.start()
@@ -84,7 +93,9 @@ class HandOff:
             raise
         return row
 
-    def _keep(self, job_id: str, running: Running[Any], leftovers: Sequence[Path]) -> None:
+    def _keep(
+        self, job_id: str, running: Running[Any], leftovers: Sequence[Path], deliveries: Deliveries | None
+    ) -> None:
         progress = running.progress
 
         def work() -> Outcome:
@@ -93,7 +104,7 @@ class HandOff:
 
         try:
             with LeaseKeeper(self.jobs, self.settings, job_id, self.name, progress, running.cancel) as lease:
-                run_job(self.jobs, job_id, self.name, progress, lease, work, self._closing.is_set)
+                run_job(self.jobs, job_id, self.name, progress, lease, work, self._closing.is_set, deliveries)
         except Exception:
             log.exception("recording the outcome of job %s failed", job_id)
         finally:

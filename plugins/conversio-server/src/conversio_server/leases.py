@@ -18,6 +18,8 @@ import attrs
 from conversio.errors import Cancelled, ConversioError
 from conversio.events import Event, EventKind
 from conversio.stores.space import is_full, out_of_space
+from conversio_server.deliveries import CANCELLED as CANCELLED_ERROR
+from conversio_server.deliveries import Deliveries
 from conversio_server.errors import ApiError
 from conversio_server.jobstore import CANCELLED, COMPLETED, FAILED, JobStore
 from conversio_server.settings import ServerSettings
@@ -174,20 +176,24 @@ def run_job(
     lease: LeaseKeeper,
     work: Callable[[], Outcome],
     handing_back: Callable[[], bool],
+    deliveries: Deliveries | None = None,
 ) -> None:
     """Do a job's ``work`` under ``lease`` and record how it ended, the one way for the job workers
     and the server: completed; failed with its error's code (a full disk is ``INSUFFICIENT_STORAGE``,
     anything unforeseen ``INTERNAL_ERROR``); cancelled; or, when ``handing_back()`` says the process is
-    stopping, queued again for another worker. With the lease lost, nothing is recorded."""
+    stopping, queued again for another worker. With the lease lost, nothing is recorded. The job's
+    ``deliveries`` go with its end, in the same transaction."""
     try:
         outcome = work()
+        uploads = deliveries.succeeded(outcome.result) if deliveries else ()
     except Cancelled:
         if lease.lost.is_set():
             return
         if handing_back():
             store.release(job_id, owner)
         else:
-            store.finish(job_id, owner, CANCELLED, steps=progress.snapshot())
+            uploads = deliveries.failed(CANCELLED_ERROR) if deliveries else ()
+            store.finish(job_id, owner, CANCELLED, steps=progress.snapshot(), uploads=uploads)
         return
     except (ConversioError, ApiError) as exc:
         error = exc.to_dict()
@@ -205,8 +211,10 @@ def run_job(
             steps=progress.snapshot(),
             warnings=outcome.result.warnings,
             output_info=outcome.output_info,
+            uploads=uploads,
         ):
             log.warning("job %s: the lease was lost; its outcome here is dropped", job_id)
         return
     if not lease.lost.is_set():
-        store.finish(job_id, owner, FAILED, steps=progress.snapshot(), error=error)
+        uploads = deliveries.failed(error) if deliveries else ()
+        store.finish(job_id, owner, FAILED, steps=progress.snapshot(), error=error, uploads=uploads)

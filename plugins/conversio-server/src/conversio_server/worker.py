@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from conversio.errors import ConversioError
 from conversio.outbound import ALLOW_ENV
 from conversio_server.conversions import Conversions, Order
+from conversio_server.deliveries import of_job
 from conversio_server.fleet import Fleet, Member, Presence
 from conversio_server.jobstore import Claimed, JobStore
 from conversio_server.lanes import Lanes
@@ -232,7 +233,9 @@ class Worker:
             key_id = self.store.get(job.id)["key_id"]
             with LeaseKeeper(self.store, self.settings, job.id, self.name, progress, cancel) as lease:
                 work = functools.partial(self._execute, job, key_id, progress, cancel)
-                run_job(self.store, job.id, self.name, progress, lease, work, self._abandoning.is_set)
+                deliveries = of_job(job.spec, self.conversio, job.id)
+                handing_back = self._abandoning.is_set
+                run_job(self.store, job.id, self.name, progress, lease, work, handing_back, deliveries)
         finally:
             with self._lock:
                 del self._running[job.id]

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse, Response
 
-from conversio.api import Result
+from conversio.api import Conversio, Result
 from conversio.errors import ConversioError
 from conversio.stores.base import Artifact
 from conversio.stores.space import is_full
@@ -138,6 +138,14 @@ def as_gotenberg(exc: BaseException, trace: str = "") -> GotenbergError:
     return GotenbergError(500, _REASONS[500])
 
 
+def job_error(error: Mapping[str, Any]) -> GotenbergError:
+    """A failed or cancelled job's error (``code``, ``message``, ``details``) as Gotenberg's."""
+    code, details = str(error.get("code", "")), error.get("details") or {}
+    if code == "CANCELLED":
+        return GotenbergError(503, _REASONS[503])
+    return GotenbergError(_status(code, details), _first_cause(str(error.get("message", "")), details))
+
+
 def _first_cause(message: str, details: Mapping[str, Any]) -> str:
     """The message of the first failure when the engine tried other routes after it (the later
     ones fail for lack of the first route's options, which says nothing of the cause)."""
@@ -223,20 +231,17 @@ def member_names(artifacts: Sequence[Artifact], sources: Sequence[str] = ()) -> 
     return [a.name for a in artifacts]
 
 
-def payload(server: Server, wanted: str, sources: Sequence[str], result: Result) -> Payload:
+def payload(conversio: Conversio, wanted: str, sources: Sequence[str], result: Result) -> Payload:
     """The result as one file: itself, or a zip of several results (blocking; read in memory)."""
-    artifacts = result.artifacts
+    artifacts, store = result.artifacts, conversio.store
     if len(artifacts) == 1:
         (artifact,) = artifacts
-        with server.store.open(artifact.id) as reader:
+        with store.open(artifact.id) as reader:
             content = reader.read()
         name = output_name(wanted, artifact.name, _extension(artifact))
-        return Payload(content, name, server.conversio.media_type(artifact.format))
-    path = write_zip(server.store, artifacts, server.scratch_folder, member_names(artifacts, sources))
-    try:
-        content = path.read_bytes()
-    finally:
-        path.unlink(missing_ok=True)
+        return Payload(content, name, conversio.media_type(artifact.format))
+    with store.scratch_dir() as folder:
+        content = write_zip(store, artifacts, folder, member_names(artifacts, sources)).read_bytes()
     return Payload(content, output_name(wanted, BUNDLE_NAME, "zip"), "application/zip")
 
 

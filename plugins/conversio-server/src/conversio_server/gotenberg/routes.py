@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -27,20 +26,18 @@ from conversio_server.gotenberg import chromium, downloads, libreoffice, pdfengi
 from conversio_server.gotenberg.answers import (
     GotenbergError,
     GotenbergRoute,
-    Payload,
-    as_gotenberg,
-    payload,
     respond,
     trace_of,
     wanted_name,
 )
 from conversio_server.gotenberg.forms import Form
+from conversio_server.gotenberg.job_webhook import JobWebhook
 from conversio_server.gotenberg.sources import Sources, Work
 from conversio_server.inputs import InputResolver, stored
 from conversio_server.responses import JSON
 from conversio_server.routes.common import server_of, small_content
 from conversio_server.runner import wait_for
-from conversio_server.service import Finished, Server
+from conversio_server.service import Server
 from conversio_server.uploads import Field, Scratch, multipart_boundary, read_multipart
 
 log = logging.getLogger("conversio_server.gotenberg")
@@ -105,39 +102,21 @@ def _single_small(server: Server, result: Any) -> bytes | None:
 async def _later(
     request: Request, principal: Principal, work: Work, hook: webhook.Webhook, scratch: Scratch
 ) -> Response:
-    """204 once the inputs are stored; the conversion goes on as a job of the key, and its result or
-    error is handed to the outbox for the webhook."""
+    """204 once the inputs are stored; the conversion goes on as a job of the key, which keeps the
+    webhook: whoever ends the job (this node, or a worker after this node died) hands its result or
+    error to the outbox (:mod:`.job_webhook`)."""
     server, trace = server_of(request), trace_of(request)
-    running = server.start(work.order, principal, partial(payload, server, wanted_name(request), work.names))
+    running = server.start(work.order, principal, _nothing)
     order = await asyncio.wrap_future(running.order)  # a failure to store the inputs answers now
     uploads = scratch.release([i.path for i in order.inputs if isinstance(i, Arriving)])
-    row = await run_in_threadpool(server.handoff.adopt, running, order, principal, uploads)
-    deliver = partial(_deliver, server, hook, principal.key_id, row["id"], trace)
-    # off the event loop: a conversion already finished delivers at once (a database write)
-    await run_in_threadpool(running.future.add_done_callback, deliver)
+    delivery = JobWebhook(hook, trace, wanted_name(request), work.names).to_spec()
+    row = await run_in_threadpool(server.handoff.adopt, running, order, principal, uploads, delivery)
     log.info("[%s] job %s: its result goes to %s", trace, row["id"], hook.url)
     return Response(status_code=204)
 
 
-def _deliver(
-    server: Server,
-    hook: webhook.Webhook,
-    key_id: str,
-    job_id: str,
-    trace: str,
-    done: Future[Finished[Payload]],
-) -> None:
-    """Hand the finished conversion's result, or its error, to the outbox (on the conversion's thread)."""
-    try:
-        if done.cancelled():
-            deliveries = hook.failed(GotenbergError(503, "Service Unavailable"), trace, job_id)
-        elif (error := done.exception()) is not None:
-            deliveries = hook.failed(as_gotenberg(error, trace), trace, job_id)
-        else:
-            deliveries = hook.succeeded(done.result().answer, trace, job_id)
-        webhook.send(server.jobstore.outbox, deliveries, key_id)
-    except Exception:
-        log.exception("[%s] job %s: its webhook delivery could not be queued", trace, job_id)
+def _nothing(result: Any) -> None:
+    """A job's answer: its result is sent by the job (:mod:`.job_webhook`), not by the request."""
 
 
 # -- the multipart routes ------------------------------------------------------------------------------

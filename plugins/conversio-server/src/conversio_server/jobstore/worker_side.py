@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import sqlalchemy as sa
@@ -26,6 +26,9 @@ from conversio_server.jobstore.tables import (
 )
 from conversio_server.wakeup import JOBS_CHANNEL, announce
 from conversio_server.webhooks import EventType, OutputInfo
+
+if TYPE_CHECKING:
+    from conversio_server.outbox import Upload
 
 
 @attrs.frozen
@@ -214,10 +217,13 @@ class WorkerSide(JobEvents):
         warnings: Sequence[str] = (),
         error: dict[str, Any] | None = None,
         output_info: Sequence[OutputInfo] = (),
+        uploads: Sequence[tuple[str, Upload]] = (),
     ) -> bool:
         """End the job (completed, failed or cancelled) if ``owner`` still holds its lease; its events
-        (and ``batch.completed`` for the last job of a batch) are enqueued in the same transaction.
-        ``False`` when the lease was lost: another worker owns the job, and this outcome is dropped."""
+        (and ``batch.completed`` for the last job of a batch) and ``uploads`` (``(url, upload)``: the
+        files its spec asked to send, see :mod:`conversio_server.deliveries`) are enqueued in the same
+        transaction. ``False`` when the lease was lost: another worker owns the job, and this outcome
+        is dropped."""
         now = time.time()
         values: dict[str, Any] = {
             "status": status,
@@ -240,6 +246,8 @@ class WorkerSide(JobEvents):
                 return False
             row = read_job(db, job_id)
             self._notify(db, row, _ENDED[status], outputs=output_info)
+            for url, upload in uploads:
+                self.outbox.enqueue_upload(upload, url, key_id=row["key_id"], connection=db)
             self._finish_batch(db, row)
             count_unfinished(db, {row["key_id"]: -1})
         self.outbox.notify()

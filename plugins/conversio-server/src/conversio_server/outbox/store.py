@@ -205,9 +205,12 @@ class Outbox:
         )
         return self._write(values, connection)
 
-    def enqueue_upload(self, upload: Upload, url: str, *, key_id: str | None) -> Delivery:
+    def enqueue_upload(
+        self, upload: Upload, url: str, *, key_id: str | None, connection: sa.Connection | None = None
+    ) -> Delivery:
         """Store ``upload`` for delivery to ``url`` with its method and headers, signed with
-        ``key_id``'s secret, retried and recorded as events are; returns at once."""
+        ``key_id``'s secret, retried and recorded as events are; returns at once. With ``connection``
+        it is written in that transaction (the caller commits, then calls :meth:`notify`)."""
         values = _values(
             url,
             key_id,
@@ -216,7 +219,7 @@ class Outbox:
             body=upload.content,
             request={"method": upload.method, "headers": dict(upload.headers)},
         )
-        return self._write(values, None)
+        return self._write(values, connection)
 
     def _write(self, values: dict[str, Any], connection: sa.Connection | None) -> Delivery:
         if connection is None:
