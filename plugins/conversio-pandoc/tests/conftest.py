@@ -47,7 +47,8 @@ def convert(app: conversio.Conversio, tmp_path: Path) -> Convert:
 
 
 def saved(result: Result, folder: Path) -> Path:
-    """The single file of ``result``, saved into ``folder``."""
+    """The single file of ``result``, saved into ``folder`` (made if need be)."""
+    folder.mkdir(parents=True, exist_ok=True)
     [path] = result.save(folder)
     return path
 

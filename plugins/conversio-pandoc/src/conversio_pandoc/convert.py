@@ -28,6 +28,9 @@ TEXTBUNDLE_INFO = {"version": 2, "type": "net.daringfireball.markdown", "transie
 EXTENSIONS = {"latex": "tex", "asciidoc": "adoc"}
 #: Targets that keep the images of a document themselves.
 KEEP_IMAGES = ("docx", "odt", "epub", "html")
+#: The metadata a target needs a title in (the file's name, unless the document has one): an
+#: HTML page's ``<title>``, an EPUB's ``dc:title``.
+TITLES = {"html": "pagetitle", "epub": "title"}
 
 
 def convert(request: ConversionRequest) -> list[Output]:
@@ -75,9 +78,9 @@ def _arguments(request: ConversionRequest, target: str, out: Path, folder: Path,
     """Pandoc's arguments for ``request``'s input into ``out`` as ``target`` (images extracted
     into ``media``, relative to ``folder``, when given)."""
     flavour = request.options.get("flavour", "gfm")
-    defaults = folder / "defaults.json"  # the document's own title, if any, wins over these
+    defaults = folder / "defaults.json"  # a title the document has wins over these
     stem = Path(request.input.name).stem or "document"
-    defaults.write_text(json.dumps({"pagetitle": stem, **({"title": stem} if target == "epub" else {})}))
+    defaults.write_text(json.dumps({TITLES[target]: stem} if target in TITLES else {}))
     arguments = [
         f"--from={pandoc_name(request.source, flavour)}",
         f"--to={pandoc_name(target, flavour)}",

@@ -12,7 +12,12 @@ from __future__ import annotations
 from conversio.formats import Format, Kind
 
 RST = Format(
-    "rst", Kind.TEXT, "reStructuredText", ("rst", "rest"), ("text/x-rst",), ("rest", "restructuredtext")
+    "rst",
+    Kind.TEXT,
+    "reStructuredText document",
+    ("rst", "rest"),
+    ("text/x-rst",),
+    ("rest", "restructuredtext"),
 )
 LATEX = Format(
     "latex",
@@ -22,8 +27,8 @@ LATEX = Format(
     ("application/x-tex", "text/x-tex"),
     ("tex",),
 )
-ORG = Format("org", Kind.TEXT, "Org mode text", ("org",), ("text/org", "text/x-org"), ("orgmode",))
-TEXTILE = Format("textile", Kind.TEXT, "Textile markup", ("textile",), ("text/x-textile",))
+ORG = Format("org", Kind.TEXT, "Org document", ("org",), ("text/org", "text/x-org"), ("orgmode",))
+TEXTILE = Format("textile", Kind.TEXT, "Textile document", ("textile",), ("text/x-textile",))
 ASCIIDOC = Format(
     "asciidoc", Kind.TEXT, "AsciiDoc document", ("adoc", "asciidoc"), ("text/asciidoc",), ("adoc",)
 )
@@ -37,7 +42,7 @@ TEXTPACK = Format(
 DECLARED = (RST, LATEX, ORG, TEXTILE, ASCIIDOC, TEXTPACK)
 
 #: Markdown flavours, by the option's value, as Pandoc names them.
-FLAVOURS = {"gfm": "gfm", "commonmark": "commonmark_x", "pandoc": "markdown"}
+FLAVOURS = {"gfm": "gfm", "commonmark": "commonmark", "pandoc": "markdown"}
 #: Pandoc's name of every other format it reads or writes here (md: by flavour).
 _PANDOC_NAMES = {
     "rst": "rst",
