@@ -44,6 +44,7 @@ OPERATIONS: dict[str, str] = {
     "repair": "repair",
     "linearize": "linearize",
     "pdfa": "pdfa",
+    "ocr": "ocr",
 }
 
 #: ``from`` values that name no format: the inputs' sniffed formats are used (``web`` is what the Python
@@ -87,6 +88,45 @@ def _pdfa_level(value: str) -> str:
     return low.lstrip("-_ ")
 
 
+#: ConvertAPI's OCR language names -> Tesseract's codes.
+OCR_LANGUAGES: dict[str, str] = {
+    "arabic": "ara",
+    "czech": "ces",
+    "danish": "dan",
+    "dutch": "nld",
+    "english": "eng",
+    "finnish": "fin",
+    "french": "fra",
+    "german": "deu",
+    "greek": "ell",
+    "hebrew": "heb",
+    "hungarian": "hun",
+    "italian": "ita",
+    "japanese": "jpn",
+    "korean": "kor",
+    "norwegian": "nor",
+    "polish": "pol",
+    "portuguese": "por",
+    "romanian": "ron",
+    "russian": "rus",
+    "spanish": "spa",
+    "swedish": "swe",
+    "turkish": "tur",
+    "ukrainian": "ukr",
+}
+
+
+def _ocr_language(value: str) -> str:
+    """ConvertAPI's language names (``english``; several joined with ``,`` or ``+``) as Tesseract's
+    ``language`` option (``eng``, ``eng+deu``)."""
+    names = [name.strip().lower() for name in value.replace("+", ",").split(",") if name.strip()]
+    unknown = [name for name in names if name not in OCR_LANGUAGES] if names else [value]
+    if unknown:
+        shown = ", ".join(repr(name[:40]) for name in unknown)
+        raise ValueError(f"unknown OCR language {shown}; valid: {', '.join(OCR_LANGUAGES)}")
+    return "+".join(dict.fromkeys(OCR_LANGUAGES[name] for name in names))
+
+
 def _ranges(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
@@ -127,6 +167,7 @@ PARAMETERS: dict[str, Rule] = {
     "PdfKeywords": Rule("keywords"),
     "CompressionLevel": Rule("level"),
     "PdfaVersion": Rule("level", _pdfa_level),
+    "OcrLanguage": Rule("language", _ocr_language),
 }
 
 _RULES = {name.lower(): rule for name, rule in PARAMETERS.items()}
