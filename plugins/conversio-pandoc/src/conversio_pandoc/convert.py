@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 from conversio.converters import ConversionRequest, Output, with_extension
+from conversio.errors import EmptyFile
 from conversio_pandoc.containers import check_container
 from conversio_pandoc.engine import run_pandoc
 from conversio_pandoc.formats import WITH_MEDIA, ZIPPED, pandoc_name
@@ -69,8 +70,11 @@ def to_textpack(request: ConversionRequest) -> list[Output]:
 
 
 def _check_input(request: ConversionRequest) -> int:
-    """The number of images a zipped input holds (0 for text), once its zip is checked."""
+    """The number of images a zipped input holds (0 for text), once its zip is checked; an empty
+    input is ``EMPTY_FILE`` (Pandoc would make an empty document of it)."""
     source = request.input
+    if source.path.stat().st_size == 0:
+        raise EmptyFile(f"{source.name} is empty (0 bytes): there is nothing to convert", file=source.name)
     return check_container(source.path, source.name, request.limits) if source.format in ZIPPED else 0
 
 

@@ -28,9 +28,8 @@ from conversio.errors import (
     Timeout,
 )
 from conversio.limits import ENGINE_ENV, engine_preexec
+from conversio_pandoc.specs import FAMILY, INSTALL_HINT
 
-FAMILY = "pandoc"
-INSTALL_HINT = "pip install conversio-pandoc (it brings Pandoc in the pypandoc-binary wheel)"
 _MIB = 1024 * 1024
 #: Pandoc's heap never grows past this, whatever the engine's cap (Pandoc's working set for a
 #: large book is a few hundred MiB; more is a nesting bomb).

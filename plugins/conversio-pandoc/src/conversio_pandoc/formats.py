@@ -9,6 +9,9 @@ form (``text.md``, an ``assets/`` folder with the images, ``info.json``), which 
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
+
 from conversio.formats import Format, Kind
 
 RST = Format(
@@ -40,6 +43,7 @@ TEXTPACK = Format(
     ("application/x-textpack",),
 )
 DECLARED = (RST, LATEX, ORG, TEXTILE, ASCIIDOC, TEXTPACK)
+_ZIP = b"PK\x03\x04"
 
 #: Markdown flavours, by the option's value, as Pandoc names them.
 FLAVOURS = {"gfm": "gfm", "commonmark": "commonmark", "pandoc": "markdown"}
@@ -70,3 +74,17 @@ def pandoc_name(fmt: str, flavour: str) -> str:
     if fmt in ("md", "textpack"):
         return FLAVOURS[flavour]
     return _PANDOC_NAMES[fmt]
+
+
+def sniff(head: bytes, path: Path, name: str) -> str | None:
+    """``textpack`` for a zip named ``*.textpack`` that holds a TextBundle's ``info.json`` and
+    text at its root (its name alone does not make a zip one)."""
+    if not head.startswith(_ZIP) or not name.lower().endswith(".textpack"):
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    has_text = any(n.startswith("text.") and "/" not in n for n in names)
+    return "textpack" if "info.json" in names and has_text else None

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from conversio.converters import ConverterSpec
 from conversio.options import Option, OptionsSchema
-from conversio_pandoc.engine import FAMILY, INSTALL_HINT
 from conversio_pandoc.formats import FLAVOURS, READS, WITH_MEDIA, WRITES
 
+FAMILY = "pandoc"
+INSTALL_HINT = "pip install conversio-pandoc (it brings Pandoc in the pypandoc-binary wheel)"
 FLAVOUR = Option(
     "flavour",
     "str",
