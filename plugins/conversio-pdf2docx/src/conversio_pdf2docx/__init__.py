@@ -1,1 +1,1 @@
-"""conversio-pdf2docx: work in progress (issue 21)."""
+"""conversio-pdf2docx: PDF to editable Word documents with pdf2docx (PyMuPDF)."""
