@@ -171,3 +171,8 @@ def test_a_damaged_document_is_corrupt_and_named(convert: Convert, tmp_path: Pat
         str(error)
         == f"CORRUPT_FILE: {name} is damaged or is not a {name.split('.')[1]} file conversio can read"
     )
+
+
+def test_text_past_the_size_limit_is_refused_unread(convert: Convert) -> None:
+    error = refused(convert, "word " * (7 * 1024 * 1024), "huge.md", "html")
+    assert str(error) == "FILE_TOO_LARGE: huge.md is 35 MiB of text; at most 32 MiB is converted"

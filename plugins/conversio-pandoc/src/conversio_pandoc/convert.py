@@ -17,12 +17,15 @@ import zipfile
 from pathlib import Path
 
 from conversio.converters import ConversionRequest, Output, with_extension
-from conversio.errors import EmptyFile
+from conversio.errors import EmptyFile, FileTooLarge
 from conversio_pandoc.containers import check_container
 from conversio_pandoc.engine import run_pandoc
 from conversio_pandoc.formats import WITH_MEDIA, ZIPPED, pandoc_name
 from conversio_pandoc.inlining import inline_images
 
+MIB = 1024 * 1024
+#: The most text converted: Pandoc holds a document's whole tree in memory, several times its size.
+MAX_TEXT_SIZE = 32 * MIB
 CSP = "script-src 'none'; object-src 'none'; frame-src 'none'; base-uri 'none'; form-action 'none'"
 #: A TextBundle's ``info.json`` (version 2) says what its text is.
 TEXTBUNDLE_INFO = {"version": 2, "type": "net.daringfireball.markdown", "transient": False}
@@ -71,11 +74,20 @@ def to_textpack(request: ConversionRequest) -> list[Output]:
 
 def _check_input(request: ConversionRequest) -> int:
     """The number of images a zipped input holds (0 for text), once its zip is checked; an empty
-    input is ``EMPTY_FILE`` (Pandoc would make an empty document of it)."""
+    input is ``EMPTY_FILE`` (Pandoc would make an empty document of it), text past
+    :data:`MAX_TEXT_SIZE` ``FILE_TOO_LARGE``."""
     source = request.input
-    if source.path.stat().st_size == 0:
+    size = source.path.stat().st_size
+    if size == 0:
         raise EmptyFile(f"{source.name} is empty (0 bytes): there is nothing to convert", file=source.name)
-    return check_container(source.path, source.name, request.limits) if source.format in ZIPPED else 0
+    if source.format in ZIPPED:
+        return check_container(source.path, source.name, request.limits)
+    if size > MAX_TEXT_SIZE:
+        raise FileTooLarge(
+            f"{source.name} is {size // MIB} MiB of text; at most {MAX_TEXT_SIZE // MIB} MiB is converted",
+            limit="max_text_size",
+        )
+    return 0
 
 
 def _arguments(request: ConversionRequest, target: str, out: Path, folder: Path, media: str) -> list[str]:
