@@ -96,6 +96,7 @@ def test_fill_sets_every_kind_of_field(run: Run, tmp_path: Path) -> None:
         assert bool(pdf.Root.AcroForm.NeedAppearances)
         kids = pdf.Root.AcroForm.Fields[2].Kids
         assert [str(kid.AS) for kid in kids] == ["/Off", "/L"]
+        assert pdf.Root.AcroForm.Fields[2].V == pikepdf.Name.L  # a name, as buttons' values are
         assert b"Ada Lovelace" in pdf.Root.AcroForm.Fields[0].AP.N.read_bytes()
 
 

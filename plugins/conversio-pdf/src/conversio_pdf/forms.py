@@ -51,9 +51,23 @@ def fill(request: ConversionRequest) -> list[Output]:
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise damaged(source.name, str(exc)) from None
     with engine_errors(source.name), pikepdf.open(filled) as result:
+        _button_values_as_names(result.Root.AcroForm.Fields, None, set())
         if options["flatten"]:
             _flattened(result)
         return [save_pdf(result, request, source.name)]
+
+
+def _button_values_as_names(fields: object, kind: object, seen: set[tuple[int, int]]) -> None:
+    """A button's value as the name it must be (pypdf writes a radio group's as text, ``"/L"``)."""
+    for field in fields if isinstance(fields, pikepdf.Array) else []:
+        if not isinstance(field, pikepdf.Dictionary) or field.objgen in seen:
+            continue
+        seen.add(field.objgen)
+        own = field.get("/FT", kind)
+        value = field.get("/V")
+        if own == "/Btn" and isinstance(value, pikepdf.String) and str(value).startswith("/"):
+            field.V = pikepdf.Name(str(value))
+        _button_values_as_names(field.get("/Kids"), own, seen)
 
 
 def flatten(request: ConversionRequest) -> list[Output]:
