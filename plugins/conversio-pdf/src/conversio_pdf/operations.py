@@ -25,6 +25,7 @@ from conversio_pdf.documents import engine_errors, open_pdf, save_pdf, write_pdf
 from conversio_pdf.page_ranges import chunks, ordered, parse_pages
 from conversio_pdf.passwords import saslprep
 from conversio_pdf.stamping import stamp_text
+from conversio_pdf.xmp import write_metadata
 
 Options = dict[str, Any]
 
@@ -204,19 +205,10 @@ def _watermark(work: Working, options: Options) -> None:
             )
 
 
-#: option → XMP property (the document information dictionary follows the XMP)
-_XMP = {"title": "dc:title", "author": "dc:creator", "subject": "dc:description", "keywords": "pdf:Keywords"}
-
-
 def _set_metadata(work: Working, options: Options) -> None:
-    """``title``, ``author``, ``subject`` and ``keywords`` set in XMP and the info dictionary."""
-    values = {key: options.get(key) for key in _XMP}
-    if all(value is None for value in values.values()):
-        raise InvalidOption(f"metadata needs at least one of {', '.join(_XMP)}", option="title")
-    with engine_errors(work.name), work.pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
-        for key, value in values.items():
-            if value is not None:
-                meta[_XMP[key]] = [value] if key == "author" else value
+    """Title, author, subject, keywords, creator and further XMP properties, in XMP and the
+    information dictionary alike (:func:`conversio_pdf.xmp.write_metadata`)."""
+    write_metadata(work.pdf, work.name, options, work.request.warn)
 
 
 def _unchanged(work: Working, options: Options) -> None:

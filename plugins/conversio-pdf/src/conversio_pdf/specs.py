@@ -174,8 +174,20 @@ OPERATIONS: dict[str, tuple[str, Cardinality, tuple[Option, ...], str]] = {
     "metadata": (
         "set_metadata",
         Cardinality.ONE_TO_ONE,
-        (*_META, Option("keywords", "str", help="the document's keywords"), PASSWORD),
-        "set title, author, subject, keywords",
+        (
+            *_META,
+            Option("keywords", "str", help="the document's keywords"),
+            Option("creator", "str", help="the application that made the document (xmp:CreatorTool)"),
+            Option(
+                "xmp",
+                "str",
+                help='further XMP properties as a JSON object, e.g. {"dc:rights": "CC BY 4.0"} '
+                "(null removes one)",
+            ),
+            PASSWORD,
+        ),
+        "title, author, subject, keywords, creator and XMP properties set, in XMP and the Info "
+        "dictionary alike",
     ),
     "repair": ("repair", Cardinality.ONE_TO_ONE, (PASSWORD,), "rewritten by qpdf (xref rebuilt)"),
 }
