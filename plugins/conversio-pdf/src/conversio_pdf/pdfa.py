@@ -1,12 +1,17 @@
-"""PDF/A-1b, -2b or -3b of a PDF, written by Ghostscript and checked before it is returned.
+"""PDF/A-1b, -2b or -3b of a PDF, by pikepdf's PDF/A writer or by Ghostscript, checked before it
+is returned.
 
 The input is opened with pikepdf first (its password, its damage, its page count are
-handled as every other operation handles them) and a plain, decrypted copy is staged in
-a private temporary folder. Ghostscript rewrites that copy with ``-dSAFER`` (it may read
-its arguments and write its output, nothing else), under the engine's address-space cap
-and the pdf family's timeout; an sRGB output intent (the profile Ghostscript ships) is
-added by a few pdfmarks. The result reaches the user only when
-:func:`~conversio_pdf.pdfa_check.check_pdfa` finds it conforms.
+handled as every other operation handles them); annotations PDF/A cannot keep (hidden, or
+without a drawn appearance) are removed, the others made printable, and a plain, decrypted
+copy is staged in a private temporary folder. When pikepdf's PDF/A support is installed
+(``pikepdf[pdfa]``), its writer declares PDF/A on that copy without touching the pages, and is
+used when its validator approves the file it wrote: nothing is redrawn, tags and links stay.
+Otherwise Ghostscript rewrites the copy with ``-dSAFER`` (it may read its arguments and write
+its output, nothing else), under the engine's address-space cap and the pdf family's timeout;
+an sRGB output intent (the profile Ghostscript ships) is added by a few pdfmarks. Either
+result reaches the user only when :func:`~conversio_pdf.pdfa_check.check_pdfa` finds it
+conforms; pages whose text extracts differently afterwards are named in a warning.
 """
 
 from __future__ import annotations
@@ -19,11 +24,21 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pikepdf
+
 from conversio.converters import ConversionRequest, Output
 from conversio.errors import ConversioError, ConversionFailed, FileTooLarge, MissingDependency, Timeout
 from conversio.limits import ENGINE_ENV, engine_preexec
 from conversio_pdf.documents import open_pdf, write_pdf
-from conversio_pdf.pdfa_check import check_pdfa
+from conversio_pdf.pdfa_check import (
+    HIDDEN,
+    PRINT,
+    WITHOUT_APPEARANCE,
+    changed_text,
+    check_pdfa,
+    has_appearance,
+    shown_sizes,
+)
 from conversio_pdf.specs import GHOSTSCRIPT_HINT as INSTALL_HINT
 
 #: The output intent: an sRGB profile (its path in ``PDFA_ICC``) as the catalog's /OutputIntents.
@@ -38,6 +53,8 @@ _INTENT = b"""
 """
 #: What Ghostscript prints when an allocation fails (under its cap: the input needs too much memory).
 _MEMORY_MARKS = ("vmerror", "cannot allocate", "out of memory")
+#: What Ghostscript prints, exiting happily, when it could not read the pages (it writes a blank one).
+_UNREAD_MARKS = ("no pages will be processed",)
 logger = logging.getLogger(__name__)
 
 
@@ -86,6 +103,7 @@ def command(gs: str, level: str, intent: Path, source: Path, target: Path) -> li
         "-sDEVICE=pdfwrite",
         f"-dPDFA={level[0]}",
         "-dPDFACompatibilityPolicy=1",  # drop what PDF/A forbids (the check refuses what is left)
+        "-dAutoRotatePages=/None",  # keep each page's orientation (not guessed from its text)
         "-sColorConversionStrategy=RGB",
         f"-sPDFA_ICC={srgb_profile(gs)}",
         f"-sOutputFile={target}",
@@ -97,20 +115,87 @@ def command(gs: str, level: str, intent: Path, source: Path, target: Path) -> li
 def pdfa(request: ConversionRequest) -> list[Output]:
     """The input as PDF/A-``level`` (1b, 2b or 3b): fonts embedded, colours in sRGB, checked."""
     source, level = request.input, request.options["level"]
-    gs = ghostscript()
     with tempfile.TemporaryDirectory(prefix="conversio-pdfa-") as folder:
         staged, intent, result = (Path(folder) / name for name in ("input.pdf", "intent.ps", "output.pdf"))
         with open_pdf(source.path, source.name, request.options.get("password"), request.limits) as pdf:
-            pages, tagged = len(pdf.pages), "/StructTreeRoot" in pdf.Root
+            sizes, tagged = shown_sizes(pdf), "/StructTreeRoot" in pdf.Root
+            removed = tidy(pdf)
             write_pdf(pdf, staged, source.name)
-        intent.write_bytes(_INTENT)
-        run(command(gs, level, intent, staged, result), request, Path(folder) / "gs.log")
-        check_pdfa(result, source.name, level, pages)
+        redrawn = not declared_by_pikepdf(staged, result, level)
+        if redrawn:
+            intent.write_bytes(_INTENT)
+            run(command(ghostscript(), level, intent, staged, result), request, Path(folder) / "gs.log")
+        check_pdfa(result, source.name, level, sizes)
+        changed = changed_text(staged, result)
         out = request.output(source.name)
         shutil.move(result, out.path)
-    if tagged:
+    if removed:
+        request.warn(f"{source.name}: {removed} hidden or undrawn annotation(s) are not kept in the PDF/A")
+    if redrawn and tagged:
         request.warn(f"{source.name}: its accessibility tags (structure tree) are not kept in the PDF/A")
+    if changed:
+        pages = ", ".join(map(str, changed[:10]))
+        request.warn(
+            f"{source.name}: the text of page {pages} extracts differently from the original "
+            "(searching and copying it may not work as before)"
+        )
     return [out]
+
+
+def tidy(pdf: pikepdf.Pdf) -> int:
+    """Make the annotations PDF/A can keep printable and remove the others (hidden ones, and those
+    without a drawn appearance other than links, pop-ups and form fields, which Ghostscript draws);
+    drop what pikepdf's PDF/A validator does not know and no viewer needs (Acrobat's old
+    ``/DocChecksum``, a ``/Type`` in ``/MarkInfo`` or ``/ViewerPreferences``, an ``/OpenAction``
+    that opens the first page). The number of annotations removed."""
+    removed = 0
+    for page in pdf.pages:
+        annotations = page.obj.get("/Annots")
+        if not isinstance(annotations, pikepdf.Array):
+            continue
+        kept = [annotation for annotation in annotations if _keep(annotation)]
+        removed += len(annotations) - len(kept)
+        page.obj.Annots = pikepdf.Array(kept)
+    if "/DocChecksum" in pdf.trailer:
+        del pdf.trailer["/DocChecksum"]
+    for key in ("/MarkInfo", "/ViewerPreferences"):
+        settings = pdf.Root.get(key)
+        if isinstance(settings, pikepdf.Dictionary) and "/Type" in settings:
+            del settings["/Type"]
+    opening = pdf.Root.get("/OpenAction")
+    if isinstance(opening, pikepdf.Array) and len(opening) and opening[0] == pdf.pages[0].obj:
+        del pdf.Root["/OpenAction"]  # "open at the first page": what a viewer does anyway
+    return removed
+
+
+def _keep(annotation: pikepdf.Object) -> bool:
+    """Whether PDF/A can keep ``annotation``; if so it is made printable (pop-ups aside)."""
+    if not isinstance(annotation, pikepdf.Dictionary) or "/Subtype" not in annotation:
+        return False
+    flags = annotation.get("/F", 0)
+    flags = flags if isinstance(flags, int) else 0
+    subtype = annotation.Subtype
+    drawn = subtype in (*WITHOUT_APPEARANCE, pikepdf.Name.Widget) or has_appearance(annotation)
+    if flags & HIDDEN or not drawn:
+        return False
+    if subtype != pikepdf.Name.Popup:
+        annotation.F = flags | PRINT
+    return True
+
+
+def declared_by_pikepdf(staged: Path, result: Path, level: str) -> bool:
+    """Whether pikepdf's PDF/A writer wrote ``staged`` as PDF/A-``level`` to ``result``: only when
+    ``pikepdf[pdfa]`` is installed and its validator approved the file written."""
+    try:
+        from pikepdf import pdfa as writer
+    except ImportError:
+        return False
+    with pikepdf.open(staged) as pdf:
+        try:
+            writer.save(pdf, result, level)
+        except writer.PdfaError:
+            return False
+    return True
 
 
 def run(cmd: list[str], request: ConversionRequest, log: Path) -> None:
@@ -133,8 +218,9 @@ def run(cmd: list[str], request: ConversionRequest, log: Path) -> None:
             raise Timeout(
                 f"making PDF/A of {name} took longer than {timeout:g} s and was stopped", timeout=timeout
             ) from None
-    if process.returncode != 0:
-        raise failure(name, process.returncode, log.read_bytes()[-4096:].decode("utf-8", "replace"))
+    output = log.read_bytes()[-4096:].decode("utf-8", "replace")
+    if process.returncode != 0 or any(mark in output.lower() for mark in _UNREAD_MARKS):
+        raise failure(name, process.returncode, output)
 
 
 def failure(name: str, returncode: int, output: str) -> ConversioError:

@@ -2,8 +2,11 @@
 
 These are a subset of PDF/A's requirements (ISO 19005), the ones a wrong engine setting
 or a dropped feature would break: the PDF/A identification in the XMP metadata, an
-output intent with its ICC profile, every font embedded, no encryption, and the page
-count kept. They do not replace a full validator.
+output intent with its ICC profile, every font embedded, every annotation printable and
+drawn, no encryption, and the pages kept (their count and their size as shown). When
+``pikepdf[pdfa]`` is installed, pikepdf's PDF/A validator must find no violation either; it
+approves only what it knows, and what it cannot check is left to these checks. Neither is a full
+validator such as veraPDF. :func:`changed_text` compares the text of the pages before and after.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pikepdf
+import pypdfium2 as pdfium  # type: ignore[import-untyped]
 
 from conversio.errors import ConversionFailed
 
@@ -19,6 +23,12 @@ from conversio.errors import ConversionFailed
 #: a Type3's glyphs are content streams).
 _WITHOUT_PROGRAM = ("/Type0", "/Type3")
 _PROGRAMS = ("/FontFile", "/FontFile2", "/FontFile3")
+#: Annotation flags: Print, and those PDF/A forbids (Invisible, Hidden, NoView, ToggleNoView).
+PRINT, HIDDEN = 4, 1 | 2 | 32 | 256
+#: Annotations PDF/A lets go without an appearance stream.
+WITHOUT_APPEARANCE = (pikepdf.Name.Link, pikepdf.Name.Popup)
+#: How far (in points) a page's size may move before it counts as changed.
+_SIZE_TOLERANCE = 1.0
 _FONT_SUBTYPES = ("/Type1", "/MMType1", "/TrueType", "/Type0", "/Type3", "/CIDFontType0", "/CIDFontType2")
 
 
@@ -72,8 +82,53 @@ def _output_intent(pdf: pikepdf.Pdf) -> bool:
     )
 
 
-def pdfa_problems(pdf: pikepdf.Pdf, level: str, pages: int) -> list[str]:
-    """What keeps ``pdf`` from being a PDF/A-``level`` of a ``pages``-page input (empty: none)."""
+Size = tuple[float, float]
+
+
+def shown_sizes(pdf: pikepdf.Pdf) -> list[Size]:
+    """Each page's width and height in points as a viewer shows it (``/Rotate`` applied)."""
+    sizes = []
+    for page in pdf.pages:
+        box = [float(value) for value in page.mediabox]
+        width, height = abs(box[2] - box[0]), abs(box[3] - box[1])
+        rotate = page.obj.get("/Rotate", 0)
+        turned = isinstance(rotate, int) and rotate % 180 == 90
+        sizes.append((height, width) if turned else (width, height))
+    return sizes
+
+
+def has_appearance(annotation: pikepdf.Dictionary) -> bool:
+    appearance = annotation.get("/AP")
+    return isinstance(appearance, pikepdf.Dictionary) and "/N" in appearance
+
+
+def _bad_annotations(pdf: pikepdf.Pdf) -> int:
+    """How many annotations are not printable, are hidden, or (Link and Popup aside) are not drawn."""
+    bad = 0
+    for page in pdf.pages:
+        for annotation in page.obj.get("/Annots", pikepdf.Array()):
+            if not isinstance(annotation, pikepdf.Dictionary):
+                continue
+            if annotation.get("/Subtype") == pikepdf.Name.Popup:
+                continue
+            flags = annotation.get("/F", 0)
+            flags = flags if isinstance(flags, int) else 0
+            drawn = annotation.get("/Subtype") in WITHOUT_APPEARANCE or has_appearance(annotation)
+            bad += not (flags & PRINT) or bool(flags & HIDDEN) or not drawn
+    return bad
+
+
+def _resized(before: list[Size], after: list[Size]) -> list[int]:
+    return [
+        number
+        for number, (old, new) in enumerate(zip(before, after, strict=True), start=1)
+        if any(abs(a - b) > _SIZE_TOLERANCE for a, b in zip(old, new, strict=True))
+    ]
+
+
+def pdfa_problems(pdf: pikepdf.Pdf, level: str, sizes: list[Size]) -> list[str]:
+    """What keeps ``pdf`` from being a PDF/A-``level`` of an input whose pages have ``sizes``
+    (empty: nothing)."""
     problems = []
     if pdf.is_encrypted:
         problems.append("it is encrypted")
@@ -86,16 +141,36 @@ def pdfa_problems(pdf: pikepdf.Pdf, level: str, pages: int) -> list[str]:
     )
     if missing:
         problems.append(f"fonts are not embedded ({', '.join(missing)})")
-    if len(pdf.pages) != pages:
-        problems.append(f"it has {len(pdf.pages)} pages instead of {pages}")
+    bad = _bad_annotations(pdf)
+    if bad:
+        problems.append(f"{bad} annotation{'s are' if bad > 1 else ' is'} hidden, not printable or not drawn")
+    if len(pdf.pages) != len(sizes):
+        problems.append(f"it has {len(pdf.pages)} pages instead of {len(sizes)}")
+    else:
+        resized = _resized(sizes, shown_sizes(pdf))
+        if resized:
+            problems.append(f"the size or orientation of page {', '.join(map(str, resized[:5]))} changed")
     return problems
 
 
-def check_pdfa(path: Path, name: str, level: str, pages: int) -> None:
+def violations(path: Path, level: str) -> list[str]:
+    """The PDF/A rules (veraPDF's rule ids) pikepdf's validator finds the file at ``path`` breaking,
+    when ``pikepdf[pdfa]`` is installed. What it does not know how to check is not counted."""
+    try:
+        from pikepdf import pdfa as validator
+    except ImportError:
+        return []
+    report = validator.validate_written(path, level)
+    rules = sorted({finding.rule for finding in report.findings if finding.kind == "violation"})
+    return [f"it breaks PDF/A rule {rule}" for rule in rules]
+
+
+def check_pdfa(path: Path, name: str, level: str, sizes: list[Size]) -> None:
     """``CONVERSION_FAILED`` naming ``name`` unless the PDF at ``path`` passes every check."""
     try:
         with pikepdf.open(path) as pdf:
-            problems = pdfa_problems(pdf, level, pages)
+            problems = pdfa_problems(pdf, level, sizes)
+        problems += violations(path, level)
     except (pikepdf.PdfError, OSError, ValueError) as exc:
         problems = [f"the result could not be read ({type(exc).__name__})"]
     if problems:
@@ -105,3 +180,22 @@ def check_pdfa(path: Path, name: str, level: str, pages: int) -> None:
             problems=problems,
             final=True,
         )
+
+
+def _page_texts(path: Path) -> list[str]:
+    document = pdfium.PdfDocument(path)
+    try:
+        return [" ".join(page.get_textpage().get_text_range().split()) for page in document]
+    finally:
+        document.close()
+
+
+def changed_text(before: Path, after: Path) -> list[int]:
+    """The numbers of the pages whose text (as extracted, spacing aside) differs between the PDFs."""
+    return [
+        number
+        for number, (old, new) in enumerate(
+            zip(_page_texts(before), _page_texts(after), strict=False), start=1
+        )
+        if old != new
+    ]
