@@ -99,3 +99,11 @@ def test_the_cli_reports_an_unreadable_value_file_before_converting(tmp_path: Pa
         done = CliRunner().invoke(cli, ["convert", str(source), "--to", "pdf", *flag, "--json"])
         assert done.exit_code == 2, done.output
         assert '"INVALID_OPTION"' in done.output and "nothere.json" in done.output
+
+
+def test_convert_needs_a_target_or_steps(tmp_path: Path) -> None:
+    source = tmp_path / "a.pdf"
+    source.write_bytes(b"%PDF-1.4\n")
+    done = CliRunner().invoke(cli, ["convert", str(source), "--json"])
+    assert done.exit_code == 2, done.output
+    assert '"INVALID_REQUEST"' in done.output and "--to" in done.output and "--then" in done.output

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from conversio.cli_values import parse_pairs, parse_then
-from conversio.errors import ConversioError, MissingDependency
+from conversio.errors import ConversioError, InvalidRequest, MissingDependency
 
 if TYPE_CHECKING:
     from conversio.api import Conversio
@@ -152,7 +152,11 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--to", "target", required=True, help="Target format (jpg, pdf, zip, ...).")
+@click.option(
+    "--to",
+    "target",
+    help="Target format (jpg, pdf, zip, ...); without it, --then starts from the inputs as they are.",
+)
 @click.option("--via", multiple=True, help="Pass through this format on the way (repeatable).")
 @click.option(
     "--then",
@@ -188,7 +192,7 @@ def cli() -> None:
 @handles_errors
 def convert(
     inputs: tuple[str, ...],
-    target: str,
+    target: str | None,
     via: tuple[str, ...],
     then: tuple[str, ...],
     options: tuple[str, ...],
@@ -202,6 +206,9 @@ def convert(
     """Convert INPUTS (files, or http and https web addresses) to a format, optionally through
     waypoints and further steps."""
     from conversio.progress import ProgressView
+
+    if target is None and not then:
+        raise InvalidRequest("give the format to convert to (--to) or the steps to take (--then)")
 
     app = _app(cache=False) if no_cache else _app()
     folder = Path(tempfile.mkdtemp(prefix="conversio-web-"))
@@ -222,7 +229,8 @@ def convert(
     with ProgressView(enabled=not as_json) as view:
         result = conversion.run(on_event=view.handle)
     # without -o nothing already there is overwritten (the input itself least of all)
-    dest = output or _default_output(files[0], target, result.is_bundle)
+    label = target or then[-1].partition(":")[0].strip()
+    dest = output or _default_output(files[0], label, result.is_bundle)
     saved = result.save(dest, overwrite=output is not None)
     if as_json:
         _emit_json({"ok": True, **result.to_dict(), "saved": [str(p) for p in saved]})
