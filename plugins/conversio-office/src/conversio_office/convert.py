@@ -33,7 +33,8 @@ _PAGES = re.compile(r"^\s*\d+\s*(-\s*\d*\s*)?(,\s*\d+\s*(-\s*\d*\s*)?)*$")
 
 
 def convert_to_pdf(request: ConversionRequest) -> list[Output]:
-    """Print the document to PDF; the PDF is checked (header, end, at least one page)."""
+    """Print the document to PDF; the PDF is checked (header, end, at least one page, and with
+    ``tagged`` or ``pdfua`` its tags: :mod:`~conversio_office.tagging`)."""
     options = request.options
     pages, pdfua = options.get("pages"), bool(options.get("pdfua"))
     if pages and not _PAGES.match(pages):
