@@ -6,6 +6,7 @@ import os
 
 from conversio.converters import Cardinality, ConverterSpec
 from conversio.errors import InvalidOption
+from conversio.formats import ANY
 from conversio.options import Option, OptionsSchema
 
 PDFIUM = "pdf.pdfium"
@@ -266,5 +267,52 @@ def form_specs() -> list[ConverterSpec]:
     ]
 
 
+def attachment_specs() -> list[ConverterSpec]:
+    return [
+        ConverterSpec(
+            id=f"{PIKEPDF}:attach(pdf)",
+            source=ANY,
+            target="pdf",
+            run="conversio_pdf.attachments:attach",
+            cardinality=Cardinality.MANY_TO_ONE,
+            operation="attach",
+            options=OptionsSchema.of(
+                Option("replace", "bool", default=False, help="replace an attachment of the same name"),
+                PASSWORD,
+            ),
+            description="the first input (a PDF) with the other files attached",
+        ),
+        ConverterSpec(
+            id=f"{PIKEPDF}:remove-attachments(pdf)",
+            source="pdf",
+            target="pdf",
+            run="conversio_pdf.attachments:remove_attachments",
+            operation="remove-attachments",
+            options=OptionsSchema.of(
+                Option("names", "list", help="the attachments to remove (default: all)"), PASSWORD
+            ),
+            description="attached files removed",
+        ),
+        ConverterSpec(
+            id=f"{PIKEPDF}:extract-attachments(pdf)",
+            source="pdf",
+            target=ANY,
+            run="conversio_pdf.attachments:extract_attachments",
+            cardinality=Cardinality.ONE_TO_MANY,
+            operation="extract-attachments",
+            options=OptionsSchema.of(PASSWORD),
+            description="each attached file on its own, under a safe name",
+        ),
+    ]
+
+
 def all_specs() -> list[ConverterSpec]:
-    return [*raster_specs(), text_spec(), *image_specs(), *operation_specs(), pdfa_spec(), *form_specs()]
+    return [
+        *raster_specs(),
+        text_spec(),
+        *image_specs(),
+        *operation_specs(),
+        pdfa_spec(),
+        *form_specs(),
+        *attachment_specs(),
+    ]
