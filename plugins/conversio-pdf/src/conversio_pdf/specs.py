@@ -267,6 +267,19 @@ def form_specs() -> list[ConverterSpec]:
     ]
 
 
+def describe_spec() -> ConverterSpec:
+    return ConverterSpec(
+        id=f"{PIKEPDF}:pdf->json",
+        source="pdf",
+        target="json",
+        run="conversio_pdf.describe:describe",
+        lossy=True,
+        terminal=True,  # a description of this PDF, never a step towards something else
+        options=OptionsSchema.of(PASSWORD),
+        description="the PDF described: pages, metadata (Info, XMP), form fields, attachments",
+    )
+
+
 def attachment_specs() -> list[ConverterSpec]:
     return [
         ConverterSpec(
@@ -314,5 +327,6 @@ def all_specs() -> list[ConverterSpec]:
         *operation_specs(),
         pdfa_spec(),
         *form_specs(),
+        describe_spec(),
         *attachment_specs(),
     ]
