@@ -195,6 +195,9 @@ def declared_by_pikepdf(staged: Path, result: Path, level: str) -> bool:
             writer.save(pdf, result, level)
         except writer.PdfaError:
             return False
+        except Exception as exc:  # a hostile file may break the writer in any way: Ghostscript's turn
+            logger.info("pikepdf's PDF/A writer failed (%s: %s)", type(exc).__name__, exc)
+            return False
     return True
 
 
