@@ -36,6 +36,7 @@ from conversio_pdf.pdfa_check import (
     WITHOUT_APPEARANCE,
     changed_text,
     check_pdfa,
+    flags_of,
     has_appearance,
     shown_sizes,
 )
@@ -172,9 +173,7 @@ def _keep(annotation: pikepdf.Object) -> bool:
     """Whether PDF/A can keep ``annotation``; if so it is made printable (pop-ups aside)."""
     if not isinstance(annotation, pikepdf.Dictionary) or "/Subtype" not in annotation:
         return False
-    flags = annotation.get("/F", 0)
-    flags = flags if isinstance(flags, int) else 0
-    subtype = annotation.Subtype
+    flags, subtype = flags_of(annotation), annotation.Subtype
     drawn = subtype in (*WITHOUT_APPEARANCE, pikepdf.Name.Widget) or has_appearance(annotation)
     if flags & HIDDEN or not drawn:
         return False

@@ -102,6 +102,11 @@ def has_appearance(annotation: pikepdf.Dictionary) -> bool:
     return isinstance(appearance, pikepdf.Dictionary) and "/N" in appearance
 
 
+def flags_of(annotation: pikepdf.Dictionary) -> int:
+    flags = annotation.get("/F", 0)
+    return flags if isinstance(flags, int) else 0
+
+
 def _bad_annotations(pdf: pikepdf.Pdf) -> int:
     """How many annotations are not printable, are hidden, or (Link and Popup aside) are not drawn."""
     bad = 0
@@ -111,8 +116,7 @@ def _bad_annotations(pdf: pikepdf.Pdf) -> int:
                 continue
             if annotation.get("/Subtype") == pikepdf.Name.Popup:
                 continue
-            flags = annotation.get("/F", 0)
-            flags = flags if isinstance(flags, int) else 0
+            flags = flags_of(annotation)
             drawn = annotation.get("/Subtype") in WITHOUT_APPEARANCE or has_appearance(annotation)
             bad += not (flags & PRINT) or bool(flags & HIDDEN) or not drawn
     return bad
