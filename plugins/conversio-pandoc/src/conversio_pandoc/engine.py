@@ -35,6 +35,8 @@ _MIB = 1024 * 1024
 #: large book is a few hundred MiB; more is a nesting bomb).
 MAX_HEAP = 1024 * _MIB
 MIN_HEAP = 64 * _MIB
+#: How much of Pandoc's warnings is read: its first and last bytes.
+_LOG_HEAD, _LOG_TAIL = 32 * 1024, 8 * 1024
 #: Pandoc's exit codes (``Text.Pandoc.Error``) that mean "this input cannot be read".
 _UNREADABLE = {63, 64, 65, 92, 93, 94}
 #: Pandoc's exit code for a file it was told to read and could not (an asciidoc ``include::``).
@@ -79,32 +81,44 @@ def run_pandoc(arguments: Sequence[str], request: ConversionRequest, folder: Pat
         "+RTS",
         f"-M{heap_limit(limits.max_engine_memory) // _MIB}m",
         "-RTS",
+        "--RTS",  # no argument after this one is read as options of Haskell's runtime
         "--sandbox",
         f"--data-dir={data}",
         *arguments,
     ]
     env = {"PATH": "/usr/bin:/bin", "HOME": str(folder), "LANG": "C.UTF-8", **ENGINE_ENV}
-    try:
-        process = subprocess.run(
-            command,
-            cwd=folder,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            preexec_fn=engine_preexec(limits.max_engine_memory),
-            env=env,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise Timeout(
-            f"converting {name} to {request.target} took longer than {timeout:g} s and was stopped",
-            timeout=timeout,
-        ) from None
-    said = process.stderr[-8192:].decode("utf-8", "replace")
+    log = folder / "pandoc.log"
+    with log.open("wb") as errors:
+        try:
+            process = subprocess.run(
+                command,
+                cwd=folder,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+                timeout=timeout,
+                preexec_fn=engine_preexec(limits.max_engine_memory),
+                env=env,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise Timeout(
+                f"converting {name} to {request.target} took longer than {timeout:g} s and was stopped",
+                timeout=timeout,
+            ) from None
+    said = _ends_of(log)
     if process.returncode != 0:
         raise failure(name, request.source, request.target, process.returncode, said)
     for message in refusals(said):
         request.warn(f"{name}: {message}")
+
+
+def _ends_of(log: Path) -> str:
+    """The start and the end of what Pandoc printed (a document can make it print without end)."""
+    with log.open("rb") as stream:
+        head = stream.read(_LOG_HEAD)
+        stream.seek(max(stream.tell(), log.stat().st_size - _LOG_TAIL))
+        return (head + b"\n" + stream.read()).decode("utf-8", "replace")
 
 
 def refusals(said: str) -> list[str]:
