@@ -24,6 +24,13 @@ ENCRYPTED_PDF = 8
 _BOMB_MARKS = ("decompressionbomb", "decompression bomb")
 #: What the log says when a process ran out of the memory it may use.
 _MEMORY_MARKS = ("memoryerror", "cannot allocate", "out of memory", "std::bad_alloc")
+#: What the log says when an image cannot be decoded (Pillow's words).
+_DAMAGE_MARKS = (
+    "image file is truncated",
+    "cannot identify image file",
+    "broken data stream",
+    "decoder error",
+)
 UNPAPER_HINT = "install unpaper: apt-get install unpaper"
 
 
@@ -50,17 +57,9 @@ def failure(action: str, name: str, returncode: int, log: str, options: Mapping[
         )
     if returncode == ENCRYPTED_PDF:
         return encrypted(name)
-    if returncode == INPUT_FILE and "digital signature" in lowered:
-        return ConversionFailed(
-            f"{name} is digitally signed: adding a text layer would invalidate its signatures, "
-            "so it was left as it is",
-            file=name,
-            signed=True,
-            final=True,
-        )
     if returncode == MISSING_DEPENDENCY:
         return _missing(log, options)
-    if returncode == INPUT_FILE:
+    if returncode == INPUT_FILE or any(mark in lowered for mark in _DAMAGE_MARKS):
         return damaged(name)
     return ConversionFailed(
         f"{action} {name} failed: the OCR engine could not process it"
