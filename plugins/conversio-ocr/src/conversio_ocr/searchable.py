@@ -16,7 +16,7 @@ import pikepdf
 from conversio.converters import ConversionRequest, Output
 from conversio.errors import ConversionFailed, InvalidOption
 from conversio_ocr.engine import Job, run
-from conversio_ocr.inputs import pdf_pages
+from conversio_ocr.inputs import inspect_pdf
 
 
 def make_searchable(request: ConversionRequest) -> list[Output]:
@@ -28,14 +28,26 @@ def make_searchable(request: ConversionRequest) -> list[Output]:
             "earlier OCR layer is replaced); use mode 'force' to deskew",
             option="deskew",
         )
-    pages = pdf_pages(source.path, source.name, request.limits)
+    facts = inspect_pdf(source.path, source.name, request.limits)
+    if facts.signed:
+        raise signed(source.name)
+    if facts.fillable and options["mode"] == "redo":
+        raise InvalidOption(
+            f"{source.name} has a fillable form: mode 'redo' cannot be used on it; use mode 'skip', "
+            "or 'force' (which flattens the form into the pages)",
+            option="mode",
+        )
     flags = ("--mode", options["mode"], "--optimize", str(options["optimize"]))
     with tempfile.TemporaryDirectory(prefix="conversio-ocr-") as folder:
         result = Path(folder) / "output.pdf"
         run(Job("OCR of", source.path, result, flags), request, Path(folder))
-        _check_pages(result, source.name, pages)
+        _check_pages(result, source.name, facts.pages)
         out = request.output(source.name)
         shutil.move(result, out.path)
+    if facts.tagged and options["mode"] != "skip":
+        request.warn(f"{source.name}: its accessibility tags are dropped on the pages OCRed anew")
+    if facts.fillable and options["mode"] == "force":
+        request.warn(f"{source.name}: its form fields are drawn into the pages and can no longer be filled")
     return [out]
 
 
@@ -50,3 +62,13 @@ def _check_pages(result: Path, name: str, pages: int) -> None:
         raise ConversionFailed(
             f"OCR of {name} failed: the result does not have its {pages} pages", file=name, pages=pages
         )
+
+
+def signed(name: str) -> ConversionFailed:
+    return ConversionFailed(
+        f"{name} is digitally signed: adding a text layer would invalidate its signatures, "
+        "so it was left as it is",
+        file=name,
+        signed=True,
+        final=True,
+    )

@@ -13,15 +13,16 @@ from pathlib import Path, PurePosixPath
 from conversio.converters import ConversionRequest, Output
 from conversio.errors import ConversionFailed
 from conversio_ocr.engine import Job, run
-from conversio_ocr.inputs import image_dpi, pdf_pages
+from conversio_ocr.inputs import image_dpi, inspect_pdf
 
 
 def recognise_text(request: ConversionRequest) -> list[Output]:
     """The text of every page of the input (UTF-8); a result without any text is refused."""
     source = request.input
     if source.format == "pdf":
-        pdf_pages(source.path, source.name, request.limits)
-        flags: tuple[str, ...] = ("--mode", "force")
+        facts = inspect_pdf(source.path, source.name, request.limits)
+        # reading a signed PDF's text leaves the file (and its signatures) as it is
+        flags: tuple[str, ...] = ("--mode", "force") + (("--invalidate-digital-signatures",) * facts.signed)
     elif image_dpi(source.path, source.name, request.limits) is None:
         flags = ("--image-dpi", str(request.options["dpi"]))
     else:
