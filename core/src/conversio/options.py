@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
@@ -10,7 +11,7 @@ import attrs
 from conversio.errors import InvalidOption
 
 #: The type of an option's value, by the name the JSON description (``describe()``) uses.
-OptionType = Literal["int", "float", "bool", "str", "color", "list"]
+OptionType = Literal["int", "float", "bool", "str", "color", "list", "json"]
 _TYPES: dict[OptionType, type | tuple[type, ...]] = {
     "int": int,
     "float": (int, float),
@@ -18,7 +19,10 @@ _TYPES: dict[OptionType, type | tuple[type, ...]] = {
     "str": str,
     "color": str,
     "list": list,
+    "json": (dict, list, str, int, float, bool),
 }
+#: How much of a JSON option's text an error message shows.
+_SHOWN_JSON = 60
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -32,7 +36,9 @@ class Option:
     """One option of a converter.
 
     ``type`` is one of ``int``, ``float``, ``bool``, ``str``, ``color`` (a CSS-like
-    colour string) or ``list`` (of strings; comma separated on the command line).
+    colour string), ``list`` (of strings; comma separated on the command line) or ``json``
+    (any JSON value; a string is read as JSON text, so the command line and an HTTP
+    body's object give the converter the same object).
     ``default`` is the one place a default is set: the converter receives it when the
     caller gives none, so converter code reads ``request.options[name]``. It is checked
     against the type, range and choices when the option is declared. A ``required``
@@ -86,6 +92,8 @@ class Option:
         return value
 
     def _coerce(self, value: Any) -> Any:
+        if self.type == "json":
+            return self._json(value)
         if isinstance(value, str) and self.type != "str" and self.type != "color":
             return self._from_string(value)
         expected = _TYPES[self.type]
@@ -99,6 +107,20 @@ class Option:
         if self.type == "list":
             return [str(v) for v in checked]
         return float(checked) if self.type == "float" else checked
+
+    def _json(self, value: Any) -> Any:
+        """A JSON option's value: JSON text parsed, any other JSON value as it is."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                shown = value if len(value) <= _SHOWN_JSON else value[:_SHOWN_JSON] + "…"
+                raise self._invalid(shown, f"is not valid JSON: {exc}") from None
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise self._invalid(value, "must be a JSON value") from None
+        return value
 
     def _from_string(self, text: str) -> Any:
         try:
