@@ -14,8 +14,10 @@ import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import pytest
 from pdf_samples import encrypted_pdf
 
+from conversio import Conversio
 from conversio.converters import Output
 from conversio.errors import ConversioError
+from conversio.plugins import PluginPolicy
 
 Run = Callable[..., list[Output]]
 FILL = "pdf.pypdf:fill(pdf)"
@@ -199,3 +201,16 @@ def test_a_form_pypdf_cannot_read_is_a_clear_corrupt_file(run: Run, tmp_path: Pa
         run(FILL, path, data=json.dumps({"name": "x"}))
     assert caught.value.code == "CORRUPT_FILE"
     assert "form.pdf" in caught.value.message and "pypdf" not in caught.value.message.lower()
+
+
+def test_data_may_be_a_json_object_as_an_http_body_sends_it(tmp_path: Path) -> None:
+    form = form_pdf(tmp_path / "form.pdf")
+    with Conversio(
+        policy=PluginPolicy(allow=frozenset({"pdf"})), executor="inline", store="memory://"
+    ) as app:
+        result = app.convert(form).then("fill", data={"name": "Ada, L", "agree": True}).run()
+        with result.open() as stream:
+            fields = {
+                name: field.get("/V") for name, field in (pypdf.PdfReader(stream).get_fields() or {}).items()
+            }
+    assert (fields["name"], fields["agree"]) == ("Ada, L", "/Yes")

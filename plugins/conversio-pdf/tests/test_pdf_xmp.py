@@ -68,7 +68,7 @@ def test_further_xmp_properties_are_set_or_removed(run: Run, tmp_path: Path) -> 
         "engines",
         "notes",
     ]
-    (second,) = run(METADATA, first.path, xmp=json.dumps({"dc:rights": None}))
+    (second,) = run(METADATA, first.path, xmp={"dc:rights": None})  # a JSON object, as HTTP sends it
     with pikepdf.open(second.path) as pdf:
         meta = pdf.open_metadata()
         assert "dc:rights" not in meta and meta["xmpRights:Marked"] == "True"

@@ -10,7 +10,6 @@ valid ones. Signature fields are never changed.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -95,12 +94,8 @@ def _flattened(pdf: pikepdf.Pdf) -> None:
             )
 
 
-def _data(text: str) -> dict[str, Any]:
-    """The ``data`` option: a JSON object."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise InvalidOption(f"'data' is not valid JSON: {exc}", option="data") from None
+def _data(data: object) -> dict[str, Any]:
+    """The ``data`` option: a JSON object (the option's type parsed any JSON text)."""
     if not isinstance(data, dict) or not data:
         raise InvalidOption("'data' must be a JSON object of field name → value", option="data")
     return data

@@ -181,7 +181,7 @@ OPERATIONS: dict[str, tuple[str, Cardinality, tuple[Option, ...], str]] = {
             Option("creator", "str", help="the application that made the document (xmp:CreatorTool)"),
             Option(
                 "xmp",
-                "str",
+                "json",
                 help='further XMP properties as a JSON object, e.g. {"dc:rights": "CC BY 4.0"} '
                 "(null removes one)",
             ),
@@ -238,7 +238,7 @@ def pdfa_spec() -> ConverterSpec:
 _FLATTEN = Option("flatten", "bool", default=False, help="draw the fields into the pages after filling")
 _DATA = Option(
     "data",
-    "str",
+    "json",
     required=True,
     help='a JSON object of field name → value, e.g. {"name": "Ada", "agree": true}',
 )

@@ -9,7 +9,6 @@ measured before it is parsed (at most :data:`MAX_XMP_BYTES`), and parsed without
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -122,14 +121,10 @@ def _adopt_docinfo(pdf: pikepdf.Pdf, meta: PdfMetadata) -> None:
         meta.load_from_docinfo(missing)
 
 
-def _extra(text: str | None) -> dict[str, object]:
+def _extra(data: object) -> dict[str, object]:
     """The ``xmp`` option: ``{"dc:rights": "CC BY 4.0", "dc:subject": ["a", "b"], "xmp:Label": null}``."""
-    if text is None:
+    if data is None:
         return {}
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise InvalidOption(f"'xmp' is not valid JSON: {exc}", option="xmp") from None
     if not isinstance(data, dict) or not data:
         raise InvalidOption("'xmp' must be a JSON object of property → value", option="xmp")
     for key, value in data.items():
