@@ -20,7 +20,7 @@ from conversio.converters import ConversionRequest, Output, with_extension
 from conversio.errors import EmptyFile, FileTooLarge
 from conversio_pandoc.containers import check_container
 from conversio_pandoc.engine import run_pandoc
-from conversio_pandoc.formats import WITH_MEDIA, ZIPPED, pandoc_name
+from conversio_pandoc.formats import WITH_MEDIA, pandoc_name
 from conversio_pandoc.inlining import inline_images
 
 MIB = 1024 * 1024
@@ -80,7 +80,7 @@ def _check_input(request: ConversionRequest) -> int:
     size = source.path.stat().st_size
     if size == 0:
         raise EmptyFile(f"{source.name} is empty (0 bytes): there is nothing to convert", file=source.name)
-    if source.format in ZIPPED:
+    if source.format in WITH_MEDIA:
         return check_container(source.path, source.name, request.limits)
     if size > MAX_TEXT_SIZE:
         raise FileTooLarge(

@@ -63,10 +63,9 @@ _PANDOC_NAMES = {
 #: What Pandoc reads, and what it writes, among conversio's formats.
 READS = ("md", "rst", "html", "docx", "odt", "epub", "latex", "org", "textile", "asciidoc")
 WRITES = ("md", "rst", "html", "docx", "odt", "epub", "latex", "org", "textile", "asciidoc", "txt")
-#: Formats that carry their images inside: they also convert to ``textpack``.
+#: Zips that carry their images inside: checked before Pandoc opens them, and converted to
+#: ``textpack`` too.
 WITH_MEDIA = ("docx", "odt", "epub")
-#: Formats that are zip containers (checked before Pandoc opens them).
-ZIPPED = ("docx", "odt", "epub")
 
 
 def pandoc_name(fmt: str, flavour: str) -> str:
