@@ -60,10 +60,17 @@ def test_xmp_and_info_are_written_together_and_nothing_is_lost(run: Run, tmp_pat
 
 
 def test_further_xmp_properties_are_set_or_removed(run: Run, tmp_path: Path) -> None:
-    extra = {"dc:rights": "CC BY 4.0", "dc:subject": ["engines", "notes"], "xmpRights:Marked": "True"}
+    extra = {
+        "dc:rights": "CC BY 4.0",
+        "dc:subject": ["engines", "notes"],
+        "xmpRights:Marked": "True",
+        "xmp:ModifyDate": "2020-02-03T04:05:06+00:00",
+    }
     (first,) = run(METADATA, make_pdf(tmp_path / "a.pdf", pages=1), xmp=json.dumps(extra))
     other = pypdf.PdfReader(first.path).xmp_metadata
     assert other is not None
+    assert str(other.xmp_modify_date) == "2020-02-03 04:05:06"  # pypdf gives it in UTC, naive
+    assert str((pypdf.PdfReader(first.path).metadata or {})["/ModDate"]).startswith("D:20200203040506")
     assert other.dc_rights == {"x-default": "CC BY 4.0"} and sorted(other.dc_subject or []) == [
         "engines",
         "notes",

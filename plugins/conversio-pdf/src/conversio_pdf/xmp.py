@@ -80,7 +80,7 @@ def _plain(value: object) -> object:
 def write_metadata(pdf: pikepdf.Pdf, name: str, options: dict[str, Any], warn: Callable[[str], None]) -> None:
     """Set the ``title``, ``author``, ``subject``, ``keywords``, ``creator`` options and the
     ``xmp`` properties (a JSON object; null removes one) in XMP and the information dictionary,
-    with the modification date now."""
+    with the modification date now unless ``xmp`` sets it."""
     values: dict[str, object] = {
         PROPERTIES[key]: ([value] if key == "author" else value)
         for key in PROPERTIES
@@ -103,7 +103,9 @@ def write_metadata(pdf: pikepdf.Pdf, name: str, options: dict[str, Any], warn: C
                     del meta[key]
             else:
                 meta[key] = value
-        meta["xmp:ModifyDate"] = meta["xmp:MetadataDate"] = now
+        for key in ("xmp:ModifyDate", "xmp:MetadataDate"):
+            if key not in values:
+                meta[key] = now
 
 
 def _adopt_docinfo(pdf: pikepdf.Pdf, meta: PdfMetadata) -> None:
