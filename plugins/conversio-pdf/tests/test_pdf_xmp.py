@@ -70,7 +70,8 @@ def test_further_xmp_properties_are_set_or_removed(run: Run, tmp_path: Path) -> 
     other = pypdf.PdfReader(first.path).xmp_metadata
     assert other is not None
     assert str(other.xmp_modify_date) == "2020-02-03 04:05:06"  # pypdf gives it in UTC, naive
-    assert str((pypdf.PdfReader(first.path).metadata or {})["/ModDate"]).startswith("D:20200203040506")
+    info = pypdf.PdfReader(first.path).metadata
+    assert info is not None and str(info["/ModDate"]).startswith("D:20200203040506")
     assert other.dc_rights == {"x-default": "CC BY 4.0"} and sorted(other.dc_subject or []) == [
         "engines",
         "notes",
