@@ -194,3 +194,9 @@ def test_a_chain_attaches_then_extracts_files_sniffed_by_content(tmp_path: Path)
         found = app.convert(attached.artifact).then("extract-attachments").run()
         assert [(item.name, item.format) for item in found] == [("data.csv", "csv"), ("page.pdf", "pdf")]
         assert found.artifacts[0].size == 8
+
+
+def test_a_name_given_twice_is_removed_once(run: Run, tmp_path: Path) -> None:
+    base = with_attachments(tmp_path / "report.pdf", {"a.txt": b"a", "b.txt": b"b"})
+    (out,) = run(REMOVE, base, names="a.txt,a.txt")
+    assert list(_attached(out.path)) == ["b.txt"]

@@ -196,3 +196,12 @@ def test_huge_or_damaged_xmp_is_reported_not_fatal(run: Run, tmp_path: Path) -> 
     assert data["xmp"] == {} and data["warnings"] == [
         "broken.pdf: its XMP metadata is damaged; what could be read of it is given"
     ]
+
+
+def test_a_page_box_that_is_no_box_is_described_as_unknown(run: Run, tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "odd.pdf", pages=1)
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        pdf.pages[0].obj.CropBox = pikepdf.Array([0, pikepdf.Name.X, 5])
+        pdf.pages[0].obj.Rotate = pikepdf.Name.Y
+        pdf.save(path)
+    assert described(run, path)["pages"] == [{"width": None, "height": None, "rotate": 0}]

@@ -67,7 +67,7 @@ def attach(request: ConversionRequest) -> list[Output]:
     options = request.options
     with open_pdf(first.path, first.name, options.get("password"), request.limits) as pdf:
         existing = {key for key, _ in _attachments(pdf)}
-        names = [safe_filename(PurePosixPath(source.name.replace("\\", "/")).name) for source in files]
+        names = [_safe_name(source.name) for source in files]
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:
             raise InvalidRequest(
@@ -105,7 +105,7 @@ def remove_attachments(request: ConversionRequest) -> list[Output]:
             raise InvalidRequest(
                 f"{source.name} has no attachments: there is nothing to remove", file=source.name
             )
-        names = options.get("names") or existing
+        names = list(dict.fromkeys(options.get("names") or existing))
         unknown = [name for name in names if name not in existing]
         if unknown:
             raise InvalidOption(

@@ -8,6 +8,7 @@ listed with the size the PDF declares, not inflated.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pikepdf
@@ -66,12 +67,16 @@ def _tagged(pdf: pikepdf.Pdf) -> bool:
 
 
 def _page(page: pikepdf.Page) -> dict[str, Any]:
-    """A page's size in points (its crop box, as viewers show it) and its rotation."""
-    box = [float(value) for value in page.cropbox]
+    """A page's size in points (its crop box, as viewers show it; null when that is no box)
+    and its rotation."""
+    box = page.cropbox
+    numbers = [float(value) for value in box if isinstance(value, int | float | Decimal)]
+    width = round(abs(numbers[2] - numbers[0]), 2) if len(numbers) == len(box) == 4 else None
+    height = round(abs(numbers[3] - numbers[1]), 2) if width is not None else None
     rotate = page.obj.get("/Rotate", 0)
     return {
-        "width": round(abs(box[2] - box[0]), 2),
-        "height": round(abs(box[3] - box[1]), 2),
+        "width": width,
+        "height": height,
         "rotate": int(rotate) % 360 if isinstance(rotate, int) else 0,
     }
 
