@@ -205,3 +205,15 @@ def test_a_page_box_that_is_no_box_is_described_as_unknown(run: Run, tmp_path: P
         pdf.pages[0].obj.Rotate = pikepdf.Name.Y
         pdf.save(path)
     assert described(run, path)["pages"] == [{"width": None, "height": None, "rotate": 0}]
+
+
+def test_values_no_field_holds_are_given_as_null(run: Run, tmp_path: Path) -> None:
+    path = make_pdf(tmp_path / "odd-values.pdf", pages=1)
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        rich = pdf.make_indirect(pikepdf.Dictionary(T="rich", FT=pikepdf.Name.Tx))
+        rich.V = pdf.make_indirect(pikepdf.Stream(pdf, b"<body>rich text</body>"))
+        listed = pdf.make_indirect(pikepdf.Dictionary(T="mixed", FT=pikepdf.Name.Ch, V=[1, "a", {}]))
+        pdf.Root.AcroForm = pikepdf.Dictionary(Fields=[rich, listed])
+        pdf.save(path)
+    values = {f["name"]: f["value"] for f in described(run, path)["form"]["fields"]}
+    assert values == {"rich": None, "mixed": ["a"]}

@@ -150,10 +150,12 @@ def _text(value: object) -> str:
 
 def _value(kind: str, value: object) -> str | list[str] | None:
     """The field's value as JSON: text, an export value (None when off) or chosen options."""
-    if value is None or kind in ("pushbutton", "signature"):
+    if kind in ("pushbutton", "signature"):
         return None
     if isinstance(value, pikepdf.Array):
-        return [_text(each) for each in value]
+        return [_text(each) for each in value if isinstance(each, pikepdf.String | pikepdf.Name)]
+    if not isinstance(value, pikepdf.String | pikepdf.Name):
+        return None  # none, or what no form field holds (a rich-text stream is not read)
     text = _text(value)
     return None if kind in ("checkbox", "radio") and text == _OFF else text
 
