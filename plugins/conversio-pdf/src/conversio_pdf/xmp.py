@@ -34,19 +34,16 @@ PROPERTIES = {
 WRITABLE = ("dc", "pdf", "xmp", "xmpMM", "xmpRights", "photoshop", "prism", "prism2", "prism3")
 
 
-def _too_large(name: str) -> FileTooLarge:
-    return FileTooLarge(
-        f"{name}: its XMP metadata unpacks to more than {MAX_XMP_BYTES // (1024 * 1024)} MiB, "
-        "more than the limit",
-        file=name,
-        limit=MAX_XMP_BYTES,
-    )
-
-
 def _check_size(pdf: pikepdf.Pdf, name: str) -> None:
+    """``FILE_TOO_LARGE`` when the XMP packet inflates past :data:`MAX_XMP_BYTES`."""
     stream = pdf.Root.get("/Metadata")
     if isinstance(stream, pikepdf.Stream) and inflated_size(stream, MAX_XMP_BYTES + 1) > MAX_XMP_BYTES:
-        raise _too_large(name)
+        raise FileTooLarge(
+            f"{name}: its XMP metadata unpacks to more than {MAX_XMP_BYTES // (1024 * 1024)} MiB, "
+            "more than the limit",
+            file=name,
+            limit=MAX_XMP_BYTES,
+        )
 
 
 def read_xmp(pdf: pikepdf.Pdf, name: str) -> tuple[dict[str, Any] | None, str | None, bool]:
