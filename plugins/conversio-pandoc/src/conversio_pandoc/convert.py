@@ -51,7 +51,7 @@ def convert(request: ConversionRequest) -> list[Output]:
     if images and target not in KEEP_IMAGES:
         request.warn(
             f"{source.name}: its {images} image(s) are not kept in {target}; "
-            "convert it to textpack to have the Markdown with its images"
+            "convert it to textpack (a zip of Markdown and its images) to keep them"
         )
     return [out]
 
