@@ -153,3 +153,12 @@ def test_latex_that_mentions_a_pdf_header_stays_latex(app: conversio.Conversio, 
         "% written for %PDF-1.7 viewers\n\\documentclass{article}\n\\begin{document}\nHi\n\\end{document}\n"
     )
     assert app.sniff(path).format == "latex"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+def test_text_in_any_usual_encoding_is_read_as_written(
+    convert: Convert, tmp_path: Path, encoding: str
+) -> None:
+    heading = "Überschrift — “quoted”"
+    page = Page(saved(convert(f"# {heading}\n".encode(encoding), "notes.md", "html"), tmp_path).read_text())
+    assert page.text["h1"] == [heading]

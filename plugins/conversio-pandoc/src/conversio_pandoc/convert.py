@@ -19,6 +19,7 @@ from pathlib import Path
 from conversio.converters import ConversionRequest, Output, with_extension
 from conversio.errors import EmptyFile, FileTooLarge
 from conversio_pandoc.containers import check_container
+from conversio_pandoc.encoding import utf8_text
 from conversio_pandoc.engine import run_pandoc
 from conversio_pandoc.formats import WITH_MEDIA, pandoc_name
 from conversio_pandoc.inlining import inline_images
@@ -112,4 +113,5 @@ def _arguments(request: ConversionRequest, target: str, out: Path, folder: Path,
         arguments.append(f"--extract-media={media}")
     if request.options.get("toc"):
         arguments.append("--toc")
-    return [*arguments, "--", str(request.input.path)]
+    source = request.input.path if request.source in WITH_MEDIA else utf8_text(request.input.path, folder)
+    return [*arguments, "--", str(source)]
