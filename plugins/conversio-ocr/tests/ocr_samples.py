@@ -30,10 +30,16 @@ GERMAN = [
 ]
 
 
-def render(lines: list[str], font: str = "DejaVu Sans", points: float = 12, dpi: int = 300) -> Image.Image:
-    """A white page (6.5 × 4 in) with ``lines`` in ``font`` at ``points`` points, as a
-    greyscale image at ``dpi``."""
-    size = (int(6.5 * dpi), int(4 * dpi))
+def render(
+    lines: list[str],
+    font: str = "DejaVu Sans",
+    points: float = 12,
+    dpi: int = 300,
+    inches: tuple[float, float] = (6.5, 4),
+) -> Image.Image:
+    """A white page (``inches`` wide and high) with ``lines`` in ``font`` at ``points`` points,
+    as a greyscale image at ``dpi``."""
+    size = (int(inches[0] * dpi), int(inches[1] * dpi))
     page = Image.new("L", size, 255)
     draw = ImageDraw.Draw(page)
     face = ImageFont.truetype(FONTS[font], round(points * dpi / 72))

@@ -1,11 +1,11 @@
 """Running OCRmyPDF safely: a subprocess in its own process group, under limits.
 
-OCRmyPDF starts worker processes and Tesseract (and unpaper) under them, so it runs as
-``python -m ocrmypdf`` in a new session: on a timeout the whole group is killed, and the
-leader dies with the worker that started it (``engine_preexec``: ``PR_SET_PDEATHSIG`` and
-the engine's address-space cap, which every process it starts inherits). Its temporary
-files go to the private folder of the call (``TMPDIR``); its log goes to a file there and
-is read only to tell what went wrong (:mod:`conversio_ocr.failures`).
+OCRmyPDF starts worker processes and Tesseract (and unpaper) under them, so it runs in a new
+session (through :mod:`conversio_ocr.launch`): on a timeout the whole group is killed, and
+the whole group dies with the worker that started it. ``engine_preexec`` caps its address
+space, a cap every process it starts inherits. Its temporary files go to the private folder
+of the call (``TMPDIR``); its log goes to a file there and is read only to tell what went
+wrong (:mod:`conversio_ocr.failures`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from conversio.errors import Timeout
 from conversio.limits import ENGINE_ENV, engine_preexec
 from conversio_ocr.failures import failure
 from conversio_ocr.languages import checked_languages
+from conversio_ocr.launch import PARENT_VARIABLE
 
 #: The family of every OCR converter (its timeout: ``FAMILY_TIMEOUTS``, else the default).
 FAMILY = "ocr"
@@ -54,7 +55,7 @@ def command(job: Job, request: ConversionRequest, timeout: float) -> list[str]:
     args = [
         sys.executable,
         "-m",
-        "ocrmypdf",
+        "conversio_ocr.launch",
         "--jobs",
         str(cores()),
         "--language",
@@ -81,7 +82,13 @@ def run(job: Job, request: ConversionRequest, folder: Path) -> None:
     timeout = request.limits.step_timeout(FAMILY)
     cmd = command(job, request, timeout)
     log = folder / "ocrmypdf.log"
-    env = {**os.environ, **ENGINE_ENV, "TMPDIR": str(folder), "PYTHONWARNINGS": "ignore"}
+    env = {
+        **os.environ,
+        **ENGINE_ENV,
+        "TMPDIR": str(folder),
+        "PYTHONWARNINGS": "ignore",
+        PARENT_VARIABLE: str(os.getpid()),
+    }
     with log.open("wb") as output:
         process = subprocess.Popen(
             cmd,
