@@ -6,6 +6,7 @@ nothing but the child.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -16,9 +17,9 @@ import tempfile
 from pathlib import Path, PurePosixPath
 
 from conversio.converters import ConversionRequest, Output
-from conversio.errors import ConversioError, ConversionFailed, Timeout
+from conversio.errors import ConversioError, ConversionFailed, MissingDependency, Timeout
 from conversio.limits import ENGINE_ENV, engine_preexec
-from conversio_pdf2docx.specs import ENGINE
+from conversio_pdf2docx.specs import ENGINE, INSTALL_HINT
 
 #: One thread for numpy's and OpenCV's pools: the worker pool already uses the cores.
 _THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
@@ -28,6 +29,11 @@ logger = logging.getLogger(__name__)
 def pdf_to_docx(request: ConversionRequest) -> list[Output]:
     """The input PDF as an editable Word document (see :func:`conversio_pdf2docx.engine.convert`)."""
     source, options = request.input, request.options
+    for module in ("pdf2docx", "pymupdf"):  # the engine process imports them: say so before it starts
+        if importlib.util.find_spec(module) is None:
+            raise MissingDependency(
+                f"{module} is not installed; {INSTALL_HINT}", module=module, install_hint=INSTALL_HINT
+            )
     with tempfile.TemporaryDirectory(prefix="conversio-pdf2docx-") as folder:
         staged, result, outcome = (
             Path(folder) / name for name in ("input.pdf", "output.docx", "outcome.json")
@@ -38,6 +44,7 @@ def pdf_to_docx(request: ConversionRequest) -> list[Output]:
             "target": str(result),
             "name": source.name,
             "max_pages": request.limits.max_pages,
+            "max_pixels": request.limits.max_pixels,
             "password": options.get("password"),
             "pages": options.get("pages"),
             "borderless_tables": bool(options.get("borderless_tables")),

@@ -40,7 +40,7 @@ MIN_KEPT = 0.5
 WARN_KEPT = 0.9
 _TEXT = re.compile(rb"<w:t(?:\s[^>]*)?>([^<]*)</w:t>")
 #: What PyMuPDF and Python say when an allocation fails (under the cap: the input needs too much).
-_MEMORY_MARKS = ("memoryerror", "out of memory", "cannot allocate", "malloc")
+_MEMORY_MARKS = ("out of memory", "cannot allocate", "malloc", "failed to map segment")
 _ADVICE = "get a complete copy of it, or export it again from the application that made it"
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class Job:
     target: str
     name: str
     max_pages: int
+    max_pixels: int
     password: str | None = None
     pages: str | None = None
     borderless_tables: bool = False
@@ -60,12 +61,11 @@ class Job:
 
 def open_converter(job: Job) -> Any:
     """pdf2docx's converter of ``job.source``, decrypted; damage and passwords as clear errors."""
-    import fitz  # type: ignore[import-untyped]
     from pdf2docx import Converter  # type: ignore[import-untyped]
 
     try:
         converter = Converter(job.source)
-    except (fitz.FileDataError, RuntimeError, ValueError) as exc:
+    except (RuntimeError, ValueError) as exc:  # PyMuPDF's FileDataError is a RuntimeError
         logger.warning("PyMuPDF cannot open %s: %s", job.name, exc)
         raise CorruptFile(
             f"{job.name} cannot be read as a PDF: it is damaged; {_ADVICE}", file=job.name
@@ -104,6 +104,22 @@ def check_pages(document: Any, job: Job) -> int:
     return count
 
 
+def check_sizes(document: Any, indexes: list[int], job: Job) -> None:
+    """``FILE_TOO_LARGE`` for a page larger than ``job.max_pixels`` at 72 dpi (pdf2docx draws
+    whole pages at that resolution to find their shapes)."""
+    for index in indexes:
+        rect = document[index].rect
+        if rect.width * rect.height > job.max_pixels:
+            size = f"{rect.width / 72 * 2.54:.0f} x {rect.height / 72 * 2.54:.0f} cm"
+            raise FileTooLarge(
+                f"{job.name}: page {index + 1} is {size}, larger than the limit of "
+                f"{job.max_pixels:,} pixels allows",
+                file=job.name,
+                page=index + 1,
+                limit=job.max_pixels,
+            )
+
+
 def docx_words(path: Path) -> Counter[str]:
     """The words of the Word document at ``path`` (its body, tables and text boxes)."""
     with zipfile.ZipFile(path) as archive:
@@ -117,6 +133,7 @@ def convert(job: Job) -> list[str]:
     try:
         document = converter.fitz_doc
         indexes = parse_pages(job.pages, check_pages(document, job))
+        check_sizes(document, indexes, job)
         layer = TextLayer.read(document, indexes)
         warnings = layer.judge(job.name)
         if document.is_repaired:
@@ -155,14 +172,29 @@ def outcome(job: Job) -> dict[str, Any]:
 
 
 def unexpected(name: str, exc: Exception) -> ConversioError:
-    """The error for ``name`` when pdf2docx or PyMuPDF raised ``exc`` (pdf2docx wraps what a page raised)."""
-    if isinstance(exc, MemoryError) or any(mark in str(exc).lower() for mark in _MEMORY_MARKS):
+    """The error for ``name`` when pdf2docx or PyMuPDF raised ``exc`` (pdf2docx wraps what a page
+    raised: the exceptions it was raised from are looked at too)."""
+    from pymupdf import mupdf  # type: ignore[import-untyped]
+
+    chain: list[BaseException] = []
+    link: BaseException | None = exc
+    while link is not None and len(chain) < 8:
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    damaged = (mupdf.FzErrorFormat, mupdf.FzErrorSyntax, mupdf.FzErrorRepaired)
+    if any(isinstance(link, MemoryError) or memory_failure(str(link)) for link in chain):
         return FileTooLarge(
             f"{name}: converting it needs more memory than the limit allows", file=name, limit="memory"
         )
+    if any(isinstance(link, damaged) for link in chain):
+        return CorruptFile(f"{name} cannot be read as a PDF: some of it is damaged; {_ADVICE}", file=name)
     return ConversionFailed(
         f"{name} could not be made a Word document: its layout could not be rebuilt", file=name, final=True
     )
+
+
+def memory_failure(message: str) -> bool:
+    return any(mark in message.lower() for mark in _MEMORY_MARKS)
 
 
 def main(argv: list[str]) -> int:

@@ -17,7 +17,7 @@ import attrs
 from conversio.errors import NoTextLayer
 
 _WORD = re.compile(r"\w+")
-OCR_HINT = "make its text searchable with OCR first (the ocr operation of conversio-ocr), then convert it"
+OCR_HINT = "OCR (the ocr operation of conversio-ocr) makes a scan's text searchable, then it converts"
 
 
 def words(text: str) -> Counter[str]:
@@ -73,10 +73,10 @@ class TextLayer:
             raise NoTextLayer(f"{name} has no text to convert: its pages are blank", file=name, blank=True)
         if not self.pictures:
             return []
-        verb = "holds" if len(self.pictures) == 1 else "hold"
+        one = len(self.pictures) == 1
         return [
-            f"{name}: {page_list(self.pictures)} {verb} only pictures, no text; they are pictures in "
-            f"the Word document ({OCR_HINT} to edit their text)"
+            f"{name}: {page_list(self.pictures)} {'holds' if one else 'hold'} only pictures, no text, "
+            f"so {'it stays a picture' if one else 'they stay pictures'} in the Word document; {OCR_HINT}"
         ]
 
     def kept(self, result: Counter[str]) -> float:

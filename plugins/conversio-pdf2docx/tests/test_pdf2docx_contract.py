@@ -1,0 +1,18 @@
+"""The converter contract every conversio converter passes, for pdf → docx."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pdf2docx_samples import report
+
+from conversio.testing import ConverterContract
+
+
+class TestPdfToDocx(ConverterContract):
+    plugin = "conversio_pdf2docx.plugin"
+    converter_id = "pdf2docx.pdf2docx:pdf->docx"
+    heavy_modules = ("pdf2docx", "pymupdf", "fitz", "docx", "numpy", "cv2", "conversio_pdf2docx.convert")
+
+    def make_sample(self, tmp_path: Path) -> Path:
+        return report(tmp_path / "report.pdf")
