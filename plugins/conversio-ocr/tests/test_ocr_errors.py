@@ -201,10 +201,11 @@ def test_without_tesseract_the_hint_says_what_to_install(
         (7, "SubprocessOutputError: tesseract", ConversionFailed, "Tesseract or unpaper failed"),
         (8, "EncryptedPdfError", InvalidPassword, "is encrypted"),
         (3, "MissingDependencyError: tesseract", MissingDependency, "Tesseract"),
+        (3, "Could not find program 'pngquant' on the PATH", MissingDependency, "needs pngquant"),
     ],
 )
 def test_the_engine_s_failures_speak_the_user_s_terms(
     returncode: int, log: str, error: type[ConversioError], words: str
 ) -> None:
-    raised = failure("OCR of", "a.pdf", returncode, log, {"clean": False})
+    raised = failure("OCR of", "a.pdf", returncode, log, {"clean": False, "optimize": 3})
     assert type(raised) is error and words in raised.message and "/srv" not in raised.message

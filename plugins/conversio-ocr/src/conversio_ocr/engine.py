@@ -62,8 +62,8 @@ def command(job: Job, request: ConversionRequest, timeout: float) -> list[str]:
         checked_languages(options["language"], request.input.name),
         "--tesseract-timeout",  # never a page left without text: the step's timeout comes first
         f"{timeout + 60:g}",
-        "--max-image-mpixels",
-        f"{request.limits.max_pixels / 1_000_000:g}",
+        "--max-image-mpixels",  # Pillow refuses twice this: the limit itself
+        f"{max(request.limits.max_pixels / 2, 1) / 1_000_000:g}",
         "--output-type",
         "pdf" if job.output is not None else "none",
     ]

@@ -31,7 +31,12 @@ _DAMAGE_MARKS = (
     "broken data stream",
     "decoder error",
 )
-UNPAPER_HINT = "install unpaper: apt-get install unpaper"
+#: (option, the program it needs as the log names it, what that is, how to install it)
+NEEDED = (
+    ("clean", "unpaper", "unpaper", "install it: apt-get install unpaper"),
+    ("rotate", "osd", "Tesseract's orientation data", "install it: apt-get install tesseract-ocr-osd"),
+    ("optimize", "pngquant", "pngquant (levels 2 and 3)", "install it: apt-get install pngquant"),
+)
 
 
 def failure(action: str, name: str, returncode: int, log: str, options: Mapping[str, Any]) -> ConversioError:
@@ -70,13 +75,15 @@ def failure(action: str, name: str, returncode: int, log: str, options: Mapping[
 
 
 def _missing(log: str, options: Mapping[str, Any]) -> MissingDependency:
-    """Which program is missing: unpaper (for ``clean``) or Tesseract."""
-    if options.get("clean") and "unpaper" in log.lower():
-        return MissingDependency(
-            f"the option 'clean' needs unpaper, which is not installed; {UNPAPER_HINT}",
-            module="unpaper",
-            install_hint=UNPAPER_HINT,
-        )
+    """What is missing: a program an option needs (:data:`NEEDED`), else Tesseract."""
+    lowered = log.lower()
+    for option, program, what, hint in NEEDED:
+        if options.get(option) and program in lowered:
+            return MissingDependency(
+                f"the option '{option}' needs {what}, which is not installed; {hint}",
+                module=program,
+                install_hint=hint,
+            )
     return MissingDependency(
         f"Tesseract, or a language it was asked for, is not installed; {INSTALL_HINT}",
         module="tesseract",
