@@ -71,12 +71,29 @@ def teal_pixels(path: Path) -> int:
         ("docx", "pdf", ["office.libreoffice:docx->pdf"]),
         ("odt", "docx", ["office.libreoffice:odt->docx"]),
         ("html", "pdf", ["chromium:html->pdf"]),
+        ("docx", "odt", ["office.libreoffice:docx->odt"]),
     ],
 )
 def test_the_router_picks_the_better_engine(
     app: conversio.Conversio, source: str, target: str, converters: list[str]
 ) -> None:
     assert [step.spec.id for step in app.route(source, target).steps if step.spec] == converters
+
+
+@pytest.mark.parametrize(
+    ("source", "converters"),
+    [
+        ("rst", ["pandoc:rst->docx", "office.libreoffice:docx->pdf"]),
+        ("md", ["pandoc:md->docx", "office.libreoffice:docx->pdf"]),
+        ("epub", ["pandoc:epub->docx", "office.libreoffice:docx->pdf"]),
+        ("html", ["office.libreoffice:html->pdf"]),
+    ],
+)
+def test_without_chromium_documents_print_through_word_and_libreoffice(
+    app: conversio.Conversio, source: str, converters: list[str]
+) -> None:
+    route = app.route(source, "pdf", avoid=["chromium"])
+    assert [step.spec.id for step in route.steps if step.spec] == converters
 
 
 def test_restructuredtext_prints_through_html_and_chromium(app: conversio.Conversio, tmp_path: Path) -> None:

@@ -1,10 +1,12 @@
 """Every converter of conversio-pandoc, as ConverterSpecs (no engine imported).
 
-Costs keep the better engine winning where two could do a job: LibreOffice (3.0) converts
-Word and OpenDocument to each other and to PDF, so Pandoc's docx <-> odt (4.0) is only a
-fallback; HTML (1.2) is the cheapest thing Pandoc writes, so a document goes to PDF through
-HTML and Chromium (2.0) rather than through Markdown or Word (HTML made of a document with
-images carries them inline).
+Costs keep the better engine winning where two could do a job. LibreOffice (3.0) converts Word
+and OpenDocument to each other and to PDF: Pandoc's docx <-> odt (4.0) is only a fallback, and
+everything Pandoc makes of an office file costs 2.5, so that no chain through Pandoc
+(docx -> html -> odt) undercuts LibreOffice either. Of the rest, Word and OpenDocument (1.0)
+are the cheapest targets and HTML (1.2) the next: with Chromium (2.0) a document goes to PDF
+through HTML (3.2), without it through Word and LibreOffice (4.0) rather than through
+LibreOffice's HTML import (4.2).
 """
 
 from __future__ import annotations
@@ -24,17 +26,18 @@ FLAVOUR = Option(
 )
 TOC = Option("toc", "bool", default=False, help="add a table of contents made from the headings")
 OFFICE = ("docx", "odt")
-#: What each target costs, unless both ends are office formats.
-_COSTS = {"html": 1.2, "docx": 2.5, "odt": 2.5, "epub": 2.5}
+#: What each target costs, from a source that is not an office format.
+_COSTS = {"html": 1.2, "docx": 1.0, "odt": 1.0, "epub": 2.5}
 TEXT_COST = 1.5
+FROM_OFFICE_COST = 2.5
 OFFICE_TO_OFFICE_COST = 4.0
 _RUN = {"textpack": "conversio_pandoc.convert:to_textpack"}
 
 
 def cost(source: str, target: str) -> float:
     """The cost of Pandoc's ``source`` -> ``target``."""
-    if source in OFFICE and target in OFFICE:
-        return OFFICE_TO_OFFICE_COST
+    if source in OFFICE:
+        return OFFICE_TO_OFFICE_COST if target in OFFICE else FROM_OFFICE_COST
     return _COSTS.get(target, TEXT_COST)
 
 
