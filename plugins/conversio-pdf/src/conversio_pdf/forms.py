@@ -10,13 +10,14 @@ valid ones. Signature fields are never changed.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pikepdf
 import pypdf
 from pypdf.constants import FieldDictionaryAttributes as FA
 from pypdf.errors import PyPdfError
+from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
 from conversio.converters import ConversionRequest, Output
 from conversio.errors import InvalidOption, InvalidRequest
@@ -26,6 +27,8 @@ from conversio_pdf.faults import damaged
 #: A field's value as pypdf sets it: text, an export value (``/Yes``) or a list of choices.
 Value = str | list[str]
 _OFF = "/Off"
+#: The most ancestors a field's name is read from.
+_MAX_DEPTH = 32
 
 
 def fill(request: ConversionRequest) -> list[Output]:
@@ -44,16 +47,75 @@ def fill(request: ConversionRequest) -> list[Output]:
                 f"{source.name} has no form fields: there is nothing to fill", file=source.name
             )
         values = {name: _value(name, fields, value) for name, value in data.items()}
-        writer.update_page_form_field_values(None, values, auto_regenerate=True)
+        _fill_pages(writer, values)
         filled = io.BytesIO()
         writer.write(filled)
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise damaged(source.name, str(exc)) from None
     with engine_errors(source.name), pikepdf.open(filled) as result:
         _button_values_as_names(result.Root.AcroForm.Fields, None, set())
         if options["flatten"]:
             _flattened(result)
         return [save_pdf(result, request, source.name)]
+
+
+def _fill_pages(writer: pypdf.PdfWriter, values: dict[str, Value]) -> None:
+    """``values`` set page by page, on the fields they name and no other.
+
+    pypdf compares every widget of the pages it is given with every value (3,000 fields on
+    one page: 10 s), so each page gets only the values of its own fields. It also takes a
+    value for a field whose partial name is the value's name (``name`` would fill
+    ``person.name`` too): such a field's partial name is hidden while its page is filled.
+    """
+    writer.set_need_appearances_writer(True)
+    for page in writer.pages:
+        widgets = list(_widget_fields(page))
+        mine = {name: values[name] for name in {qualified for _, qualified in widgets} if name in values}
+        if not mine:
+            continue
+        others = {
+            id(field): field
+            for field, qualified in widgets
+            if qualified not in mine and field.get("/T") in mine
+        }
+        names = {key: field[NameObject("/T")] for key, field in others.items()}
+        for field in others.values():
+            field[NameObject("/T")] = TextStringObject("")
+        try:
+            writer.update_page_form_field_values(page, mine, auto_regenerate=None)
+        finally:
+            for key, field in others.items():
+                field[NameObject("/T")] = names[key]
+
+
+def _widget_fields(page: pypdf.PageObject) -> Iterator[tuple[DictionaryObject, str]]:
+    """Each widget's field on ``page`` (as pypdf finds it) and the field's qualified name."""
+    annotations = page.get("/Annots")
+    annotations = annotations.get_object() if annotations is not None else None
+    for each in annotations if isinstance(annotations, ArrayObject) else []:
+        widget = each.get_object()
+        if not isinstance(widget, DictionaryObject) or widget.get("/Subtype") != "/Widget":
+            continue
+        field = widget if "/FT" in widget and "/T" in widget else widget.get("/Parent", DictionaryObject())
+        field = field.get_object()
+        if isinstance(field, DictionaryObject):
+            yield field, _qualified(field)
+
+
+def _qualified(field: DictionaryObject) -> str:
+    """The field's full name as pypdf computes it: its /TM, else its ancestors' partial names."""
+    names: list[str] = []
+    node: object = field
+    seen: set[int] = set()
+    while isinstance(node, DictionaryObject) and id(node) not in seen and len(seen) < _MAX_DEPTH:
+        seen.add(id(node))
+        if "/TM" in node:
+            names.append(str(node["/TM"]))
+            break
+        names.append(str(node.get("/T", "")))
+        parent = node.get("/Parent")
+        node = parent.get_object() if parent is not None else None
+    return ".".join(reversed(names))
 
 
 def _button_values_as_names(fields: object, kind: object, seen: set[tuple[int, int]]) -> None:
