@@ -12,7 +12,7 @@ from typing import ClassVar
 import pytest
 from conftest import word_document
 from conversio_pandoc.engine import failure, heap_limit, pandoc_binary
-from conversio_pandoc.specs import INSTALL_HINT
+from conversio_pandoc.specs import INSTALL_HINT, pairs
 
 from conversio.errors import MissingDependency
 from conversio.testing import ConverterContract, make_conversio
@@ -78,6 +78,16 @@ def test_pandoc_failures_get_codes_and_no_paths(returncode: int, said: str, expe
     error = failure("a.md", "md", "html", returncode, said)
     assert str(error) == expected
     assert "/srv" not in str(error) and "/etc" not in str(error)
+
+
+def test_every_pandoc_pair_is_converted_in_one_step() -> None:
+    app = make_conversio("conversio_pandoc.plugin", cache=False)
+    try:
+        for source, target in pairs():
+            [step] = app.route(source, target).steps
+            assert step.converter == f"pandoc:{source}->{target}"
+    finally:
+        app.close()
 
 
 class TestMarkdownToWord(ConverterContract):

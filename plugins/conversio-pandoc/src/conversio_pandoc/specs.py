@@ -1,12 +1,13 @@
 """Every converter of conversio-pandoc, as ConverterSpecs (no engine imported).
 
 Costs keep the better engine winning where two could do a job. LibreOffice (3.0) converts Word
-and OpenDocument to each other and to PDF: Pandoc's docx <-> odt (4.0) is only a fallback, and
+and OpenDocument to each other and to PDF: Pandoc's docx <-> odt (3.25) is only a fallback, and
 everything Pandoc makes of an office file costs 2.5, so that no chain through Pandoc
-(docx -> html -> odt) undercuts LibreOffice either. Of the rest, Word and OpenDocument (1.0)
-are the cheapest targets and HTML (1.2) the next: with Chromium (2.0) a document goes to PDF
-through HTML (3.2), without it through Word and LibreOffice (4.0) rather than through
-LibreOffice's HTML import (4.2).
+(docx -> html -> odt, 3.5) undercuts LibreOffice either. A direct Pandoc conversion always costs
+less than a chain of two (which would lose what the middle format cannot hold, such as images).
+Of the rest, Word and OpenDocument (1.0) are the cheapest targets and HTML (1.2) the next:
+with Chromium (2.0) a document goes to PDF through HTML (3.2), without it through Word and
+LibreOffice (4.0) rather than through LibreOffice's HTML import (4.2).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ OFFICE = ("docx", "odt")
 _COSTS = {"html": 1.2, "docx": 1.0, "odt": 1.0, "epub": 2.5}
 TEXT_COST = 1.5
 FROM_OFFICE_COST = 2.5
-OFFICE_TO_OFFICE_COST = 4.0
+OFFICE_TO_OFFICE_COST = 3.25
 _RUN = {"textpack": "conversio_pandoc.convert:to_textpack"}
 
 
