@@ -4,7 +4,6 @@ forms and annotations flattened into the page text; wrong names, values and file
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -235,13 +234,17 @@ def test_a_value_fills_only_the_field_it_names(run: Run, tmp_path: Path) -> None
         assert [str(f.T) for f in pdf.Root.AcroForm.Fields[-1].Kids] == ["name"]
 
 
-def test_thousands_of_fields_fill_in_seconds(run: Run, tmp_path: Path) -> None:
+def test_each_page_is_filled_with_its_own_fields_values(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pypdf compares every widget it is given with every value: 3,000 fields at once took 6 to
+    10 s, 1.8 s page by page."""
     path = form_pdf(tmp_path / "big.pdf", with_form=False)
     with pikepdf.open(path, allow_overwriting_input=True) as pdf:
         for _ in range(19):
             pdf.add_blank_page(page_size=(400, 400))
         fields = []
-        for number in range(3000):
+        for number in range(600):
             page = pdf.pages[number % 20].obj
             page.Annots = page.get("/Annots", pikepdf.Array())
             widget = _widget(pdf, page, [0, 0, 50, 10], FT=pikepdf.Name.Tx, T=f"f{number}")
@@ -250,8 +253,15 @@ def test_thousands_of_fields_fill_in_seconds(run: Run, tmp_path: Path) -> None:
         helv = pdf.make_indirect(pikepdf.Dictionary(_FONT))
         pdf.Root.AcroForm = pikepdf.Dictionary(Fields=fields, DR={"/Font": {"/Helv": helv}})
         pdf.save(path)
-    started = time.monotonic()
-    (out,) = run(FILL, path, data={f"f{number}": str(number) for number in range(3000)})
-    assert time.monotonic() - started < 4  # each widget against every value took 6 s here
+    given: list[int] = []
+    update = pypdf.PdfWriter.update_page_form_field_values
+
+    def counted(writer: pypdf.PdfWriter, page: Any, values: Any, *args: Any, **kwargs: Any) -> None:
+        given.append(len(values))
+        update(writer, page, values, *args, **kwargs)
+
+    monkeypatch.setattr(pypdf.PdfWriter, "update_page_form_field_values", counted)
+    (out,) = run(FILL, path, data={f"f{number}": str(number) for number in range(600)})
+    assert given == [30] * 20
     fields_read = _fields(out.path)
-    assert (fields_read["f0"], fields_read["f2999"], len(fields_read)) == ("0", "2999", 3000)
+    assert (fields_read["f0"], fields_read["f599"], len(fields_read)) == ("0", "599", 600)
