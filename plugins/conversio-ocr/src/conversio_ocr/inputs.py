@@ -89,9 +89,9 @@ def inspect_pdf(path: Path, name: str, limits: Limits) -> PdfFacts:
 
 
 def image_dpi(path: Path, name: str, limits: Limits) -> float | None:
-    """The resolution the image at ``path`` records (``None`` if none, or a screen's: 96 dpi or
-    less, which OCRmyPDF does not trust);
-    ``FILE_TOO_LARGE`` when its first frame has more than ``limits.max_pixels`` pixels."""
+    """The resolution the image at ``path`` records: ``None`` if none, or a screen's (96 dpi or
+    less, which OCRmyPDF does not trust). ``FILE_TOO_LARGE`` when its first frame has more than
+    ``limits.max_pixels`` pixels."""
     try:
         with Image.open(path) as image:
             width, height = image.size
