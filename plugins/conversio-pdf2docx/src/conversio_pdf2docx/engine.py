@@ -41,6 +41,8 @@ WARN_KEPT = 0.9
 _TEXT = re.compile(rb"<w:t(?:\s[^>]*)?>([^<]*)</w:t>")
 #: What PyMuPDF and Python say when an allocation fails (under the cap: the input needs too much).
 _MEMORY_MARKS = ("out of memory", "cannot allocate", "malloc", "failed to map segment")
+#: MuPDF's errors (``pymupdf.mupdf.FzError*``) for a file it cannot parse.
+_DAMAGE = frozenset({"FzErrorFormat", "FzErrorSyntax", "FzErrorRepaired"})
 _ADVICE = "get a complete copy of it, or export it again from the application that made it"
 logger = logging.getLogger(__name__)
 
@@ -174,19 +176,16 @@ def outcome(job: Job) -> dict[str, Any]:
 def unexpected(name: str, exc: Exception) -> ConversioError:
     """The error for ``name`` when pdf2docx or PyMuPDF raised ``exc`` (pdf2docx wraps what a page
     raised: the exceptions it was raised from are looked at too)."""
-    from pymupdf import mupdf  # type: ignore[import-untyped]
-
     chain: list[BaseException] = []
     link: BaseException | None = exc
     while link is not None and len(chain) < 8:
         chain.append(link)
         link = link.__cause__ or link.__context__
-    damaged = (mupdf.FzErrorFormat, mupdf.FzErrorSyntax, mupdf.FzErrorRepaired)
     if any(isinstance(link, MemoryError) or memory_failure(str(link)) for link in chain):
         return FileTooLarge(
             f"{name}: converting it needs more memory than the limit allows", file=name, limit="memory"
         )
-    if any(isinstance(link, damaged) for link in chain):
+    if any(type(link).__name__ in _DAMAGE for link in chain):
         return CorruptFile(f"{name} cannot be read as a PDF: some of it is damaged; {_ADVICE}", file=name)
     return ConversionFailed(
         f"{name} could not be made a Word document: its layout could not be rebuilt", file=name, final=True

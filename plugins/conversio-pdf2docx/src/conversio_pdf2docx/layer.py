@@ -25,18 +25,6 @@ def words(text: str) -> Counter[str]:
     return Counter(word.lower() for word in _WORD.findall(text))
 
 
-def page_list(numbers: list[int]) -> str:
-    """``page 3`` or ``pages 2-5, 9`` (1-based ``numbers``, ascending)."""
-    runs: list[list[int]] = []
-    for number in numbers:
-        if runs and number == runs[-1][-1] + 1:
-            runs[-1].append(number)
-        else:
-            runs.append([number])
-    parts = [str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs]
-    return f"{'page' if len(numbers) == 1 else 'pages'} {', '.join(parts)}"
-
-
 @attrs.frozen
 class TextLayer:
     """The words of the chosen pages, and which of them (1-based) show only pictures or nothing."""
@@ -73,10 +61,15 @@ class TextLayer:
             raise NoTextLayer(f"{name} has no text to convert: its pages are blank", file=name, blank=True)
         if not self.pictures:
             return []
-        one = len(self.pictures) == 1
+        numbers = ", ".join(str(number) for number in self.pictures)
+        pages, hold, stay = (
+            ("page", "holds", "it stays a picture")
+            if len(self.pictures) == 1
+            else ("pages", "hold", "they stay pictures")
+        )
         return [
-            f"{name}: {page_list(self.pictures)} {'holds' if one else 'hold'} only pictures, no text, "
-            f"so {'it stays a picture' if one else 'they stay pictures'} in the Word document; {OCR_HINT}"
+            f"{name}: {pages} {numbers} {hold} only pictures, no text, so {stay} in the Word document; "
+            + OCR_HINT
         ]
 
     def kept(self, result: Counter[str]) -> float:
