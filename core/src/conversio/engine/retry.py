@@ -61,13 +61,14 @@ class Rerouting:
                 route = self._another(leg, run.preferences, errors)
                 continue
             if errors:
-                failed = [f"{self._step_of(e)} failed ({e.message})" for _, e in errors]
-                instead = f"{route}"
-                if any(f.startswith(f"{instead} failed") for f in failed):  # same formats: say by what
-                    instead += f" by {', '.join(spec.engine for spec in converters_of(route))}"
-                run.warnings.append(
-                    f"{names(items)}: {'; '.join(failed)}; converted through {instead} instead"
+                steps = [self._step_of(e) for _, e in errors]
+                failed = "; ".join(
+                    f"{step} failed ({e.message})" for step, (_, e) in zip(steps, errors, strict=True)
                 )
+                instead = str(route)
+                if instead in steps:  # the same formats as a failed step: say by which engine
+                    instead += f" by {', '.join(spec.engine for spec in converters_of(route))}"
+                run.warnings.append(f"{names(items)}: {failed}; converted through {instead} instead")
             return done
 
     def _another(
