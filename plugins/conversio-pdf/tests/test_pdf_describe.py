@@ -1,5 +1,5 @@
-"""pdf → json: the description of a PDF (pages, Info, XMP, form fields, attachments), on forms
-and files made here, hostile ones included (a field tree that loops, too many fields, huge XMP)."""
+"""The describe operation (pdf → json): a PDF's pages, Info, XMP, form fields and attachments, on
+forms and files made here, hostile ones included (a field tree that loops, too many fields, huge XMP)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from conversio.converters import Output
 from conversio.errors import ConversioError
 
 Run = Callable[..., list[Output]]
-DESCRIBE = "pdf.pikepdf:pdf->json"
+DESCRIBE = "pdf.pikepdf:describe(pdf)"
 
 
 def described(run: Run, path: Path, **options: Any) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The command line fills a form from a JSON file (``--then fill:data=@fields.json``) or from JSON
-written in place, describes it (``--to json``) and attaches files, as a user runs it (a file
+written in place, describes it (``--then describe``) and attaches files, as a user runs it (a file
 that cannot be read is tested in core, without a plugin)."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def test_fill_from_a_json_file_then_describe(tmp_path: Path) -> None:
         "/Yes",
         "/L",
     )
-    done = _cli("convert", "out.pdf", "--to", "json", "-o", "out.json", cwd=tmp_path)
+    done = _cli("convert", "out.pdf", "--then", "describe", "-o", "out.json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     described = json.loads((tmp_path / "out.json").read_text())
     assert {f["name"]: f["value"] for f in described["form"]["fields"]}["name"] == "Lovelace, Ada"

@@ -269,12 +269,13 @@ def form_specs() -> list[ConverterSpec]:
 
 def describe_spec() -> ConverterSpec:
     return ConverterSpec(
-        id=f"{PIKEPDF}:pdf->json",
+        id=f"{PIKEPDF}:describe(pdf)",
         source="pdf",
         target="json",
         run="conversio_pdf.describe:describe",
-        lossy=True,
-        terminal=True,  # a description of this PDF, never a step towards something else
+        # asked for by name: never a route's way to json (csv -> pdf -> json would describe a PDF
+        # the route made, not convert the user's data)
+        operation="describe",
         options=OptionsSchema.of(PASSWORD),
         description="the PDF described: pages, metadata (Info, XMP), form fields, attachments",
     )
