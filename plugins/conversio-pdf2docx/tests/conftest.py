@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conversio_pdf2docx.specs import docx_spec
+from conversio_pdf2docx.specs import docx_spec, xlsx_spec
 
 from conversio.converters import ConversionRequest, InputFile, Output
 from conversio.limits import Limits
@@ -17,20 +17,26 @@ Run = Callable[..., list[Output]]
 
 @pytest.fixture
 def run(tmp_path: Path) -> Run:
-    """``run(pdf, limits=None, warnings=None, **options)``: the converter called as the engine calls it."""
-    spec = docx_spec()
+    """``run(pdf, limits=None, warnings=None, to="docx", **options)``: the converter to ``to``
+    called as the engine calls it."""
+    specs = {spec.target: spec for spec in (docx_spec(), xlsx_spec())}
     counter = iter(range(1_000_000))
 
     def go(
-        path: Path, limits: Limits | None = None, warnings: list[str] | None = None, **options: Any
+        path: Path,
+        limits: Limits | None = None,
+        warnings: list[str] | None = None,
+        to: str = "docx",
+        **options: Any,
     ) -> list[Output]:
+        spec = specs[to]
         out = tmp_path / f"out{next(counter)}"
         out.mkdir()
         request = ConversionRequest(
             inputs=(InputFile(path, path.name, "pdf"),),
             output_dir=out,
             source="pdf",
-            target="docx",
+            target=to,
             options=spec.options.validate(options),
             limits=limits or Limits(),
             warnings=[] if warnings is None else warnings,

@@ -127,3 +127,20 @@ def qn(tag: str) -> str:
     from docx.oxml.ns import qn as qualified  # type: ignore[import-untyped]
 
     return str(qualified(tag))
+
+
+def ledger(path: Path) -> Path:
+    """A ruled table of a header row, numbers, a code with a leading zero and a formula-like text."""
+    document = pymupdf.open()
+    page = document.new_page(width=A4[0], height=A4[1])
+    top = write_lines(page, SENTENCES[:1], 90)
+    draw_table(page, LEDGER, top + 12)
+    document.save(path)
+    return path
+
+
+LEDGER = [
+    ["item", "count", "price", "code"],
+    ["apples", "12", "-3.5", "007"],
+    ["pears", "1,200", "0.25", "=1+1"],
+]

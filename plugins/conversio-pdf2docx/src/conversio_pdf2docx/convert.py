@@ -26,8 +26,9 @@ _THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "M
 logger = logging.getLogger(__name__)
 
 
-def pdf_to_docx(request: ConversionRequest) -> list[Output]:
-    """The input PDF as an editable Word document (see :func:`conversio_pdf2docx.engine.convert`)."""
+def pdf_to_office(request: ConversionRequest) -> list[Output]:
+    """The input PDF as an editable Word document, or its tables as a workbook (see
+    :func:`conversio_pdf2docx.engine.convert`)."""
     source, options = request.input, request.options
     for module in ("pdf2docx", "pymupdf"):  # the engine process imports them: say so before it starts
         if importlib.util.find_spec(module) is None:
@@ -35,13 +36,11 @@ def pdf_to_docx(request: ConversionRequest) -> list[Output]:
                 f"{module} is not installed; {INSTALL_HINT}", module=module, install_hint=INSTALL_HINT
             )
     with tempfile.TemporaryDirectory(prefix="conversio-pdf2docx-") as folder:
-        staged, result, outcome = (
-            Path(folder) / name for name in ("input.pdf", "output.docx", "outcome.json")
-        )
-        os.symlink(source.path.resolve(), staged)
+        result, outcome = Path(folder) / f"output.{request.target}", Path(folder) / "outcome.json"
         job = {
-            "source": str(staged),
+            "source": str(source.path),
             "target": str(result),
+            "format": request.target,
             "name": source.name,
             "max_pages": request.limits.max_pages,
             "max_pixels": request.limits.max_pixels,
@@ -52,7 +51,7 @@ def pdf_to_docx(request: ConversionRequest) -> list[Output]:
         run(json.dumps(job), outcome, request, Path(folder))
         for warning in read_outcome(outcome):
             request.warn(warning)
-        out = request.output(f"{PurePosixPath(source.name).stem or 'document'}.docx")
+        out = request.output(f"{PurePosixPath(source.name).stem or 'document'}.{request.target}")
         shutil.move(result, out.path)
     return [out]
 
@@ -77,7 +76,7 @@ def run(job: str, outcome: Path, request: ConversionRequest, folder: Path) -> No
             )
         except subprocess.TimeoutExpired:
             raise Timeout(
-                f"converting {name} to a Word document took longer than {timeout:g} s and was stopped",
+                f"converting {name} took longer than {timeout:g} s and was stopped",
                 timeout=timeout,
             ) from None
     if process.returncode != 0 or not outcome.is_file():
@@ -89,8 +88,7 @@ def crashed(name: str, returncode: int, output: str) -> ConversioError:
     logger.info("pdf2docx ended on %s with exit code %d: %s", name, returncode, output.strip()[-500:])
     signal = -returncode if returncode < 0 else None
     return ConversionFailed(
-        f"converting {name} to a Word document: the engine stopped unexpectedly"
-        + (f" (signal {signal})" if signal else ""),
+        f"converting {name}: the engine stopped unexpectedly" + (f" (signal {signal})" if signal else ""),
         crashed=True,
         signal=signal,
         file=name,

@@ -33,6 +33,7 @@ from conversio.errors import (
 )
 from conversio_pdf2docx.layer import TextLayer, words
 from conversio_pdf2docx.page_ranges import parse_pages
+from conversio_pdf2docx.workbook import tables_of, write_workbook
 
 #: Below this share of the text layer's words in the result, the result is refused.
 MIN_KEPT = 0.5
@@ -49,10 +50,12 @@ logger = logging.getLogger(__name__)
 
 @attrs.frozen
 class Job:
-    """One conversion: ``source`` PDF to ``target`` docx, ``name`` being the user's name for it."""
+    """One conversion: ``source`` PDF to ``target``, a ``format`` (docx or xlsx) file, ``name``
+    being the user's name for the PDF."""
 
     source: str
     target: str
+    format: str
     name: str
     max_pages: int
     max_pixels: int
@@ -140,15 +143,35 @@ def convert(job: Job) -> list[str]:
         warnings = layer.judge(job.name)
         if document.is_repaired:
             warnings.append(f"{job.name} is damaged and was repaired: check that nothing is missing")
-        converter.convert(
-            job.target,
-            pages=indexes,
-            multi_processing=False,
-            parse_stream_table=job.borderless_tables,
-            ignore_page_error=False,
-        )
+        settings = {
+            "multi_processing": False,
+            "parse_stream_table": job.borderless_tables,
+            "extract_stream_table": job.borderless_tables,
+            "ignore_page_error": False,
+        }
+        if job.format == "xlsx":
+            write_tables(tables_of(converter, indexes, settings), job)
+            return warnings
+        converter.convert(job.target, pages=indexes, **settings)
     finally:
         converter.close()
+    return warnings + check_kept(layer, job)
+
+
+def write_tables(tables: list[Any], job: Job) -> None:
+    """The workbook of ``tables``; a PDF without any is refused."""
+    if not tables:
+        advice = (
+            "" if job.borderless_tables else " (tables drawn with lines; borderless_tables=true finds others)"
+        )
+        raise ConversionFailed(
+            f"{job.name} has no table to put in a workbook{advice}", file=job.name, tables=0, final=True
+        )
+    write_workbook(tables, Path(job.target))
+
+
+def check_kept(layer: TextLayer, job: Job) -> list[str]:
+    """Refuse a Word document that lost most of the text layer's words; warn when it lost some."""
     kept = layer.kept(docx_words(Path(job.target)))
     missing = f"{1 - kept:.0%} of the words of {job.name} are missing in the Word document"
     hint = "(text set vertically or sideways, or drawn inside figures, is not kept as text)"
@@ -156,9 +179,7 @@ def convert(job: Job) -> list[str]:
         raise ConversionFailed(
             f"{missing} {hint}, so it was not made", file=job.name, kept=round(kept, 3), final=True
         )
-    if kept < WARN_KEPT:
-        warnings.append(f"{missing} {hint}")
-    return warnings
+    return [f"{missing} {hint}"] if kept < WARN_KEPT else []
 
 
 def outcome(job: Job) -> dict[str, Any]:
@@ -188,7 +209,7 @@ def unexpected(name: str, exc: Exception) -> ConversioError:
     if any(type(link).__name__ in _DAMAGE for link in chain):
         return CorruptFile(f"{name} cannot be read as a PDF: some of it is damaged; {_ADVICE}", file=name)
     return ConversionFailed(
-        f"{name} could not be made a Word document: its layout could not be rebuilt", file=name, final=True
+        f"{name} could not be converted: its layout could not be rebuilt", file=name, final=True
     )
 
 

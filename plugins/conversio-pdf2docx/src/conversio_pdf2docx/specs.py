@@ -24,11 +24,26 @@ def docx_spec() -> ConverterSpec:
         id=f"{ENGINE}:pdf->docx",
         source="pdf",
         target="docx",
-        run="conversio_pdf2docx.convert:pdf_to_docx",
+        run="conversio_pdf2docx.convert:pdf_to_office",
         cost=3.0,
         lossy=True,
         install_hint=INSTALL_HINT,
         options=OptionsSchema.of(PAGES, PASSWORD, BORDERLESS_TABLES),
         description="an editable Word document rebuilt from the text layer: paragraphs, tables, "
         "pictures (no OCR: a scan is refused)",
+    )
+
+
+def xlsx_spec() -> ConverterSpec:
+    return ConverterSpec(
+        id=f"{ENGINE}:pdf->xlsx",
+        source="pdf",
+        target="xlsx",
+        run="conversio_pdf2docx.convert:pdf_to_office",
+        cost=3.0,
+        lossy=True,
+        install_hint=INSTALL_HINT,
+        options=OptionsSchema.of(PAGES, PASSWORD, BORDERLESS_TABLES),
+        description="the tables of a PDF, one sheet each (plain numbers as numbers); "
+        "a PDF without a table is refused",
     )
