@@ -1,1 +1,1 @@
-"""conversio-pdf2docx: PDF to editable Word documents with pdf2docx (PyMuPDF)."""
+"""conversio-pdf2docx: PDF to editable Word documents, and PDF tables to Excel, with pdf2docx."""
