@@ -39,7 +39,7 @@ def test_a_picture_page_among_text_pages_is_named(run: Run, tmp_path: Path) -> N
     [out] = run(scan(tmp_path / "mixed.pdf", text_first=True), warnings=warnings)
     assert body_words(out.path) == " ".join(SENTENCES).replace(".", "").split()
     assert warnings == [
-        "mixed.pdf: page 2 holds only pictures, no text, so it stays a picture in the Word document; "
+        "mixed.pdf: page 2 holds only pictures, so nothing on it can be edited; "
         "OCR (the ocr operation of conversio-ocr) makes a scan's text searchable, then it converts"
     ]
 

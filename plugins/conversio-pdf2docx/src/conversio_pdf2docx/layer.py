@@ -53,8 +53,8 @@ class TextLayer:
         if not self.words:
             if self.pictures:
                 raise NoTextLayer(
-                    f"{name} has no text layer: its pages are pictures (a scan?), and a Word document "
-                    f"of pictures could not be edited; {OCR_HINT}",
+                    f"{name} has no text layer: its pages are pictures (a scan?), so nothing on them "
+                    f"can be edited; {OCR_HINT}",
                     file=name,
                     pages=len(self.pictures),
                 )
@@ -62,14 +62,9 @@ class TextLayer:
         if not self.pictures:
             return []
         numbers = ", ".join(str(number) for number in self.pictures)
-        pages, hold, stay = (
-            ("page", "holds", "it stays a picture")
-            if len(self.pictures) == 1
-            else ("pages", "hold", "they stay pictures")
-        )
+        pages, hold, them = ("page", "holds", "it") if len(self.pictures) == 1 else ("pages", "hold", "them")
         return [
-            f"{name}: {pages} {numbers} {hold} only pictures, no text, so {stay} in the Word document; "
-            + OCR_HINT
+            f"{name}: {pages} {numbers} {hold} only pictures, so nothing on {them} can be edited; {OCR_HINT}"
         ]
 
     def kept(self, result: Counter[str]) -> float:
