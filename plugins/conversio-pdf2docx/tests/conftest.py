@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conversio_pdf2docx.specs import docx_spec, xlsx_spec
+from conversio_pdf2docx.specs import all_specs
 
 from conversio.converters import ConversionRequest, InputFile, Output
 from conversio.limits import Limits
@@ -19,7 +19,7 @@ Run = Callable[..., list[Output]]
 def run(tmp_path: Path) -> Run:
     """``run(pdf, limits=None, warnings=None, to="docx", **options)``: the converter to ``to``
     called as the engine calls it."""
-    specs = {spec.target: spec for spec in (docx_spec(), xlsx_spec())}
+    specs = {spec.target: spec for spec in all_specs()}
     counter = iter(range(1_000_000))
 
     def go(

@@ -1,4 +1,4 @@
-"""pdf → docx: the worker's side. pdf2docx runs in a child process (:mod:`conversio_pdf2docx.engine`)
+"""pdf → docx and xlsx: the worker's side. pdf2docx runs in a child process (:mod:`conversio_pdf2docx.engine`)
 under the engine's address-space cap, in a private temporary folder, killed at the step's
 timeout and with its parent; the worker never loads PyMuPDF, so a hostile PDF can cost it
 nothing but the child.

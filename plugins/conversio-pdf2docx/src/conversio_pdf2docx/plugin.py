@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from conversio.hookspecs import hookimpl
 from conversio.registry import ConverterRegistrar
-from conversio_pdf2docx.specs import docx_spec, xlsx_spec
+from conversio_pdf2docx.specs import all_specs
 
 
 @hookimpl
 def register_converters(converters: ConverterRegistrar) -> None:
-    converters.add(docx_spec())
-    converters.add(xlsx_spec())
+    for spec in all_specs():
+        converters.add(spec)

@@ -1,4 +1,4 @@
-"""The converter of conversio-pdf2docx, as a ConverterSpec (no engine imported)."""
+"""The converters of conversio-pdf2docx, as ConverterSpecs (no engine imported)."""
 
 from __future__ import annotations
 
@@ -19,31 +19,27 @@ BORDERLESS_TABLES = Option(
 )
 
 
-def docx_spec() -> ConverterSpec:
-    return ConverterSpec(
-        id=f"{ENGINE}:pdf->docx",
-        source="pdf",
-        target="docx",
-        run="conversio_pdf2docx.convert:pdf_to_office",
-        cost=3.0,
-        lossy=True,
-        install_hint=INSTALL_HINT,
-        options=OptionsSchema.of(PAGES, PASSWORD, BORDERLESS_TABLES),
-        description="an editable Word document rebuilt from the text layer: paragraphs, tables, "
-        "pictures (no OCR: a scan is refused)",
-    )
+#: target → what the converter makes
+_MAKES = {
+    "docx": "an editable Word document rebuilt from the text layer: paragraphs, tables, pictures "
+    "(no OCR: a scan is refused)",
+    "xlsx": "the tables of a PDF, one sheet each (plain numbers as numbers); a PDF without a table "
+    "is refused",
+}
 
 
-def xlsx_spec() -> ConverterSpec:
-    return ConverterSpec(
-        id=f"{ENGINE}:pdf->xlsx",
-        source="pdf",
-        target="xlsx",
-        run="conversio_pdf2docx.convert:pdf_to_office",
-        cost=3.0,
-        lossy=True,
-        install_hint=INSTALL_HINT,
-        options=OptionsSchema.of(PAGES, PASSWORD, BORDERLESS_TABLES),
-        description="the tables of a PDF, one sheet each (plain numbers as numbers); "
-        "a PDF without a table is refused",
-    )
+def all_specs() -> list[ConverterSpec]:
+    return [
+        ConverterSpec(
+            id=f"{ENGINE}:pdf->{target}",
+            source="pdf",
+            target=target,
+            run="conversio_pdf2docx.convert:pdf_to_office",
+            cost=3.0,
+            lossy=True,
+            install_hint=INSTALL_HINT,
+            options=OptionsSchema.of(PAGES, PASSWORD, BORDERLESS_TABLES),
+            description=description,
+        )
+        for target, description in _MAKES.items()
+    ]
