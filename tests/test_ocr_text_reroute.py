@@ -81,6 +81,19 @@ def test_a_scan_is_read_through_ocr_and_the_reroute_is_reported(
     assert result.warnings == (REROUTED.format(name="ledger.pdf"),)
 
 
+def test_an_option_the_ocr_route_does_not_take_keeps_the_refusal(
+    app: conversio.Conversio, tmp_path: Path
+) -> None:
+    with pytest.raises(ConversioError) as info:
+        app.convert(scan(tmp_path / "ledger.pdf", LINES), to="txt", options={"pages": "1"}).run()
+    assert info.value.code == "NO_TEXT_LAYER"
+    assert info.value.message == (
+        "ledger.pdf has no text layer: its pages are pictures (a scan?) whose text only OCR can read; "
+        "pdf → txt by ocr.ocrmypdf could convert it, without the option pages"
+    )
+    assert info.value.details["refused"] == ["pages"]
+
+
 def test_blank_pages_are_not_sent_to_ocr(app: conversio.Conversio, tmp_path: Path) -> None:
     blank = tmp_path / "blank.pdf"
     with pikepdf.new() as pdf:

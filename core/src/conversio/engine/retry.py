@@ -10,6 +10,7 @@ can. When no other route exists, the error names the plugins that would add one.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
@@ -65,16 +66,15 @@ class Rerouting:
                 failed = "; ".join(
                     f"{step} failed ({e.message})" for step, (_, e) in zip(steps, errors, strict=True)
                 )
-                instead = str(route)
-                if instead in steps:  # the same formats as a failed step: say by which engine
-                    instead += f" by {', '.join(spec.engine for spec in converters_of(route))}"
+                instead = _by(route) if str(route) in steps else str(route)  # same formats: by what
                 run.warnings.append(f"{names(items)}: {failed}; converted through {instead} instead")
             return done
 
     def _another(
         self, leg: ConvertLeg, preferences: RoutePreferences, errors: list[tuple[Route, ConversioError]]
     ) -> Route:
-        """The next route to try: no lossier than the first one, else the stage failed."""
+        """The next route to try: no lossier than the first one and taking the caller's options,
+        else the stage failed."""
         stage = leg.stage
         try:
             route = self.routes.router.route(
@@ -85,9 +85,17 @@ class Rerouting:
                 preferences=preferences,
             )
         except NoRoute as missing:
-            raise _all_failed(errors, missing.details.get("suggestions") or ()) from None
+            install = list(missing.details.get("suggestions") or ())
+            hint = f"install {' or '.join(install)} to convert it another way" if install else ""
+            raise _all_failed(errors, hint, suggestions=install) from None
         if _lossy_steps(route) > _lossy_steps(errors[0][0]):
             raise _all_failed(errors) from None
+        specs = converters_of(route)
+        taken = {option.name for spec in specs for option in spec.options}
+        refused = sorted(set(stage.options) - taken) if len(specs) == len(route.steps) else []
+        if refused:  # a reroute's own steps check options as they run
+            hint = f"{_by(route)} could convert it, without the option {', '.join(refused)}"
+            raise _all_failed(errors, hint, refused=refused) from None
         return route
 
     def _step_of(self, error: ConversioError) -> str:
@@ -100,15 +108,19 @@ def _lossy_steps(route: Route) -> int:
     return sum(1 for spec in converters_of(route) if spec.lossy)
 
 
-def _all_failed(errors: list[tuple[Route, ConversioError]], install: Sequence[str] = ()) -> ConversioError:
+def _by(route: Route) -> str:
+    """``pdf → txt by ocr.ocrmypdf``: a route with the engines of its steps."""
+    return f"{route} by {', '.join(spec.engine for spec in converters_of(route))}"
+
+
+def _all_failed(errors: list[tuple[Route, ConversioError]], hint: str = "", **details: Any) -> ConversioError:
     """The error of a stage: the only one as it was, or the last one's message with every
-    attempt listed in its details; with the plugins to ``install`` that would add another route."""
-    if install:
+    attempt listed in its details; a ``hint`` (what would convert it) ends the message."""
+    if hint:
         last_route, last = errors[-1]
-        hint = f"; install {' or '.join(install)} to convert it another way"
         errors = [
             *errors[:-1],
-            (last_route, type(last)(last.message + hint, **{**last.details, "suggestions": list(install)})),
+            (last_route, type(last)(f"{last.message}; {hint}", **{**last.details, **details})),
         ]
     if len(errors) == 1:
         return errors[0][1]
