@@ -38,21 +38,23 @@ def http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
         live.stop()
 
 
-@pytest.fixture(scope="module")
-def scan_id(http: httpx.Client) -> str:
-    """The ``FileId`` of an uploaded image-only PDF: one A5 page of :data:`WORDS` at 200 dpi."""
+def uploaded(http: httpx.Client, name: str, fmt: str) -> str:
+    """The ``FileId`` of an uploaded scan: one A5 page of :data:`WORDS` at 200 dpi, as ``fmt``."""
     page = Image.new("L", (round(5.83 * DPI), round(8.27 * DPI)), 248)
     ImageDraw.Draw(page).text((DPI, DPI), " ".join(WORDS), font=ImageFont.load_default(size=56), fill=30)
-    pdf = io.BytesIO()
-    page.save(pdf, "PDF", resolution=DPI)
-    response = http.post(
-        "/upload",
-        content=pdf.getvalue(),
-        headers={"Content-Disposition": 'attachment; filename="invoice.pdf"'},
-    )
+    data = io.BytesIO()
+    page.save(data, fmt, resolution=DPI, dpi=(DPI, DPI))
+    disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
+    response = http.post("/upload", content=data.getvalue(), headers=disposition)
     assert response.status_code == 200, response.text
     file_id: str = response.json()["FileId"]
     return file_id
+
+
+@pytest.fixture(scope="module")
+def scan_id(http: httpx.Client) -> str:
+    """An image-only PDF."""
+    return uploaded(http, "invoice.pdf", "PDF")
 
 
 def inline(http: httpx.Client, path: str, **params: str) -> bytes:
@@ -70,16 +72,27 @@ def invalid(response: httpx.Response) -> dict[str, Any]:
     return data
 
 
-def test_pdf_to_ocr_adds_a_text_layer(http: httpx.Client, scan_id: str) -> None:
-    searchable = inline(http, "/convert/pdf/to/ocr", File=scan_id, OcrLanguage="English")
-    document = pdfium.PdfDocument(searchable)
+def text_layer_words(pdf: bytes) -> list[str]:
+    """The words of the text layer of ``pdf``, which must have one page."""
+    document = pdfium.PdfDocument(pdf)
     try:
         assert len(document) == 1
         textpage = document[0].get_textpage()
-        assert textpage.get_text_bounded().split() == list(WORDS)
+        words: list[str] = textpage.get_text_bounded().split()
         textpage.close()
+        return words
     finally:
         document.close()
+
+
+def test_pdf_to_ocr_adds_a_text_layer(http: httpx.Client, scan_id: str) -> None:
+    searchable = inline(http, "/convert/pdf/to/ocr", File=scan_id, OcrLanguage="English")
+    assert text_layer_words(searchable) == list(WORDS)
+
+
+def test_jpg_to_ocr_makes_a_searchable_pdf(http: httpx.Client) -> None:
+    photo = uploaded(http, "invoice.jpg", "JPEG")
+    assert text_layer_words(inline(http, "/convert/jpg/to/ocr", File=photo)) == list(WORDS)
 
 
 def test_an_unknown_ocr_language_names_the_valid_ones(http: httpx.Client, scan_id: str) -> None:
