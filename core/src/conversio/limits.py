@@ -24,6 +24,9 @@ FAMILY_TIMEOUTS: Mapping[str, float] = {
     "archive": 120.0,
     "office": 120.0,
     "chromium": 120.0,
+    "pandoc": 120.0,
+    "pdf2docx": 300.0,
+    "ocr": 600.0,
     "media": 1800.0,
 }
 #: The step timeout of a family not in ``FAMILY_TIMEOUTS``.
