@@ -9,7 +9,7 @@ from test_pdf_contract import PdfContract
 
 
 class TestDescribe(PdfContract):
-    converter_id = "pdf.pikepdf:pdf->json"
+    converter_id = "pdf.pikepdf:describe(pdf)"
 
 
 class TestExtractAttachments(PdfContract):

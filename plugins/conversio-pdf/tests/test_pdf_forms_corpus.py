@@ -1,5 +1,5 @@
-"""Every real-world PDF of the shared corpus is described (pdf → json) as pikepdf and pypdf read
-it, and the forms among them (LibreOffice, pdfTeX, the IRS 1040) fill exactly the fields named."""
+"""Every real-world PDF of the shared corpus is described (the describe operation) as pikepdf and
+pypdf read it, and the forms among them (LibreOffice, pdfTeX, the IRS 1040) fill exactly the fields named."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ _PASSWORD = re.compile(r"user password '([^']*)'")
 
 
 def _described(run: Run, path: Path, **options: Any) -> dict[str, Any]:
-    (out,) = run("pdf.pikepdf:pdf->json", path, **options)
+    (out,) = run("pdf.pikepdf:describe(pdf)", path, **options)
     data: dict[str, Any] = json.loads(out.path.read_text(encoding="utf-8"))
     return data
 

@@ -1,4 +1,4 @@
-"""pdf → json: what a PDF holds, described (pages, metadata, form fields, attachments).
+"""The describe operation (pdf → json): what a PDF holds (pages, metadata, form fields, attachments).
 
 The layout is versioned (``"version": 1``): keys are only ever added within a version.
 Nothing in the document is decoded beyond what the description needs: attachments are
