@@ -231,7 +231,7 @@ def pdfa_spec() -> ConverterSpec:
             ),
             PASSWORD,
         ),
-        description="PDF/A by Ghostscript (fonts embedded, sRGB output intent), checked before returned",
+        description="PDF/A by pikepdf's writer or Ghostscript (fonts embedded, sRGB), checked",
     )
 
 
