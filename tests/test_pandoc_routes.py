@@ -72,6 +72,10 @@ def teal_pixels(path: Path) -> int:
         ("odt", "docx", ["office.libreoffice:odt->docx"]),
         ("html", "pdf", ["chromium:html->pdf"]),
         ("docx", "odt", ["office.libreoffice:docx->odt"]),
+        # pictures of a document's pages, with its layout: never Pandoc's text drawn by Chromium
+        ("docx", "jpg", ["office.libreoffice:docx->pdf", "pdf.pdfium:pdf->jpg"]),
+        ("odt", "png", ["office.libreoffice:odt->pdf", "pdf.pdfium:pdf->png"]),
+        ("docx", "webp", ["office.libreoffice:docx->pdf", "pdf.pdfium:pdf->webp"]),
     ],
 )
 def test_the_router_picks_the_better_engine(

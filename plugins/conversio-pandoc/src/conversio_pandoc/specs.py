@@ -2,8 +2,9 @@
 
 Costs keep the better engine winning where two could do a job. LibreOffice (3.0) converts Word
 and OpenDocument to each other and to PDF: Pandoc's docx <-> odt (3.25) is only a fallback, and
-everything Pandoc makes of an office file costs 2.5, so that no chain through Pandoc
-(docx -> html -> odt, 3.5) undercuts LibreOffice either. A direct Pandoc conversion always costs
+everything Pandoc makes of an office file costs 3.5, so that no chain through Pandoc undercuts
+LibreOffice either: not docx -> html -> odt (4.5), nor docx -> md -> jpg by Chromium (5.5, against
+docx -> pdf -> jpg, 5.0), which would draw the text without the document's layout and pictures. A direct Pandoc conversion always costs
 less than a chain of two (which would lose what the middle format cannot hold, such as images).
 Of the rest, Word and OpenDocument (1.0) are the cheapest targets and HTML (1.2) the next:
 with Chromium (2.0) a document goes to PDF through HTML (3.2), without it through Word and
@@ -30,7 +31,7 @@ OFFICE = ("docx", "odt")
 #: What each target costs, from a source that is not an office format.
 _COSTS = {"html": 1.2, "docx": 1.0, "odt": 1.0, "epub": 2.5}
 TEXT_COST = 1.5
-FROM_OFFICE_COST = 2.5
+FROM_OFFICE_COST = 3.5
 OFFICE_TO_OFFICE_COST = 3.25
 _RUN = {"textpack": "conversio_pandoc.convert:to_textpack"}
 
