@@ -4,8 +4,9 @@ Costs keep the better engine winning where two could do a job. LibreOffice (3.0)
 and OpenDocument to each other and to PDF: Pandoc's docx <-> odt (3.25) is only a fallback, and
 everything Pandoc makes of an office file costs 3.5, so that no chain through Pandoc undercuts
 LibreOffice either: not docx -> html -> odt (4.5), nor docx -> md -> jpg by Chromium (5.5, against
-docx -> pdf -> jpg, 5.0), which would draw the text without the document's layout and pictures. A direct Pandoc conversion always costs
-less than a chain of two (which would lose what the middle format cannot hold, such as images).
+docx -> pdf -> jpg, 5.0), which would draw the text without the document's layout and pictures.
+A direct Pandoc conversion always costs less than a chain of two (which would lose what the middle
+format cannot hold, such as images).
 Of the rest, Word and OpenDocument (1.0) are the cheapest targets and HTML (1.2) the next:
 with Chromium (2.0) a document goes to PDF through HTML (3.2), without it through Word and
 LibreOffice (4.0) rather than through LibreOffice's HTML import (4.2).
