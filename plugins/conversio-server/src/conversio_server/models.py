@@ -154,6 +154,13 @@ class StoredFiles(BaseModel):
     files: list[StoredFile]
 
 
+class Me(BaseModel):
+    dev: bool = Field(..., description="Development mode: no API keys.")
+    name: str = Field(..., description="The key's name.")
+    tier: str = Field(..., description="The key's tier.")
+    scopes: list[str]
+
+
 class ConvertResult(BaseModel):
     files: list[StoredFile]
     steps: list[str]
