@@ -2,8 +2,8 @@
 
 One :class:`conversio.Conversio` (worker processes, the settings' store) lives as long as the app;
 a background task deletes expired files. Routers: the native API under ``/v1``, ConvertAPI's wire protocol
-(:mod:`conversio_server.convertapi`), Gotenberg's (:mod:`conversio_server.gotenberg`) and the operational
-endpoints.
+(:mod:`conversio_server.convertapi`), Gotenberg's (:mod:`conversio_server.gotenberg`), the operational
+endpoints and the web page (:mod:`conversio_server.web`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from conversio_server.background import Background
 from conversio_server.body_memory import ByteBudget
 from conversio_server.middleware import RequestContextMiddleware
 from conversio_server.responses import install_error_handlers
-from conversio_server.routes import convert, discovery, files, jobs, operations
+from conversio_server.routes import account, convert, discovery, files, jobs, operations
 from conversio_server.service import Server
 from conversio_server.settings import ServerSettings
 from conversio_server.timeouts import BodyTimeoutMiddleware
+from conversio_server.web import routes as web
 
 if TYPE_CHECKING:
     from conversio.api import Conversio
@@ -43,7 +44,7 @@ def v1_router() -> APIRouter:
     """The native API, to be mounted under ``/v1``."""
     router = APIRouter()
     errors = openapi.errors(401, 403, 429)
-    for module in (convert, files, jobs, discovery):
+    for module in (convert, files, jobs, discovery, account):
         router.include_router(module.router, responses=errors)
     return router
 
@@ -92,6 +93,7 @@ def create_app(settings: ServerSettings | None = None, conversio: Conversio | No
     app.include_router(convertapi.router)
     app.include_router(gotenberg.router)
     app.include_router(operations.router, tags=["operations"])
+    web.install(app)
     return app
 
 
