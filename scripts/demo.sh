@@ -38,4 +38,12 @@ step conversio convert examples/guide.md --to pdf -o "$OUT/guide.pdf"
 step conversio convert examples/page.html --to pdf -O print_background=true -o "$OUT/page.pdf"
 step conversio convert examples/guide.md --to zip --via pdf --via png -O dpi=100 -o "$OUT/guide-pages.zip"
 
+# Scans and markup: OCR gives the scanned letter a text layer and reads its text; Pandoc writes the
+# Markdown guide as an EPUB e-book.
+step conversio convert examples/scan.pdf --then ocr -o "$OUT/scan-searchable.pdf"
+step conversio convert examples/scan.pdf --to txt -o "$OUT/scan.txt"
+step conversio convert examples/guide.md --to epub -o "$OUT/guide.epub"
+
 printf '\nDone: the results are in %s/. Try `conversio formats` and `conversio converters --from png`.\n' "$OUT"
+printf 'To convert from a browser: run `%s/conversio serve --dev`, then open http://127.0.0.1:8000/\n' \
+    "${DEMO_BIN:-.venv/bin}"

@@ -62,3 +62,33 @@ def test_demo_script(tmp_path: Path) -> None:
     assert sorted(guide) == ["guide-page001.png"]
     # A4 at 100 dpi, as Chromium rounds it (595.92 × 841.92 pt)
     assert {(im.format, im.size) for im in guide.values()} == {("PNG", (828, 1170))}
+
+    _check_scan_and_epub(tmp_path / "out")
+    assert "conversio serve --dev`, then open http://127.0.0.1:8000/" in result.stdout
+
+
+#: Words of each page of examples/scan.pdf (scripts/make_scan_sample.py) that OCR must read.
+SCAN_WORDS = (
+    ("Harbour Office Annual Report", "northern pier", "timber, grain and machinery"),
+    ("Plans for the Coming Season", "eastern quay", "harbour master in writing"),
+)
+
+
+def _check_scan_and_epub(out: Path) -> None:
+    """The scan got a text layer (same pages, images kept) and its text; the guide is an EPUB."""
+    with pdfium.PdfDocument(out / "scan-searchable.pdf") as pdf:
+        texts = [" ".join(pdf[i].get_textpage().get_text_range().split()) for i in range(len(pdf))]
+    assert len(texts) == len(SCAN_WORDS)
+    for text, words in zip(texts, SCAN_WORDS, strict=True):
+        assert all(w in text for w in words), text
+    plain = " ".join((out / "scan.txt").read_text(encoding="utf-8").split())
+    assert all(w in plain for words in SCAN_WORDS for w in words), plain
+
+    with zipfile.ZipFile(out / "guide.epub") as epub:
+        assert epub.read("mimetype") == b"application/epub+zip"
+        opf = epub.read("EPUB/content.opf").decode()
+        chapter = epub.read("EPUB/text/ch001.xhtml").decode()
+    assert "<dc:title" in opf and ">guide<" in opf
+    for heading in ("Converting with conversio", "Which engine does what", "Try it", "Before a release"):
+        assert heading in chapter, heading
+    assert chapter.count("<td") == 16 and "<script" not in chapter
