@@ -27,6 +27,7 @@ from conversio_server.service import Server
 from conversio_server.settings import ServerSettings
 from conversio_server.timeouts import BodyTimeoutMiddleware
 from conversio_server.web import routes as web
+from conversio_server.web.security import CrossSiteGuard, SecurityHeaders
 
 if TYPE_CHECKING:
     from conversio.api import Conversio
@@ -88,7 +89,10 @@ def create_app(settings: ServerSettings | None = None, conversio: Conversio | No
     app.add_middleware(
         BodyTimeoutMiddleware, read_timeout=settings.read_timeout, min_body_rate=settings.min_body_rate
     )
+    app.add_middleware(CrossSiteGuard)
     app.add_middleware(RequestContextMiddleware)
+    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(SecurityHeaders, page_paths=web.PAGE_PATHS, exempt_paths=[p for p in docs if p])
     app.include_router(v1_router(), prefix="/v1", tags=["v1"])
     app.include_router(convertapi.router)
     app.include_router(gotenberg.router)

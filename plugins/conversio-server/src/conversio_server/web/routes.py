@@ -24,6 +24,8 @@ _TEMPLATES = Environment(
 )
 
 router = APIRouter(include_in_schema=False)
+#: The paths of the pages (they get :data:`~conversio_server.web.security.PAGE_HEADERS`).
+PAGE_PATHS = ("/", "/history", "/sign-in")
 
 
 def _page(request: Request, template: str, page: str, title: str) -> HTMLResponse:
@@ -32,17 +34,17 @@ def _page(request: Request, template: str, page: str, title: str) -> HTMLRespons
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/")
+@router.api_route("/", methods=["GET", "HEAD"])
 async def convert_page(request: Request) -> HTMLResponse:
     return _page(request, "convert.html", "convert", "Convert files")
 
 
-@router.get("/history")
+@router.api_route("/history", methods=["GET", "HEAD"])
 async def history_page(request: Request) -> HTMLResponse:
     return _page(request, "history.html", "history", "History")
 
 
-@router.get("/sign-in")
+@router.api_route("/sign-in", methods=["GET", "HEAD"])
 async def sign_in_page(request: Request) -> HTMLResponse:
     return _page(request, "sign_in.html", "sign-in", "Sign in")
 

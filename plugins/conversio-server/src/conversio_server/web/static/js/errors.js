@@ -36,7 +36,6 @@ const ADVICE = Object.freeze({
   INSUFFICIENT_STORAGE: "The server's disk is full; delete old files in History or try later.",
   MISSING_DEPENDENCY: "A program this conversion needs is not installed on the server; tell its administrator.",
   STORE_UNAVAILABLE: "The server's storage is unavailable; try again later.",
-  CROSS_SITE_REQUEST: "Open this page from the server's own address and try again.",
   NETWORK: "The server could not be reached; check your connection and try again.",
 });
 
