@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import docx  # type: ignore[import-untyped]
 import pymupdf  # type: ignore[import-untyped]
+from docx.oxml.ns import qn  # type: ignore[import-untyped]
 from PIL import Image
 
 A4 = (595, 842)
@@ -16,6 +18,11 @@ SENTENCES = [
     "Quebec romeo sierra tango uniform victor whiskey xray.",
 ]
 CELLS = [[f"r{row}c{col}" for col in range(4)] for row in range(3)]
+LEDGER = [
+    ["item", "count", "price", "code"],
+    ["apples", "12", "-3.5", "007"],
+    ["pears", "1,200", "0.25", "=1+1"],
+]
 
 
 def png(size: tuple[int, int] = (240, 120), colour: str = "orange") -> bytes:
@@ -116,17 +123,8 @@ def borderless(path: Path) -> Path:
 
 def body_words(path: Path) -> list[str]:
     """The words of a Word document in reading order: paragraphs and table cells as they come."""
-    import docx  # type: ignore[import-untyped]
-
-    document = docx.Document(str(path))
-    texts = [node.text for node in document.element.body.iter(qn("w:t"))]
-    return " ".join(texts).replace(".", " ").split()
-
-
-def qn(tag: str) -> str:
-    from docx.oxml.ns import qn as qualified  # type: ignore[import-untyped]
-
-    return str(qualified(tag))
+    body = docx.Document(str(path)).element.body
+    return " ".join(node.text for node in body.iter(qn("w:t"))).replace(".", " ").split()
 
 
 def ledger(path: Path) -> Path:
@@ -137,10 +135,3 @@ def ledger(path: Path) -> Path:
     draw_table(page, LEDGER, top + 12)
     document.save(path)
     return path
-
-
-LEDGER = [
-    ["item", "count", "price", "code"],
-    ["apples", "12", "-3.5", "007"],
-    ["pears", "1,200", "0.25", "=1+1"],
-]
