@@ -1,0 +1,89 @@
+/**
+ * A finished job's results: each output with its name, format, size, Download and "Copy link", a
+ * preview where one is safe, and "Download all as zip" when there are several.
+ * @module job_results
+ */
+
+import { download } from "./api.js";
+import { announce, h, showError } from "./dom.js";
+import { fileRow } from "./file_row.js";
+import { AUTO_PREVIEW_LIMIT, preview, previewKind } from "./previews.js";
+
+/**
+ * The results of a completed job.
+ * @param {Array<{id: string, name: string, format: string, size: number, downloadUrl: string,
+ *   expiresAt?: string}>} outputs the job's `outputs`
+ * @returns {HTMLElement}
+ */
+export function jobResults(outputs) {
+  const previewable = outputs.filter((file) => previewKind(file) !== null).length;
+  const auto = previewable <= AUTO_PREVIEW_LIMIT;
+  const rows = outputs.map((file) => {
+    const { place, button } = preview(file, { auto });
+    return fileRow(file, { actions: button ? [button] : [], details: [place] });
+  });
+  return h(
+    "div",
+    { class: "job-results" },
+    outputs.length > 1 ? zipButton(outputs) : null,
+    h("ul", { class: "file-list" }, rows),
+  );
+}
+
+/**
+ * "Download all as zip": the API zips the stored outputs (a conversion of their ids to zip), the
+ * page saves the answer through a temporary `blob:` URL.
+ * @param {Array<{id: string, name: string}>} outputs
+ * @returns {HTMLElement}
+ */
+function zipButton(outputs) {
+  const errors = h("div", { class: "error-box", hidden: true, role: "alert" });
+  const button = /** @type {HTMLButtonElement} */ (h("button", { type: "button" }, "Download all as zip"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    button.textContent = "Making the zip…";
+    errors.hidden = true;
+    try {
+      const blob = await download("/v1/convert", {
+        json: { inputs: outputs.map((file) => ({ fileId: file.id })), outputFormat: "zip" },
+      });
+      saveBlob(blob, zipName(outputs));
+      announce(`The zip of ${outputs.length} files is downloading.`);
+    } catch (error) {
+      showError(errors, error);
+    } finally {
+      button.disabled = false;
+      button.textContent = "Download all as zip";
+    }
+  });
+  return h("div", { class: "zip-all" }, button, errors);
+}
+
+/**
+ * Save a Blob as a download named `name`, through an object URL revoked right after.
+ * @param {Blob} blob
+ * @param {string} name
+ */
+export function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = h("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/**
+ * The zip's name: what the outputs' names share (`report-page001.jpg`, `report-page002.jpg`:
+ * `report-page.zip`), else `results.zip`.
+ * @param {Array<{name: string}>} outputs
+ * @returns {string}
+ */
+function zipName(outputs) {
+  let shared = outputs[0].name;
+  for (const { name } of outputs) {
+    while (!name.startsWith(shared)) shared = shared.slice(0, -1);
+  }
+  shared = shared.replace(/[\s\d._-]+$/, "");
+  return `${shared || "results"}.zip`;
+}
