@@ -154,6 +154,21 @@ class StoredFiles(BaseModel):
     files: list[StoredFile]
 
 
+class FileList(BaseModel):
+    files: list[StoredFile] = Field(..., description="Newest first.")
+
+
+class Target(BaseModel):
+    name: str
+    kind: str = Field(..., description="document, spreadsheet, image, audio, video, archive, text…")
+    description: str
+
+
+class Targets(BaseModel):
+    format: str = Field(..., description="The source format (its canonical name).")
+    targets: list[Target] = Field(..., description="Every format some route leads to, by name.")
+
+
 class Me(BaseModel):
     dev: bool = Field(..., description="Development mode: no API keys.")
     name: str = Field(..., description="The key's name.")

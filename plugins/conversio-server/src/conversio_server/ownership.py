@@ -21,6 +21,7 @@ import attrs
 import sqlalchemy as sa
 
 from conversio.api import Result
+from conversio.errors import ArtifactNotFound
 from conversio.stores.base import Artifact, ArtifactStore
 from conversio.stores.common import not_found
 from conversio_server.auth import LOCAL_PRINCIPAL, Principal
@@ -79,6 +80,18 @@ class FileOwners:
                     [{"artifact_id": i, "key_id": key_id, "created_at": now} for i in new],
                 )
         return owners
+
+    def owned_by(self, key_id: str, limit: int, offset: int = 0) -> list[str]:
+        """The ids ``key_id`` owns, the most recently recorded first (``limit`` of them from ``offset``)."""
+        query = (
+            sa.select(file_owners.c.artifact_id)
+            .where(file_owners.c.key_id == key_id)
+            .order_by(file_owners.c.created_at.desc(), file_owners.c.artifact_id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as connection:
+            return list(connection.scalars(query))
 
     def forget(self, artifact_id: str) -> None:
         with self.engine.begin() as connection:
@@ -149,6 +162,31 @@ class Tenancy:
         if owner != principal.key_id:
             raise not_found(file_id)
         return artifact
+
+    def files_of(self, principal: Principal, limit: int) -> list[Artifact]:
+        """The principal's stored files, newest first, at most ``limit``; ``admin`` keys (development
+        mode too) list every file of the store."""
+        now = time.time()
+        if "admin" in principal.scopes:
+            live = [a for a in self.store.list() if not a.expired(now)]
+            return sorted(live, key=lambda a: (a.created, a.id), reverse=True)[:limit]
+        found: list[Artifact] = []
+        offset = 0
+        while len(found) < limit:
+            ids = self.owners.owned_by(principal.key_id, limit, offset)
+            for artifact_id in ids:
+                if len(found) == limit:
+                    break
+                try:
+                    artifact = self.store.get(artifact_id)
+                except ArtifactNotFound:  # expired or swept; its owner row goes at the next sweep
+                    continue
+                if not artifact.expired(now):
+                    found.append(artifact)
+            if len(ids) < limit:
+                break
+            offset += limit
+        return found
 
     def delete_for(self, principal: Principal, file_id: str) -> None:
         """Delete a stored file the principal may see (as :meth:`file_for`)."""

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from conversio_server.access import Convert, Read, authenticate, upload_limit
 from conversio_server.auth import Principal
 from conversio_server.errors import ApiError
-from conversio_server.models import ErrorBody, StoredFile, StoredFiles
+from conversio_server.models import ErrorBody, FileList, StoredFile, StoredFiles
 from conversio_server.openapi import ANY_FILE, errors
 from conversio_server.routes.common import artifact_response, describe, server_of
 from conversio_server.uploads import Scratch, UploadedFile, multipart_boundary, read_multipart, read_raw
@@ -94,6 +94,20 @@ def _filename(header: str) -> str | None:
 
     match = _FILENAME.search(header)
     return unquote(match.group(1)) if match else None
+
+
+@router.get(
+    "/files",
+    summary="List stored files",
+    description="The files the key uploaded or produced (intermediate results of its jobs included), "
+    "newest first, until they expire; every stored file with an `admin` key.",
+    response_model=FileList,
+)
+async def list_files(
+    request: Request, limit: int = Query(100, ge=1, le=1000), principal: Principal = Read
+) -> Any:
+    found = await run_in_threadpool(server_of(request).tenancy.files_of, principal, limit)
+    return {"files": [describe(request, a) for a in found]}
 
 
 @router.get(
