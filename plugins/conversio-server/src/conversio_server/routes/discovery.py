@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from conversio_server.access import Read
 from conversio_server.auth import Principal
-from conversio_server.models import ErrorBody
+from conversio_server.models import ErrorBody, Targets
 from conversio_server.routes.common import server_of
 
 router = APIRouter()
@@ -35,6 +35,28 @@ async def formats(request: Request, principal: Principal = Read) -> Any:
             }
             for f in server.conversio.formats
         ]
+    }
+
+
+@router.get(
+    "/formats/{name}/targets",
+    summary="The formats reachable from a format",
+    description="Every format some route (of one or more converters) leads to from `name` (a format's "
+    "name, extension or alias), with its kind, as `GET /v1/route` would find them.",
+    response_model=Targets,
+    responses={400: {"model": ErrorBody}},
+)
+async def targets(request: Request, name: str = Path(..., max_length=32), principal: Principal = Read) -> Any:
+    conversio = server_of(request).conversio
+    names = conversio.targets(name)
+    known = {f.name: f for f in conversio.formats}
+    return {
+        "format": conversio.canonical(name),
+        "targets": [
+            {"name": n, "kind": known[n].kind.value, "description": known[n].description}
+            for n in names
+            if n in known
+        ],
     }
 
 
