@@ -20,20 +20,19 @@ export function uniqueId(prefix) {
 }
 
 /**
- * When a stored file's signed link stops working: the `expires` of the server's signed link, or
- * the file's own expiry for links the server does not sign itself (an object store's).
- * @param {{downloadUrl?: string, expiresAt?: string|null}} file
+ * When a stored file's signed link stops working: the `expires` of the server's signed link (null
+ * for links the server does not sign itself, an object store's).
+ * @param {{downloadUrl: string}} file
  * @returns {Date|null}
  */
-export function linkExpiry(file) {
-  let seconds = null;
+function linkExpiry(file) {
+  let seconds = 0;
   try {
-    seconds = Number(new URL(file.downloadUrl ?? "", location.origin).searchParams.get("expires"));
+    seconds = Number(new URL(file.downloadUrl, location.origin).searchParams.get("expires"));
   } catch {
-    seconds = null;
+    // not a URL: no expiry to tell
   }
-  if (seconds) return new Date(seconds * 1000);
-  return file.expiresAt ? new Date(file.expiresAt) : null;
+  return seconds ? new Date(seconds * 1000) : null;
 }
 
 /**
@@ -41,7 +40,7 @@ export function linkExpiry(file) {
  * @param {Date} when
  * @returns {string}
  */
-export function expiresIn(when) {
+function expiresIn(when) {
   const seconds = (when.getTime() - Date.now()) / 1000;
   if (seconds <= 0) return "expired";
   // to the minute beyond two minutes: "expires in 2 h 59 min", not "… 59 min 59 s"
@@ -71,14 +70,16 @@ async function copyLink(text, fallback, name) {
  * A stored file's row.
  * @param {{id: string, name: string, format: string, size: number, downloadUrl: string,
  *   expiresAt?: string|null}} file the file as the API describes it
- * @param {{actions?: Node[], details?: Node[]}} [extra] more buttons after the links, more content
- *   below them (a preview)
+ * @param {{actions?: Array<Node|null>, details?: Array<Node|null>}} [extra] more buttons after the
+ *   links, more content below them (a preview); nulls are left out
  * @returns {HTMLLIElement}
  */
 export function fileRow(file, { actions = [], details = [] } = {}) {
-  const nameId = uniqueId("file-name");
   const linkInput = h("input", { type: "text", readonly: true, value: file.downloadUrl, id: uniqueId("file-link") });
-  const expiry = linkExpiry(file);
+  const expiry = file.expiresAt ? new Date(file.expiresAt) : null;
+  const link = linkExpiry(file);
+  // the link's end is said when it comes before the file's (by more than a minute)
+  const linkEnds = link && (!expiry || expiry.getTime() - link.getTime() > 60_000) ? link : null;
   return /** @type {HTMLLIElement} */ (
     h(
       "li",
@@ -86,10 +87,11 @@ export function fileRow(file, { actions = [], details = [] } = {}) {
       h(
         "p",
         { class: "file-facts" },
-        h("span", { class: "file-name", id: nameId }, file.name),
+        h("span", { class: "file-name" }, file.name),
         " ",
         h("span", { class: "muted" }, `${file.format.toUpperCase()} · ${formatBytes(file.size)}`),
-        expiry ? h("span", { class: "muted" }, ` · link ${expiresIn(expiry)}`) : null,
+        expiry ? h("span", { class: "muted" }, ` · ${expiresIn(expiry)}`) : null,
+        linkEnds ? h("span", { class: "muted" }, ` · link ${expiresIn(linkEnds)}`) : null,
       ),
       h(
         "div",

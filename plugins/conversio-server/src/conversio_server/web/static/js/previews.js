@@ -1,7 +1,7 @@
 /**
  * Previews of stored files in the page. Raster images are shown from their same-origin signed link;
  * a PDF by its first page, which the API converts to a small PNG (a `blob:` URL). Nothing else is
- * ever shown inline: a user's SVG or HTML could carry scripts, so those get "No preview".
+ * ever shown inline: a user's SVG or HTML could carry scripts, so those say "No preview".
  *
  * Previews are lazy: made when their place scrolls into view, and for a job with many results only
  * on a "Preview" button, so that a 100-page job does not start 100 conversions.
@@ -12,6 +12,8 @@ import { download, sameOriginPath } from "./api.js";
 import { h } from "./dom.js";
 
 const RASTER_FORMATS = new Set(["png", "jpg", "jpeg", "webp", "gif"]);
+/** Formats a browser would render, scripts included: never shown in the page. */
+const ACTIVE_FORMATS = new Set(["svg", "html", "htm", "xhtml", "xml"]);
 /** A list with more previewable files than this previews each one on request only. */
 export const AUTO_PREVIEW_LIMIT = 6;
 /** The resolution of a PDF's first page: a thumbnail about 330 px wide for A4. */
@@ -44,15 +46,17 @@ const watcher =
 
 /**
  * The preview of one stored file: a place for it and, when it is not made on its own, the button that
- * makes it.
+ * makes it. Neither for a format that has no preview (an SVG or HTML file's place says so).
  * @param {{id: string, name: string, format: string, downloadUrl: string}} file
  * @param {{auto: boolean}} options `auto`: made when its place comes into view
- * @returns {{place: HTMLElement, button: HTMLButtonElement|null}}
+ * @returns {{place: HTMLElement|null, button: HTMLButtonElement|null}}
  */
 export function preview(file, { auto }) {
   const kind = previewKind(file);
   if (kind === null) {
-    return { place: h("p", { class: "preview muted" }, "No preview for this format."), button: null };
+    const unsafe = ACTIVE_FORMATS.has(file.format);
+    const place = unsafe ? h("p", { class: "preview muted" }, "No preview: SVG and HTML files are not shown in the page.") : null;
+    return { place, button: null };
   }
   const place = h("div", { class: "preview" });
   const show = () => (kind === "image" ? showImage(place, file) : showPdfPage(place, file));
