@@ -78,11 +78,13 @@ function statusOf(job, stepCount) {
 /** One job's card in a list of jobs. */
 export class JobCard {
   /**
-   * @param {{label?: string|null, stepCount?: number|null, onCancel: () => void, onRetry: () => void}} options
-   *   `label` names the job (e.g. `"report.docx → pdf"`); `stepCount` is its route's length
+   * @param {{label?: string|null, stepCount?: number|null, autoPreview: boolean, onCancel: () => void,
+   *   onRetry: () => void}} options `label` names the job (e.g. `"report.docx → pdf"`); `stepCount`
+   *   is its route's length; `autoPreview`, whether results preview when they come into view
    */
-  constructor({ label = null, stepCount = null, onCancel, onRetry }) {
+  constructor({ label = null, stepCount = null, autoPreview, onCancel, onRetry }) {
     this.label = label;
+    this.autoPreview = autoPreview;
     this.stepCount = stepCount;
     this.spoken = "";
     this.resultsShown = false;
@@ -140,7 +142,7 @@ export class JobCard {
     if (job.status === "completed" && !this.resultsShown) {
       this.resultsShown = true;
       this.results.replaceChildren(
-        job.outputs?.length ? jobResults(job.outputs) : h("p", { class: "muted" }, "The results have expired."),
+        job.outputs?.length ? jobResults(job.outputs, { autoPreview: this.autoPreview }) : h("p", { class: "muted" }, "The results have expired."),
       );
     }
     if (focused instanceof HTMLElement && focused.closest("[hidden]")) this.refocus();

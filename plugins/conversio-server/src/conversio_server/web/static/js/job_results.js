@@ -13,14 +13,16 @@ import { AUTO_PREVIEW_LIMIT, preview, previewKind } from "./previews.js";
  * The results of a completed job.
  * @param {Array<{id: string, name: string, format: string, size: number, downloadUrl: string,
  *   expiresAt?: string}>} outputs the job's `outputs`
+ * @param {{autoPreview: boolean}} options whether previews are made when they come into view (a
+ *   job with many previewable results, or `false`: on request only)
  * @returns {HTMLElement}
  */
-export function jobResults(outputs) {
+export function jobResults(outputs, { autoPreview }) {
   const previewable = outputs.filter((file) => previewKind(file) !== null).length;
-  const auto = previewable <= AUTO_PREVIEW_LIMIT;
+  const auto = autoPreview && previewable <= AUTO_PREVIEW_LIMIT;
   const rows = outputs.map((file) => {
     const { place, button } = preview(file, { auto });
-    return fileRow(file, { actions: button ? [button] : [], details: [place] });
+    return fileRow(file, { actions: [button], details: [place] });
   });
   return h(
     "div",

@@ -31,7 +31,7 @@ let openStreams = 0;
  */
 export async function runJob(spec, { label, stepCount } = {}) {
   const list = /** @type {HTMLElement} */ (document.getElementById("job-list"));
-  const job = new TrackedJob({ label, stepCount });
+  const job = new TrackedJob({ label, stepCount, autoPreview: true });
   list.prepend(job.card.element);
   const tag = spec.tag ?? (label ? label.slice(0, MAX_TAG_LENGTH) : undefined);
   try {
@@ -45,20 +45,21 @@ export async function runJob(spec, { label, stepCount } = {}) {
 }
 
 /**
- * A card for a job of the key (as `GET /v1/jobs` lists it), followed live while it is unfinished.
+ * A card for a job of the key (as `GET /v1/jobs` lists it), followed live while it is unfinished;
+ * its results preview on request only (a long history would otherwise convert many PDFs).
  * @param {any} job
  * @returns {HTMLLIElement} the card, for the caller to put in its list
  */
 export function renderJobCard(job) {
-  const tracked = new TrackedJob({});
+  const tracked = new TrackedJob({ autoPreview: false });
   tracked.start(job);
   return tracked.card.element;
 }
 
 /** A job, its card, and the following of its events. */
 class TrackedJob {
-  /** @param {{label?: string, stepCount?: number}} options */
-  constructor({ label, stepCount }) {
+  /** @param {{label?: string, stepCount?: number, autoPreview: boolean}} options */
+  constructor({ label, stepCount, autoPreview }) {
     /** @type {string|null} */
     this.id = null;
     /** @type {AbortController|null} */
@@ -66,6 +67,7 @@ class TrackedJob {
     this.card = new JobCard({
       label: label ?? null,
       stepCount: stepCount ?? null,
+      autoPreview,
       onCancel: () => this.cancel(),
       onRetry: () => this.retry(),
     });
