@@ -5,15 +5,22 @@ it names is served with its own type and ``nosniff``. With keys the sign-in page
 
 from __future__ import annotations
 
+import queue
 import re
+import subprocess
+import threading
 from collections.abc import Iterator
 from html.parser import HTMLParser
+from pathlib import Path
 
 import attrs
 import httpx
 import pytest
 from conftest import LiveServer, start_server
+from conversio_server.serving import page_url
+from conversio_server.settings import ServerSettings
 from conversio_server.web.security import PAGE_HEADERS
+from test_jobs_durability import CONVERSIO, stop
 from test_tenancy import keyed_settings
 
 PAGES = {"/": "convert", "/history": "history", "/sign-in": "sign-in"}
@@ -177,3 +184,46 @@ def test_a_page_names_no_data_of_any_key(keyed: LiveServer) -> None:
         first = anonymous.get("/").text
     with keyed.client(headers={"Authorization": "Bearer cv_whatever"}) as http:
         assert http.get("/").text == first
+
+
+def test_conversio_serve_says_where_the_page_is(tmp_path: Path) -> None:
+    """On an address it chose itself (port 0), ``conversio serve`` names the page's URL once it listens."""
+    command = [CONVERSIO, "serve", "--dev", "--port", "0", "--data-dir", str(tmp_path)]
+    serve = subprocess.Popen(
+        [*command, "--workers", "1", "--job-workers", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read_stderr() -> None:
+        for line in serve.stderr or ():
+            lines.put(line)
+
+    threading.Thread(target=read_stderr, daemon=True).start()
+    try:
+        said = ""
+        while "web page" not in said:
+            said = lines.get(timeout=60)
+        url = said.removeprefix("conversio: the web page is at ").strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:[1-9][0-9]*/", url), said
+        answer = httpx.get(url, timeout=30)
+        assert answer.status_code == 200 and 'data-page="convert"' in answer.text
+    finally:
+        stop(serve)
+
+
+@pytest.mark.parametrize(
+    ("host", "public_url", "url"),
+    [
+        ("127.0.0.1", None, "http://127.0.0.1:8000/"),
+        ("0.0.0.0", None, "http://127.0.0.1:8000/"),
+        ("::", None, "http://[::1]:8000/"),
+        ("0.0.0.0", "https://convert.example.org/base", "https://convert.example.org/base/"),
+    ],
+)
+def test_the_page_url_is_one_a_browser_can_open(host: str, public_url: str | None, url: str) -> None:
+    settings = ServerSettings.load(environ={}, host=host, public_url=public_url, data_dir=Path("unused"))
+    assert page_url(settings, 8000) == url

@@ -13,8 +13,12 @@ import click
 from conversio.cli import handles_errors
 
 if TYPE_CHECKING:
+    import socket
+
     import uvicorn
     from fastapi import FastAPI
+
+    from conversio_server.settings import ServerSettings
 
 
 _drain_timeout = click.option(
@@ -68,15 +72,25 @@ def serve(log_level: str, url_allow: tuple[str, ...], as_json: bool, **flags: ob
         check_setup(settings, conversio)
         app = create_app(settings, conversio)
         config = uvicorn_config(app, settings, log_level=log_level, timeout_graceful_shutdown=10)
-        _draining_server(config, app).run()
+        _draining_server(config, app, settings).run()
 
 
-def _draining_server(config: uvicorn.Config, app: FastAPI) -> uvicorn.Server:
-    """uvicorn's server, whose first SIGTERM or SIGINT also drains ``app``'s job workers (while uvicorn
-    finishes the requests in flight) and whose second hands their jobs back at once."""
+def _draining_server(config: uvicorn.Config, app: FastAPI, settings: ServerSettings) -> uvicorn.Server:
+    """uvicorn's server, which says where the web page is once it listens, and whose first SIGTERM or
+    SIGINT also drains ``app``'s job workers (while uvicorn finishes the requests in flight) and whose
+    second hands their jobs back at once."""
     import uvicorn
 
+    from conversio_server.serving import page_url
+
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                bound = [s.getsockname()[1] for server in self.servers for s in server.sockets]
+                url = page_url(settings, bound[0] if bound else config.port)
+                click.secho(f"conversio: the web page is at {url}", err=True)
+
         def handle_exit(self, sig: int, frame: Any) -> None:
             background = getattr(app.state, "background", None)
             pool = None if background is None else background.pool

@@ -27,6 +27,15 @@ def check_setup(settings: ServerSettings, conversio: Conversio) -> None:
         engine.dispose()
 
 
+def page_url(settings: ServerSettings, port: int) -> str:
+    """Where a person opens the web page: the public URL, else this server's address and ``port`` (a
+    wildcard address as the loopback one, which works on the server's own machine)."""
+    if settings.public_url:
+        return settings.public_url.rstrip("/") + "/"
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(settings.host, settings.host)
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
 def uvicorn_config(app: Any, settings: ServerSettings, **options: Any) -> uvicorn.Config:
     """uvicorn's configuration for ``app`` as ``settings`` ask (``options``: more of uvicorn's own)."""
     return uvicorn.Config(
