@@ -71,6 +71,8 @@ class Option:
         data: dict[str, Any] = {"name": self.name, "type": self.type, "help": self.help}
         if self.required:
             data["required"] = True
+        if self.secret:  # a form shows it as a password field and never echoes it
+            data["secret"] = True
         if self.default is not None and not self.secret:
             data["default"] = self.default
         for key in ("min", "max", "choices"):

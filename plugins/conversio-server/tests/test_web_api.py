@@ -118,3 +118,11 @@ def test_targets_of_an_unknown_format_are_a_coded_error(client: httpx.Client) ->
     answer = client.get("/v1/formats/nosuchformat/targets")
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "UNSUPPORTED_FORMAT"
+
+
+def test_secret_options_say_so_and_show_no_default(client: httpx.Client) -> None:
+    """The page's option forms make secret options password fields: the schema must say which."""
+    specs = client.get("/v1/converters", params={"from": "pdf", "to": "pdf"}).json()["converters"]
+    options = {o["name"]: o for s in specs if s["operation"] == "encrypt" for o in s["options"]}
+    assert options["user_password"]["secret"] is True and "default" not in options["user_password"]
+    assert all("secret" not in o for name, o in options.items() if "password" not in name)
