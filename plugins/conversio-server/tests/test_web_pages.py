@@ -17,6 +17,7 @@ import attrs
 import httpx
 import pytest
 from conftest import LiveServer, start_server
+from conversio_server.errors import STATUS_BY_CODE
 from conversio_server.serving import page_url
 from conversio_server.settings import ServerSettings
 from conversio_server.web.security import PAGE_HEADERS
@@ -227,3 +228,10 @@ def test_conversio_serve_says_where_the_page_is(tmp_path: Path) -> None:
 def test_the_page_url_is_one_a_browser_can_open(host: str, public_url: str | None, url: str) -> None:
     settings = ServerSettings.load(environ={}, host=host, public_url=public_url, data_dir=Path("unused"))
     assert page_url(settings, 8000) == url
+
+
+def test_every_error_code_has_advice_for_people(client: httpx.Client) -> None:
+    """The page says what to do about any code the server answers with (errors.js's table)."""
+    script = client.get("/static/js/errors.js").text
+    advised = set(re.findall(r"^\s+([A-Z_]+): \"", script, re.MULTILINE))
+    assert set(STATUS_BY_CODE) | {"NETWORK"} == advised

@@ -25,7 +25,7 @@ if (needsKey() && getKey() === null) {
 async function showKey() {
   try {
     const me = await request("GET", "/v1/me");
-    who.textContent = me.tier ? `${me.name} · ${me.tier}` : me.name;
+    who.textContent = `${me.name} (${me.tier})`;
     who.hidden = false;
   } catch {
     // the page's own requests show the error (or send the person to sign in)
