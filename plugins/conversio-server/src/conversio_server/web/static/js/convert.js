@@ -5,6 +5,7 @@
  * @module convert
  */
 
+import { ApiError } from "./api.js";
 import { converter, operationsOf } from "./convert_catalog.js";
 import { FilePicker } from "./convert_pick.js";
 import { StepList } from "./convert_steps.js";
@@ -39,13 +40,15 @@ const plan = {
   refused: false,
   /** whether every route ends packing all the files at once (`n->1`: zip, tar…) */
   packs: false,
+  /** the number of steps of the longest route */
+  routeSteps: 0,
   /** the preview under way; a newer one aborts it */
   preview: new AbortController(),
   /** counts the changes of files, so that an older answer does not overwrite a newer one */
   generation: 0,
 };
 
-const picker = new FilePicker(byId("pick"), { onChange: (settled) => filesChanged(settled) });
+const picker = new FilePicker(byId("pick"), { onChange: (arrived) => filesChanged(arrived) });
 const steps = new StepList(byId("steps"), { onChange: () => check() });
 
 /** @returns {boolean} whether the target keeps the files' one format (only the steps run) */
@@ -55,9 +58,9 @@ function keepsFormat() {
 
 /**
  * The files changed: offer the targets all of them can become.
- * @param {boolean} settled the last upload has ended (the focus then moves to the targets)
+ * @param {boolean} arrived new files are ready (the focus then moves to the targets)
  */
-async function filesChanged(settled) {
+async function filesChanged(arrived) {
   const generation = ++plan.generation;
   const sources = [...new Set(picker.ready().map((item) => /** @type {string} */ (item.format)))];
   byId("plan-empty").hidden = sources.length > 0;
@@ -80,7 +83,7 @@ async function filesChanged(settled) {
     await targetChanged();
   }
   check();
-  if (settled && !picker.busy()) {
+  if (arrived && !picker.busy()) {
     targetsBox.focus();
     announce(`Choose a target: ${targets.length} formats are reachable.`);
   }
@@ -108,6 +111,7 @@ async function previewRoute() {
   const signal = plan.preview.signal;
   plan.refused = false;
   plan.packs = false;
+  plan.routeSteps = 0;
   plan.options = null;
   routeOptionsBox.replaceChildren();
   if (plan.target === null || keepsFormat()) {
@@ -129,6 +133,7 @@ async function previewRoute() {
     );
     if (signal.aborted) return;
     plan.packs = specs.every((route) => route.at(-1)?.cardinality === "n->1");
+    plan.routeSteps = Math.max(...[...routes.values()].map((found) => found.steps.length));
     const schema = unionOf(specs.flat().map((spec) => spec?.options ?? []));
     plan.options = new OptionsForm(schema, `Options of the conversion to ${/** @type {string} */ (plan.target).toUpperCase()}`);
     routeOptionsBox.replaceChildren(plan.options.element);
@@ -167,7 +172,12 @@ function oneJob() {
  */
 function check(reveal = false) {
   const problems = optionForms().flatMap((each) => each.problems(reveal));
-  problemsBox.replaceChildren(problemSummary(problems) ?? "");
+  const listed = problems.map((problem) => `${problem.control.id} ${problem.message}`).join("\n");
+  // rebuilt only when it changes: a link clicked in it stays, though leaving the field changes it
+  if (listed !== problemsBox.dataset.listed) {
+    problemsBox.dataset.listed = listed;
+    problemsBox.replaceChildren(problemSummary(problems) ?? "");
+  }
   const reason = blocker() ?? (problems.length ? "Correct the options above." : null);
   convertButton.disabled = reason !== null;
   const count = picker.ready().length;
@@ -195,14 +205,29 @@ async function convert(event) {
     ...(then.length ? { then } : {}),
   };
   const groups = oneJob() ? [items] : items.map((item) => [item]);
-  const what = [plan.target, ...then.map((step) => step.step)].join(" → ");
+  const conversion = keepsFormat() ? [] : [`${plan.target}${base.via ? ` via ${base.via[0]}` : ""}`];
+  const what = [...conversion, ...then.map((step) => step.step)].join(" → ");
   for (const group of groups) {
     group.forEach((item) => (item.used = true));
     const inputs = group.map((item) => (item.url ? { url: item.url } : { fileId: item.stored.id }));
     const names = group.length === 1 ? group[0].name : `${group.length} files`;
-    runJob({ inputs, ...base }, { label: `${names} → ${what}` });
+    runJob({ inputs, ...base }, { label: `${names} → ${what}`, stepCount: plan.routeSteps + then.length, onRefused: markRefusal });
   }
   announce(groups.length === 1 ? "The job is queued." : `${groups.length} jobs are queued.`);
+}
+
+/**
+ * Put the server's `INVALID_OPTION` on the fields of the option it names (its message until they
+ * are edited) and move the focus to the first.
+ * @param {unknown} error why the server refused a job
+ */
+function markRefusal(error) {
+  if (!(error instanceof ApiError) || error.code !== "INVALID_OPTION") return;
+  const { option, options } = error.details;
+  const names = typeof option === "string" ? [option] : Array.isArray(options) ? options : [];
+  const marked = names.flatMap((name) => optionForms().map((each) => each.markInvalid(String(name), error.message)));
+  marked.find((control) => control !== null)?.focus();
+  check();
 }
 
 targetsBox.addEventListener("change", () => targetChanged());

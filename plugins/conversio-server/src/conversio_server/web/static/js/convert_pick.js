@@ -42,8 +42,8 @@ function formatByExtension(extension, known) {
 export class FilePicker {
   /**
    * @param {HTMLElement} section `#pick`, with `#pick-files`, `#url-form`, `#pick-error` and `#file-list`
-   * @param {{onChange: (settled: boolean) => void}} hooks `onChange` after every change to the
-   *   list; `settled` when the last upload under way has ended
+   * @param {{onChange: (arrived: boolean) => void}} hooks `onChange` after every change to the
+   *   list; `arrived` when files were added and none is uploading any more
    */
   constructor(section, { onChange }) {
     /** @type {Picked[]} */
@@ -225,7 +225,7 @@ export class FilePicker {
     const next = this.items[index] ?? this.items[index - 1];
     /** @type {HTMLElement} */ (next ? next.row.querySelector("button.remove") : this.input).focus();
     announce(`${item.name} is removed.`);
-    this.onChange(!this.busy());
+    this.onChange(false);
     if (item.stored && !item.used) {
       try {
         await request("DELETE", `/v1/files/${encodeURIComponent(item.stored.id)}`);

@@ -56,7 +56,7 @@ export class StepList {
 
   /** Add the operation chosen in the select, at the end. */
   add() {
-    const converter = this.offered[Number(this.choice.value)];
+    const converter = this.offered.find((op) => op.operation === this.choice.value);
     if (!converter) return;
     const operation = /** @type {string} */ (converter.operation);
     const form = new OptionsForm(converter.options, operation);
@@ -135,7 +135,7 @@ export class StepList {
     this.offered = format === null ? [] : await operationsOf(format);
     this.choice.replaceChildren(
       ...(this.offered.length
-        ? this.offered.map((op, index) => h("option", { value: String(index) }, `${op.operation}: ${op.description}`))
+        ? this.offered.map((op) => h("option", { value: op.operation }, `${op.operation}: ${op.description}`))
         : [h("option", { value: "" }, "no step applies here")]),
     );
     this.choice.disabled = this.addButton.disabled = !this.offered.length;

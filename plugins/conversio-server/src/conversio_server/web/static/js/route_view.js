@@ -79,7 +79,9 @@ function refusalBlock(error) {
   if (install.length) {
     box.append(h("p", null, "On the server, install ", install.map((name, i) => [i ? " or " : "", h("code", null, `pip install ${name}`)])));
   }
-  if (reachable.length) box.append(h("p", null, `From ${details.source} this server reaches: ${reachable.join(", ")}.`));
+  const waypoints = Array.isArray(details.via) ? details.via : [];
+  if (waypoints.length) box.append(h("p", null, `Or choose another format to go through than ${waypoints.join(", ")}.`));
+  else if (reachable.length) box.append(h("p", null, `From ${details.source} this server reaches: ${reachable.join(", ")}.`));
   return box;
 }
 
