@@ -92,11 +92,12 @@ def _add_request_bodies(document: dict[str, Any]) -> None:
 
 
 def _name_formats(document: dict[str, Any]) -> None:
-    """Point every place that names a format (query ``from``/``to``/``via``, ``outputFormat``,
-    ``via``) or a step (``then``, ``step``) at the server's lists."""
+    """Point every place that names a format (query ``from``/``to``/``via``, path ``format``,
+    ``outputFormat``, ``via``) or a step (``then``, ``step``) at the server's lists."""
     for operation in _operations(document):
         for parameter in operation.get("parameters", ()):
-            if parameter["in"] == "query" and parameter["name"] in ("from", "to", "via"):
+            where, name = parameter["in"], parameter["name"]
+            if (where == "query" and name in ("from", "to", "via")) or (where, name) == ("path", "format"):
                 _named(parameter, "schema", FORMAT_NAME)
         for media in operation.get("requestBody", {}).get("content", {}).values():
             _name_fields(media.get("schema", {}))

@@ -39,19 +39,21 @@ async def formats(request: Request, principal: Principal = Read) -> Any:
 
 
 @router.get(
-    "/formats/{name}/targets",
+    "/formats/{format}/targets",
     summary="The formats reachable from a format",
-    description="Every format some route (of one or more converters) leads to from `name` (a format's "
+    description="Every format some route (of one or more converters) leads to from `format` (a format's "
     "name, extension or alias), with its kind, as `GET /v1/route` would find them.",
     response_model=Targets,
     responses={400: {"model": ErrorBody}},
 )
-async def targets(request: Request, name: str = Path(..., max_length=32), principal: Principal = Read) -> Any:
+async def targets(
+    request: Request, source: str = Path(..., alias="format", max_length=32), principal: Principal = Read
+) -> Any:
     conversio = server_of(request).conversio
-    names = conversio.targets(name)
+    names = conversio.targets(source)
     known = {f.name: f for f in conversio.formats}
     return {
-        "format": conversio.canonical(name),
+        "format": conversio.canonical(source),
         "targets": [
             {"name": n, "kind": known[n].kind.value, "description": known[n].description}
             for n in names
