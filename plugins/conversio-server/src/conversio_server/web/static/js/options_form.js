@@ -3,8 +3,8 @@
  * control that fits each type, the default filled in, the help as the field's description, and the
  * browser's own constraint validation (plus a JSON check) before anything is sent.
  *
- * bool → checkbox; choices → select; int/float → number input with min, max and step; a password →
- * password input; json → textarea; list → text, comma separated; str and color → text.
+ * bool → checkbox; choices → select; int/float → number input with min, max and step; a secret (a
+ * password) → password input; json → textarea; list → text, comma separated; str and color → text.
  * @module options_form
  */
 
@@ -16,14 +16,6 @@ import { uniqueId } from "./file_row.js";
  *   max?: number, choices?: unknown[], required?: boolean, secret?: boolean}} OptionSchema
  * @typedef {{control: HTMLElement, label: string, message: string}} Problem
  */
-
-/**
- * Whether an option holds a secret (shown as dots, never filled in by the browser).
- * @param {OptionSchema} option
- */
-function isSecret(option) {
-  return option.secret === true || /password|secret/i.test(option.name);
-}
 
 /**
  * The options of several converters as one list: the server gives a conversion's options to every
@@ -153,7 +145,7 @@ function controlOf(option, attrs) {
     const step = option.type === "int" ? "1" : "any";
     return h("input", { ...attrs, type: "number", step, min: option.min, max: option.max, value, required, inputmode: option.type === "int" ? "numeric" : "decimal" });
   }
-  if (isSecret(option)) return h("input", { ...attrs, type: "password", autocomplete: "new-password", required });
+  if (option.secret) return h("input", { ...attrs, type: "password", autocomplete: "new-password", required });
   return h("input", { ...attrs, type: "text", value, required, autocomplete: "off" });
 }
 
