@@ -186,10 +186,11 @@ function check(reveal = false) {
 }
 
 /**
- * Queue the jobs: one with every file when the first step takes them all, else one per file.
+ * Queue the jobs: one with every file when the first step (a merge) or the route (an archive) takes
+ * them all, else one per file.
  * @param {SubmitEvent} event
  */
-async function convert(event) {
+function convert(event) {
   event.preventDefault();
   check(true);
   if (convertButton.disabled) {
@@ -211,7 +212,9 @@ async function convert(event) {
     group.forEach((item) => (item.used = true));
     const inputs = group.map((item) => (item.url ? { url: item.url } : { fileId: item.stored.id }));
     const names = group.length === 1 ? group[0].name : `${group.length} files`;
-    runJob({ inputs, ...base }, { label: `${names} → ${what}`, stepCount: plan.routeSteps + then.length, onRefused: markRefusal });
+    // the server may fuse operations into one step, so only a plain route's steps are counted here
+    const stepCount = then.length ? undefined : plan.routeSteps;
+    runJob({ inputs, ...base }, { label: `${names} → ${what}`, stepCount, onRefused: markRefusal });
   }
   announce(groups.length === 1 ? "The job is queued." : `${groups.length} jobs are queued.`);
 }

@@ -38,6 +38,31 @@ function formatByExtension(extension, known) {
   return [...known.values()].find((format) => format.extensions.includes(extension)) ?? null;
 }
 
+/**
+ * An error's box: its code, the server's message and what to do.
+ * @param {unknown} error
+ * @returns {HTMLElement}
+ */
+function errorBox(error) {
+  const box = h("div", { class: "error-box" });
+  showError(box, error);
+  return box;
+}
+
+/**
+ * The last part of an address's path, decoded: the file's name as the address gives it.
+ * @param {URL} address
+ * @returns {string}
+ */
+function nameOf(address) {
+  const last = address.pathname.split("/").pop() ?? "";
+  try {
+    return decodeURIComponent(last) || address.hostname;
+  } catch {
+    return last;
+  }
+}
+
 /** The list of files to convert and the controls that fill it. */
 export class FilePicker {
   /**
@@ -130,9 +155,7 @@ export class FilePicker {
     } catch (error) {
       if (item.controller.signal.aborted) return;
       item.state = "failed";
-      const box = h("div", { class: "error-box" });
-      showError(box, error);
-      this.describe(item, box);
+      this.describe(item, errorBox(error));
     }
     this.onChange(!this.busy());
   }
@@ -144,13 +167,12 @@ export class FilePicker {
    */
   async addUrl(url) {
     const known = await formats();
-    const name = decodeURIComponent(new URL(url).pathname.split("/").pop() || "") || url;
+    const name = nameOf(new URL(url));
     const format = formatByExtension(extensionOf(name, known), known);
     const item = this.add({ name, size: null, url });
     if (!format) {
       item.state = "failed";
-      const box = h("div", { class: "error-box" });
-      showError(box, new ApiError(400, "UNSUPPORTED_FORMAT", `the address of ${name} does not name a format this server reads`));
+      const box = errorBox(new ApiError(400, "UNSUPPORTED_FORMAT", `the format of ${name} cannot be told from its address`));
       box.append(h("p", null, "Download the file and choose it above instead: its content will be recognised."));
       this.describe(item, box);
     } else {
