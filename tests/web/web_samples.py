@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 import pikepdf
+from PIL import Image
 
 #: Pages of the Word document (each becomes one JPEG in docx → zip via jpg).
 DOCX_PAGES = 3
@@ -73,6 +74,13 @@ class Samples:
         return write_docx(self.folder / "quarterly report.docx", DOCX_PAGES)
 
     @cached_property
+    def png(self) -> Path:
+        """A small picture (Pillow)."""
+        path = self.folder / "picture.png"
+        Image.new("RGB", (160, 120), "teal").save(path)
+        return path
+
+    @cached_property
     def pdfs(self) -> tuple[Path, Path]:
         first, second = PDF_PAGES
         return write_pdf(self.folder / "chapter-1.pdf", first), write_pdf(
@@ -81,10 +89,11 @@ class Samples:
 
     @cached_property
     def corrupt_pdf(self) -> Path:
-        """A PDF cut in half (its header says PDF; its pages and trailer are gone)."""
+        """A PDF cut after its first 64 bytes (the header says PDF; pages and trailer are gone: PDFium
+        recovers a PDF cut in half, so the cut is early)."""
         whole = write_pdf(self.folder / "whole.pdf", 3).read_bytes()
         path = self.folder / "broken.pdf"
-        path.write_bytes(whole[: len(whole) // 2])
+        path.write_bytes(whole[:64])
         return path
 
     @cached_property
