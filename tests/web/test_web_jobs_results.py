@@ -46,6 +46,20 @@ def run_job(page: Page, spec: dict[str, Any], label: str) -> Locator:
     return page.get_by_role("article", name=label)
 
 
+def start_job(page: Page, server: Server, path: Path, label: str, **spec: Any) -> Locator:
+    """Store ``path`` through the API, sign in, and start a job of it (``spec``: the rest of its body)."""
+    assert server.key
+    with server.client() as client:
+        stored = store(client, path)
+    sign_in(page, server.url, server.key)
+    return run_job(page, {"inputs": [{"fileId": stored["id"]}], **spec}, label)
+
+
+def expect_loaded(page: Page, image: Locator) -> None:
+    """Wait until ``image`` has loaded a picture."""
+    page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=image.element_handle())
+
+
 def job_of(server: Server, card: Locator) -> dict[str, Any]:
     """The card's job as the API shows it."""
     job_id = card.get_attribute("data-job-id")
@@ -64,33 +78,26 @@ def wait_for_attempts(server: Server, card: Locator, attempts: int) -> dict[str,
 
 
 def test_pages_of_a_pdf_download_one_by_one_or_as_a_zip(page: Page, server: Server, tmp_path: Path) -> None:
-    assert server.key
-    with server.client() as client:
-        pdf = store(client, write_pdf(tmp_path / "three pages.pdf", 3))
-    sign_in(page, server.url, server.key)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
-    card = run_job(
-        page,
-        {"inputs": [{"fileId": pdf["id"]}], "outputFormat": "png", "options": {"dpi": 20}},
-        "three pages → png",
-    )
-    expect(card.get_by_role("progressbar")).to_be_visible()
+    pdf = write_pdf(tmp_path / "three pages.pdf", 3)
+    card = start_job(page, server, pdf, "three pages → png", outputFormat="png", options={"dpi": 20})
     expect(card.locator(".job-status")).to_have_text(done("3 files"), timeout=JOB_TIMEOUT * 1000)
     outputs = job_of(server, card)["outputs"]
     assert [o["name"] for o in outputs] == [f"three pages-page00{n}.png" for n in (1, 2, 3)]
 
     first = outputs[0]
     link = card.get_by_role("link", name=f"Download {first['name']}")
-    expect(link).to_have_attribute("href", first["downloadUrl"])
     expect(link).to_have_attribute("download", first["name"])
-    assert server.key not in page.content()
+    signed_link = str(link.get_attribute("href"))  # signed anew at each answer: compared by its file
+    assert signed_link.startswith(first["contentUrl"] + "?") and "signature=" in signed_link
+    assert server.key and server.key not in page.content()
     preview = card.get_by_role("img", name=f"Preview of {first['name']}")
     expect(preview).to_be_visible()
-    page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=preview.element_handle())
+    expect_loaded(page, preview)
 
     card.get_by_role("button", name=f"Copy link to {first['name']}").click()
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied == first["downloadUrl"]
+    assert copied == signed_link
     signed = httpx.get(copied, timeout=30)  # no key: the signed link opens this one file
     assert signed.status_code == 200
     assert Image.open(io.BytesIO(signed.content)).format == "PNG"
@@ -108,23 +115,15 @@ def test_pages_of_a_pdf_download_one_by_one_or_as_a_zip(page: Page, server: Serv
 
 
 def test_a_pdf_result_previews_its_first_page(page: Page, server: Server, samples: Samples) -> None:
-    assert server.key
-    with server.client() as client:
-        picture = store(client, samples.png)
-    sign_in(page, server.url, server.key)
-    card = run_job(page, {"inputs": [{"fileId": picture["id"]}], "outputFormat": "pdf"}, "picture → pdf")
+    card = start_job(page, server, samples.png, "picture → pdf", outputFormat="pdf")
     expect(card.locator(".job-status")).to_have_text(done("1 file"), timeout=JOB_TIMEOUT * 1000)
     preview = card.get_by_role("img", name="First page of picture.pdf")
     expect(preview).to_have_attribute("src", re.compile("^blob:"))
-    page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=preview.element_handle())
+    expect_loaded(page, preview)
 
 
 def test_a_failed_job_shows_its_coded_error_and_retries(page: Page, server: Server, samples: Samples) -> None:
-    assert server.key
-    with server.client() as client:
-        broken = store(client, samples.corrupt_pdf)
-    sign_in(page, server.url, server.key)
-    card = run_job(page, {"inputs": [{"fileId": broken["id"]}], "outputFormat": "png"}, "broken → png")
+    card = start_job(page, server, samples.corrupt_pdf, "broken → png", outputFormat="png")
     error = card.locator(".error-box")
     expect(error.locator("code")).to_have_text("CORRUPT_FILE", timeout=JOB_TIMEOUT * 1000)
     expect(error).to_contain_text("broken.pdf")
