@@ -1,6 +1,7 @@
 /**
  * A finished job's results: each output with its name, format, size, Download and "Copy link", a
- * preview where one is safe, and "Download all as zip" when there are several.
+ * preview where one is safe, and "Download all as zip" when there are several. A long list shows
+ * its first results and the rest on request.
  * @module job_results
  */
 
@@ -8,6 +9,9 @@ import { download } from "./api.js";
 import { announce, h, showError } from "./dom.js";
 import { fileRow } from "./file_row.js";
 import { AUTO_PREVIEW_LIMIT, preview, previewKind } from "./previews.js";
+
+/** Results listed at first; a "Show the other …" button lists the rest (a 100-page split). */
+const LISTED_AT_FIRST = 10;
 
 /**
  * The results of a completed job.
@@ -24,12 +28,17 @@ export function jobResults(outputs, { autoPreview }) {
     const { place, button } = preview(file, { auto });
     return fileRow(file, { actions: [button], details: [place] });
   });
-  return h(
-    "div",
-    { class: "job-results" },
-    outputs.length > 1 ? zipButton(outputs) : null,
-    h("ul", { class: "file-list" }, rows),
-  );
+  const list = h("ul", { class: "file-list" }, rows.slice(0, LISTED_AT_FIRST));
+  const rest = rows.slice(LISTED_AT_FIRST);
+  const more = rest.length
+    ? h("button", { type: "button", class: "secondary" }, `Show the other ${rest.length} results`)
+    : null;
+  more?.addEventListener("click", () => {
+    list.append(...rest);
+    more.remove();
+    rest[0].querySelector("a")?.focus();
+  });
+  return h("div", { class: "job-results" }, outputs.length > 1 ? zipButton(outputs) : null, list, more);
 }
 
 /**
