@@ -103,7 +103,7 @@ class Field {
 }
 
 /**
- * The hint under a field: its help, its range, and what an empty field means.
+ * The hint under a field: its help, its range, and how a list or JSON is written.
  * @param {OptionSchema} option
  * @returns {string}
  */

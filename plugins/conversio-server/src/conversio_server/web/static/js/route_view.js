@@ -77,10 +77,11 @@ function refusalBlock(error) {
   const install = Array.isArray(details.suggestions) ? details.suggestions : [];
   const reachable = Array.isArray(details.reachable) ? details.reachable : [];
   if (install.length) {
-    box.append(h("p", null, "On the server, install ", install.map((name, i) => [i ? " or " : "", h("code", null, `pip install ${name}`)])));
+    const commands = install.map((name, i) => [i ? " or " : "", h("code", null, `pip install ${name}`)]);
+    box.append(h("p", null, commands, " on the server adds the route."));
   }
   const waypoints = Array.isArray(details.via) ? details.via : [];
-  if (waypoints.length) box.append(h("p", null, `Or choose another format to go through than ${waypoints.join(", ")}.`));
+  if (waypoints.length) box.append(h("p", null, `Or go through another format than ${waypoints.join(", ")}, or none.`));
   else if (reachable.length) box.append(h("p", null, `From ${details.source} this server reaches: ${reachable.join(", ")}.`));
   return box;
 }
