@@ -20,6 +20,15 @@ export function uniqueId(prefix) {
 }
 
 /**
+ * Words for screen readers only, completing a short visible label ("Download" + " report.pdf").
+ * @param {string} text
+ * @returns {HTMLElement}
+ */
+export function hiddenText(text) {
+  return h("span", { class: "visually-hidden" }, text);
+}
+
+/**
  * When a stored file's signed link stops working: the `expires` of the server's signed link (null
  * for links the server does not sign itself, an object store's).
  * @param {{downloadUrl: string}} file
@@ -62,7 +71,7 @@ async function copyLink(text, fallback, name) {
     /** @type {HTMLElement} */ (fallback.parentElement).hidden = false;
     fallback.focus();
     fallback.select();
-    announce(`Copying is not allowed here: the link to ${name} is selected, press Control+C to copy it.`);
+    announce(`Copying is not allowed here: the link to ${name} is selected, copy it with Ctrl+C or ⌘C.`);
   }
 }
 
@@ -100,13 +109,13 @@ export function fileRow(file, { actions = [], details = [] } = {}) {
           "a",
           { class: "button secondary", href: file.downloadUrl, download: file.name },
           "Download",
-          h("span", { class: "visually-hidden" }, ` ${file.name}`),
+          hiddenText(` ${file.name}`),
         ),
         h(
           "button",
           { type: "button", class: "secondary", onclick: () => copyLink(file.downloadUrl, linkInput, file.name) },
           "Copy link",
-          h("span", { class: "visually-hidden" }, ` to ${file.name}`),
+          hiddenText(` to ${file.name}`),
         ),
         actions,
       ),

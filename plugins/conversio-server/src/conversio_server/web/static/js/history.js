@@ -7,7 +7,7 @@
 
 import { request } from "./api.js";
 import { announce, h, showError } from "./dom.js";
-import { fileRow } from "./file_row.js";
+import { fileRow, hiddenText } from "./file_row.js";
 import { renderJobCard } from "./jobs.js";
 import { preview } from "./previews.js";
 
@@ -29,7 +29,8 @@ class GrowingList {
   constructor(section, source) {
     this.source = source;
     this.section = section;
-    const part = (/** @type {string} */ role) => /** @type {HTMLElement} */ (section.querySelector(`[data-role="${role}"]`));
+    const part = (/** @type {string} */ role) =>
+      /** @type {HTMLElement} */ (section.querySelector(`[data-role="${role}"]`));
     this.loading = part("loading");
     this.empty = part("empty");
     this.error = part("error");
@@ -137,7 +138,7 @@ function confirmDelete(name) {
 function storedFileRow(file, files) {
   const { place, button } = preview(file, { auto: false });
   const remove = /** @type {HTMLButtonElement} */ (
-    h("button", { type: "button", class: "secondary" }, "Delete", h("span", { class: "visually-hidden" }, ` ${file.name}`))
+    h("button", { type: "button", class: "secondary" }, "Delete", hiddenText(` ${file.name}`))
   );
   const row = fileRow(file, { actions: [button, remove], details: [place] });
   row.dataset.created = file.createdAt;

@@ -27,7 +27,7 @@ function stepName(step) {
  * @param {any} job
  * @returns {string}
  */
-export function jobTitle(job) {
+function jobTitle(job) {
   if (job.tag) return job.tag;
   const hops = (job.steps ?? [])
     .map((step) => /:([\w.+-]+)->([\w.+-]+)$/.exec(step.converter))
@@ -92,11 +92,17 @@ export class JobCard {
     this.title = h("h3", { class: "job-title", id: titleId, tabindex: "-1" }, label ?? "New job");
     this.meta = h("p", { class: "job-meta muted" });
     this.status = h("p", { class: "job-status" }, "Sending…");
-    this.progress = /** @type {HTMLProgressElement} */ (h("progress", { max: "100", "aria-label": `Progress of ${label ?? "the job"}` }));
+    this.progress = /** @type {HTMLProgressElement} */ (
+      h("progress", { max: "100", "aria-label": `Progress of ${label ?? "the job"}` })
+    );
     // a cancellation on its way marks the button aria-disabled (a disabled button would lose focus)
     const cancel = () => this.cancelButton.getAttribute("aria-disabled") !== "true" && onCancel();
-    this.cancelButton = /** @type {HTMLButtonElement} */ (h("button", { type: "button", class: "secondary", hidden: true, onclick: cancel }, "Cancel"));
-    this.retryButton = /** @type {HTMLButtonElement} */ (h("button", { type: "button", hidden: true, onclick: onRetry }, "Retry"));
+    this.cancelButton = /** @type {HTMLButtonElement} */ (
+      h("button", { type: "button", class: "secondary", hidden: true, onclick: cancel }, "Cancel")
+    );
+    this.retryButton = /** @type {HTMLButtonElement} */ (
+      h("button", { type: "button", hidden: true, onclick: onRetry }, "Retry")
+    );
     this.errors = h("div", { class: "error-box", hidden: true });
     this.warnings = h("ul", { class: "job-warnings", hidden: true });
     this.results = h("div");
@@ -142,7 +148,9 @@ export class JobCard {
     if (job.status === "completed" && !this.resultsShown) {
       this.resultsShown = true;
       this.results.replaceChildren(
-        job.outputs?.length ? jobResults(job.outputs, { autoPreview: this.autoPreview }) : h("p", { class: "muted" }, "The results have expired."),
+        job.outputs?.length
+          ? jobResults(job.outputs, { autoPreview: this.autoPreview })
+          : h("p", { class: "muted" }, "The results have expired."),
       );
     }
     if (focused instanceof HTMLElement && focused.closest("[hidden]")) this.refocus();

@@ -96,10 +96,15 @@ class TrackedJob {
     }
   }
 
+  /** @returns {string} the job's path in the API */
+  path() {
+    return `/v1/jobs/${encodeURIComponent(/** @type {string} */ (this.id))}`;
+  }
+
   async cancel() {
     this.card.cancelling();
     try {
-      const job = await request("DELETE", `/v1/jobs/${encodeURIComponent(/** @type {string} */ (this.id))}`);
+      const job = await request("DELETE", this.path());
       // a running job answers still running: its stream says when it has stopped
       if (FINISHED.has(job.status)) this.card.show(job);
     } catch (error) {
@@ -109,7 +114,7 @@ class TrackedJob {
 
   async retry() {
     try {
-      const accepted = await request("POST", `/v1/jobs/${encodeURIComponent(/** @type {string} */ (this.id))}/retry`);
+      const accepted = await request("POST", `${this.path()}/retry`);
       this.card.restart();
       this.start(accepted);
     } catch (error) {

@@ -10,6 +10,7 @@
 
 import { download, sameOriginPath } from "./api.js";
 import { h } from "./dom.js";
+import { hiddenText } from "./file_row.js";
 
 const RASTER_FORMATS = new Set(["png", "jpg", "jpeg", "webp", "gif"]);
 /** Formats a browser would render, scripts included: never shown in the page. */
@@ -55,7 +56,9 @@ export function preview(file, { auto }) {
   const kind = previewKind(file);
   if (kind === null) {
     const unsafe = ACTIVE_FORMATS.has(file.format);
-    const place = unsafe ? h("p", { class: "preview muted" }, "No preview: SVG and HTML files are not shown in the page.") : null;
+    const place = unsafe
+      ? h("p", { class: "preview muted" }, "No preview: SVG and HTML files are not shown in the page.")
+      : null;
     return { place, button: null };
   }
   const place = h("div", { class: "preview" });
@@ -66,7 +69,7 @@ export function preview(file, { auto }) {
     return { place, button: null };
   }
   const button = /** @type {HTMLButtonElement} */ (
-    h("button", { type: "button", class: "secondary" }, "Preview", h("span", { class: "visually-hidden" }, ` of ${file.name}`))
+    h("button", { type: "button", class: "secondary" }, "Preview", hiddenText(` of ${file.name}`))
   );
   button.addEventListener(
     "click",
