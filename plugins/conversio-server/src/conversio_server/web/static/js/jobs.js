@@ -22,7 +22,8 @@ const FINISHED = new Set(["completed", "failed", "cancelled"]);
 let openStreams = 0;
 
 /**
- * Queue a conversion job and follow it in a new card at the top of `#job-list`.
+ * Queue a conversion job and follow it in a new card at the top of `#job-list`, scrolled into view
+ * (focus stays where it is).
  * @param {{inputs: Array<{fileId: string}>, outputFormat?: string, via?: string[],
  *   options?: Record<string, unknown>, then?: unknown[], tag?: string}} spec the body of `POST /v1/jobs`
  * @param {{label?: string, stepCount?: number}} [options] `label` names the job in its card and in
@@ -33,6 +34,7 @@ export async function runJob(spec, { label, stepCount } = {}) {
   const list = /** @type {HTMLElement} */ (document.getElementById("job-list"));
   const job = new TrackedJob({ label, stepCount, autoPreview: true });
   list.prepend(job.card.element);
+  job.card.element.scrollIntoView({ block: "nearest" });
   const tag = spec.tag ?? (label ? label.slice(0, MAX_TAG_LENGTH) : undefined);
   try {
     const accepted = await request("POST", "/v1/jobs", { json: { ...spec, tag } });
