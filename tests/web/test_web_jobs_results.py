@@ -1,5 +1,5 @@
 """A job's card on the convert page: live status, results with signed links, a zip of them all, lazy
-previews, and a failed job's coded error and Retry.
+previews, a failed job's coded error and Retry, a running job's Cancel.
 
 The card is driven through the page's own `jobs.js` module (`runJob`, the call the convert form
 makes), with inputs stored through the API: the form itself is covered by the convert scenarios.
@@ -146,3 +146,23 @@ def test_a_refused_job_says_why_in_its_card(page: Page, server: Server) -> None:
     expect(card.locator(".job-status")).to_have_text("Not started.")
     expect(card.locator(".error-box code")).to_have_text("FILE_NOT_FOUND")
     expect(card.get_by_role("button", name="Retry")).to_be_hidden()
+
+
+def test_a_running_job_is_cancelled_then_retried(page: Page, server: Server, samples: Samples) -> None:
+    card = start_job(page, server, samples.video, "long clip → webm", outputFormat="webm")
+    status = card.locator(".job-status")
+    expect(status).to_contain_text("Running step 1: mp4 → webm", timeout=JOB_TIMEOUT * 1000)
+    expect(card.get_by_role("progressbar", name="Progress of long clip → webm")).to_be_visible()
+    cancel = card.get_by_role("button", name="Cancel")
+    cancel.focus()
+    page.keyboard.press("Enter")
+    expect(status).to_have_text("Cancelled.", timeout=JOB_TIMEOUT * 1000)
+    assert job_of(server, card)["status"] == "cancelled"
+    expect(card.get_by_role("button", name="Retry")).to_be_focused()
+
+    page.keyboard.press("Enter")
+    expect(status).to_contain_text("Running step 1: mp4 → webm", timeout=JOB_TIMEOUT * 1000)
+    card.get_by_role("button", name="Cancel").click()
+    expect(status).to_have_text("Cancelled.", timeout=JOB_TIMEOUT * 1000)
+    job = job_of(server, card)
+    assert (job["status"], job["attempts"]) == ("cancelled", 2)
