@@ -112,6 +112,7 @@ async function previewRoute() {
   plan.refused = false;
   plan.packs = false;
   plan.routeSteps = 0;
+  const chosen = plan.options?.values() ?? {};
   plan.options = null;
   routeOptionsBox.replaceChildren();
   if (plan.target === null || keepsFormat()) {
@@ -135,7 +136,8 @@ async function previewRoute() {
     plan.packs = specs.every((route) => route.at(-1)?.cardinality === "n->1");
     plan.routeSteps = Math.max(...[...routes.values()].map((found) => found.steps.length));
     const schema = unionOf(specs.flat().map((spec) => spec?.options ?? []));
-    plan.options = new OptionsForm(schema, `Options of the conversion to ${/** @type {string} */ (plan.target).toUpperCase()}`);
+    const legend = `Options of the conversion to ${/** @type {string} */ (plan.target).toUpperCase()}`;
+    plan.options = new OptionsForm(schema, legend, chosen);
     routeOptionsBox.replaceChildren(plan.options.element);
   }
   check();

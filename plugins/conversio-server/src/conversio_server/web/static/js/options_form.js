@@ -29,13 +29,28 @@ export function unionOf(schemas) {
   return [...byName.values()];
 }
 
+/**
+ * @param {string} text
+ * @returns {unknown} the JSON value of `text`, or undefined when it is not JSON (the field says so)
+ */
+function parsedJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** @type {Record<string, unknown>} what a field of each type without a default means when left alone */
 const UNSET = { bool: false, list: [] };
 
 /** One option's label, control, description and error message. */
 class Field {
-  /** @param {OptionSchema} option */
-  constructor(option) {
+  /**
+   * @param {OptionSchema} option
+   * @param {unknown} initial the value to show (the default unless the person had chosen another)
+   */
+  constructor(option, initial) {
     this.option = option;
     this.label = option.name.replaceAll("_", " ");
     const id = uniqueId("option");
@@ -43,7 +58,7 @@ class Field {
     const hint = hintOf(option);
     const helpNode = hint ? h("p", { class: "hint", id: `${id}-help` }, hint) : null;
     const described = [helpNode ? helpNode.id : null, this.errorNode.id].filter(Boolean).join(" ");
-    this.control = controlOf(option, { id, "aria-describedby": described, name: option.name });
+    this.control = controlOf(option, initial, { id, "aria-describedby": described, name: option.name });
     for (const type of ["input", "change"]) this.control.addEventListener(type, () => this.edited());
     this.control.addEventListener("invalid", () => this.showMessage());
     const label = h("label", { for: id }, this.label, option.required ? " (required)" : null);
@@ -95,7 +110,7 @@ class Field {
     else if (text === "" && option.type !== "list") value = undefined;
     else if (option.type === "int" || option.type === "float") value = Number(text);
     else if (option.type === "list") value = text.split(",").map((part) => part.trim()).filter(Boolean);
-    else if (option.type === "json") value = JSON.parse(text);
+    else if (option.type === "json") value = parsedJson(text);
     else value = control.value;
     const baseline = option.default ?? UNSET[option.type];
     return JSON.stringify(value) === JSON.stringify(baseline) ? undefined : value;
@@ -118,17 +133,17 @@ function hintOf(option) {
 }
 
 /**
- * The control of one option, its default filled in.
+ * The control of one option, `initial` filled in.
  * @param {OptionSchema} option
+ * @param {unknown} initial
  * @param {Record<string, string>} attrs id, name and description
  * @returns {HTMLElement}
  */
-function controlOf(option, attrs) {
+function controlOf(option, initial, attrs) {
   const required = option.required === true;
-  const fallback = option.default;
-  if (option.type === "bool") return h("input", { ...attrs, type: "checkbox", checked: fallback === true });
+  if (option.type === "bool") return h("input", { ...attrs, type: "checkbox", checked: initial === true });
   if (option.choices) {
-    const chosen = option.choices.findIndex((choice) => choice === fallback);
+    const chosen = option.choices.findIndex((choice) => choice === initial);
     return h(
       "select",
       { ...attrs, required },
@@ -137,10 +152,10 @@ function controlOf(option, attrs) {
     );
   }
   if (option.type === "json") {
-    const text = fallback === undefined ? "" : JSON.stringify(fallback);
+    const text = initial === undefined ? "" : JSON.stringify(initial);
     return h("textarea", { ...attrs, rows: 3, required, spellcheck: "false" }, text);
   }
-  const value = Array.isArray(fallback) ? fallback.join(", ") : fallback;
+  const value = Array.isArray(initial) ? initial.join(", ") : initial;
   if (option.type === "int" || option.type === "float") {
     const step = option.type === "int" ? "1" : "any";
     return h("input", { ...attrs, type: "number", step, min: option.min, max: option.max, value, required, inputmode: option.type === "int" ? "numeric" : "decimal" });
@@ -154,9 +169,11 @@ export class OptionsForm {
   /**
    * @param {OptionSchema[]} schema
    * @param {string} legend what the options belong to, e.g. "Options of encrypt"
+   * @param {Record<string, unknown>} [previous] values the person chose in an earlier form of the
+   *   same options (kept when the route changes)
    */
-  constructor(schema, legend) {
-    this.fields = schema.map((option) => new Field(option));
+  constructor(schema, legend, previous = {}) {
+    this.fields = schema.map((option) => new Field(option, Object.hasOwn(previous, option.name) ? previous[option.name] : option.default));
     this.element = h(
       "fieldset",
       { class: "options" },
