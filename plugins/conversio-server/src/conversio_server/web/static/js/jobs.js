@@ -26,11 +26,13 @@ let openStreams = 0;
  * (focus stays where it is).
  * @param {{inputs: Array<{fileId: string}>, outputFormat?: string, via?: string[],
  *   options?: Record<string, unknown>, then?: unknown[], tag?: string}} spec the body of `POST /v1/jobs`
- * @param {{label?: string, stepCount?: number}} [options] `label` names the job in its card and in
- *   History (`"report.docx → pdf"`); `stepCount`, the route's number of steps ("step 2 of 3")
+ * @param {{label?: string, stepCount?: number, onRefused?: (error: unknown) => void}} [options]
+ *   `label` names the job in its card and in History (`"report.docx → pdf"`); `stepCount`, the
+ *   route's number of steps ("step 2 of 3"); `onRefused`, called with the error when the server
+ *   refuses the job (an `INVALID_OPTION` the form can point at), after the card has shown it
  * @returns {Promise<string|null>} the job's id, or null when the server refused it (the card says why)
  */
-export async function runJob(spec, { label, stepCount } = {}) {
+export async function runJob(spec, { label, stepCount, onRefused } = {}) {
   const list = /** @type {HTMLElement} */ (document.getElementById("job-list"));
   const job = new TrackedJob({ label, stepCount, autoPreview: true });
   list.prepend(job.card.element);
@@ -42,6 +44,7 @@ export async function runJob(spec, { label, stepCount } = {}) {
     return accepted.jobId;
   } catch (error) {
     job.card.fail(error);
+    onRefused?.(error);
     return null;
   }
 }
