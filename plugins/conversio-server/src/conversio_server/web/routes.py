@@ -10,6 +10,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -24,8 +25,6 @@ _TEMPLATES = Environment(
 )
 
 router = APIRouter(include_in_schema=False)
-#: The paths of the pages (they get :data:`~conversio_server.web.security.PAGE_HEADERS`).
-PAGE_PATHS = ("/", "/history", "/sign-in")
 
 
 def _page(request: Request, template: str, page: str, title: str) -> HTMLResponse:
@@ -47,6 +46,10 @@ async def history_page(request: Request) -> HTMLResponse:
 @router.api_route("/sign-in", methods=["GET", "HEAD"])
 async def sign_in_page(request: Request) -> HTMLResponse:
     return _page(request, "sign_in.html", "sign-in", "Sign in")
+
+
+#: The paths of the pages (they get :data:`~conversio_server.web.security.PAGE_HEADERS`).
+PAGE_PATHS = tuple(route.path for route in router.routes if isinstance(route, APIRoute))
 
 
 def install(app: FastAPI) -> None:
