@@ -57,7 +57,13 @@ function statusOf(job, stepCount) {
     case "processing": {
       if (!current) return { shown: "Starting…", spoken: "starting" };
       const eta = job.eta ? ` · about ${formatDuration(job.eta)} left` : "";
-      return { shown: `Running ${which} · ${Math.floor(job.progress ?? 0)} %${eta}`, spoken: `running ${which}` };
+      // a retry takes the steps that finished before from the cache: say so, it resumes
+      const cached = steps.filter((step) => step.status === "cached").length;
+      const reused = cached ? ` · ${cached} ${cached === 1 ? "step" : "steps"} reused` : "";
+      return {
+        shown: `Running ${which} · ${Math.floor(job.progress ?? 0)} %${eta}${reused}`,
+        spoken: `running ${which}`,
+      };
     }
     case "completed": {
       const count = job.outputs?.length ?? 0;
