@@ -194,14 +194,13 @@ def test_conversio_serve_says_where_the_page_is(tmp_path: Path) -> None:
         [*command, "--workers", "1", "--job-workers", "0"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        text=True,
         start_new_session=True,
     )
     lines: queue.Queue[str] = queue.Queue()
 
     def read_stderr() -> None:
         for line in serve.stderr or ():
-            lines.put(line)
+            lines.put(line.decode(errors="replace"))
 
     threading.Thread(target=read_stderr, daemon=True).start()
     try:
