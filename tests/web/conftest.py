@@ -182,7 +182,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     page = getattr(item, "funcargs", {}).get("page")
     if report.failed and report.when == "call" and page is not None and not page.is_closed():
         try:
-            save_screenshot(page, f"{item.name}-failed")
+            save_screenshot(page, f"{item.name}-failed", full_page=True)
         except Exception as exc:  # the report matters more than the picture
             print(f"no screenshot of {item.name}: {exc}", file=sys.stderr)
     return report

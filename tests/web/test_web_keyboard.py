@@ -66,7 +66,7 @@ def test_the_main_flow_by_keyboard_alone(page: Page, server: Server, samples: Sa
     card = page.get_by_role("article", name=f"{samples.docx.name} → {target}")
     expect_done(card)
     tab_to(page, "#job-list a[download]")
-    save_screenshot(page, "keyboard-download-focused")
+    save_screenshot(page, "keyboard-download-focused", full_page=True)
     with page.expect_download() as download:
         page.keyboard.press("Enter")
     assert download.value.suggested_filename.endswith(f".{target}")

@@ -44,18 +44,18 @@ def chromium_executable() -> str | None:
     return found if found and os.access(found, os.X_OK) else None
 
 
-def save_screenshot(page: Any, name: str) -> Path:
-    """Save ``page`` (a Playwright page) as ``artifacts/<name>.png``; return the path."""
+def save_screenshot(shot: Any, name: str, **options: Any) -> Path:
+    """Save a screenshot of ``shot`` (a Playwright page or locator) as ``artifacts/<name>.png``."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    shot.screenshot(path=str(path), **options)
     return path
 
 
-def publish_screenshot(page: Any, name: str) -> Path | None:
-    """Save ``page`` as an artifact and, when ``$CONVERSIO_WEB_SCREENSHOTS`` names a folder, as
+def publish_screenshot(shot: Any, name: str) -> Path | None:
+    """Save ``shot`` as an artifact and, when ``$CONVERSIO_WEB_SCREENSHOTS`` names a folder, as
     ``<folder>/web-<name>.png`` too, quantised to 256 colours to stay under 150 KB."""
-    artifact = save_screenshot(page, name)
+    artifact = save_screenshot(shot, name)
     folder = os.environ.get(SCREENSHOTS_ENV)
     if not folder:
         return None
