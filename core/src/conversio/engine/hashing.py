@@ -87,7 +87,7 @@ class OutputHasher:
                 self._wake.wait()
                 continue
             digest = self._hash(name, index)
-            if digest is None:
+            if digest is None or self._abandoned:  # closed as the last pass ended: not a result
                 return
             self._found[name] = digest
             index += 1
