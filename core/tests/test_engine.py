@@ -1036,3 +1036,17 @@ def test_each_input_says_which_users_file_it_was_made_from(executor: str | Execu
     assert one.read_bytes().decode() == "FAKE:fd\nx.fa,x.fa,x.fa\n"
     two = app.convert([fake(tmp_path, "a.fa", "1\n2"), fake(tmp_path, "b.fa", "3")], to="fd").run()
     assert two.read_bytes().decode() == "FAKE:fd\na.fa,a.fa,b.fa\n"
+
+
+def test_a_refusal_of_an_intermediate_file_names_the_users_file(tmp_path: Path) -> None:
+    from conversio.testing.fakes import FakePlugin, spec, write_fake
+
+    app = make_conversio(FakePlugin(spec("fa", "fb"), spec("fb", "fc", "refuse")))
+    try:
+        with pytest.raises(ConversioError) as refused:
+            app.convert(write_fake(tmp_path / "letter.fa", "fa"), to="fc").run()
+    finally:
+        app.close()
+    assert refused.value.code == "CORRUPT_FILE"
+    assert refused.value.message == "letter.fb (made from letter.fa) cannot be read"
+    assert str(refused.value) == "CORRUPT_FILE: letter.fb (made from letter.fa) cannot be read"

@@ -146,9 +146,11 @@ class StepRunner:
                 # an engine that ran out of room says only that it failed: the full disk tells why
                 if exc.code in BLAMES_INPUT and nearly_full(out_dir):
                     raise out_of_space(f"the result of converting {names(inputs)}") from None
+                exc.message = with_origins(exc.message, files)
+                exc.args = (exc.message,)
                 raise
             digests = hasher.digests()
-            run.warnings.extend(finished.warnings)
+            run.warnings.extend(with_origins(warning, files) for warning in finished.warnings)
             artifacts: list[Artifact] = []
             try:
                 for out in finished.produced:
@@ -181,3 +183,12 @@ class StepRunner:
             return [fn(item) for item in items]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="conversio-map") as pool:
             return list(pool.map(fn, items))
+
+
+def with_origins(text: str, files: Sequence[InputFile]) -> str:
+    """``text`` naming an intermediate file (``scan.pdf``, made on the way from the user's
+    ``scan.png``) says which of the user's files it was made from."""
+    for file in files:
+        if file.origin and file.origin != file.name and file.name in text and file.origin not in text:
+            text = text.replace(file.name, f"{file.name} (made from {file.origin})", 1)
+    return text

@@ -79,6 +79,11 @@ def crash(request: ConversionRequest) -> list[Output]:
     os._exit(3)
 
 
+def refuse(request: ConversionRequest) -> list[Output]:
+    """Refuse the input as damaged, naming it as a converter names its input."""
+    raise CorruptFile(f"{request.input.name} cannot be read", file=request.input.name)
+
+
 def explode(request: ConversionRequest) -> list[Output]:
     """Fail with an unexpected exception (a buggy converter)."""
     raise RuntimeError("boom")
