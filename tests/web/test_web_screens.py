@@ -5,10 +5,11 @@ three of them also become the documentation's ``web-*.png``."""
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FloatRect, Page, expect
 from web_pages import add_step, choose_and_upload, convert, expect_done, pick_target, sign_in
 from web_samples import DOCX_PAGES, Samples
 from web_support import Server, publish_screenshot, save_screenshot
@@ -33,6 +34,22 @@ def test_the_checker_sees_violations(page: Page) -> None:
         check_accessibility(page, "a broken page")
 
 
+def region(page: Page, first: str, last: str) -> FloatRect:
+    """The part of the page from the top of ``first`` to the bottom of ``last``, in page coordinates."""
+    return cast(
+        FloatRect,
+        page.evaluate(
+            """([first, last]) => {
+              const top = document.querySelector(first).getBoundingClientRect();
+              const bottom = document.querySelector(last).getBoundingClientRect();
+              const width = document.documentElement.clientWidth;
+              return {x: 0, y: top.top + scrollY, width, height: bottom.bottom - top.top + 24};
+            }""",
+            [first, last],
+        ),
+    )
+
+
 @pytest.fixture
 def signed_in(page: Page, server: Server) -> Page:
     assert server.key
@@ -44,7 +61,7 @@ def test_sign_in(page: Page, server: Server) -> None:
     page.goto(f"{server.url}/sign-in")
     expect(page.get_by_label("API key")).to_be_visible()
     check_accessibility(page, "sign-in")
-    publish_screenshot(page, "sign-in")
+    publish_screenshot(page, "sign-in", clip=region(page, "header", "#sign-in-form"))
     page.get_by_label("API key").fill("cv_wrong")
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#sign-in-error code")).to_have_text("UNAUTHORIZED")
@@ -59,7 +76,7 @@ def test_convert_with_files_targets_and_a_route(signed_in: Page, samples: Sample
     pick_target(page, "ZIP", via="jpg")
     expect(page.locator("#route-view")).to_contain_text("docx → pdf → jpg (×pages) → zip")
     check_accessibility(page, "convert with a route")
-    publish_screenshot(page.locator("main"), "convert")
+    publish_screenshot(page, "convert", full_page=True, clip=region(page, "#pick", "#route-view"))
 
 
 def test_convert_with_steps_and_their_options(signed_in: Page, samples: Samples) -> None:

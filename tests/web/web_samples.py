@@ -35,18 +35,30 @@ _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _PAGE_BREAK = '<w:p><w:r><w:br w:type="page"/></w:r></w:p>'
 
 
+_HEADING = '<w:p><w:r><w:rPr><w:b/><w:sz w:val="56"/></w:rPr><w:t>{}</w:t></w:r></w:p>'
+_PARAGRAPH = '<w:p><w:r><w:rPr><w:sz w:val="28"/></w:rPr><w:t>{}</w:t></w:r></w:p>'
+_LINES = (
+    "Sales grew in every region this quarter, led by the north.",
+    "Costs stayed flat; the new warehouse opens next month.",
+    "Customers rated the support team 4.6 out of 5.",
+    "The next quarter's plan is on the last page.",
+)
+
+
 def _docx_body(pages: int) -> str:
-    paragraphs = [
-        f"<w:p><w:r><w:t>Quarterly report, page {n}: the figures of the quarter.</w:t></w:r></w:p>"
+    """The body of a document of ``pages`` pages: a heading and a few paragraphs each."""
+    page_texts = [
+        _HEADING.format(f"Quarterly report, page {n}")
+        + "".join(_PARAGRAPH.format(line) for line in _LINES * 3)
         for n in range(1, pages + 1)
     ]
-    body = _PAGE_BREAK.join(paragraphs)
+    body = _PAGE_BREAK.join(page_texts)
     head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
     return f'{head}<w:document xmlns:w="{_W}"><w:body>{body}</w:body></w:document>'
 
 
 def write_docx(path: Path, pages: int) -> Path:
-    """A Word document of ``pages`` pages, one paragraph each, split by page breaks."""
+    """A Word document of ``pages`` pages split by page breaks."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as docx:
         docx.writestr("[Content_Types].xml", _CONTENT_TYPES)
         docx.writestr("_rels/.rels", _RELS)

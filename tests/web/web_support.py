@@ -52,10 +52,10 @@ def save_screenshot(shot: Any, name: str, **options: Any) -> Path:
     return path
 
 
-def publish_screenshot(shot: Any, name: str) -> Path | None:
+def publish_screenshot(shot: Any, name: str, **options: Any) -> Path | None:
     """Save ``shot`` as an artifact and, when ``$CONVERSIO_WEB_SCREENSHOTS`` names a folder, as
     ``<folder>/web-<name>.png`` too, quantised to 256 colours to stay under 150 KB."""
-    artifact = save_screenshot(shot, name)
+    artifact = save_screenshot(shot, name, **options)
     folder = os.environ.get(SCREENSHOTS_ENV)
     if not folder:
         return None
