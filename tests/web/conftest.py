@@ -136,6 +136,16 @@ def dev_server(_serve: Any) -> Server:
     return _serve(dev=True)  # type: ignore[no-any-return]
 
 
+@pytest.fixture
+def signed_in(page: Any, server: Server) -> Any:
+    """The test's page, signed in with the server's key, on the convert page."""
+    from web_pages import sign_in
+
+    assert server.key
+    sign_in(page, server.url, server.key)
+    return page
+
+
 @pytest.fixture(scope="session")
 def samples(tmp_path_factory: pytest.TempPathFactory) -> web_samples.Samples:
     """The input files, made once per session (the long video only when a test asks for it)."""

@@ -11,18 +11,11 @@ import pikepdf
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
-from web_pages import add_step, choose_and_upload, convert, download_result, expect_done, pick_target, sign_in
+from web_pages import add_step, choose_and_upload, convert, download_result, expect_done, pick_target
 from web_samples import DOCX_PAGES, PDF_PAGES, Samples
 from web_support import Server
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def signed_in(page: Page, server: Server) -> Page:
-    assert server.key
-    sign_in(page, server.url, server.key)
-    return page
 
 
 def test_a_word_document_becomes_a_zip_of_one_jpeg_per_page(signed_in: Page, samples: Samples) -> None:

@@ -6,12 +6,12 @@ import zipfile
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from web_pages import choose_and_upload, convert, download_result, expect_done, pick_target, sign_in
 from web_samples import DOCX_PAGES, Samples
 from web_support import Server, save_screenshot
 
-PHONE = {"width": 360, "height": 740}
+PHONE: ViewportSize = {"width": 360, "height": 740}
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import re
 from typing import cast
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
+from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-not-found,unused-ignore]
 from playwright.sync_api import FloatRect, Page, expect
-from web_pages import add_step, choose_and_upload, convert, expect_done, pick_target, sign_in
+from web_pages import add_step, choose_and_upload, convert, expect_done, pick_target
 from web_samples import DOCX_PAGES, Samples
 from web_support import Server, publish_screenshot, save_screenshot
 
@@ -48,13 +48,6 @@ def region(page: Page, first: str, last: str) -> FloatRect:
             [first, last],
         ),
     )
-
-
-@pytest.fixture
-def signed_in(page: Page, server: Server) -> Page:
-    assert server.key
-    sign_in(page, server.url, server.key)
-    return page
 
 
 def test_sign_in(page: Page, server: Server) -> None:
@@ -114,7 +107,7 @@ def test_finished_and_failed_jobs(signed_in: Page, samples: Samples) -> None:
     save_screenshot(failed, "failed-job")
 
 
-def test_history(signed_in: Page, server: Server, samples: Samples) -> None:
+def test_history(signed_in: Page, samples: Samples) -> None:
     page = signed_in
     choose_and_upload(page, [samples.png])
     pick_target(page, "WEBP")

@@ -8,8 +8,8 @@ import json
 import re
 
 import pytest
-from playwright.sync_api import Dialog, Page, expect
-from web_pages import choose_and_upload, convert, expect_done, pick_target, record_policy_violations, sign_in
+from playwright.sync_api import Dialog, FilePayload, Page, expect
+from web_pages import choose_and_upload, convert, expect_done, pick_target, record_policy_violations
 from web_samples import Samples
 from web_support import Server
 
@@ -51,15 +51,13 @@ def test_every_page_has_strict_headers_and_no_inline_script(page: Page, server: 
     assert page.locator("script[type=module][src^='/static/']").count() >= 1
 
 
-def test_a_hostile_file_name_is_shown_as_text(page: Page, server: Server, samples: Samples) -> None:
+def test_a_hostile_file_name_is_shown_as_text(signed_in: Page, server: Server, samples: Samples) -> None:
     """A file named like markup is listed, converted and offered for download as plain text."""
-    assert server.key
+    page = signed_in
     dialogs = _record_dialogs(page)
     violations = record_policy_violations(page)
-    sign_in(page, server.url, server.key)
-    choose_and_upload(
-        page, [{"name": HOSTILE_NAME, "mimeType": "image/png", "buffer": samples.png.read_bytes()}]
-    )
+    hostile = FilePayload(name=HOSTILE_NAME, mimeType="image/png", buffer=samples.png.read_bytes())
+    choose_and_upload(page, [hostile])
     expect(page.locator("#file-list")).to_contain_text(HOSTILE_NAME)
     pick_target(page, "JPG")
     card = convert(page, f"{HOSTILE_NAME} → jpg")
