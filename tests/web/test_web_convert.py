@@ -11,7 +11,7 @@ import pikepdf
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
-from web_pages import add_step, choose_and_upload, convert, download_result, expect_done, pick_target
+from web_pages import choose_and_upload, convert, download_result, expect_done, pick_target, plan_steps
 from web_samples import DOCX_PAGES, PDF_PAGES, Samples
 from web_support import Server
 
@@ -38,10 +38,7 @@ def test_a_word_document_becomes_a_zip_of_one_jpeg_per_page(signed_in: Page, sam
 
 def test_two_pdfs_merge_into_one_with_a_password(signed_in: Page, samples: Samples) -> None:
     page = signed_in
-    choose_and_upload(page, list(samples.pdfs))
-    pick_target(page, "Keep PDF")
-    add_step(page, "merge")
-    add_step(page, "encrypt")
+    plan_steps(page, list(samples.pdfs), "Keep PDF", "merge", "encrypt")
     page.get_by_label("user password").fill(PASSWORD)
     expect(page.locator("#plan-status")).to_have_text("2 files, one job.")
     card = convert(page, "2 files → merge → encrypt")

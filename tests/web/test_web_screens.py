@@ -10,7 +10,7 @@ from typing import cast
 import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-not-found,unused-ignore]
 from playwright.sync_api import FloatRect, Page, expect
-from web_pages import add_step, choose_and_upload, convert, expect_done, pick_target
+from web_pages import choose_and_upload, convert, expect_done, pick_target, plan_steps
 from web_samples import DOCX_PAGES, Samples
 from web_support import Server, publish_screenshot, save_screenshot
 
@@ -74,10 +74,7 @@ def test_convert_with_files_targets_and_a_route(signed_in: Page, samples: Sample
 
 def test_convert_with_steps_and_their_options(signed_in: Page, samples: Samples) -> None:
     page = signed_in
-    choose_and_upload(page, list(samples.pdfs))
-    pick_target(page, "Keep PDF")
-    add_step(page, "merge")
-    add_step(page, "encrypt")
+    plan_steps(page, list(samples.pdfs), "Keep PDF", "merge", "encrypt")
     expect(page.get_by_role("group", name="Step 2: encrypt")).to_be_visible()
     check_accessibility(page, "convert with steps and their options")
     save_screenshot(page.locator("#plan"), "convert-steps")

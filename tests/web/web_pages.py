@@ -74,6 +74,14 @@ def add_step(page: Page, operation: str) -> None:
     page.get_by_role("button", name="Add the step").click()
 
 
+def plan_steps(page: Page, files: list[Path], target: str, *operations: str) -> None:
+    """Choose ``files``, the ``target`` (``"Keep PDF"``) and add ``operations`` as steps after it."""
+    choose_and_upload(page, files)
+    pick_target(page, target)
+    for operation in operations:
+        add_step(page, operation)
+
+
 def convert(page: Page, label: str) -> Locator:
     """Press Convert; the new job's card, named ``label`` (``"report.docx → pdf"``)."""
     page.get_by_role("button", name="Convert", exact=True).click()
