@@ -2,11 +2,12 @@
 in `--dev` mode), Debian's Chromium driven by pytest-playwright, the sample files and a screenshot of
 each failed test's page under ``tests/web/artifacts``.
 
-The whole directory is skipped when Playwright or Chromium is missing (see ``web_support``).
+Every test module is skipped, saying why, when Playwright, axe or Chromium is missing.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -14,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,40 @@ import httpx
 import pytest
 import web_samples
 from web_support import Server, chromium_executable, save_screenshot
+
+#: Importable modules the tests need, and what to install for each.
+NEEDED = {
+    "playwright": "Playwright",
+    "pytest_playwright": "pytest-playwright",
+    "axe_playwright_python": "axe-playwright-python",
+}
+
+
+def _missing() -> str | None:
+    """Why the browser tests cannot run here, or ``None``."""
+    for module, distribution in NEEDED.items():
+        if importlib.util.find_spec(module) is None:
+            return f"{distribution} is not installed (`tox -e web` installs it)"
+    if chromium_executable() is None:
+        return "no Chromium: install Debian's chromium, or name one in CONVERSIO_CHROMIUM_EXECUTABLE"
+    return None
+
+
+MISSING = _missing()
+
+
+class _SkippedModule(pytest.Module):
+    """A test module not even imported (its imports need what is missing): skipped, saying why."""
+
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        pytest.skip(str(MISSING))
+
+
+if MISSING is not None:
+
+    def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module:
+        return _SkippedModule.from_parent(parent, path=module_path)
+
 
 #: Seconds a server may take to answer /healthz after it starts.
 START_TIMEOUT = 60.0
@@ -94,7 +129,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def _serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def _serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
     """Start servers on demand; stop every one at the end of the session."""
     processes: list[subprocess.Popen[bytes]] = []
 
@@ -125,15 +160,15 @@ def _serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def server(_serve: Any) -> Server:
+def server(_serve: Callable[..., Server]) -> Server:
     """The shared server: API keys required; ``server.key`` is one (enterprise tier: no rate limit)."""
-    return _serve(dev=False)  # type: ignore[no-any-return]
+    return _serve(dev=False)
 
 
 @pytest.fixture(scope="session")
-def dev_server(_serve: Any) -> Server:
+def dev_server(_serve: Callable[..., Server]) -> Server:
     """A `conversio serve --dev` server: no key needed."""
-    return _serve(dev=True)  # type: ignore[no-any-return]
+    return _serve(dev=True)
 
 
 @pytest.fixture
@@ -189,8 +224,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """Save the page of a failed test as ``artifacts/<test>-failed.png``."""
     report = yield
-    page = getattr(item, "funcargs", {}).get("page")
-    if report.failed and report.when == "call" and page is not None and not page.is_closed():
+    if not (report.failed and report.when == "call"):
+        return report
+    pages = [value for value in getattr(item, "funcargs", {}).values() if type(value).__name__ == "Page"]
+    for page in pages[:1]:
         try:
             save_screenshot(page, f"{item.name}-failed", full_page=True)
         except Exception as exc:  # the report matters more than the picture

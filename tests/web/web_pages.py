@@ -1,24 +1,11 @@
-"""Playwright helpers that drive the page as a person would. Importing this module skips the test
-module that does when Playwright or Chromium is missing."""
+"""Playwright helpers that drive the page as a person would."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (tox -e web installs it)")
-pytest.importorskip("pytest_playwright", reason="pytest-playwright is not installed")
-
 from playwright.sync_api import ConsoleMessage, FilePayload, Locator, Page, expect
-from web_support import chromium_executable
-
-if chromium_executable() is None:
-    pytest.skip(
-        "no Chromium (install Debian's chromium, or name one in CONVERSIO_CHROMIUM_EXECUTABLE)",
-        allow_module_level=True,
-    )
 
 #: Seconds a conversion of the small samples may take, however busy the machine.
 JOB_TIMEOUT_MS = 90_000
