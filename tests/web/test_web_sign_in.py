@@ -45,10 +45,22 @@ def test_a_wrong_key_shows_its_coded_error(page: Page, server: Server) -> None:
     assert page.evaluate("Object.keys(sessionStorage).length") == 0
 
 
-def test_the_page_without_a_key_sends_to_sign_in(page: Page, server: Server) -> None:
+def test_a_page_without_a_key_sends_to_sign_in_and_back(page: Page, server: Server) -> None:
+    assert server.key
     page.goto(f"{server.url}/history")
-    expect(page).to_have_url(re.compile(r"/sign-in\?next=%2Fhistory$|/sign-in\?next=/history$"))
-    expect(page.get_by_label("API key")).to_be_visible()
+    expect(page).to_have_url(f"{server.url}/sign-in?next=%2Fhistory")
+    page.get_by_label("API key").fill(server.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{server.url}/history")
+    expect(page.get_by_role("heading", name="History")).to_be_visible()
+
+
+def test_sign_in_never_leaves_for_another_site(page: Page, server: Server) -> None:
+    assert server.key
+    page.goto(f"{server.url}/sign-in?next=//example.com/")
+    page.get_by_label("API key").fill(server.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{server.url}/")
 
 
 def test_sign_out_forgets_the_key(page: Page, server: Server) -> None:
