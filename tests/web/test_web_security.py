@@ -22,6 +22,10 @@ PAGE_POLICY = (
     "form-action 'self'",
 )
 HOSTILE_NAME = "<img src=x onerror=alert(1)>.png"
+#: Elements with an inline event handler attribute (onclick=…, onerror=…).
+INLINE_HANDLERS = """() => [...document.querySelectorAll("*")]
+  .filter((element) => [...element.attributes].some((attribute) => attribute.name.startsWith("on")))
+  .map((element) => element.outerHTML.slice(0, 80))"""
 
 
 def _record_dialogs(page: Page) -> list[str]:
@@ -47,6 +51,7 @@ def test_every_page_has_strict_headers_and_no_inline_script(page: Page, server: 
     assert headers["referrer-policy"] == "no-referrer"
     inline = page.eval_on_selector_all("script", "scripts => scripts.filter(s => !s.src).length")
     assert inline == 0
+    assert page.evaluate(INLINE_HANDLERS) == []
     assert page.locator("style, [style]").count() == 0
     assert page.locator("script[type=module][src^='/static/']").count() >= 1
 
@@ -65,6 +70,7 @@ def test_a_hostile_file_name_is_shown_as_text(signed_in: Page, server: Server, s
     # the server may make the result's name safe for file systems (<, > as _): it stays text either way
     expect(card.locator(".file-name")).to_have_text(re.compile(r"img src=x onerror=alert\(1\).?\.jpg$"))
     assert page.locator("img[src='x']").count() == 0
+    assert page.evaluate(INLINE_HANDLERS) == []
     assert html.escape(HOSTILE_NAME, quote=False) in page.content()
     page.goto(f"{server.url}/history")
     expect(page.locator("#history-jobs")).to_contain_text(f"{HOSTILE_NAME} → jpg")
