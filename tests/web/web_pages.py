@@ -32,14 +32,10 @@ def record_policy_violations(page: Page) -> list[str]:
     return violations
 
 
-def choose_files(page: Page, files: list[Path] | list[FilePayload]) -> None:
-    """Choose ``files`` through the page's file input (as a drop or the file dialog would)."""
-    page.get_by_label("Choose files to convert").set_input_files(files)
-
-
 def choose_and_upload(page: Page, files: list[Path] | list[FilePayload]) -> None:
-    """Choose ``files`` and wait until the server has stored and recognised each one."""
-    choose_files(page, files)
+    """Choose ``files`` through the page's file input (as a drop or the file dialog would) and wait
+    until the server has stored and recognised each one."""
+    page.get_by_label("Choose files to convert").set_input_files(files)
     rows = page.get_by_role("list", name="Chosen files").get_by_role("listitem")
     expect(rows).to_have_count(len(files))
     expect(page.locator("#file-list li[data-state=ready]")).to_have_count(len(files), timeout=30_000)

@@ -83,6 +83,7 @@ class Samples:
 
     @cached_property
     def docx(self) -> Path:
+        """A Word document of ``DOCX_PAGES`` pages."""
         return write_docx(self.folder / "quarterly report.docx", DOCX_PAGES)
 
     @cached_property
@@ -93,10 +94,10 @@ class Samples:
         return path
 
     @cached_property
-    def pdfs(self) -> tuple[Path, Path]:
-        first, second = PDF_PAGES
-        return write_pdf(self.folder / "chapter-1.pdf", first), write_pdf(
-            self.folder / "chapter-2.pdf", second
+    def pdfs(self) -> tuple[Path, ...]:
+        """Two PDFs of ``PDF_PAGES`` pages, to merge."""
+        return tuple(
+            write_pdf(self.folder / f"chapter-{n}.pdf", pages) for n, pages in enumerate(PDF_PAGES, 1)
         )
 
     @cached_property

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from PIL import Image
 
 #: Screenshots of failed tests and of the main screens (git-ignored).
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -59,8 +60,6 @@ def publish_screenshot(shot: Any, name: str, **options: Any) -> Path | None:
     folder = os.environ.get(SCREENSHOTS_ENV)
     if not folder:
         return None
-    from PIL import Image
-
     target = Path(folder) / f"web-{name}.png"
     target.parent.mkdir(parents=True, exist_ok=True)
     with Image.open(artifact) as image:
