@@ -114,3 +114,14 @@ def test_history(signed_in: Page, samples: Samples) -> None:
     expect(page.locator("#history-files")).to_contain_text("picture.webp")
     check_accessibility(page, "history")
     save_screenshot(page, "history", full_page=True)
+
+
+def test_dark_colours(signed_in: Page, samples: Samples) -> None:
+    """The dark colour scheme (prefers-color-scheme: dark) keeps its contrast, results included."""
+    page = signed_in
+    page.emulate_media(color_scheme="dark")
+    choose_and_upload(page, [samples.png])
+    pick_target(page, "JPG")
+    expect_done(convert(page, f"{samples.png.name} → jpg"))
+    check_accessibility(page, "convert, dark")
+    save_screenshot(page, "convert-dark", full_page=True)
