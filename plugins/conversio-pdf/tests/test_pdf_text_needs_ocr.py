@@ -58,4 +58,3 @@ def test_a_mixed_document_keeps_its_text_pages_and_names_the_picture_page(
     assert result.warnings == (
         "mixed.pdf: page 2 holds only pictures, no text (OCR would be needed); it is empty in the text",
     )
-
