@@ -187,7 +187,7 @@ def test_errors_are_typed_with_code_status_and_request_id(client: Client) -> Non
     assert missing.value.code == "JOB_NOT_FOUND" and missing.value.status == 404
     assert missing.value.request_id and missing.value.request_id in str(missing.value)
     with pytest.raises(BadRequest) as unsupported:
-        client.convert(("a.png", png_bytes()), "docx")
+        client.convert(("a.png", png_bytes()), "mp3")
     assert unsupported.value.code == "UNSUPPORTED_FORMAT"
     assert "png" not in unsupported.value.details["supportedInputFormats"]
 
