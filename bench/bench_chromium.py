@@ -32,7 +32,7 @@ from PIL import Image, ImageDraw
 import conversio
 from bench.bench_office import WORDS
 from bench.browser_memory import MemorySampler, browsers
-from bench.common import DATA, timed, write_report
+from bench.common import cached_samples, timed, write_report
 
 CONVERTER = "chromium:html->pdf"
 #: A cold run that reaches for nothing: the closed network refuses Google's services.
@@ -108,13 +108,9 @@ def page_html(number: int) -> str:
 
 def samples(count: int) -> list[Path]:
     """``count`` HTML pages (cached in bench/.data)."""
-    folder = DATA / "html"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"page-{i:03d}.html" for i in range(count)]
-    for i, path in enumerate(paths):
-        if not path.exists():
-            path.write_text(page_html(i), encoding="utf-8")
-    return paths
+    return cached_samples(
+        "html", "page-{:03d}.html", count, lambda path, i: path.write_text(page_html(i), encoding="utf-8")
+    )
 
 
 def check_pdf(data: bytes, stem: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image, ImageFilter
 
 import conversio
-from bench.common import DATA, median_of, write_report
+from bench.common import cached_samples, median_of, write_report
 
 SIZE = (1920, 1080)
 
@@ -33,13 +33,7 @@ def photo_like(path: Path, seed: int) -> None:
 
 
 def samples(count: int) -> list[Path]:
-    folder = DATA / f"png-{SIZE[0]}x{SIZE[1]}"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"photo-{i:03d}.png" for i in range(count)]
-    for i, path in enumerate(paths):
-        if not path.exists():
-            photo_like(path, i)
-    return paths
+    return cached_samples(f"png-{SIZE[0]}x{SIZE[1]}", "photo-{:03d}.png", count, photo_like)
 
 
 def pillow_loop(paths: list[Path], out: Path) -> None:

@@ -29,7 +29,7 @@ import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import conversio
 from bench.bench_chromium import Playwright
 from bench.bench_office import WORDS
-from bench.common import DATA, timed, write_report
+from bench.common import cached_samples, timed, write_report
 
 VIA_HTML = ("pandoc:md->html", "chromium:html->pdf")
 DIRECT = ("chromium:md->pdf",)
@@ -64,13 +64,9 @@ def markdown(number: int) -> str:
 
 def samples(count: int) -> list[Path]:
     """``count`` Markdown documents (cached in bench/.data)."""
-    folder = DATA / "markdown"
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"notes-{i:03d}.md" for i in range(count)]
-    for i, path in enumerate(paths):
-        if not path.exists():
-            path.write_text(markdown(i), encoding="utf-8")
-    return paths
+    return cached_samples(
+        "markdown", "notes-{:03d}.md", count, lambda path, i: path.write_text(markdown(i), encoding="utf-8")
+    )
 
 
 def check_folder(folder: Path, sources: list[Path]) -> None:

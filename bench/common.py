@@ -17,6 +17,18 @@ RESULTS = Path(__file__).parent / "results"
 DATA = Path(__file__).parent / ".data"
 
 
+def cached_samples(folder: str, name: str, count: int, make: Callable[[Path, int], object]) -> list[Path]:
+    """``count`` sample files ``DATA/folder/name`` (``name`` formatted with the number), each made
+    by ``make(path, number)`` once and kept for later runs."""
+    where = DATA / folder
+    where.mkdir(parents=True, exist_ok=True)
+    paths = [where / name.format(i) for i in range(count)]
+    for i, path in enumerate(paths):
+        if not path.exists():
+            make(path, i)
+    return paths
+
+
 def machine() -> str:
     """One line describing where the numbers come from."""
     cpu = platform.processor() or platform.machine()
