@@ -39,6 +39,9 @@ class Receiver:
             def _record(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: no delivery, as a server sees it
+                    self.close_connection = True
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 got = Received(self.path, self.command, headers, body, self.client_address[1])
                 with owner.lock:
