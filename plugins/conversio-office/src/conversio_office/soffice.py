@@ -304,9 +304,11 @@ class Office:
 
     def _wait_until_listening(self, deadline: float) -> int | None:
         """None once the pipe is there; the exit code if soffice exited first."""
-        assert self.process is not None
         while not self.listening():
-            code = self.process.poll()
+            process = self.process
+            if process is None:  # stopped meanwhile by close(): the worker is exiting
+                raise Cancelled("LibreOffice is shutting down with its worker")
+            code = process.poll()
             if code is not None:
                 return code
             if time.monotonic() > deadline:
