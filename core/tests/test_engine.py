@@ -1050,3 +1050,14 @@ def test_a_refusal_of_an_intermediate_file_names_the_users_file(tmp_path: Path) 
     assert refused.value.code == "CORRUPT_FILE"
     assert refused.value.message == "letter.fb (made from letter.fa) cannot be read"
     assert str(refused.value) == "CORRUPT_FILE: letter.fb (made from letter.fa) cannot be read"
+
+
+def test_an_engine_killed_by_a_signal_is_a_crash_the_engine_retries() -> None:
+    from conversio.errors import engine_stopped
+
+    error = engine_stopped("converting a.md to html", "Pandoc", 9, file="a.md")
+    assert (error.code, error.message) == (
+        "CONVERSION_FAILED",
+        "converting a.md to html: Pandoc stopped unexpectedly (signal 9)",
+    )
+    assert error.details == {"crashed": True, "signal": 9, "file": "a.md"}

@@ -171,6 +171,13 @@ class ConversionFailed(ConversioError):
     code = "CONVERSION_FAILED"
 
 
+def engine_stopped(what: str, engine: str, signal: int, **details: Any) -> ConversionFailed:
+    """An external engine killed by ``signal`` while ``what`` (``converting a.md to html``): a crash,
+    which the engine runs once more on the same route (``details["crashed"]``)."""
+    message = f"{what}: {engine} stopped unexpectedly (signal {signal})"
+    return ConversionFailed(message, crashed=True, signal=signal, **details)
+
+
 ERRORS_BY_CODE: dict[str, type[ConversioError]] = {
     cls.code: cls
     for cls in (

@@ -30,6 +30,7 @@ from conversio.errors import (
     FileTooLarge,
     InvalidOption,
     Timeout,
+    engine_stopped,
 )
 from conversio.limits import ENGINE_ENV, Limits, engine_preexec
 from conversio.stores.space import out_of_space
@@ -207,9 +208,7 @@ def failure(returncode: int, errors: list[str], what: str) -> ConversioError:
     logger.info("ffmpeg failed on %s (exit code %d): %s", what, returncode, last)
     text = " ".join(errors).lower()
     if returncode < 0:
-        return ConversionFailed(
-            f"{what}: ffmpeg stopped unexpectedly (signal {-returncode})", crashed=True, signal=-returncode
-        )
+        return engine_stopped(what, "ffmpeg", -returncode)
     if any(mark in text for mark in _FULL_MARKS):
         return out_of_space(f"the result of converting {what}")
     if any(mark in text for mark in _SYSTEM_MARKS):

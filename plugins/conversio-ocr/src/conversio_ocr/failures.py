@@ -9,7 +9,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from conversio.errors import ConversioError, ConversionFailed, FileTooLarge, MissingDependency
+from conversio.errors import ConversioError, ConversionFailed, FileTooLarge, MissingDependency, engine_stopped
 from conversio_ocr.inputs import damaged, encrypted
 from conversio_ocr.specs import INSTALL_HINT
 
@@ -44,12 +44,7 @@ def failure(action: str, name: str, returncode: int, log: str, options: Mapping[
     logger.info("OCRmyPDF failed on %s (exit code %d): %s", name, returncode, log.strip()[-1000:])
     lowered = log.lower()
     if returncode < 0:
-        return ConversionFailed(
-            f"{action} {name}: the OCR engine stopped unexpectedly (signal {-returncode})",
-            crashed=True,
-            signal=-returncode,
-            file=name,
-        )
+        return engine_stopped(f"{action} {name}", "the OCR engine", -returncode, file=name)
     if any(mark in lowered for mark in _BOMB_MARKS):
         return FileTooLarge(
             f"{name} holds an image too large to OCR (more pixels than the limit allows)",

@@ -26,6 +26,7 @@ from conversio.errors import (
     FileTooLarge,
     MissingDependency,
     Timeout,
+    engine_stopped,
 )
 from conversio.limits import ENGINE_ENV, engine_preexec
 from conversio_pandoc.specs import FAMILY, INSTALL_HINT
@@ -135,12 +136,7 @@ def failure(name: str, source: str, target: str, returncode: int, said: str) -> 
     if "stack overflow" in lowered:
         return FileTooLarge(f"{name}: it is nested too deeply to convert", limit="memory")
     if returncode < 0:
-        return ConversionFailed(
-            f"converting {name} to {target}: Pandoc stopped unexpectedly (signal {-returncode})",
-            crashed=True,
-            signal=-returncode,
-            file=name,
-        )
+        return engine_stopped(f"converting {name} to {target}", "Pandoc", -returncode, file=name)
     if returncode == _RESOURCE_NOT_FOUND:
         return ConversionFailed(
             f"{name} includes another file, which conversio does not read: "

@@ -27,7 +27,14 @@ from pathlib import Path
 import pikepdf
 
 from conversio.converters import ConversionRequest, Output
-from conversio.errors import ConversioError, ConversionFailed, FileTooLarge, MissingDependency, Timeout
+from conversio.errors import (
+    ConversioError,
+    ConversionFailed,
+    FileTooLarge,
+    MissingDependency,
+    Timeout,
+    engine_stopped,
+)
 from conversio.limits import ENGINE_ENV, engine_preexec
 from conversio_pdf.documents import open_pdf, write_pdf
 from conversio_pdf.pdfa_check import (
@@ -230,12 +237,7 @@ def failure(name: str, returncode: int, output: str) -> ConversioError:
     (Ghostscript's words, which name the server's paths, go to the log only)."""
     logger.info("Ghostscript failed on %s (exit code %d): %s", name, returncode, output.strip()[-500:])
     if returncode < 0:
-        return ConversionFailed(
-            f"making PDF/A of {name}: Ghostscript stopped unexpectedly (signal {-returncode})",
-            crashed=True,
-            signal=-returncode,
-            file=name,
-        )
+        return engine_stopped(f"making PDF/A of {name}", "Ghostscript", -returncode, file=name)
     if any(mark in output.lower() for mark in _MEMORY_MARKS):
         return FileTooLarge(
             f"{name}: making PDF/A of it needs more memory than the limit allows", limit="memory"
