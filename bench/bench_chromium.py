@@ -19,7 +19,6 @@ import io
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
@@ -32,7 +31,7 @@ from PIL import Image, ImageDraw
 import conversio
 from bench.bench_office import WORDS
 from bench.browser_memory import MemorySampler, browsers
-from bench.common import cached_samples, timed, write_report
+from bench.common import cached_samples, median_per_folder, write_report
 
 CONVERTER = "chromium:html->pdf"
 #: A cold run that reaches for nothing: the closed network refuses Google's services.
@@ -208,22 +207,6 @@ def warm_pool(app: conversio.Conversio, sources: list[Path]) -> None:
     raise RuntimeError(f"{len(browsers()) - before} browsers started for {workers} workers")
 
 
-def measure(
-    runs: dict[str, Callable[[Path], None]], sources: list[Path], work: Path, rounds: int
-) -> dict[str, float]:
-    """Median seconds of each run over ``rounds`` interleaved rounds; each round's output is
-    checked (outside the timing) so that no failure is timed."""
-    seconds: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(rounds):
-        for name, run in runs.items():
-            out = work / name
-            shutil.rmtree(out, ignore_errors=True)
-            out.mkdir()
-            seconds[name].append(timed(lambda: run(out)))  # noqa: B023 - called at once
-            check_folder(out, sources)
-    return {name: statistics.median(values) for name, values in seconds.items()}
-
-
 def memory_run(app: conversio.Conversio, sources: list[Path], conversions: int) -> MemorySampler:
     """``conversions`` pages (bundles of ``sources``) on ``app``'s pool, its browsers sampled."""
     with MemorySampler() as sampler:
@@ -270,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
                     "bundle-1": lambda out: conversio_bundle(single, paths, out),
                     "bundle-2": lambda out: conversio_bundle(pool, paths, out),
                 }
-                times = measure(runs, paths, work, args.rounds)
+                times = median_per_folder(runs, lambda out: check_folder(out, paths), work, args.rounds)
             memory = memory_run(pool, paths, args.memory)
             worker_tasks = pool.engine.executor.max_tasks  # type: ignore[attr-defined]
     finally:

@@ -17,7 +17,6 @@ import importlib.util
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
@@ -29,7 +28,7 @@ import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import conversio
 from bench.bench_chromium import Playwright
 from bench.bench_office import WORDS
-from bench.common import cached_samples, timed, write_report
+from bench.common import cached_samples, median_per_folder, write_report
 
 VIA_HTML = ("pandoc:md->html", "chromium:html->pdf")
 DIRECT = ("chromium:md->pdf",)
@@ -105,21 +104,6 @@ def warm(app: conversio.Conversio, sources: list[Path]) -> None:
         app.convert(source, to="pdf", via=["html"]).run()
 
 
-def measure(
-    runs: dict[str, Callable[[Path], None]], sources: list[Path], work: Path, rounds: int
-) -> dict[str, float]:
-    """Median seconds of each run over ``rounds`` interleaved rounds; outputs checked untimed."""
-    seconds: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(rounds):
-        for name, run in runs.items():
-            out = work / name
-            shutil.rmtree(out, ignore_errors=True)
-            out.mkdir()
-            seconds[name].append(timed(lambda: run(out)))  # noqa: B023 - called at once
-            check_folder(out, sources)
-    return {name: statistics.median(values) for name, values in seconds.items()}
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--count", type=int, default=50)
@@ -148,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
                 "by-hand": lambda out: by_hand(pandoc, driver, paths, out),
                 "direct": lambda out: through_conversio(app, paths, out, ()),
             }
-            times = measure(runs, paths, work, args.rounds)
+            times = median_per_folder(runs, lambda out: check_folder(out, paths), work, args.rounds)
         version = subprocess.run([pandoc, "--version"], capture_output=True, text=True, check=True).stdout
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -73,6 +74,25 @@ def median_of(fns: dict[str, Callable[[], object]], rounds: int) -> dict[str, fl
         for name, fn in fns.items():
             samples[name].append(timed(fn))
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def median_per_folder(
+    runs: dict[str, Callable[[Path], None]],
+    check: Callable[[Path], None],
+    work: Path,
+    rounds: int,
+) -> dict[str, float]:
+    """Median seconds of each run over ``rounds`` interleaved rounds; each run writes into a fresh
+    folder of ``work``, which ``check`` reads afterwards, outside the timing, so no failure is timed."""
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            out = work / name
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            seconds[name].append(timed(lambda: run(out)))  # noqa: B023 - called at once
+            check(out)
+    return {name: statistics.median(values) for name, values in seconds.items()}
 
 
 def write_report(name: str, title: str, header: list[str], rows: list[list[str]], notes: list[str]) -> Path:
