@@ -1,13 +1,11 @@
-"""What conversio-pdf registers, and its pure-Python helpers (page ranges, natural order)."""
+"""What conversio-pdf registers, and its pure-Python helpers (parts of pages, natural order)."""
 
 from __future__ import annotations
 
-import pytest
-from conversio_pdf.page_ranges import chunks, natural_key, ordered, parse_pages
+from conversio_pdf.page_ranges import chunks, natural_key, ordered
 from conversio_pdf.specs import OPERATIONS, all_specs
 
 from conversio.converters import Cardinality
-from conversio.errors import InvalidOption
 from conversio.testing import make_conversio
 
 
@@ -34,28 +32,6 @@ def test_cardinalities_and_secrets() -> None:
             assert option.secret == ("password" in option.name), (spec.id, option.name)
         if spec.source == "pdf":
             assert "password" in spec.options, spec.id
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (None, [0, 1, 2, 3, 4]),
-        ("", [0, 1, 2, 3, 4]),
-        ("1-3,5", [0, 1, 2, 4]),
-        ("4-", [3, 4]),
-        ("-2", [0, 1]),
-        (" 2 , 2-3 ", [1, 1, 2]),
-        ("5,1", [4, 0]),
-    ],
-)
-def test_parse_pages(text: str | None, expected: list[int]) -> None:
-    assert parse_pages(text, 5) == expected
-
-
-@pytest.mark.parametrize("text", ["0", "6", "3-2", "a", "1-2-3", "-", ",", "1,,2", "2-9"])
-def test_parse_pages_rejects(text: str) -> None:
-    with pytest.raises(InvalidOption):
-        parse_pages(text, 5)
 
 
 def test_chunks_and_natural_order() -> None:

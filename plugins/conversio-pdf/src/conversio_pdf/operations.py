@@ -20,9 +20,10 @@ import pikepdf
 
 from conversio.converters import ConversionRequest, InputFile, Output, StepCall
 from conversio.errors import FileTooLarge, InvalidOption
+from conversio.pages import parse_pages
 from conversio_pdf.compression import recompress_images
 from conversio_pdf.documents import engine_errors, open_pdf, save_pdf, write_pdf
-from conversio_pdf.page_ranges import chunks, ordered, parse_pages
+from conversio_pdf.page_ranges import chunks, ordered
 from conversio_pdf.passwords import saslprep
 from conversio_pdf.stamping import stamp_text
 from conversio_pdf.xmp import write_metadata

@@ -8,8 +8,9 @@ from typing import Any
 
 from conversio.converters import ConversionRequest, Output
 from conversio.errors import FileTooLarge
+from conversio.pages import parse_pages
 from conversio_pdf.documents import damaged_pages
-from conversio_pdf.page_ranges import page_list, parse_pages
+from conversio_pdf.page_ranges import page_list
 from conversio_pdf.pdfium import open_document, page_label
 
 _PILLOW = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF"}

@@ -19,9 +19,10 @@ import pypdfium2.raw as pdfium_c  # type: ignore[import-untyped]
 
 from conversio.converters import ConversionRequest, Output
 from conversio.errors import CorruptFile, NoTextLayer
+from conversio.pages import parse_pages
 from conversio_pdf.documents import damaged_pages
 from conversio_pdf.layout import glyphs, lay_out
-from conversio_pdf.page_ranges import page_list, parse_pages
+from conversio_pdf.page_ranges import page_list
 from conversio_pdf.pdfium import open_document
 
 #: page objects that show something (inside form XObjects too)

@@ -31,8 +31,8 @@ from conversio.errors import (
     FileTooLarge,
     InvalidPassword,
 )
+from conversio.pages import parse_pages
 from conversio_pdf2docx.layer import TextLayer, words
-from conversio_pdf2docx.page_ranges import parse_pages
 from conversio_pdf2docx.workbook import tables_of, write_workbook
 
 #: Below this share of the text layer's words in the result, the result is refused.
@@ -137,7 +137,7 @@ def convert(job: Job) -> list[str]:
     converter = open_converter(job)
     try:
         document = converter.fitz_doc
-        indexes = parse_pages(job.pages, check_pages(document, job))
+        indexes = sorted(set(parse_pages(job.pages, check_pages(document, job))))  # in page order, each once
         check_sizes(document, indexes, job)
         layer = TextLayer.read(document, indexes)
         warnings = layer.judge(job.name)
